@@ -1,0 +1,116 @@
+"""Long-lived resources shared by the web app, the worker and the CLI, opened in one place."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from arq.connections import ArqRedis, RedisSettings, create_pool
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app import db
+from app.bus import EventBus, LocalBus, RedisBus
+from app.config import Settings
+from app.queue import ArqQueue, InlineCron, InlineQueue, JobQueue
+
+log = logging.getLogger(__name__)
+
+HTTP_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=10)
+
+
+@dataclass
+class Runtime:
+    """Everything a request handler or a job needs besides its arguments."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    queue: JobQueue
+    bus: EventBus
+    http: aiohttp.ClientSession
+    redis: ArqRedis | None = None
+
+    def job_ctx(self) -> dict[str, Any]:
+        """The arq-style `ctx` dict that job functions receive in both modes."""
+        return {
+            "settings": self.settings,
+            "engine": self.engine,
+            "sessionmaker": self.sessionmaker,
+            "queue": self.queue,
+            "bus": self.bus,
+            "http": self.http,
+            "redis": self.redis,
+        }
+
+
+def redis_settings(settings: Settings) -> RedisSettings:
+    """arq's connection settings from REDIS_URL; short timeouts so outages show quickly."""
+    assert settings.redis_url is not None
+    rs = RedisSettings.from_dsn(settings.redis_url.get_secret_value())
+    rs.conn_timeout = 2
+    rs.conn_retries = 1
+    return rs
+
+
+async def open_redis(settings: Settings) -> ArqRedis:
+    """An arq Redis pool; it also serves pub/sub, pings and rate limits."""
+    return await create_pool(redis_settings(settings))
+
+
+def is_sqlite(settings: Settings) -> bool:
+    """Embedded database?"""
+    return make_url(settings.database_url).get_backend_name() == "sqlite"
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(settings: Settings, *, run_jobs: bool) -> AsyncIterator[Runtime]:
+    """Open engine, HTTP session, Redis, queue and bus; close them in reverse order.
+
+    `run_jobs` starts the in-process job runner and cron (embedded web process only).
+    """
+    async with contextlib.AsyncExitStack() as stack:
+        engine = db.create_engine(settings.database_url)
+        stack.push_async_callback(engine.dispose)
+        await db.check_connection(engine)
+        if is_sqlite(settings):
+            await db.upgrade_async(settings.database_url)
+        sessionmaker = db.make_sessionmaker(engine)
+        http = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
+        stack.push_async_callback(http.close)
+        runtime = await _open_seams(stack, settings, engine, sessionmaker, http, run_jobs)
+        yield runtime
+
+
+async def _open_seams(
+    stack: contextlib.AsyncExitStack,
+    settings: Settings,
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    http: aiohttp.ClientSession,
+    run_jobs: bool,
+) -> Runtime:
+    """Pick the queue and bus for this mode (the only place the two modes differ)."""
+    if settings.redis_url is not None:
+        redis = await open_redis(settings)
+        stack.push_async_callback(redis.aclose)
+        bus = RedisBus(redis)
+        await bus.start()
+        stack.push_async_callback(bus.stop)
+        return Runtime(settings, engine, sessionmaker, ArqQueue(redis), bus, http, redis)
+    from worker.functions import CRON_JOBS, FUNCTIONS
+
+    inline = InlineQueue(sessionmaker, {f.__name__: f for f in FUNCTIONS})
+    runtime = Runtime(settings, engine, sessionmaker, inline, LocalBus(), http)
+    inline.ctx = runtime.job_ctx()
+    if run_jobs:
+        await inline.start()
+        stack.push_async_callback(inline.stop)
+        cron = InlineCron(list(CRON_JOBS), inline.ctx)
+        cron.start()
+        stack.push_async_callback(cron.stop)
+    return runtime
