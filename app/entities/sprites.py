@@ -1,0 +1,388 @@
+"""Procedural SVG sprites: every pet has a picture from the moment it exists, with no network.
+
+The palette and features come from a hash of the repository id (the `seed`), so two
+repositories never share a look, and the same repository always gets the same one. The health
+state drives colour saturation, face and extras so the five states read at a glance: bright and
+sparkling when thriving, pale, bandaged and sweating when dying. A dead pet is a tombstone with
+its ghost floating above.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from app.entities.rules import DEAD, HEALTH_STATES, HEALTHY, OKAY, POOR, STATE_DYING, THRIVING
+from app.entities.species import BLOB, GOLEM, PET, PLANT, ROBOT, stable_hash
+
+SIZE: Final = 256
+VIEW: Final = 128
+MIME: Final = "image/svg+xml"
+
+# (saturation %, lightness %) of the body per state: colour drains as health drops.
+STATE_TONE: Final[dict[str, tuple[int, int]]] = {
+    THRIVING: (85, 58),
+    HEALTHY: (70, 60),
+    OKAY: (48, 62),
+    POOR: (28, 64),
+    STATE_DYING: (10, 74),
+}
+# Background tint per state: sunny, clear, neutral, overcast, sickly.
+STATE_BACKGROUND: Final[dict[str, str]] = {
+    THRIVING: "#fff4c2",
+    HEALTHY: "#e3f6e8",
+    OKAY: "#eef0f2",
+    POOR: "#e2e0dc",
+    STATE_DYING: "#d9dcd4",
+}
+INK: Final = "#2b2b33"
+
+
+@dataclass(frozen=True, slots=True)
+class Look:
+    """Everything that varies per repository, derived from the seed once."""
+
+    hue: int
+    accent_hue: int
+    eye_style: int
+    pattern: int
+    accessory: int
+    wobble: int
+
+    def body(self, state: str) -> str:
+        """Body colour for a state: the repository's hue, drained as health drops."""
+        saturation, lightness = STATE_TONE[state]
+        return f"hsl({self.hue},{saturation}%,{lightness}%)"
+
+    def shade(self, state: str) -> str:
+        """A darker tone of the body for outlines, spots and stripes."""
+        saturation, lightness = STATE_TONE[state]
+        return f"hsl({self.hue},{saturation}%,{max(lightness - 22, 20)}%)"
+
+    def accent(self, state: str) -> str:
+        """The accessory colour, also drained with health."""
+        saturation, _ = STATE_TONE[state]
+        return f"hsl({self.accent_hue},{min(saturation + 10, 90)}%,55%)"
+
+
+def look_for(seed: int) -> Look:
+    """Split the repository hash into independent feature choices."""
+    bits = stable_hash("sprite", seed)
+    hue = bits % 360
+    return Look(
+        hue=hue,
+        accent_hue=(hue + 120 + (bits >> 9) % 120) % 360,
+        eye_style=(bits >> 17) % 3,
+        pattern=(bits >> 20) % 4,
+        accessory=(bits >> 23) % 4,
+        wobble=(bits >> 26) % 5,
+    )
+
+
+def _eyes(state: str, style: int, cx: float, cy: float, gap: float) -> str:
+    """Eyes carry most of the mood: ^^ when thriving, droopy when poor, spirals when dying."""
+    left, right = cx - gap, cx + gap
+    if state == THRIVING:
+        return "".join(
+            f'<path d="M{x - 5} {cy + 2} Q{x} {cy - 6} {x + 5} {cy + 2}" '
+            f'stroke="{INK}" stroke-width="2.6" fill="none" stroke-linecap="round"/>'
+            for x in (left, right)
+        )
+    if state == STATE_DYING:  # closed, sunken eyes with dark rings: sick, not yet dead
+        return "".join(
+            f'<ellipse cx="{x}" cy="{cy + 1}" rx="6" ry="4.5" fill="#8a8f99" opacity="0.35"/>'
+            f'<path d="M{x - 4} {cy} Q{x} {cy + 3.5} {x + 4} {cy}" stroke="{INK}" '
+            f'stroke-width="2" fill="none" stroke-linecap="round"/>'
+            for x in (left, right)
+        )
+    radius = (4.2, 3.4, 5.0)[style]
+    out = []
+    for x in (left, right):
+        out.append(f'<circle cx="{x}" cy="{cy}" r="{radius}" fill="{INK}"/>')
+        out.append(f'<circle cx="{x + 1.3}" cy="{cy - 1.4}" r="1.2" fill="#fff"/>')
+        if state == POOR:  # heavy eyelids
+            out.append(
+                f'<rect x="{x - radius - 1}" y="{cy - radius - 1}" width="{2 * radius + 2}" '
+                f'height="{radius + 1}" fill="currentColor"/>'
+            )
+    return "".join(out)
+
+
+def _mouth(state: str, cx: float, cy: float) -> str:
+    """Big open smile, smile, flat line, frown, wobbly line."""
+    stroke = f'stroke="{INK}" stroke-width="2.4" fill="none" stroke-linecap="round"'
+    if state == THRIVING:
+        return (
+            f'<path d="M{cx - 8} {cy - 1} Q{cx} {cy + 11} {cx + 8} {cy - 1} Z" fill="{INK}"/>'
+            f'<path d="M{cx - 4} {cy + 4} Q{cx} {cy + 8} {cx + 4} {cy + 4}" fill="#ff7a8a"/>'
+        )
+    if state == HEALTHY:
+        return f'<path d="M{cx - 7} {cy} Q{cx} {cy + 7} {cx + 7} {cy}" {stroke}/>'
+    if state == OKAY:
+        return f'<path d="M{cx - 6} {cy + 2} L{cx + 6} {cy + 2}" {stroke}/>'
+    if state == POOR:
+        return f'<path d="M{cx - 7} {cy + 5} Q{cx} {cy - 2} {cx + 7} {cy + 5}" {stroke}/>'
+    return f'<path d="M{cx - 8} {cy + 3} q2 -3 4 0 t4 0 t4 0 t4 0" {stroke} stroke-width="1.8"/>'
+
+
+def face(state: str, look: Look, cx: float, cy: float, body: str) -> str:
+    """Eyes, mouth and cheeks, centred on (cx, cy); `body` paints the eyelids."""
+    cheeks = ""
+    if state in (THRIVING, HEALTHY):
+        cheeks = "".join(
+            f'<ellipse cx="{x}" cy="{cy + 5}" rx="4" ry="2.5" fill="#ff8fa3" opacity="0.6"/>'
+            for x in (cx - 15, cx + 15)
+        )
+    eyes = _eyes(state, look.eye_style, cx, cy, 9)
+    return f'<g color="{body}">{eyes}</g>{cheeks}{_mouth(state, cx, cy + 9)}'
+
+
+def _pattern(look: Look, state: str, cx: float, cy: float) -> str:
+    """Spots or stripes on the body, so same-coloured pets still differ."""
+    shade = look.shade(state)
+    if look.pattern == 1:
+        return "".join(
+            f'<circle cx="{cx + dx}" cy="{cy + dy}" r="3" fill="{shade}" opacity="0.45"/>'
+            for dx, dy in ((-16, 14), (14, 18), (-4, 24), (20, 4))
+        )
+    if look.pattern == 2:
+        return "".join(
+            f'<path d="M{cx + dx} {cy + 8} l3 10" stroke="{shade}" stroke-width="2.5" '
+            f'opacity="0.45" stroke-linecap="round"/>'
+            for dx in (-14, -6, 6, 14)
+        )
+    return ""
+
+
+def _accessory(look: Look, state: str, cx: float, top: float) -> str:
+    """A bow, a party hat or a tiny crown on top; none for a quarter of repositories."""
+    colour = look.accent(state)
+    if look.accessory == 1:
+        return (
+            f'<path d="M{cx} {top + 2} l-9 -6 v12 z M{cx} {top + 2} l9 -6 v12 z" fill="{colour}"/>'
+            f'<circle cx="{cx}" cy="{top + 2}" r="2.5" fill="{colour}"/>'
+        )
+    if look.accessory == 2:
+        return (
+            f'<path d="M{cx - 7} {top + 3} L{cx} {top - 14} L{cx + 7} {top + 3} Z" '
+            f'fill="{colour}"/>'
+        )
+    if look.accessory == 3:
+        return f'<path d="M{cx - 8} {top + 2} l0 -8 l4 4 l4 -6 l4 6 l4 -4 l0 8 z" fill="{colour}"/>'
+    return ""
+
+
+@dataclass(frozen=True, slots=True)
+class Drawn:
+    """A drawn body and where its face and hat go; `skin` colours the eyelids."""
+
+    shape: str
+    cx: float
+    cy: float
+    top: float
+    skin: str
+    hat: bool = True
+
+
+def _pet(sub: str, look: Look, state: str) -> Drawn:
+    """Cat, dog or hamster: a round body with the sub-species' ears."""
+    body, shade = look.body(state), look.shade(state)
+    outline = f'stroke="{shade}" stroke-width="2"'
+    ears = {
+        "cat": f'<path d="M38 44 L44 18 L60 38 Z M90 44 L84 18 L68 38 Z" fill="{body}" {outline}/>',
+        "dog": "".join(
+            f'<ellipse cx="{x}" cy="56" rx="10" ry="20" fill="{shade}"/>' for x in (34, 94)
+        ),
+        "hamster": "".join(
+            f'<circle cx="{x}" cy="36" r="9" fill="{body}" {outline}/>' for x in (42, 86)
+        ),
+    }.get(sub, "")
+    shape = (
+        f'<ellipse cx="64" cy="70" rx="36" ry="{34 + look.wobble}" fill="{body}" '
+        f'stroke="{shade}" stroke-width="2.5"/>'
+    )
+    return Drawn(ears + shape, 64, 62, 34, body)
+
+
+def _plant_top(sub: str, look: Look, state: str) -> str:
+    """Fern fronds, a flower or a succulent rosette, drooping further as health drops."""
+    leaf, shade = look.body(state), look.shade(state)
+    droop = {THRIVING: 0, HEALTHY: 2, OKAY: 6, POOR: 12, STATE_DYING: 18}[state]
+    if sub == "fern":
+        return "".join(
+            f'<path d="M64 64 Q{64 + dx} {30 + droop} {64 + 2 * dx} {22 + droop * 2}" '
+            f'stroke="{leaf}" stroke-width="7" fill="none" stroke-linecap="round"/>'
+            for dx in (-22, -10, 0, 10, 22)
+        )
+    if sub == "flower":
+        petals = "".join(
+            f'<ellipse cx="64" cy="{24 + droop}" rx="7" ry="13" fill="{look.accent(state)}" '
+            f'transform="rotate({angle} 64 {38 + droop})"/>'
+            for angle in range(0, 360, 60)
+        )
+        return (
+            f'<path d="M64 66 L64 {40 + droop}" stroke="{leaf}" stroke-width="4"/>'
+            f'{petals}<circle cx="64" cy="{38 + droop}" r="7" fill="#ffd166"/>'
+        )
+    return "".join(
+        f'<ellipse cx="64" cy="{44 + droop // 2}" rx="9" ry="22" fill="{leaf}" '
+        f'stroke="{shade}" stroke-width="1.5" transform="rotate({angle} 64 64)"/>'
+        for angle in (-60, -30, 0, 30, 60)
+    )
+
+
+def _plant(sub: str, look: Look, state: str) -> Drawn:
+    """A pot with a face under the plant; the pot takes the accent colour."""
+    pot = look.accent(state)
+    vase = (
+        f'<path d="M36 64 H92 L84 112 H44 Z" fill="{pot}" stroke="{INK}" '
+        f'stroke-width="2" opacity="0.9"/>'
+    )
+    return Drawn(_plant_top(sub, look, state) + vase, 64, 80, 64, pot, hat=False)
+
+
+def _robot(sub: str, look: Look, state: str) -> Drawn:
+    """A boxy robot with an antenna, or a rounder android with ear bolts."""
+    body, shade = look.body(state), look.shade(state)
+    radius = 22 if sub == "android" else 6
+    lamp = {THRIVING: "#4cff7a", HEALTHY: "#9be15d", OKAY: "#ffd166", POOR: "#ff9f43"}
+    screen = "#f4f7fb"
+    parts = (
+        f'<path d="M64 34 V18" stroke="{shade}" stroke-width="3"/>'
+        f'<circle cx="64" cy="16" r="5" fill="{lamp.get(state, "#ff4d4d")}"/>'
+        f'<rect x="28" y="34" width="72" height="70" rx="{radius}" fill="{body}" '
+        f'stroke="{shade}" stroke-width="3"/>'
+        f'<rect x="38" y="46" width="52" height="36" rx="6" fill="{screen}" opacity="0.85"/>'
+    )
+    if sub == "android":
+        parts += "".join(f'<circle cx="{x}" cy="64" r="5" fill="{shade}"/>' for x in (26, 102))
+    return Drawn(parts, 64, 60, 34, screen)
+
+
+def _golem(sub: str, look: Look, state: str) -> Drawn:
+    """A craggy stone body; the stone creature has moss, cracks deepen with poor health."""
+    body, shade = look.body(state), look.shade(state)
+    jag = look.wobble
+    stone = (
+        f'<path d="M30 {54 - jag} L44 {30 + jag} L70 26 L94 {36 - jag} L102 70 L92 106 '
+        f'L40 108 L26 84 Z" fill="{body}" stroke="{shade}" stroke-width="3" '
+        f'stroke-linejoin="round"/>'
+    )
+    if sub == "stone creature":
+        stone += f'<path d="M44 {30 + jag} q10 -6 26 -4 q-8 8 -26 4" fill="#6fbf73" opacity="0.8"/>'
+    if state in (POOR, STATE_DYING):
+        stone += (
+            f'<path d="M80 34 l-6 14 l8 8 l-6 12" stroke="{shade}" stroke-width="2" fill="none"/>'
+        )
+    return Drawn(stone, 64, 64, 28, body)
+
+
+def _blob(sub: str, look: Look, state: str) -> Drawn:
+    """A wobbly drop whose lumps depend on the repository; it sags as health drops."""
+    body, shade = look.body(state), look.shade(state)
+    sag = {THRIVING: 0, HEALTHY: 3, OKAY: 6, POOR: 10, STATE_DYING: 14}[state]
+    w = 4 + look.wobble * 2
+    top = 26 + sag
+    path = (
+        f"M64 {top} C{92 + w} {top} 104 70 100 96 C96 112 32 112 28 96 "
+        f"C{24 - w // 2} 70 {36 - w} {top} 64 {top} Z"
+    )
+    shape = f'<path d="{path}" fill="{body}" stroke="{shade}" stroke-width="2.5"/>'
+    return Drawn(shape, 64, 66 + sag // 2, top + 2, body)
+
+
+BODIES: Final[dict[str, Callable[[str, Look, str], Drawn]]] = {
+    PET: _pet,
+    PLANT: _plant,
+    ROBOT: _robot,
+    GOLEM: _golem,
+    BLOB: _blob,
+}
+
+
+def _extras(state: str) -> str:
+    """Sparkles when thriving; a sweat drop when poor; bandage and thermometer when dying."""
+    if state == THRIVING:
+        star = "M0 -6 L1.6 -1.6 L6 0 L1.6 1.6 L0 6 L-1.6 1.6 L-6 0 L-1.6 -1.6 Z"
+        return "".join(
+            f'<path d="{star}" fill="#ffc83d" transform="translate({x} {y}) scale({s})"/>'
+            for x, y, s in ((16, 22, 1.2), (112, 30, 1.0), (108, 104, 0.8), (20, 100, 0.7))
+        )
+    if state == POOR:
+        return '<path d="M98 40 q-5 8 0 10 q5 -2 0 -10" fill="#7cc6ff" stroke="#3a8fd6"/>'
+    if state == STATE_DYING:
+        return (
+            '<rect x="76" y="28" width="22" height="8" rx="3" fill="#f7f1e1" stroke="#c9b98f" '
+            'transform="rotate(25 87 32)"/>'
+            '<rect x="104" y="58" width="6" height="30" rx="3" fill="#fff" stroke="#999"/>'
+            '<circle cx="107" cy="88" r="5" fill="#e84a4a"/>'
+        )
+    return ""
+
+
+def _svg(content: str, background: str, label: str) -> str:
+    """Wrap drawing in a standalone SVG document with an accessible title."""
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{SIZE}" height="{SIZE}" '
+        f'viewBox="0 0 {VIEW} {VIEW}" role="img" aria-label="{label}">'
+        f"<title>{label}</title>"
+        f'<rect width="{VIEW}" height="{VIEW}" rx="20" fill="{background}"/>'
+        f"{content}</svg>"
+    )
+
+
+def _ghost(look: Look) -> str:
+    """The pet's ghost: its own hue, washed out and translucent, floating above the stone."""
+    return (
+        f'<g opacity="0.7"><path d="M64 10 C80 10 86 22 86 34 V52 l-5 -4 l-5 4 l-6 -4 l-6 4 '
+        f'l-6 -4 l-6 4 l-5 -4 l-5 4 V34 C42 22 48 10 64 10 Z" fill="hsl({look.hue},40%,94%)" '
+        f'stroke="hsl({look.hue},30%,70%)" stroke-width="1.5"/>'
+        f'<circle cx="57" cy="30" r="3" fill="{INK}"/><circle cx="71" cy="30" r="3" fill="{INK}"/>'
+        f'<ellipse cx="64" cy="40" rx="3" ry="4" fill="{INK}"/></g>'
+    )
+
+
+def tombstone_svg(seed: int, label: str) -> str:
+    """A dead pet: grey tombstone with RIP, flowers in the repository's accent, and its ghost."""
+    look = look_for(seed)
+    flower = f"hsl({look.accent_hue},60%,62%)"
+    stone = (
+        '<path d="M36 118 V66 C36 44 92 44 92 66 V118 Z" fill="#a7adb5" stroke="#6c727a" '
+        'stroke-width="3"/>'
+        '<text x="64" y="86" font-family="Georgia, serif" font-size="15" font-weight="bold" '
+        'text-anchor="middle" fill="#4a4f57">RIP</text>'
+        '<path d="M44 100 H84" stroke="#6c727a" stroke-width="2" opacity="0.6"/>'
+        '<rect x="22" y="116" width="84" height="6" rx="3" fill="#7a9a5c"/>'
+    )
+    flowers = "".join(
+        f'<circle cx="{x}" cy="114" r="4" fill="{flower}"/><circle cx="{x}" cy="114" r="1.5" '
+        f'fill="#ffd166"/>'
+        for x in (30, 98, 104)
+    )
+    return _svg(_ghost(look) + stone + flowers, "#cfd4dc", label)
+
+
+def sprite_svg(species: str, subspecies: str | None, state: str, seed: int, status: str) -> str:
+    """The sprite for one species, health state and repository; a tombstone once dead.
+
+    `seed` is the repository id (any stable int). Unknown species fall back to the blob and
+    unknown states to okay, so a bad row never leaves a pet without a picture.
+    """
+    if status == DEAD or state == DEAD:
+        return tombstone_svg(seed, f"{subspecies or species}, resting in peace")
+    state = state if state in HEALTH_STATES else OKAY
+    look = look_for(seed)
+    draw = BODIES.get(species, _blob)
+    drawn = draw(subspecies or "", look, state)
+    content = (
+        drawn.shape
+        + _pattern(look, state, drawn.cx, drawn.cy)
+        + face(state, look, drawn.cx, drawn.cy, drawn.skin)
+        + (_accessory(look, state, drawn.cx, drawn.top) if drawn.hat else "")
+        + _extras(state)
+    )
+    return _svg(content, STATE_BACKGROUND[state], f"{subspecies or species}, {state}")
+
+
+__all__ = ["MIME", "SIZE", "Drawn", "Look", "look_for", "sprite_svg", "tombstone_svg"]
