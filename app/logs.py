@@ -114,4 +114,6 @@ def configure(settings: Settings, stream: object = None) -> None:
     handler._tamagitto = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(settings.python_log_level)
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    for noisy in ("aiohttp.access", "alembic", "arq.worker" if root.level > logging.INFO else ""):
+        if noisy:
+            logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -206,8 +206,7 @@ class InlineQueue:
                     .values(status="running", attempts=Job.attempts + 1)
                 )
                 if res.rowcount:  # type: ignore[attr-defined]
-                    job.attempts += 1
-                    claimed.append(job)
+                    claimed.append(job)  # the ORM update already bumped job.attempts
             return claimed
 
     async def _run(self, job: Job) -> None:

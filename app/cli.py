@@ -1,0 +1,224 @@
+"""The `tamagitto` command: serve, worker, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import multiprocessing
+import os
+import socket
+import sys
+from collections.abc import Callable, Sequence
+
+from app.config import Settings, SettingsError, load_settings
+
+log = logging.getLogger("tamagitto")
+
+EXIT_USAGE = 2
+EXIT_UNAVAILABLE = 1
+
+
+def _settings() -> Settings:
+    """Load settings or exit 2 with every problem listed."""
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        print(f"tamagitto: {exc}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None
+
+
+def _preflight(settings: Settings) -> None:
+    """Fail with one readable line when the database is unreachable (no traceback)."""
+    from app import db
+
+    async def check() -> None:
+        engine = db.create_engine(settings.database_url)
+        try:
+            await db.check_connection(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(check())
+    except db.DatabaseUnavailable as exc:
+        print(f"tamagitto: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_UNAVAILABLE) from None
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where available: the webhook path is mostly event-loop overhead."""
+    try:
+        import uvloop
+
+        return uvloop.new_event_loop()
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        return asyncio.new_event_loop()
+
+
+def _serve_one(settings: Settings, port: int, reuse_port: bool, sock: socket.socket | None) -> None:
+    """Run one web process until it is told to stop."""
+    from aiohttp import web
+
+    from app.logs import configure
+    from app.web import init_app
+
+    configure(settings)
+    app = init_app(settings)
+    loop = _new_loop()
+    asyncio.set_event_loop(loop)
+    if sock is not None:
+        web.run_app(app, sock=sock, print=None, loop=loop, access_log=None)
+    else:
+        web.run_app(
+            app,
+            host=settings.host,
+            port=port,
+            reuse_port=reuse_port,
+            print=None,
+            loop=loop,
+            access_log=None,
+        )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the web app (embedded mode also runs jobs and cron in-process)."""
+    settings = _settings()
+    if args.port:
+        settings = settings.model_copy(update={"port": args.port})
+    port = settings.port
+    if args.workers > 1 and settings.embedded:
+        print(
+            "tamagitto: --workers > 1 needs REDIS_URL (embedded mode runs jobs in one process)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    _preflight(settings)
+    mode = "embedded (SQLite, in-process jobs)" if settings.embedded else "production"
+    print(
+        f"tamagitto: serving on http://{settings.host}:{port} in {mode} mode "
+        f"with {args.workers} process(es); public URL {settings.public_url}",
+        file=sys.stderr,
+    )
+    if args.workers == 1:
+        _serve_one(settings, port, False, None)
+        return 0
+    return _serve_many(settings, port, args.workers)
+
+
+def _serve_many(settings: Settings, port: int, workers: int) -> int:
+    """Several processes share one listening socket; the kernel spreads connections."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((settings.host, port))
+    sock.listen(4096)
+    sock.set_inheritable(True)
+    ctx = multiprocessing.get_context("fork")
+    procs = [
+        ctx.Process(target=_serve_one, args=(settings, port, False, sock), daemon=False)
+        for _ in range(workers)
+    ]
+    for proc in procs:
+        proc.start()
+    try:
+        for proc in procs:
+            proc.join()
+    except KeyboardInterrupt:
+        for proc in procs:
+            proc.terminate()
+    return max((p.exitcode or 0) for p in procs)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run the arq worker (production mode only)."""
+    settings = _settings()
+    if settings.redis_url is None:
+        print(
+            "tamagitto: the worker needs REDIS_URL; without it, `tamagitto serve` runs jobs "
+            "itself (embedded mode)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    _preflight(settings)
+    from arq.worker import Worker
+
+    from worker.settings import worker_kwargs
+
+    asyncio.set_event_loop(_new_loop())
+    worker = Worker(**worker_kwargs(settings, burst=args.burst))
+    worker.run()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Run `alembic upgrade` to the given revision."""
+    settings = _settings()
+    _preflight(settings)
+    from app import db
+    from app.db import redact_url
+
+    db.upgrade(settings.database_url, args.revision)
+    print(f"tamagitto: {redact_url(settings.database_url)} is at {args.revision}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """All subcommands with their help."""
+    parser = argparse.ArgumentParser(
+        prog="tamagitto",
+        description="Tamagitto: a GitHub App that gives every repository a pet whose health "
+        "follows the quality of its commits. Settings come from the environment and .env.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = sub.add_parser(
+        "serve",
+        help="run the web app",
+        description=(
+            "Run the web app. Without REDIS_URL (embedded mode) it also runs jobs and cron "
+            "in-process and migrates its SQLite database by itself."
+        ),
+    )
+    serve.add_argument("--port", type=int, default=None, help="port (default: PORT or 3000)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="web processes sharing the port (production mode only)",
+    )
+    serve.set_defaults(func=cmd_serve)
+    work = sub.add_parser(
+        "worker",
+        help="run the arq job worker (needs REDIS_URL)",
+        description="Run the arq worker: webhook processing, commit analysis, "
+        "images and cron jobs. Requires REDIS_URL.",
+    )
+    work.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    work.set_defaults(func=cmd_worker)
+    migrate = sub.add_parser(
+        "migrate",
+        help="upgrade the database schema",
+        description="Run `alembic upgrade` on DATABASE_URL.",
+    )
+    migrate.add_argument("revision", nargs="?", default="head", help="target (default: head)")
+    migrate.set_defaults(func=cmd_migrate)
+    for add in extra_commands():
+        add(sub)
+    return parser
+
+
+def extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
+    """Subcommands contributed by features (each adds its own parser)."""
+    return []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

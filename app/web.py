@@ -1,0 +1,158 @@
+"""The aiohttp application factory: resources in cleanup_ctx, plumbing routes, middlewares."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from sqlalchemy import text
+
+from app.config import Settings
+from app.logs import request_id
+from app.runtime import Runtime, open_runtime
+
+log = logging.getLogger(__name__)
+
+SETTINGS = web.AppKey("settings", Settings)
+RUNTIME = web.AppKey("runtime", Runtime)
+
+READY_TIMEOUT = 2.0
+
+REQUESTS = Counter(
+    "tamagitto_http_requests_total", "HTTP requests served", ["method", "route", "status"]
+)
+LATENCY = Histogram(
+    "tamagitto_http_request_seconds",
+    "HTTP request latency",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Feature = Callable[[web.Application], None]
+
+
+def runtime_of(request: web.Request) -> Runtime:
+    """The process's shared resources."""
+    return request.app[RUNTIME]
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Give every request an id (GitHub's delivery id for webhooks), metrics and a log line."""
+    rid = request.headers.get("X-GitHub-Delivery") or request.headers.get("X-Request-Id")
+    token = request_id.set((rid or uuid.uuid4().hex)[:64])
+    started = time.perf_counter()
+    route = request.match_info.route.resource
+    route_name = route.canonical if route is not None else "unmatched"
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        response.headers.setdefault("X-Request-Id", request_id.get())
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        elapsed = time.perf_counter() - started
+        REQUESTS.labels(request.method, route_name, str(status)).inc()
+        LATENCY.labels(route_name).observe(elapsed)
+        log.debug("%s %s -> %s in %.1f ms", request.method, request.path, status, elapsed * 1e3)
+        request_id.reset(token)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process answers."""
+    return web.json_response({"status": "ok"})
+
+
+async def _check_database(runtime: Runtime) -> None:
+    async with runtime.engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+async def _check_redis(runtime: Runtime) -> None:
+    assert runtime.redis is not None
+    await runtime.redis.ping()
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: the database and (when configured) Redis answer within a short timeout."""
+    runtime = runtime_of(request)
+    checks: dict[str, Callable[[Runtime], Awaitable[None]]] = {"database": _check_database}
+    if runtime.redis is not None:
+        checks["redis"] = _check_redis
+    results = await asyncio.gather(*(_probe(name, fn, runtime) for name, fn in checks.items()))
+    failing = [name for name, error in results if error]
+    body: dict[str, Any] = {
+        "status": "unavailable" if failing else "ready",
+        "checks": {name: error or "ok" for name, error in results},
+    }
+    if failing:
+        body["failing"] = failing
+    return web.json_response(body, status=503 if failing else 200)
+
+
+async def _probe(
+    name: str, check: Callable[[Runtime], Awaitable[None]], runtime: Runtime
+) -> tuple[str, str | None]:
+    """Run one check; log a failure so outages show in the logs, not only in /readyz."""
+    try:
+        async with asyncio.timeout(READY_TIMEOUT):
+            await check(runtime)
+    except Exception as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else type(exc).__name__
+        log.warning("readiness: %s is failing (%s)", name, reason)
+        return name, reason
+    return name, None
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text exposition."""
+    response = web.Response(body=generate_latest())
+    response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+    response.charset = "utf-8"
+    return response
+
+
+def _runtime_ctx(
+    settings: Settings, run_jobs: bool
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """cleanup_ctx entry owning every long-lived resource of the process."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        async with open_runtime(settings, run_jobs=run_jobs) as runtime:
+            app[RUNTIME] = runtime
+            yield
+
+    return ctx
+
+
+def features() -> list[Feature]:
+    """Route groups added by the product's features, each a `setup(app)` function."""
+    return []
+
+
+def init_app(settings: Settings, *, run_jobs: bool | None = None) -> web.Application:
+    """Build the application; resources open on startup and close on cleanup.
+
+    `run_jobs` defaults to embedded mode (no Redis): jobs and cron then run in this process.
+    """
+    app = web.Application(middlewares=[request_context], client_max_size=1024**2)
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(
+        _runtime_ctx(settings, settings.embedded if run_jobs is None else run_jobs)
+    )
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    for setup in features():
+        setup(app)
+    return app

@@ -1,0 +1,60 @@
+"""The console script: help, clear errors for missing Redis and an unreachable database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(
+    *args: str, env: dict[str, str] | None = None, cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**base, "PYTHONPATH": str(ROOT), **(env or {})},
+    )
+
+
+@pytest.mark.parametrize("command", ["serve", "worker", "migrate"])
+def test_help(command: str, tmp_path: Path) -> None:
+    proc = _run(command, "--help", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert f"usage: tamagitto {command}" in proc.stdout
+
+
+def test_worker_requires_redis(tmp_path: Path) -> None:
+    proc = _run("worker", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "REDIS_URL" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_unreachable_database_is_named_without_password(tmp_path: Path) -> None:
+    proc = _run(
+        "migrate", env={"DATABASE_URL": "postgresql://bob:hunter22@127.0.0.1:1/tg"}, cwd=tmp_path
+    )
+    assert proc.returncode == 1
+    assert "cannot reach the database at postgresql+asyncpg://bob:***@127.0.0.1:1/tg" in proc.stderr
+    assert "hunter22" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_migrate_postgres(tmp_path: Path, fresh_pg_url: str) -> None:
+    proc = _run("migrate", env={"DATABASE_URL": fresh_pg_url}, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "is at head" in proc.stderr
+
+
+def test_serve_refuses_many_workers_in_embedded_mode(tmp_path: Path) -> None:
+    proc = _run("serve", "--workers", "2", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "REDIS_URL" in proc.stderr
