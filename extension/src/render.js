@@ -282,7 +282,7 @@ export const SECTIONS = {
   },
 
   switcher: {
-    key: (s) => JSON.stringify([s.entities.map((e) => [e.id, e.name, e.health_score, e.status]), currentEntity(s)?.id]),
+    key: (s) => (s.entities.length < 2 ? 'single' : JSON.stringify([s.entities.map((e) => [e.id, e.name, e.health_score, e.status]), currentEntity(s)?.id])),
     render(doc, s, actions) {
       if (s.entities.length < 2) return h(doc, 'div', { hidden: true });
       const current = currentEntity(s);

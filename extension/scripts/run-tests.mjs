@@ -1,0 +1,19 @@
+/** Run one suite (`unit` or `e2e`) with node's test runner: every test/<suite>/*.test.mjs file. */
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const suite = process.argv[2] ?? 'unit';
+const dir = fileURLToPath(new URL(`../test/${suite}/`, import.meta.url));
+const files = readdirSync(dir)
+  .filter((name) => name.endsWith('.test.mjs'))
+  .sort()
+  .map((name) => join(dir, name));
+if (!files.length) {
+  console.error(`no test files in ${dir}`);
+  process.exit(1);
+}
+const args = ['--test', '--test-concurrency=1', ...(suite === 'e2e' ? ['--test-timeout=180000'] : []), ...process.argv.slice(3), ...files];
+const { status } = spawnSync(process.execPath, args, { stdio: 'inherit' });
+process.exit(status ?? 1);
