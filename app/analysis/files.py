@@ -1,0 +1,125 @@
+"""The per-file view every metric family reads: role, language, diff and parsed versions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.analysis.commit import ChangedFile, Commit
+from app.analysis.diff import FileDiff, parse_patch
+from app.analysis.languages import grammar_of, is_code_language, language_of
+from app.analysis.parsing import BlobCache, ParsedBlob
+from app.analysis.paths import (
+    MAX_DEEP_BYTES,
+    MAX_DEEP_FILES,
+    exclusion_reason,
+    is_binary,
+    is_doc_path,
+    is_ignored,
+    is_manifest,
+    looks_generated,
+)
+from app.analysis.testing import is_test_path
+
+
+@dataclass(frozen=True)
+class FileView:
+    """One changed file as the metric families see it."""
+
+    change: ChangedFile
+    language: str | None
+    grammar: str | None
+    diff: FileDiff
+    excluded: str | None
+    is_test: bool
+    is_doc: bool
+    is_manifest: bool
+    deep: bool
+    before: ParsedBlob | None = None
+    after: ParsedBlob | None = None
+
+    @property
+    def path(self) -> str:
+        """The file's path after the commit."""
+        return self.change.path
+
+    @property
+    def is_code(self) -> bool:
+        """Included code (source or test) in a programming language."""
+        return self.excluded is None and is_code_language(self.language) and not self.is_doc
+
+    @property
+    def is_source(self) -> bool:
+        """Included code that is not a test."""
+        return self.is_code and not self.is_test
+
+
+def wants_content(change: ChangedFile) -> bool:
+    """Whether a source should fetch full contents for this file (grammar, included, text)."""
+    return (
+        change.patch is not None
+        and grammar_of(change.path) is not None
+        and exclusion_reason(change.path) is None
+    )
+
+
+def deep_paths(files: Sequence[ChangedFile]) -> set[str]:
+    """Paths of the first ``MAX_DEEP_FILES`` files that deserve full contents."""
+    wanted = [change.path for change in files if wants_content(change)]
+    return set(wanted[:MAX_DEEP_FILES])
+
+
+def _content_exclusion(change: ChangedFile) -> str | None:
+    """Exclusions only the content reveals: binary, generated markers, minified text."""
+    for content in (change.after, change.before):
+        if content is None:
+            continue
+        if is_binary(content):
+            return "binary"
+        if looks_generated(content):
+            return "generated"
+    return None
+
+
+def _exclusion(change: ChangedFile, ignore: Sequence[str]) -> str | None:
+    """Why a file is left out of the quality metrics, if it is."""
+    if is_ignored(change.path, ignore):
+        return "ignored"
+    return exclusion_reason(change.path) or _content_exclusion(change)
+
+
+def _parse(
+    cache: BlobCache, grammar: str | None, content: bytes | None, sha: str | None
+) -> ParsedBlob | None:
+    """Parse one version when there is a grammar and the content is within bounds."""
+    if grammar is None or content is None or len(content) > MAX_DEEP_BYTES:
+        return None
+    return cache.parsed(grammar, content, sha)
+
+
+def view_file(change: ChangedFile, deep: bool, ignore: Sequence[str], cache: BlobCache) -> FileView:
+    """Classify one changed file and parse its versions when it is analysed deeply."""
+    excluded = _exclusion(change, ignore)
+    language = language_of(change.path)
+    grammar = grammar_of(change.path)
+    deep = deep and excluded is None and change.patch is not None
+    parse = deep and grammar is not None
+    return FileView(
+        change=change,
+        language=language,
+        grammar=grammar,
+        diff=parse_patch(change.patch),
+        excluded=excluded,
+        is_test=language is not None and is_test_path(change.path),
+        is_doc=is_doc_path(change.path),
+        is_manifest=is_manifest(change.path),
+        deep=deep,
+        before=_parse(cache, grammar, change.before, change.before_blob) if parse else None,
+        after=_parse(cache, grammar, change.after, change.after_blob) if parse else None,
+    )
+
+
+def view_commit(commit: Commit, ignore: Sequence[str], cache: BlobCache) -> list[FileView]:
+    """Views of every changed file; only the first ``MAX_DEEP_FILES`` candidates go deep."""
+    deep = deep_paths(commit.files)
+    return [view_file(change, change.path in deep, ignore, cache) for change in commit.files]

@@ -1,0 +1,390 @@
+"""Parse a blob once with tree-sitter and answer questions about its functions and comments.
+
+A :class:`ParsedBlob` is keyed by blob sha in a :class:`BlobCache`, because the
+"after" of one commit is the "before" of the next. Its function index is built
+by one query over the tree; a function's complexity is measured lazily, only
+for the functions a commit touches, with a query bounded to that function.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, TypeVar
+
+from tree_sitter import Node, Parser, Query, QueryCursor, Tree
+
+from app.analysis.grammars import GRAMMARS, load_language
+
+DEFAULT_CACHE_ENTRIES = 512
+ANONYMOUS = "<anonymous>"
+ELSE_KINDS = frozenset({"else_clause", "else"})
+_RECEIVER_TYPE = re.compile(r"([A-Za-z_]\w*)(?:\[[^\]]*\])?\s*\)\s*$")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class FunctionSpan:
+    """Where a function sits in a blob, under its qualified name (``Class.method``)."""
+
+    name: str
+    start_byte: int
+    end_byte: int
+    start_row: int
+    end_row: int
+
+
+@dataclass(frozen=True)
+class FunctionMetrics:
+    """Cyclomatic complexity, length in lines and deepest nesting of one function."""
+
+    cyclomatic: int
+    length: int
+    nesting: int
+
+
+@dataclass(frozen=True)
+class _Queries:
+    """The compiled queries of one grammar."""
+
+    index: Query
+    body: Query
+    comments: Query
+
+
+def _kinds_pattern(kinds: Iterable[str], capture: str) -> str:
+    """One alternation pattern capturing every listed node kind."""
+    listed = " ".join(f"({kind})" for kind in kinds)
+    return f"[{listed}] @{capture}" if listed else ""
+
+
+@cache
+def queries_for(key: str) -> _Queries | None:
+    """Compile a grammar's queries once; a bad node kind raises here, so tests catch it."""
+    language = load_language(key)
+    if language is None:
+        return None
+    spec = GRAMMARS[key]
+    index = " ".join(
+        filter(None, [_kinds_pattern(spec.functions, "function"),
+                      _kinds_pattern(spec.containers, "container")])
+    )  # fmt: skip
+    body = " ".join([_kinds_pattern(spec.decisions, "decision"), *spec.patterns,
+                     _kinds_pattern(spec.nesting, "nest")])  # fmt: skip
+    comments = " ".join([_kinds_pattern(spec.comments, "comment"), *spec.docstrings])
+    return _Queries(Query(language, index), Query(language, body), Query(language, comments))
+
+
+_local = threading.local()
+
+
+def _thread_parser(key: str) -> Parser | None:
+    """A parser for this thread: tree-sitter parsers are not safe to share between threads."""
+    parsers: dict[str, Parser | None] = getattr(_local, "parsers", None) or {}
+    _local.parsers = parsers
+    if key not in parsers:
+        language = load_language(key)
+        parsers[key] = None if language is None else Parser(language)
+    return parsers[key]
+
+
+def _text(node: Node | None) -> str:
+    """A node's source text, decoded leniently."""
+    if node is None or node.text is None:
+        return ""
+    return node.text.decode("utf-8", "replace")
+
+
+def _declarator_name(node: Node) -> str:
+    """C/C++: follow ``declarator`` fields down to the function's identifier."""
+    current: Node | None = node.child_by_field_name("declarator")
+    while current is not None and current.type not in {"function_declarator"}:
+        current = current.child_by_field_name("declarator")
+    if current is None:
+        return ANONYMOUS
+    return _text(current.child_by_field_name("declarator")) or ANONYMOUS
+
+
+def _binding_name(node: Node) -> str:
+    """Anonymous functions take the name they are assigned to, when there is one."""
+    parent = node.parent
+    if parent is not None and parent.type == "expression_list":
+        parent = parent.parent  # Go: ``f := func() {}``
+    if parent is None:
+        return ANONYMOUS
+    for field in ("name", "left", "key", "pattern", "property", "declarator"):
+        named = parent.child_by_field_name(field)
+        if named is not None and named.id != node.id:
+            return _text(named).split("\n", 1)[0][:80]
+    if parent.type in {"variable_declarator", "property_declaration"}:
+        first = parent.named_children[0] if parent.named_child_count else None
+        if first is not None and first.id != node.id:
+            return _text(first).split("\n", 1)[0][:80]
+    return ANONYMOUS
+
+
+def _go_receiver(node: Node) -> str:
+    """Go methods are named ``Type.Method`` after their receiver's type."""
+    match = _RECEIVER_TYPE.search(_text(node.child_by_field_name("receiver")))
+    return f"{match.group(1)}." if match else ""
+
+
+def node_name(node: Node) -> str:
+    """The simple name of a function or container node."""
+    if node.type == "function_definition" and node.child_by_field_name("declarator"):
+        return _declarator_name(node)
+    if node.type == "impl_item":
+        return _text(node.child_by_field_name("type")) or ANONYMOUS
+    named = node.child_by_field_name("name")
+    if named is not None:
+        prefix = _go_receiver(node) if node.type == "method_declaration" else ""
+        return prefix + _text(named)
+    return _binding_name(node)
+
+
+def _sorted_captures(
+    query: Query, node: Node, start: int = 0, end: int = -1
+) -> list[tuple[int, int, str, Node]]:
+    """Captures as (start, -end, name, node) sorted outermost first, optionally bounded."""
+    cursor = QueryCursor(query)
+    if end >= 0:
+        cursor.set_byte_range(start, end)
+    rows = [
+        (captured.start_byte, -captured.end_byte, name, captured)
+        for name, nodes in cursor.captures(node).items()
+        for captured in nodes
+        if end < 0 or (captured.start_byte >= start and captured.end_byte <= end)
+    ]
+    rows.sort(key=lambda row: (row[0], row[1], row[2]))
+    return rows
+
+
+def build_index(tree: Tree, queries: _Queries) -> list[FunctionSpan]:
+    """Every function of a tree with its qualified name, in source order.
+
+    Containers and functions arrive outermost first, so a stack of open ranges
+    gives each function the names of everything enclosing it.
+    """
+    spans: list[FunctionSpan] = []
+    stack: list[tuple[int, str]] = []  # (end byte, name) of enclosing scopes
+    for start, neg_end, kind, node in _sorted_captures(queries.index, tree.root_node):
+        while stack and stack[-1][0] <= start:
+            stack.pop()
+        simple = node_name(node)
+        name = ".".join([*(scope for _, scope in stack), simple])
+        if kind == "function":
+            spans.append(
+                FunctionSpan(name, start, -neg_end, node.start_point[0], node.end_point[0])
+            )
+        stack.append((-neg_end, simple))
+    return spans
+
+
+def _is_else_if(node: Node) -> bool:
+    """An ``else if`` continues a chain; it is not one level deeper."""
+    parent = node.parent
+    if parent is None:
+        return False
+    return parent.type in ELSE_KINDS or parent.type == node.type
+
+
+def _inside(ranges: list[tuple[int, int]], start: int) -> bool:
+    """True when ``start`` falls inside one of the (sorted, disjoint) nested function ranges."""
+    index = bisect.bisect_right(ranges, (start, 1 << 62)) - 1
+    return index >= 0 and ranges[index][0] <= start < ranges[index][1]
+
+
+def measure(
+    tree: Tree, queries: _Queries, span: FunctionSpan, nested: list[tuple[int, int]]
+) -> FunctionMetrics:
+    """Complexity, length and nesting of one function, nested functions left out."""
+    decisions = 0
+    deepest = 0
+    open_ends: list[int] = []
+    for start, neg_end, kind, node in _sorted_captures(
+        queries.body, tree.root_node, span.start_byte, span.end_byte
+    ):
+        if _inside(nested, start):
+            continue
+        if kind == "decision":
+            decisions += 1
+            continue
+        while open_ends and open_ends[-1] <= start:
+            open_ends.pop()
+        if not _is_else_if(node):
+            open_ends.append(-neg_end)
+            deepest = max(deepest, len(open_ends))
+    length = span.end_row - span.start_row + 1
+    return FunctionMetrics(1 + decisions, length, deepest)
+
+
+class ParsedBlob:
+    """One parsed file version and everything measured on it so far."""
+
+    def __init__(self, grammar: str, source: bytes, tree: Tree, queries: _Queries) -> None:
+        self.grammar = grammar
+        self.source = source
+        self.tree = tree
+        self._queries = queries
+        self._index: list[FunctionSpan] | None = None
+        self._metrics: dict[int, FunctionMetrics] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def has_error(self) -> bool:
+        """True when tree-sitter had to recover from a syntax error."""
+        return self.tree.root_node.has_error
+
+    @property
+    def functions(self) -> list[FunctionSpan]:
+        """The function index, built on first use."""
+        with self._lock:
+            if self._index is None:
+                self._index = build_index(self.tree, self._queries)
+            return self._index
+
+    def overlapping(self, rows: Iterable[int]) -> list[FunctionSpan]:
+        """Functions containing at least one of the given 0-based rows."""
+        wanted = sorted(set(rows))
+        if not wanted:
+            return []
+        return [
+            span for span in self.functions if _any_between(wanted, span.start_row, span.end_row)
+        ]
+
+    def metrics(self, span: FunctionSpan) -> FunctionMetrics:
+        """The metrics of one function of this blob, measured once."""
+        with self._lock:
+            cached = self._metrics.get(span.start_byte)
+        if cached is not None:
+            return cached
+        nested = _nested_ranges(self.functions, span)
+        result = measure(self.tree, self._queries, span, nested)
+        with self._lock:
+            self._metrics[span.start_byte] = result
+        return result
+
+    def comment_rows(self, rows: Iterable[int]) -> set[int]:
+        """Which of the given rows lie in a comment or docstring."""
+        wanted = sorted(set(rows))
+        found: set[int] = set()
+        for first, last in _runs(wanted):
+            cursor = QueryCursor(self._queries.comments)
+            cursor.set_point_range((first, 0), (last + 1, 0))
+            for nodes in cursor.captures(self.tree.root_node).values():
+                for node in nodes:
+                    found.update(
+                        range(max(first, node.start_point[0]), min(last, _last_row(node)) + 1)
+                    )
+        return found
+
+
+def _last_row(node: Node) -> int:
+    """The last row a node covers; a comment ending at column 0 ends on the row before."""
+    row, column = node.end_point
+    return row - 1 if column == 0 and row > node.start_point[0] else row
+
+
+def _any_between(sorted_rows: list[int], first: int, last: int) -> bool:
+    """True when some row lies in [first, last]."""
+    index = bisect.bisect_left(sorted_rows, first)
+    return index < len(sorted_rows) and sorted_rows[index] <= last
+
+
+def _runs(sorted_rows: list[int]) -> list[tuple[int, int]]:
+    """Collapse sorted rows into inclusive runs of consecutive rows."""
+    runs: list[tuple[int, int]] = []
+    for row in sorted_rows:
+        if runs and runs[-1][1] + 1 == row:
+            runs[-1] = (runs[-1][0], row)
+        else:
+            runs.append((row, row))
+    return runs
+
+
+def _nested_ranges(spans: list[FunctionSpan], outer: FunctionSpan) -> list[tuple[int, int]]:
+    """Byte ranges of the functions directly nested in ``outer`` (outermost only)."""
+    ranges: list[tuple[int, int]] = []
+    for span in spans:
+        inside = outer.start_byte <= span.start_byte and span.end_byte <= outer.end_byte
+        if span is outer or not inside or span.start_byte == outer.start_byte:
+            continue
+        if ranges and span.start_byte < ranges[-1][1]:
+            continue
+        ranges.append((span.start_byte, span.end_byte))
+    return ranges
+
+
+def blob_key(content: bytes, blob_sha: str | None) -> str:
+    """The git blob sha when known, or the one git would compute for the content."""
+    if blob_sha:
+        return blob_sha
+    digest = hashlib.sha1(b"blob %d\0" % len(content))  # git object id, not security
+    digest.update(content)
+    return digest.hexdigest()
+
+
+def parse_blob(grammar: str, content: bytes) -> ParsedBlob | None:
+    """Parse content with a grammar; None when the grammar is unavailable."""
+    queries = queries_for(grammar)
+    parser = _thread_parser(grammar)
+    if queries is None or parser is None:
+        return None
+    return ParsedBlob(grammar, content, parser.parse(content), queries)
+
+
+class BlobCache:
+    """A thread-safe LRU of per-blob results, keyed by blob sha and what was computed."""
+
+    def __init__(self, max_entries: int = DEFAULT_CACHE_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[str, str], object] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        """How many entries the cache holds."""
+        return len(self._entries)
+
+    def peek(self, kind: str, key: str) -> Any:
+        """The cached value for (kind, key), or None; refreshes its recency."""
+        with self._lock:
+            value = self._entries.get((kind, key))
+            if value is not None:
+                self._entries.move_to_end((kind, key))
+                self.hits += 1
+            return value
+
+    def put(self, kind: str, key: str, value: object) -> None:
+        """Store a value, evicting the least recently used entries past the bound."""
+        with self._lock:
+            self._entries[(kind, key)] = value
+            self._entries.move_to_end((kind, key))
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def get_or_compute(self, kind: str, key: str, compute: Callable[[], T]) -> T:
+        """Return the cached value for (kind, key), computing and storing it on a miss."""
+        slot = (kind, key)
+        with self._lock:
+            if slot in self._entries:
+                self._entries.move_to_end(slot)
+                self.hits += 1
+                return self._entries[slot]  # type: ignore[return-value]
+            self.misses += 1
+        value = compute()
+        self.put(kind, key, value)
+        return value
+
+    def parsed(self, grammar: str, content: bytes, blob_sha: str | None) -> ParsedBlob | None:
+        """The parsed blob for this content, parsing it only the first time."""
+        key = blob_key(content, blob_sha)
+        return self.get_or_compute(f"parse:{grammar}", key, lambda: parse_blob(grammar, content))

@@ -1,0 +1,169 @@
+"""Security: committed secrets, risky calls added, and dependency manifest changes.
+
+A secret's value never leaves this module: a finding keeps the token kind, the
+documented (public) prefix and the length, nothing else.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from app.analysis.files import FileView
+from app.analysis.paths import exclusion_reason
+
+ENTROPY_THRESHOLD = 3.5  # bits per character; random base62 strings sit above 4
+ENTROPY_MIN_LENGTH = 20
+PLACEHOLDER_MARKERS = ("EXAMPLE", "xxxxxxxx", "XXXXXXXX", "${", "{{", "<", "0000000000")
+
+
+@dataclass(frozen=True)
+class SecretRule:
+    """A documented token format: a kind, its public prefix and a pattern for the whole token."""
+
+    kind: str
+    prefix: str
+    pattern: re.Pattern[str]
+
+
+SECRET_RULES: tuple[SecretRule, ...] = (
+    SecretRule("github_token", "gh*_", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36}\b")),
+    SecretRule("github_fine_grained_token", "github_pat_",
+               re.compile(r"\bgithub_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}\b")),
+    SecretRule("aws_access_key_id", "AKIA", re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b")),
+    SecretRule("aws_secret_access_key", "aws_secret_access_key",
+               re.compile(r"(?i)aws_?secret_?access_?key\W{0,4}[:=]\W{0,3}[A-Za-z0-9/+=]{40}\b")),
+    SecretRule("google_api_key", "AIza", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}")),
+    SecretRule("google_oauth_secret", "GOCSPX-", re.compile(r"\bGOCSPX-[A-Za-z0-9_\-]{28}")),
+    SecretRule("slack_token", "xox*-", re.compile(r"\bxox[abposr]-[0-9A-Za-z\-]{10,}")),
+    SecretRule("slack_webhook", "https://hooks.slack.com/services/",
+               re.compile(r"https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]+")),
+    SecretRule("stripe_key", "sk_live_", re.compile(r"\b[rs]k_(?:live|test)_[0-9a-zA-Z]{24,}\b")),
+    SecretRule("private_key", "-----BEGIN PRIVATE KEY-----",
+               re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY(?: BLOCK)?-----")),
+)  # fmt: skip
+
+_SECRET_NAME = r"[\w.\-]*(?:secret|token|passwd|password|api_?key|access_?key|private_?key|auth)"
+_ASSIGNMENT = re.compile(
+    rf"(?i)(?P<name>{_SECRET_NAME}[\w.\-]*)[\"']?\s*(?::=|=>|[:=])\s*"
+    rf"[\"'](?P<value>[^\"'\s]{{{ENTROPY_MIN_LENGTH},}})[\"']"
+)
+_SQL = r"(?:SELECT\s.*\bFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b"
+_SQL_CONCATENATION = re.compile(
+    rf"(?i)[\"'`]\s*{_SQL}[^\"'`]*[\"'`]\s*(?:\+|%\s*[\w(]|\.format\s*\()"
+    rf"|\bf[\"']{_SQL}[^\"']*\{{"
+    rf"|`\s*{_SQL}[^`]*\$\{{"
+)
+
+RISKY_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("eval", re.compile(r"(?<![\w.$])eval\s*\(")),
+    ("exec", re.compile(r"(?<![\w.$])exec\s*\(")),
+    ("shell_true", re.compile(r"\bshell\s*=\s*True\b")),
+    ("os_system", re.compile(r"\bos\.system\s*\(")),
+    ("pickle_loads", re.compile(r"\b(?:c?[pP]ickle|dill|marshal)\.loads?\s*\(")),
+    ("yaml_load", re.compile(r"\byaml\.load\s*\((?![^)]*Loader)")),
+    ("inner_html", re.compile(r"\.(?:inner|outer)HTML\s*\+?=(?!=)|dangerouslySetInnerHTML")),
+    ("document_write", re.compile(r"\bdocument\.write(?:ln)?\s*\(")),
+    ("sql_concatenation", _SQL_CONCATENATION),
+    ("unserialize", re.compile(r"(?<![\w.>])unserialize\s*\(")),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SecretFinding:
+    """A committed secret, already redacted: kind, where, and a safe description."""
+
+    kind: str
+    path: str
+    line: int
+    redacted: str
+
+
+@dataclass(frozen=True)
+class RiskyCall:
+    """A risky construct added on a line."""
+
+    kind: str
+    path: str
+    line: int
+
+
+@dataclass(frozen=True)
+class SecurityMetrics:
+    """The security side of a commit."""
+
+    secrets: list[SecretFinding] = field(default_factory=list)
+    risky_calls: list[RiskyCall] = field(default_factory=list)
+    manifests_changed: list[str] = field(default_factory=list)
+    lockfiles_changed: list[str] = field(default_factory=list)
+
+    @property
+    def issues(self) -> int:
+        """Secrets plus risky calls."""
+        return len(self.secrets) + len(self.risky_calls)
+
+    def risky_by_kind(self) -> dict[str, int]:
+        """How many risky calls of each kind."""
+        return dict(sorted(Counter(call.kind for call in self.risky_calls).items()))
+
+
+def redact(prefix: str, value: str) -> str:
+    """A description that names the token's public prefix and length, never its characters."""
+    return f"{prefix}… ({len(value)} characters, redacted)"
+
+
+def shannon_entropy(value: str) -> float:
+    """Bits per character of a string."""
+    if not value:
+        return 0.0
+    counts = Counter(value)
+    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+
+
+def _looks_random(value: str) -> bool:
+    """High entropy, letters and digits, and no placeholder marker."""
+    if any(marker in value for marker in PLACEHOLDER_MARKERS):
+        return False
+    mixed = any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+    return mixed and shannon_entropy(value) >= ENTROPY_THRESHOLD
+
+
+def secrets_in_line(path: str, number: int, text: str) -> list[SecretFinding]:
+    """Secrets on one added line: documented formats first, then random-looking assignments."""
+    found = [
+        SecretFinding(rule.kind, path, number, redact(rule.prefix, match.group(0)))
+        for rule in SECRET_RULES
+        for match in rule.pattern.finditer(text)
+        if not any(marker in match.group(0) for marker in PLACEHOLDER_MARKERS[:2])
+    ]
+    if found:
+        return found
+    return [
+        SecretFinding("high_entropy_string", path, number, redact("", match.group("value")))
+        for match in _ASSIGNMENT.finditer(text)
+        if _looks_random(match.group("value"))
+    ]
+
+
+def _risky_in_line(path: str, number: int, text: str) -> list[RiskyCall]:
+    """Risky constructs on one added line."""
+    return [RiskyCall(kind, path, number) for kind, pattern in RISKY_RULES if pattern.search(text)]
+
+
+def measure_security(views: Sequence[FileView]) -> SecurityMetrics:
+    """Secrets on any included file's added lines; risky calls in non-test code."""
+    secrets: list[SecretFinding] = []
+    risky: list[RiskyCall] = []
+    for view in views:
+        if view.excluded is not None:
+            continue
+        for number, text in view.diff.added:
+            secrets.extend(secrets_in_line(view.path, number, text))
+            if view.is_source:
+                risky.extend(_risky_in_line(view.path, number, text))
+    manifests = [view.path for view in views if view.is_manifest]
+    locks = [view.path for view in views if exclusion_reason(view.path) == "lock"]
+    return SecurityMetrics(secrets, risky, manifests, locks)

@@ -1,0 +1,168 @@
+"""Style: the lint problems a commit introduces on the lines it changed.
+
+Python files get ruff on the before and after text, and only findings on
+added lines that outnumber the same rule's findings on removed lines count.
+Every language gets line checks: over-long lines, trailing whitespace, mixed
+indentation, left-in debug prints and new TODO/FIXME markers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from app.analysis.files import FileView
+from app.analysis.lint import Findings, lint_versions
+from app.analysis.parsing import BlobCache, ParsedBlob, blob_key
+
+LONG_LINE = 120  # characters, tabs counted as 4
+TAB_WIDTH = 4
+TODO_MARKER = re.compile(r"\b(?:TODO|FIXME|XXX|HACK)\b")
+TAB_INDENTED_LANGUAGES = frozenset({"Go", "Makefile"})
+
+_DEBUG_PATTERNS: dict[str, str] = {
+    "JavaScript": r"\bconsole\.(?:log|debug|trace|dir)\s*\(|^\s*debugger\s*;?\s*$",
+    "Python": r"\bbreakpoint\s*\(\s*\)|\b(?:i?pdb|pudb)\.set_trace\s*\(|^\s*import\s+i?pdb\b",
+    "Ruby": r"\bbinding\.(?:pry|irb)\b|^\s*byebug\b",
+    "PHP": r"\b(?:var_dump|print_r|dd)\s*\(",
+    "Rust": r"\bdbg!\s*\(",
+    "Go": r"(?<![.\w])println\s*\(|\bspew\.Dump\s*\(",
+    "Java": r"\bSystem\.(?:out|err)\.print(?:ln)?\s*\(|\.printStackTrace\s*\(\s*\)",
+    "C#": r"\bDebugger\.Break\s*\(",
+    "C": r"\b__debugbreak\s*\(",
+    "C++": r"\b__debugbreak\s*\(",
+    "Swift": r"\bdebugPrint\s*\(",
+    "Kotlin": r"\.printStackTrace\s*\(\s*\)",
+}
+_DEBUG_PATTERNS["TypeScript"] = _DEBUG_PATTERNS["JavaScript"]
+DEBUG_PATTERNS = {language: re.compile(pattern) for language, pattern in _DEBUG_PATTERNS.items()}
+
+
+@dataclass(frozen=True)
+class StyleMetrics:
+    """Problems introduced on changed lines, by kind."""
+
+    ruff: dict[str, int] = field(default_factory=dict)
+    long_lines: int = 0
+    trailing_whitespace: int = 0
+    mixed_indentation: int = 0
+    debug_prints: int = 0
+    todos: int = 0
+    lines_checked: int = 0
+    ruff_available: bool = True
+
+    @property
+    def total(self) -> int:
+        """All problems introduced."""
+        line_checks = self.long_lines + self.trailing_whitespace + self.mixed_indentation
+        return sum(self.ruff.values()) + line_checks + self.debug_prints + self.todos
+
+
+def _indent(text: str) -> str:
+    """The leading whitespace of a line."""
+    return text[: len(text) - len(text.lstrip(" \t"))]
+
+
+def dominant_indent(lines: Sequence[str]) -> str | None:
+    """ "\\t" or " ", whichever starts more indented lines; None when no line is indented."""
+    counts = Counter(line[0] for line in lines if line[:1] in {" ", "\t"} and line.strip())
+    if not counts:
+        return None
+    return "\t" if counts["\t"] > counts[" "] else " "
+
+
+def _mixed(indent: str, dominant: str | None) -> bool:
+    """A space before a tab, or an indent opening with the file's minority character."""
+    if " \t" in indent:
+        return True
+    return bool(indent) and dominant is not None and indent[0] != dominant
+
+
+def _file_dominant(view: FileView) -> str | None:
+    """The file's indentation style, from its full text when present, else its added lines."""
+    if view.language in TAB_INDENTED_LANGUAGES:
+        return "\t"
+    source = view.after.source if view.after is not None else None
+    if source is not None:
+        return dominant_indent(source.decode("utf-8", "replace").split("\n"))
+    return dominant_indent([text for _, text in view.diff.added])
+
+
+def line_problems(view: FileView) -> Counter[str]:
+    """Line-check problems on one file's added lines."""
+    problems: Counter[str] = Counter()
+    dominant = _file_dominant(view)
+    debug = None if view.is_test else DEBUG_PATTERNS.get(view.language or "")
+    for _, raw in view.diff.added:
+        text = raw[:-1] if raw.endswith("\r") else raw
+        problems["long_lines"] += len(text.expandtabs(TAB_WIDTH)) > LONG_LINE
+        problems["trailing_whitespace"] += text != text.rstrip()
+        problems["mixed_indentation"] += _mixed(_indent(text), dominant)
+        problems["debug_prints"] += bool(debug and debug.search(text))
+    added_todos = sum(bool(TODO_MARKER.search(text)) for _, text in view.diff.added)
+    removed_todos = sum(bool(TODO_MARKER.search(text)) for _, text in view.diff.removed)
+    problems["todos"] += max(0, added_todos - removed_todos)
+    return problems
+
+
+def _on_lines(findings: Findings, numbers: set[int]) -> Counter[str]:
+    """Rule codes of the findings that sit on the given line numbers."""
+    return Counter(code for line, code in findings if line in numbers)
+
+
+def introduced_ruff(view: FileView, findings: dict[str, Findings]) -> Counter[str]:
+    """Ruff findings on added lines beyond those the removed lines already had, per rule."""
+    after = _findings_for(view.after, view.change.after_blob, findings)
+    before = _findings_for(view.before, view.change.before_blob, findings)
+    new = _on_lines(after, {number for number, _ in view.diff.added})
+    old = _on_lines(before, {number for number, _ in view.diff.removed})
+    return Counter({code: count - old[code] for code, count in new.items() if count > old[code]})
+
+
+def _findings_for(
+    parsed: ParsedBlob | None, sha: str | None, findings: dict[str, Findings]
+) -> Findings:
+    """The ruff findings of one version of a file (empty when it was not linted)."""
+    if parsed is None:
+        return ()
+    return findings.get(blob_key(parsed.source, sha), ())
+
+
+def _python_versions(views: Sequence[FileView]) -> list[tuple[str, bytes, str | None]]:
+    """Every parsed Python version of the commit, for one ruff run."""
+    versions = []
+    for view in views:
+        if view.grammar != "python" or not view.is_code:
+            continue
+        if view.before is not None:
+            versions.append((view.path, view.before.source, view.change.before_blob))
+        if view.after is not None:
+            versions.append((view.path, view.after.source, view.change.after_blob))
+    return versions
+
+
+def measure_style(
+    views: Sequence[FileView], cache: BlobCache, *, run_ruff: bool = True
+) -> StyleMetrics:
+    """Problems introduced over a commit's included code files."""
+    code = [view for view in views if view.is_code]
+    versions = _python_versions(code) if run_ruff else []
+    findings = lint_versions(cache, versions) if versions else {}
+    totals: Counter[str] = Counter()
+    ruff: Counter[str] = Counter()
+    for view in code:
+        totals.update(line_problems(view))
+        if findings and view.grammar == "python":
+            ruff.update(introduced_ruff(view, findings))
+    return StyleMetrics(
+        ruff=dict(sorted(ruff.items())),
+        long_lines=totals["long_lines"],
+        trailing_whitespace=totals["trailing_whitespace"],
+        mixed_indentation=totals["mixed_indentation"],
+        debug_prints=totals["debug_prints"],
+        todos=totals["todos"],
+        lines_checked=sum(len(view.diff.added) for view in code),
+        ruff_available=findings is not None,
+    )

@@ -1,0 +1,155 @@
+"""Tests: test files by each language's conventions, test functions and assertions.
+
+This is a proxy for coverage, not a measurement of it: it counts what a commit
+adds to and removes from the test suite, set against the source lines it adds.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.analysis.files import FileView
+
+TEST_DIRS = frozenset({"test", "tests", "spec", "specs", "__tests__", "testing", "androidtest"})
+_TEST_NAMES = re.compile(
+    r"^(test_.*\.py|.*_test\.py|conftest\.py"
+    r"|.*\.(test|spec)\.[cm]?[jt]sx?"
+    r"|.*_test\.go"
+    r"|.*(Test|Tests|IT|Spec)\.(java|kt|kts|scala)"
+    r"|.*Tests?\.cs"
+    r"|.*_(test|unittest)\.(c|cc|cpp|cxx)|test_.*\.(c|cc|cpp|cxx)"
+    r"|.*_(spec|test)\.rb|test_.*\.rb"
+    r"|.*Test\.php"
+    r"|.*(Tests?|Spec)\.swift)$"
+)
+
+_JS_TESTS = r"\b(?:it|test)(?:\.(?:only|skip|concurrent|each\(.*?\)))?\s*\(\s*[`'\"]"
+_JVM_TESTS = r"@(?:Test|ParameterizedTest|RepeatedTest|TestFactory)\b"
+_C_TESTS = r"\b(?:TEST|TEST_F|TEST_P|TYPED_TEST|TEST_CASE|SCENARIO)\s*\("
+TEST_FUNCTION_PATTERNS: dict[str, re.Pattern[str]] = {
+    "Python": re.compile(r"^\s*(?:async\s+)?def\s+test\w*\s*\("),
+    "JavaScript": re.compile(_JS_TESTS),
+    "TypeScript": re.compile(_JS_TESTS),
+    "Go": re.compile(r"^func\s+(?:Test|Benchmark|Fuzz|Example)\w*\s*\("),
+    "Rust": re.compile(r"#\[(?:\w+::)*test\]"),
+    "Java": re.compile(_JVM_TESTS),
+    "Kotlin": re.compile(_JVM_TESTS),
+    "C#": re.compile(r"\[(?:Test|Fact|Theory|TestMethod|TestCase)\b"),
+    "C": re.compile(_C_TESTS),
+    "C++": re.compile(_C_TESTS),
+    "Ruby": re.compile(r"^\s*(?:it|specify|scenario|test)\s*\(?\s*['\"]|^\s*def\s+test_\w+"),
+    "PHP": re.compile(r"function\s+test\w*\s*\(|@test\b|#\[Test\]"),
+    "Swift": re.compile(r"func\s+test\w*\s*\(|@Test\b"),
+}
+
+_JS_ASSERT = r"\bexpect\s*\(|\bassert(?:\.\w+)?\s*\(|\.should\b"
+_JVM_ASSERT = r"\bassert\w*\s*\(|\bassert\s|\bverify\s*\("
+_C_ASSERT = r"\b(?:ASSERT|EXPECT|REQUIRE|CHECK)(?:_\w+)?\s*\(|\bassert\s*\("
+ASSERTION_PATTERNS: dict[str, re.Pattern[str]] = {
+    "Python": re.compile(
+        r"\bassert\b|\bself\.assert\w+\s*\(|\bpytest\.raises\s*\(|\.assert_\w+\s*\("
+    ),
+    "JavaScript": re.compile(_JS_ASSERT),
+    "TypeScript": re.compile(_JS_ASSERT),
+    "Go": re.compile(
+        r"\bt\.(?:Error|Errorf|Fatal|Fatalf|Fail|FailNow)\s*\(|\b(?:assert|require)\.\w+\s*\("
+    ),
+    "Rust": re.compile(r"\b(?:debug_)?assert(?:_eq|_ne)?!\s*\("),
+    "Java": re.compile(_JVM_ASSERT),
+    "Kotlin": re.compile(_JVM_ASSERT),
+    "C#": re.compile(r"\bAssert\.\w+\s*\(|\.Should\(\)"),
+    "C": re.compile(_C_ASSERT),
+    "C++": re.compile(_C_ASSERT),
+    "Ruby": re.compile(r"\bexpect\s*[({]|\bassert\w*\b|\brefute\w*\b|\.should\b"),
+    "PHP": re.compile(r"\$this->assert\w+\s*\(|\bself::assert\w+\s*\(|\bexpect\s*\("),
+    "Swift": re.compile(r"\bXCTAssert\w*\s*\(|#expect\s*\(|#require\s*\("),
+}  # fmt: skip
+
+# Rust keeps unit tests inside source files, so its test functions count anywhere.
+INLINE_TEST_LANGUAGES = frozenset({"Rust"})
+
+
+def is_test_path(path: str) -> bool:
+    """A test file by name (``test_x.py``, ``x.spec.ts``, ``x_test.go``…) or by directory."""
+    parts = path.split("/")
+    if any(part.lower() in TEST_DIRS for part in parts[:-1]):
+        return True
+    return bool(_TEST_NAMES.match(posixpath.basename(path)))
+
+
+@dataclass(frozen=True)
+class TestMetrics:
+    """What a commit did to the test suite."""
+
+    __test__ = False  # not a pytest class, despite the name
+
+    test_files_added: int = 0
+    test_files_changed: int = 0
+    test_files_removed: int = 0
+    test_functions_added: int = 0
+    test_functions_removed: int = 0
+    assertions_added: int = 0
+    assertions_removed: int = 0
+    test_lines_added: int = 0
+    test_lines_removed: int = 0
+    source_lines_added: int = 0
+
+    @property
+    def net_test_functions(self) -> int:
+        """Test functions added minus removed."""
+        return self.test_functions_added - self.test_functions_removed
+
+    @property
+    def net_test_lines(self) -> int:
+        """Non-blank test lines added minus removed."""
+        return self.test_lines_added - self.test_lines_removed
+
+
+def count_matches(pattern: re.Pattern[str] | None, lines: Sequence[str]) -> int:
+    """How many times a pattern occurs over some lines."""
+    if pattern is None:
+        return 0
+    return sum(len(pattern.findall(line)) for line in lines)
+
+
+def _non_blank(lines: Sequence[tuple[int, str]]) -> list[str]:
+    """The texts of the non-blank lines."""
+    return [text for _, text in lines if text.strip()]
+
+
+def _file_counts(view: FileView) -> dict[str, int]:
+    """The test counters one file contributes."""
+    added, removed = _non_blank(view.diff.added), _non_blank(view.diff.removed)
+    language = view.language or ""
+    counts: dict[str, int] = {}
+    if view.is_test or language in INLINE_TEST_LANGUAGES:
+        function_pattern = TEST_FUNCTION_PATTERNS.get(language)
+        counts["test_functions_added"] = count_matches(function_pattern, added)
+        counts["test_functions_removed"] = count_matches(function_pattern, removed)
+    if view.is_test:
+        status = view.change.status
+        counts["test_files_added"] = int(status == "added")
+        counts["test_files_removed"] = int(status == "removed")
+        counts["test_files_changed"] = int(status in {"modified", "renamed"})
+        counts["assertions_added"] = count_matches(ASSERTION_PATTERNS.get(language), added)
+        counts["assertions_removed"] = count_matches(ASSERTION_PATTERNS.get(language), removed)
+        counts["test_lines_added"], counts["test_lines_removed"] = len(added), len(removed)
+    else:
+        counts["source_lines_added"] = len(added)
+    return counts
+
+
+def measure_tests(views: Sequence[FileView]) -> TestMetrics:
+    """Sum the test counters over the included code files of a commit."""
+    totals: dict[str, int] = {}
+    for view in views:
+        if not view.is_code:
+            continue
+        for name, value in _file_counts(view).items():
+            totals[name] = totals.get(name, 0) + value
+    return TestMetrics(**totals)
