@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { readFile, readdir } from 'node:fs/promises';
+import { test } from 'node:test';
+import { DEFAULT_SERVER_URL, KEYS, normalizeServerUrl, originPattern, socketUrl } from '../../src/config.js';
+import { saveServerUrl, setNotifications } from '../../src/options.js';
+import { entity, session } from '../fixtures.mjs';
+import { createFakeChrome } from '../helpers/fake-chrome.mjs';
+
+const root = new URL('../../', import.meta.url);
+const read = (path) => readFile(new URL(path, root), 'utf8');
+
+test('server URLs are reduced to an origin; bad ones are refused', () => {
+  assert.equal(normalizeServerUrl(' https://pets.example.com/some/path?q=1 '), 'https://pets.example.com');
+  assert.equal(normalizeServerUrl('http://127.0.0.1:8080'), 'http://127.0.0.1:8080');
+  assert.throws(() => normalizeServerUrl('pets.example.com'), /full URL/);
+  assert.throws(() => normalizeServerUrl('ftp://pets.example.com'), /http/);
+  assert.equal(originPattern('http://localhost:3000'), 'http://localhost:3000/*');
+  assert.equal(originPattern('https://pets.example.com'), 'https://pets.example.com/*');
+  assert.equal(socketUrl('https://pets.example.com', 'a.b.c'), 'wss://pets.example.com/api/ws?token=a.b.c');
+});
+
+test('saving a new server asks for its host permission, then signs out and stores it', async () => {
+  const chrome = createFakeChrome({ storage: { [KEYS.session]: session(), [KEYS.entities]: [entity()] } });
+  const result = await saveServerUrl({ ext: chrome, input: 'https://pets.example.com/' });
+  assert.deepEqual(result, { origin: 'https://pets.example.com', changed: true });
+  assert.deepEqual(chrome.calls.permissionRequests, [{ origins: ['https://pets.example.com/*'] }]);
+  assert.deepEqual(chrome.storage.local.data, { [KEYS.serverUrl]: 'https://pets.example.com' });
+
+  await saveServerUrl({ ext: chrome, input: 'https://other.example.com' });
+  assert.equal(chrome.permissions.granted.has('https://pets.example.com/*'), false, 'the old optional grant is given back');
+});
+
+test('saving the same server keeps the session; a refused permission changes nothing', async () => {
+  const chrome = createFakeChrome({ storage: { [KEYS.session]: session() } });
+  assert.equal((await saveServerUrl({ ext: chrome, input: DEFAULT_SERVER_URL })).changed, false);
+  assert.ok(chrome.storage.local.data[KEYS.session]);
+
+  const refusing = createFakeChrome({ storage: { [KEYS.session]: session() }, grantOnRequest: false });
+  await assert.rejects(saveServerUrl({ ext: refusing, input: 'https://pets.example.com' }), /not granted/);
+  assert.ok(refusing.storage.local.data[KEYS.session]);
+  assert.equal(refusing.storage.local.data[KEYS.serverUrl], undefined);
+});
+
+test('notifications are an optional permission, requested and removed on demand', async () => {
+  const chrome = createFakeChrome();
+  assert.equal(await setNotifications({ ext: chrome, enabled: true }), true);
+  assert.equal(chrome.permissions.granted.has('notifications'), true);
+  assert.equal(await setNotifications({ ext: chrome, enabled: false }), false);
+  assert.equal(chrome.permissions.granted.has('notifications'), false);
+});
+
+test('manifest: MV3, the listed permissions only, strict CSP, Firefox settings', async () => {
+  const manifest = JSON.parse(await read('manifest.json'));
+  assert.equal(manifest.manifest_version, 3);
+  assert.deepEqual(manifest.permissions.sort(), ['alarms', 'identity', 'storage']);
+  assert.deepEqual(manifest.optional_permissions, ['notifications']);
+  assert.deepEqual(manifest.host_permissions, [originPattern(DEFAULT_SERVER_URL)], 'host permission for the default server only');
+  assert.equal(manifest.content_security_policy.extension_pages, "script-src 'self'; object-src 'self'");
+  assert.equal(manifest.background.service_worker, 'background.js');
+  assert.equal(manifest.background.type, 'module');
+  assert.ok(manifest.browser_specific_settings.gecko.id);
+  assert.equal(manifest.action.default_popup, 'popup.html');
+});
+
+test('icons: 16, 32, 48 and 128 px PNGs exist with those sizes', async () => {
+  const manifest = JSON.parse(await read('manifest.json'));
+  for (const size of [16, 32, 48, 128]) {
+    const png = await readFile(new URL(manifest.icons[size], root));
+    assert.equal(png.subarray(1, 4).toString(), 'PNG');
+    assert.equal(png.readUInt32BE(16), size, `width of ${manifest.icons[size]}`);
+    assert.equal(png.readUInt32BE(20), size, `height of ${manifest.icons[size]}`);
+  }
+});
+
+test('pages load only local module scripts: no inline script, no remote code', async () => {
+  for (const page of ['popup.html', 'options.html']) {
+    const html = await read(page);
+    const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
+    assert.ok(scripts.length > 0);
+    for (const [, attrs, body] of scripts) {
+      assert.equal(body.trim(), '', `${page}: inline script`);
+      const src = /src="([^"]+)"/.exec(attrs)?.[1];
+      assert.ok(src && !/^[a-z]+:|^\/\//i.test(src), `${page}: script from ${src}`);
+    }
+    assert.doesNotMatch(html, /\son[a-z]+=/i, `${page}: inline event handler`);
+  }
+  const sources = [];
+  for (const dir of ['src', '.']) {
+    for (const name of await readdir(new URL(dir + '/', root))) if (name.endsWith('.js')) sources.push(await read(`${dir}/${name}`));
+  }
+  for (const source of sources) {
+    assert.doesNotMatch(source, /\beval\(|new Function\(|innerHTML\s*=|import\(\s*['"]https?:/);
+  }
+});
