@@ -90,11 +90,16 @@ def species_type(language: str | None) -> str:
     return LANGUAGE_SPECIES.get(language.strip().lower(), BLOB)
 
 
+def subspecies_for(kind: str, repo_id: int) -> str:
+    """The sub-species of a species type, picked deterministically from the repository id."""
+    options = SUBSPECIES.get(kind, SUBSPECIES[BLOB])
+    return options[stable_hash("subspecies", repo_id) % len(options)]
+
+
 def species_for(language: str | None, repo_id: int) -> tuple[str, str]:
-    """(species type, sub-species), the sub-species picked deterministically from the repo id."""
+    """(species type, sub-species) after the seed's table; the same repository, the same pet."""
     kind = species_type(language)
-    options = SUBSPECIES[kind]
-    return kind, options[stable_hash("subspecies", repo_id) % len(options)]
+    return kind, subspecies_for(kind, repo_id)
 
 
 def emoji_for(species: str, subspecies: str | None = None) -> str:
@@ -152,4 +157,5 @@ __all__ = [
     "species_type",
     "stable_hash",
     "strip_generation",
+    "subspecies_for",
 ]

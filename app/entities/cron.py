@@ -1,0 +1,390 @@
+"""The hourly decay and death rules as set-based SQL, for PostgreSQL and SQLite.
+
+Each rule is a handful of statements whatever the number of pets: no row ever travels to Python
+except the few whose status or picture changed (they become events). The SQL is `rules.py`
+written for sets, and the tests check that both give the same pets:
+
+* decay: charge every whole day past the checkpoint (`rules.apply_decay`), one history row per
+  pet with the total charged;
+* death: a pet at zero for 24 hours dies at exactly that moment (`rules.apply_death`), with a
+  `death` history row.
+
+Safe to repeat: a second run at the same time finds nothing owed, because the checkpoint moved.
+Safe to run concurrently: on PostgreSQL rows are claimed with `FOR UPDATE SKIP LOCKED` and
+re-checked after a concurrent commit; on SQLite the first statement takes the single write lock.
+Frozen (archived or suspended), dead and non-current pets are never touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import Integer, String, bindparam, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.sql.elements import TextClause
+
+from app.entities import rules
+from app.models import Json, UTCDateTime
+
+HOUR_US: Final = 3_600_000_000
+DAY_US: Final = 24 * HOUR_US
+GRACE_HOURS: Final = int(rules.GRACE_DAYS * rules.DAY.total_seconds() // 3600)
+DEATH_HOURS: Final = int(rules.DEATH_AFTER.total_seconds() // 3600)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A pet whose status or health state changed, or whose health hit zero, in this run."""
+
+    entity_id: int
+    repository_id: int
+    name: str
+    species: str
+    subspecies: str | None
+    old_health: int
+    health: int
+    old_status: str
+    status: str
+    metadata: dict[str, Any]
+
+    @property
+    def status_changed(self) -> bool:
+        """alive → dying, or → dead."""
+        return self.old_status != self.status
+
+    @property
+    def old_visual(self) -> str:
+        """The picture shown before."""
+        return (
+            rules.DEAD_VISUAL
+            if self.old_status == rules.DEAD
+            else rules.health_state(self.old_health)
+        )
+
+    @property
+    def visual(self) -> str:
+        """The picture to show now."""
+        return rules.DEAD_VISUAL if self.status == rules.DEAD else rules.health_state(self.health)
+
+
+@dataclass(slots=True)
+class CronResult:
+    """How many pets each rule touched, and the changes that need events."""
+
+    decayed: int = 0
+    died: int = 0
+    changes: list[Change] = field(default_factory=list)
+
+
+def _state_rank(column: str) -> str:
+    """SQL for the health state of an integer expression, as a comparable rank."""
+    return (
+        f"CASE WHEN {column} >= {rules.THRIVING_AT} THEN 4 WHEN {column} >= {rules.HEALTHY_AT} "
+        f"THEN 3 WHEN {column} >= {rules.OKAY_AT} THEN 2 WHEN {column} >= {rules.POOR_AT} "
+        f"THEN 1 ELSE 0 END"
+    )
+
+
+def _status_sql(column: str) -> str:
+    """`rules.status_for` for a living pet."""
+    return f"CASE WHEN {column} < {rules.POOR_AT} THEN '{rules.DYING}' ELSE '{rules.ALIVE}' END"
+
+
+# Pets the rules may touch at all (`rules.decays` without the health test).
+ELIGIBLE: Final = f"is_current AND NOT frozen AND status <> '{rules.DEAD}'"
+
+CHANGE_COLUMNS: Final = (
+    "id, repository_id, name, species, subspecies, old_health, health, old_status, status, "
+    '"metadata"'
+)
+
+# --- PostgreSQL: one statement per rule (claim, update, history, changes) ---------------------
+
+PG_NOW: Final = "CAST(:now AS timestamptz)"
+PG_BASE: Final = (
+    "GREATEST(COALESCE(e.last_commit_at, e.born_at) + make_interval(hours => :grace_hours), "
+    "e.last_decay_at)"
+)
+
+PG_DECAY: Final = f"""
+WITH due AS (
+    SELECT e.id, e.health AS old_health, e.status AS old_status, {PG_BASE} AS base,
+           floor(extract(epoch FROM ({PG_NOW} - {PG_BASE})) / 86400)::int AS days
+    FROM entities e
+    WHERE e.is_current AND NOT e.frozen AND e.status <> '{rules.DEAD}' AND e.health > 0
+      AND {PG_BASE} <= {PG_NOW} - make_interval(hours => 24)
+    FOR UPDATE OF e SKIP LOCKED
+), computed AS (
+    SELECT id, old_health, old_status, base, days,
+           GREATEST(0, old_health - :per_day * days) AS new_health
+    FROM due
+), upd AS (
+    UPDATE entities e SET
+        health = c.new_health,
+        status = {_status_sql("c.new_health")},
+        last_decay_at = c.base + make_interval(hours => 24 * c.days),
+        zero_since = CASE WHEN c.new_health > 0 THEN NULL ELSE COALESCE(
+            e.zero_since,
+            c.base + make_interval(hours => 24 * ((c.old_health + :per_day - 1) / :per_day))
+        ) END,
+        updated_at = {PG_NOW}
+    FROM computed c
+    WHERE e.id = c.id
+    RETURNING e.id, c.old_health, c.old_status, e.health, e.status
+), hist AS (
+    INSERT INTO health_history (entity_id, health_score, delta, reason, recorded_at)
+    SELECT id, health, health - old_health, '{rules.REASON_DECAY}', {PG_NOW} FROM upd
+), changed AS (
+    SELECT u.id, e.repository_id, e.name, e.species, e.subspecies, u.old_health, u.health,
+           u.old_status, u.status, e."metadata"
+    FROM upd u JOIN entities e ON e.id = u.id
+    WHERE u.old_status <> u.status OR u.health = 0
+       OR {_state_rank("u.old_health")} <> {_state_rank("u.health")}
+)
+SELECT t.total, {", ".join(f"c.{c.strip()}" for c in CHANGE_COLUMNS.split(","))}
+FROM (SELECT count(*) AS total FROM upd) t LEFT JOIN changed c ON true
+"""
+
+PG_DEATH: Final = f"""
+WITH due AS (
+    SELECT id, status AS old_status FROM entities
+    WHERE {ELIGIBLE} AND health <= 0 AND zero_since IS NOT NULL
+      AND zero_since <= {PG_NOW} - make_interval(hours => :death_hours)
+    FOR UPDATE SKIP LOCKED
+), upd AS (
+    UPDATE entities e SET
+        status = '{rules.DEAD}',
+        died_at = e.zero_since + make_interval(hours => :death_hours),
+        updated_at = {PG_NOW}
+    FROM due d
+    WHERE e.id = d.id
+    RETURNING e.id, e.health, d.old_status, e.status, e.died_at
+), hist AS (
+    INSERT INTO health_history (entity_id, health_score, delta, reason, recorded_at)
+    SELECT id, health, 0, '{rules.REASON_DEATH}', died_at FROM upd
+), changed AS (
+    SELECT u.id, e.repository_id, e.name, e.species, e.subspecies, u.health AS old_health,
+           u.health, u.old_status, u.status, e."metadata"
+    FROM upd u JOIN entities e ON e.id = u.id
+)
+SELECT t.total, {", ".join(f"c.{c.strip()}" for c in CHANGE_COLUMNS.split(","))}
+FROM (SELECT count(*) AS total FROM upd) t LEFT JOIN changed c ON true
+"""
+
+# --- SQLite: integer microseconds, insert history first (it takes the write lock) -------------
+
+
+# SQLAlchemy stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC): exact µs both ways.
+def _us(column: str) -> str:
+    """Microseconds since the epoch of a stored datetime (NULL stays NULL)."""
+    return (
+        f"(CAST(strftime('%s', {column}) AS INTEGER) * 1000000 "
+        f"+ CAST(substr({column}, 21, 6) AS INTEGER))"
+    )
+
+
+def _ts(expr: str) -> str:
+    """A stored datetime string for microseconds since the epoch."""
+    return (
+        f"(strftime('%Y-%m-%d %H:%M:%S', ({expr}) / 1000000, 'unixepoch') || '.' "
+        f"|| printf('%06d', ({expr}) % 1000000))"
+    )
+
+
+SQLITE_DUE: Final = f"""
+SELECT id, old_health, base, days, max(0, old_health - :per_day * days) AS new_health
+FROM (
+    SELECT id, old_health, base, (:now_us - base) / {DAY_US} AS days
+    FROM (
+        SELECT id, health AS old_health,
+               CASE WHEN last_decay_at IS NULL THEN ref ELSE max(ref, {_us("last_decay_at")}) END
+               AS base
+        FROM (
+            SELECT id, health, last_decay_at,
+                   {_us("coalesce(last_commit_at, born_at)")} + :grace_us AS ref
+            FROM entities WHERE {ELIGIBLE} AND health > 0
+        )
+    )
+    WHERE base + {DAY_US} <= :now_us
+)
+"""
+
+SQLITE_DECAY_HISTORY: Final = f"""
+INSERT INTO health_history (entity_id, health_score, delta, reason, recorded_at)
+SELECT id, new_health, new_health - old_health, '{rules.REASON_DECAY}', :now FROM ({SQLITE_DUE})
+"""
+
+SQLITE_DECAY_UPDATE: Final = f"""
+UPDATE entities SET
+    health = d.new_health,
+    status = {_status_sql("d.new_health")},
+    last_decay_at = {_ts(f"d.base + {DAY_US} * d.days")},
+    zero_since = CASE WHEN d.new_health > 0 THEN NULL ELSE coalesce(
+        entities.zero_since,
+        {_ts(f"d.base + {DAY_US} * ((d.old_health + :per_day - 1) / :per_day)")}
+    ) END,
+    updated_at = :now
+FROM ({SQLITE_DUE}) AS d
+WHERE entities.id = d.id
+"""
+
+SQLITE_DEATH_DUE: Final = (
+    f"{ELIGIBLE} AND health <= 0 AND zero_since IS NOT NULL "
+    f"AND {_us('zero_since')} + :death_us <= :now_us"
+)
+
+SQLITE_DEATH_HISTORY: Final = f"""
+INSERT INTO health_history (entity_id, health_score, delta, reason, recorded_at)
+SELECT id, health, 0, '{rules.REASON_DEATH}', {_ts(f"{_us('zero_since')} + :death_us")}
+FROM entities WHERE {SQLITE_DEATH_DUE}
+"""
+
+SQLITE_DEATH_UPDATE: Final = f"""
+UPDATE entities SET
+    status = '{rules.DEAD}',
+    died_at = {_ts(f"{_us('zero_since')} + :death_us")},
+    updated_at = :now
+WHERE {SQLITE_DEATH_DUE}
+"""
+
+# The history rows this run inserted are the id range (last - count, last]; they carry the
+# health before (health_score - delta) and after, so the changes can be read back from them.
+SQLITE_CHANGES: Final = f"""
+SELECT e.id, e.repository_id, e.name, e.species, e.subspecies,
+       h.health_score - h.delta AS old_health, h.health_score AS health,
+       CASE WHEN h.reason = '{rules.REASON_DEATH}' THEN '{rules.DYING}'
+            ELSE {_status_sql("h.health_score - h.delta")} END AS old_status,
+       e.status, e."metadata"
+FROM health_history h JOIN entities e ON e.id = h.entity_id
+WHERE h.id > :first_after AND h.id <= :last
+  AND (h.reason = '{rules.REASON_DEATH}' OR h.health_score = 0
+       OR e.status <> {_status_sql("h.health_score - h.delta")}
+       OR {_state_rank("h.health_score - h.delta")} <> {_state_rank("h.health_score")})
+"""
+
+RESULT_TYPES: Final[dict[str, Any]] = {
+    "id": Integer,
+    "repository_id": Integer,
+    "name": String,
+    "species": String,
+    "subspecies": String,
+    "old_health": Integer,
+    "health": Integer,
+    "old_status": String,
+    "status": String,
+    "metadata": Json,
+}
+
+
+def _clause(sql: str) -> TextClause:
+    """Text SQL with `:now`, when used, bound as an aware datetime (stored format on SQLite)."""
+    clause = text(sql)
+    if ":now" in sql.replace(":now_us", ""):
+        clause = clause.bindparams(bindparam("now", type_=UTCDateTime()))
+    return clause
+
+
+def _change(row: Any) -> Change:
+    """A result row as a Change."""
+    return Change(
+        entity_id=row.id,
+        repository_id=row.repository_id,
+        name=row.name,
+        species=row.species,
+        subspecies=row.subspecies,
+        old_health=row.old_health,
+        health=row.health,
+        old_status=row.old_status,
+        status=row.status,
+        metadata=row.metadata or {},
+    )
+
+
+def _pg_params(now: datetime) -> dict[str, Any]:
+    """Bind values shared by the PostgreSQL statements (hours, not days: DST-proof)."""
+    return {
+        "now": now,
+        "grace_hours": GRACE_HOURS,
+        "death_hours": DEATH_HOURS,
+        "per_day": rules.DECAY_PER_DAY,
+    }
+
+
+async def _pg_rule(conn: AsyncConnection, sql: str, now: datetime) -> tuple[int, list[Change]]:
+    """Run one rule statement; returns (pets touched, changes)."""
+    typed = _clause(sql).columns(total=Integer, **RESULT_TYPES)
+    rows = (await conn.execute(typed, _pg_params(now))).all()
+    total = rows[0].total if rows else 0
+    return total, [_change(r) for r in rows if r.id is not None]
+
+
+async def _pg_run(conn: AsyncConnection, now: datetime) -> CronResult:
+    """Decay, then death, in the caller's transaction: two statements."""
+    decayed, changes = await _pg_rule(conn, PG_DECAY, now)
+    died, deaths = await _pg_rule(conn, PG_DEATH, now)
+    return CronResult(decayed, died, _merge(changes, deaths))
+
+
+def _merge(changes: list[Change], deaths: list[Change]) -> list[Change]:
+    """One change per pet: a pet that decayed and died in one run reports both as one."""
+    merged = {c.entity_id: c for c in changes}
+    for death in deaths:
+        first = merged.get(death.entity_id)
+        if first is not None:
+            death = replace(death, old_health=first.old_health, old_status=first.old_status)
+        merged[death.entity_id] = death
+    return list(merged.values())
+
+
+def _sqlite_params(now: datetime) -> dict[str, Any]:
+    """Bind values for SQLite: microseconds instead of intervals."""
+    return {
+        "now": now,
+        "now_us": int(now.timestamp()) * 1_000_000 + now.microsecond,
+        "grace_us": GRACE_HOURS * HOUR_US,
+        "death_us": DEATH_HOURS * HOUR_US,
+        "per_day": rules.DECAY_PER_DAY,
+    }
+
+
+async def _sqlite_rule(
+    conn: AsyncConnection, history_sql: str, update_sql: str, now: datetime
+) -> tuple[int, list[Change]]:
+    """History insert (takes the write lock), update, then read the changes back."""
+    params = _sqlite_params(now)
+    inserted = await conn.execute(_clause(history_sql), params)
+    count, last = inserted.rowcount, inserted.lastrowid
+    if not count:
+        return 0, []
+    await conn.execute(_clause(update_sql), params)
+    query = text(SQLITE_CHANGES).columns(**RESULT_TYPES)
+    rows = (await conn.execute(query, {"first_after": last - count, "last": last})).all()
+    return count, [_change(r) for r in rows]
+
+
+async def _sqlite_run(conn: AsyncConnection, now: datetime) -> CronResult:
+    """Decay, then death, in the caller's transaction."""
+    decayed, changes = await _sqlite_rule(conn, SQLITE_DECAY_HISTORY, SQLITE_DECAY_UPDATE, now)
+    died, deaths = await _sqlite_rule(conn, SQLITE_DEATH_HISTORY, SQLITE_DEATH_UPDATE, now)
+    return CronResult(decayed, died, _merge(changes, deaths))
+
+
+async def apply_rules(conn: AsyncConnection, now: datetime) -> CronResult:
+    """Decay and death for every eligible pet, inside the caller's transaction."""
+    if conn.dialect.name == "postgresql":
+        return await _pg_run(conn, now)
+    if conn.dialect.name == "sqlite":
+        return await _sqlite_run(conn, now)
+    raise NotImplementedError(f"no decay SQL for {conn.dialect.name}")
+
+
+async def run_cron(sessionmaker: async_sessionmaker[AsyncSession], now: datetime) -> CronResult:
+    """One committed run of the rules, as the hourly job does it."""
+    async with sessionmaker() as session, session.begin():
+        conn = await session.connection()
+        return await apply_rules(conn, now)
+
+
+__all__ = ["Change", "CronResult", "apply_rules", "run_cron"]

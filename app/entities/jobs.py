@@ -1,0 +1,191 @@
+"""arq jobs for the pet: the hourly decay cron and picture generation.
+
+Jobs are the only place that reads the clock: they pass `now` to the pure rules and the SQL.
+Both follow arq's convention `async def job(ctx, *args)`; ctx holds settings, sessionmaker,
+queue and bus (see `app.runtime.Runtime.job_ctx`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Final
+
+from arq.cron import CronJob, cron
+
+from app.config import Settings
+from app.entities import images, rules, service
+from app.entities.cron import Change, run_cron
+from app.entities.images import ImageResult, Outcome, PetLook, Picture
+from app.entities.species import strip_generation
+from app.models import Entity, Repository, utcnow
+
+log = logging.getLogger(__name__)
+
+DECAY_MINUTE: Final = 7  # hourly, off the top of the hour when other crons pile up
+DECAY_JOB: Final = "decay_pets"
+IMAGES_JOB: Final = "generate_images"
+PICTURE_REASON: Final = "new_picture"
+# Optional ctx key: keyword overrides for `images.generate_picture` (attempts, backoff, timeout).
+POLICY_KEY: Final = "image_policy"
+
+
+def _base_url(ctx: dict[str, Any]) -> str:
+    """Absolute URLs in events: the extension runs on another origin."""
+    settings: Settings | None = ctx.get("settings")
+    return settings.public_url if settings is not None else ""
+
+
+def _change_entity(change: Change) -> Entity:
+    """A detached Entity carrying what the event builders read."""
+    return Entity(
+        id=change.entity_id,
+        repository_id=change.repository_id,
+        name=change.name,
+        species=change.species,
+        subspecies=change.subspecies,
+        health=change.health,
+        status=change.status,
+        metadata_json=change.metadata,
+    )
+
+
+def change_events(change: Change, now: datetime, base_url: str) -> list[dict[str, Any]]:
+    """The cron's events for one pet: picture/health update, and status change if any."""
+    entity = _change_entity(change)
+    events = [service.health_update_event(entity, rules.REASON_DECAY, now, base_url)]
+    if change.status_changed:
+        events.append(service.status_change_event(entity, change.old_status, now, base_url))
+    return events
+
+
+async def decay_pets(ctx: dict[str, Any]) -> dict[str, int]:
+    """Hourly: decay and death for every eligible pet, then events and picture jobs."""
+    now = utcnow()
+    result = await run_cron(ctx["sessionmaker"], now)
+    base_url = _base_url(ctx)
+    bus = ctx.get("bus")
+    wants_pictures = _has_gemini(ctx)
+    for change in result.changes:
+        if bus is not None:
+            for event in change_events(change, now, base_url):
+                await bus.publish(event)
+        if wants_pictures and change.visual in rules.HEALTH_STATES:
+            await request_images(ctx, change.entity_id, [change.visual])
+    log.info(
+        "decay: %d pets decayed, %d died, %d changes",
+        result.decayed,
+        result.died,
+        len(result.changes),
+    )
+    return {"decayed": result.decayed, "died": result.died, "changes": len(result.changes)}
+
+
+def _has_gemini(ctx: dict[str, Any]) -> bool:
+    """Picture jobs only make sense with a key."""
+    settings: Settings | None = ctx.get("settings")
+    return settings is not None and settings.gemini_key is not None
+
+
+def images_job_id(entity_id: int, states: Iterable[str] | None) -> str:
+    """One job per pet and set of states, so repeated triggers collapse."""
+    return f"{IMAGES_JOB}:{entity_id}:{'+'.join(sorted(states)) if states else 'all'}"
+
+
+async def request_images(
+    ctx: dict[str, Any], entity_id: int, states: list[str] | None = None
+) -> bool:
+    """Queue picture generation (after birth/revival, or a state shown for the first time).
+
+    Does nothing without a Gemini key, so embedded installs never queue useless jobs.
+    """
+    if not _has_gemini(ctx):
+        return False
+    queue = ctx["queue"]
+    args: list[Any] = [entity_id] if states is None else [entity_id, list(states)]
+    return bool(await queue.enqueue(IMAGES_JOB, *args, job_id=images_job_id(entity_id, states)))
+
+
+async def _plan(
+    ctx: dict[str, Any], entity_id: int, states: list[str] | None
+) -> tuple[PetLook, list[str], Picture | None] | None:
+    """What to ask for: wanted states still on sprites, and the reference if it exists."""
+    async with ctx["sessionmaker"]() as session:
+        entity = await session.get(Entity, entity_id)
+        if entity is None:
+            return None
+        repository = await session.get(Repository, entity.repository_id)
+        wanted = [s for s in (states or rules.HEALTH_STATES) if service.needs_image(entity, s)]
+        reference = None
+        if not service.needs_image(entity, rules.THRIVING):
+            reference = await service.load_picture(session, entity_id, rules.THRIVING)
+    language = repository.language if repository is not None else None
+    look = PetLook(entity.species, entity.subspecies, language, strip_generation(entity.name))
+    return look, wanted, reference
+
+
+async def _store(
+    ctx: dict[str, Any], entity_id: int, results: dict[str, ImageResult]
+) -> list[dict[str, Any]]:
+    """Save generated pictures and outcomes; an event if the shown picture changed."""
+    now = utcnow()
+    async with ctx["sessionmaker"]() as session, session.begin():
+        entity = await service.lock_pet(session, entity_id)
+        shown_before = service.image_url(entity)
+        for state, result in results.items():
+            service.mark_image_status(entity, state, result.outcome)
+            if result.picture is not None:
+                await service.store_picture(
+                    session, entity, state, result.picture, service.SOURCE_GEMINI
+                )
+        if service.image_url(entity) == shown_before:
+            return []
+        return [service.health_update_event(entity, PICTURE_REASON, now, _base_url(ctx))]
+
+
+async def generate_images(
+    ctx: dict[str, Any], entity_id: int, states: list[str] | None = None
+) -> dict[str, str]:
+    """Gemini pictures for a pet's states (all five by default); sprites stay on any failure.
+
+    Returns each state's outcome. No key: returns at once without any network call.
+    """
+    client = images.make_client(ctx["settings"])
+    if client is None:
+        return {}
+    try:
+        plan = await _plan(ctx, entity_id, states)
+        if plan is None or not plan[1]:
+            return {}
+        look, wanted, reference = plan
+        policy = dict(ctx.get(POLICY_KEY) or {})
+        model = ctx["settings"].gemini_image_model
+        results = await images.generate_states(client, model, look, wanted, reference, **policy)
+    finally:
+        await client.aio.aclose()
+    for event in await _store(ctx, entity_id, results):
+        if ctx.get("bus") is not None:
+            await ctx["bus"].publish(event)
+    return {state: str(result.outcome) for state, result in results.items()}
+
+
+def cron_jobs() -> list[CronJob]:
+    """The pet's cron jobs for `WorkerSettings.cron_jobs`: decay hourly at minute 7."""
+    return [cron(decay_pets, name=DECAY_JOB, minute=DECAY_MINUTE, unique=True, timeout=1800)]
+
+
+FUNCTIONS: Final = (decay_pets, generate_images)
+
+__all__ = [
+    "DECAY_JOB",
+    "FUNCTIONS",
+    "IMAGES_JOB",
+    "Outcome",
+    "change_events",
+    "cron_jobs",
+    "decay_pets",
+    "generate_images",
+    "images_job_id",
+    "request_images",
+]

@@ -1,0 +1,547 @@
+"""The pet in the database: birth, commits, revival, pictures and the API's entity object.
+
+The rules themselves live in `rules.py`; this module maps an `Entity` row to a `PetState`,
+applies a rule, writes the result and its health-history rows, and builds the shapes the API
+and the WebSocket send. Callers own the transaction: nothing here commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.entities import rules
+from app.entities.images import Outcome, Picture
+from app.entities.rules import PetState
+from app.entities.species import (
+    SPECIES,
+    emoji_for,
+    generation_name,
+    pet_name,
+    species_for,
+    strip_generation,
+    subspecies_for,
+)
+from app.entities.sprites import MIME as SVG_MIME
+from app.entities.sprites import sprite_svg
+from app.models import Entity, EntityImage, HealthHistory, Repository
+
+SOURCE_SPRITE: Final = "sprite"
+SOURCE_GEMINI: Final = "gemini"
+EXTENSIONS: Final[dict[str, str]] = {
+    SVG_MIME: "svg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/jpeg": "jpg",
+}
+IMAGE_PATH: Final = "/images"
+# metadata_json keys: the current picture per visual state, and how Gemini fared per state.
+META_IMAGES: Final = "images"
+META_IMAGE_STATUS: Final = "image_status"
+META_SEED: Final = "seed"
+
+
+class EntityNotFound(Exception):
+    """No pet with that id."""
+
+
+@dataclass(frozen=True, slots=True)
+class PetUpdate:
+    """What a change did: states before and after, and the events to publish after commit."""
+
+    entity: Entity
+    before: PetState
+    after: PetState
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def visual_changed(self) -> bool:
+        """The picture to show changed (new health state, or death)."""
+        return rules.visual_state(self.before) != rules.visual_state(self.after)
+
+
+def pet_state(entity: Entity) -> PetState:
+    """The rules' view of a row."""
+    return PetState(
+        health=entity.health,
+        status=entity.status,
+        generation=entity.generation,
+        born_at=entity.born_at,
+        last_commit_at=entity.last_commit_at,
+        last_decay_at=entity.last_decay_at,
+        zero_since=entity.zero_since,
+        died_at=entity.died_at,
+        frozen=entity.frozen,
+    )
+
+
+def write_state(entity: Entity, pet: PetState, now: datetime) -> None:
+    """Copy a rule's result onto the row (only the columns the rules own)."""
+    entity.health = pet.health
+    entity.status = pet.status
+    entity.last_commit_at = pet.last_commit_at
+    entity.last_decay_at = pet.last_decay_at
+    entity.zero_since = pet.zero_since
+    entity.died_at = pet.died_at
+    entity.frozen = pet.frozen
+    entity.updated_at = now
+
+
+def history_row(
+    entity_id: int, before: int, after: int, reason: str, at: datetime, analysis_id: int | None
+) -> HealthHistory:
+    """One health-history row; `delta` is what actually changed after clamping."""
+    return HealthHistory(
+        entity_id=entity_id,
+        health_score=after,
+        delta=after - before,
+        reason=reason,
+        analysis_id=analysis_id,
+        recorded_at=at,
+    )
+
+
+# --- pictures ---------------------------------------------------------------------------------
+
+
+def image_ext(mime_type: str) -> str:
+    """File extension for the versioned URL."""
+    return EXTENSIONS.get(mime_type, "bin")
+
+
+def visual_state(entity: Entity) -> str:
+    """thriving … dying, or dead."""
+    return rules.DEAD_VISUAL if entity.status == rules.DEAD else rules.health_state(entity.health)
+
+
+def _image_map(entity: Entity) -> dict[str, dict[str, str]]:
+    """The per-state picture index kept in metadata_json (a copy, safe to modify)."""
+    meta = entity.metadata_json or {}
+    return {k: dict(v) for k, v in (meta.get(META_IMAGES) or {}).items()}
+
+
+def image_url(entity: Entity, state: str | None = None, base_url: str = "") -> str:
+    """Versioned URL `/images/{hash}.{ext}` of the pet's picture for a state (default: now).
+
+    The URL changes whenever the picture does, so it can be cached for 30 days as immutable.
+    A row without a stored picture still gets the URL its sprite would have (see `sprite_for`).
+    """
+    state = state or visual_state(entity)
+    entry = _image_map(entity).get(state)
+    if entry is None:
+        picture = sprite_for(entity, state)
+        entry = {"hash": picture.content_hash, "mime": picture.mime_type}
+    return f"{base_url}{IMAGE_PATH}/{entry['hash']}.{image_ext(entry['mime'])}"
+
+
+def sprite_seed(entity: Entity) -> int:
+    """The repository's GitHub id, recorded at birth (falls back to the row's repository id)."""
+    seed = (entity.metadata_json or {}).get(META_SEED)
+    return int(seed) if seed is not None else entity.repository_id
+
+
+def sprite_for(entity: Entity, state: str) -> Picture:
+    """The procedural picture for one state, drawn from the repository's seed."""
+    status = rules.DEAD if state == rules.DEAD_VISUAL else rules.ALIVE
+    svg = sprite_svg(entity.species, entity.subspecies, state, sprite_seed(entity), status)
+    return Picture(SVG_MIME, svg.encode())
+
+
+def needs_image(entity: Entity, state: str) -> bool:
+    """Worth asking Gemini for this state: not generated yet and not refused before."""
+    if state not in rules.HEALTH_STATES:
+        return False
+    status = (entity.metadata_json or {}).get(META_IMAGE_STATUS, {}).get(state)
+    return status not in (Outcome.GENERATED, Outcome.BLOCKED)
+
+
+async def store_picture(
+    session: AsyncSession, entity: Entity, state: str, picture: Picture, source: str
+) -> EntityImage:
+    """Insert or replace the picture for (entity, state) and point metadata at it."""
+    row = await session.scalar(
+        select(EntityImage).where(EntityImage.entity_id == entity.id, EntityImage.state == state)
+    )
+    if row is None:
+        row = EntityImage(entity_id=entity.id, state=state)
+        session.add(row)
+    row.mime_type = picture.mime_type
+    row.data = picture.data
+    row.content_hash = picture.content_hash
+    row.source = source
+    images = _image_map(entity)
+    images[state] = {"hash": picture.content_hash, "mime": picture.mime_type, "source": source}
+    entity.metadata_json = {**(entity.metadata_json or {}), META_IMAGES: images}
+    return row
+
+
+def mark_image_status(entity: Entity, state: str, outcome: str) -> None:
+    """Remember how Gemini fared for a state, so refusals are not asked again."""
+    meta = dict(entity.metadata_json or {})
+    statuses = dict(meta.get(META_IMAGE_STATUS) or {})
+    statuses[state] = str(outcome)
+    meta[META_IMAGE_STATUS] = statuses
+    entity.metadata_json = meta
+
+
+async def store_sprites(session: AsyncSession, entity: Entity) -> None:
+    """Sprites for every state and death, so the pet has pictures from its first second."""
+    for state in rules.VISUAL_STATES:
+        await store_picture(session, entity, state, sprite_for(entity, state), SOURCE_SPRITE)
+
+
+async def load_image(session: AsyncSession, content_hash: str) -> tuple[str, bytes] | None:
+    """(mime type, bytes) for a content hash, for the `/images/{hash}.{ext}` route."""
+    row = (
+        await session.execute(
+            select(EntityImage.mime_type, EntityImage.data)
+            .where(EntityImage.content_hash == content_hash)
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else (row.mime_type, row.data)
+
+
+async def load_picture(session: AsyncSession, entity_id: int, state: str) -> Picture | None:
+    """The stored picture for one state of one pet."""
+    row = (
+        await session.execute(
+            select(EntityImage.mime_type, EntityImage.data).where(
+                EntityImage.entity_id == entity_id, EntityImage.state == state
+            )
+        )
+    ).first()
+    return None if row is None else Picture(row.mime_type, row.data)
+
+
+# --- the API's shapes and the bus events ------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    """ISO 8601 with offset, or None."""
+    return None if value is None else value.isoformat()
+
+
+def entity_to_dict(entity: Entity, repository: Repository, base_url: str = "") -> dict[str, Any]:
+    """CONTRACTS.md's entity object, plus emoji, cooldown and frozen for the clients."""
+    expires = rules.cooldown_expires(pet_state(entity))
+    return {
+        "id": entity.id,
+        "name": entity.name,
+        "type": entity.species,
+        "species": entity.subspecies or entity.species,
+        "emoji": emoji_for(entity.species, entity.subspecies),
+        "health_score": entity.health,
+        "state": rules.health_state(entity.health),
+        "status": entity.status,
+        "generation": entity.generation,
+        "visual_url": image_url(entity, base_url=base_url),
+        "repository": {"full_name": repository.full_name, "language": repository.language},
+        "repository_id": entity.repository_id,
+        "last_updated": _iso(entity.updated_at),
+        "created_at": _iso(entity.born_at),
+        "died_at": _iso(entity.died_at),
+        "cooldown_expires": _iso(expires),
+        "frozen": entity.frozen,
+    }
+
+
+def status_message(name: str, new_status: str) -> str:
+    """The sentence shown with a status change."""
+    if new_status == rules.DEAD:
+        return f"{name} has died. A new pet can hatch after the cooldown."
+    if new_status == rules.DYING:
+        return f"{name} is in critical condition!"
+    return f"{name} is recovering!"
+
+
+def status_change_event(
+    entity: Entity, old_status: str, at: datetime, base_url: str = ""
+) -> dict[str, Any]:
+    """CONTRACTS.md `status_change`, with the ids the web tier filters on."""
+    return {
+        "type": "status_change",
+        "entity_id": entity.id,
+        "repository_id": entity.repository_id,
+        "old_status": old_status,
+        "new_status": entity.status,
+        "health_score": entity.health,
+        "message": status_message(entity.name, entity.status),
+        "visual_url": image_url(entity, base_url=base_url),
+        "timestamp": at.isoformat(),
+    }
+
+
+def health_update_event(
+    entity: Entity, change_reason: str, at: datetime, base_url: str = ""
+) -> dict[str, Any]:
+    """CONTRACTS.md `health_update`, with the ids the web tier filters on."""
+    return {
+        "type": "health_update",
+        "entity_id": entity.id,
+        "repository_id": entity.repository_id,
+        "health_score": entity.health,
+        "state": rules.health_state(entity.health),
+        "status": entity.status,
+        "visual_url": image_url(entity, base_url=base_url),
+        "change_reason": change_reason,
+        "timestamp": at.isoformat(),
+    }
+
+
+def events_for(
+    entity: Entity, before: PetState, after: PetState, reason: str, at: datetime, base_url: str
+) -> list[dict[str, Any]]:
+    """A health_update when health or picture changed, a status_change when status did."""
+    events: list[dict[str, Any]] = []
+    if before.health != after.health or rules.visual_state(before) != rules.visual_state(after):
+        events.append(health_update_event(entity, reason, at, base_url))
+    if before.status != after.status:
+        events.append(status_change_event(entity, before.status, at, base_url))
+    return events
+
+
+# --- lifecycle ----------------------------------------------------------------------------------
+
+
+async def current_pet(session: AsyncSession, repository_id: int) -> Entity | None:
+    """The repository's current generation, if it has one."""
+    return await session.scalar(
+        select(Entity).where(Entity.repository_id == repository_id, Entity.is_current.is_(True))
+    )
+
+
+async def lock_pet(session: AsyncSession, entity_id: int) -> Entity:
+    """Load a pet with a row lock (PostgreSQL), so the cron and commits never lose an update."""
+    entity = await session.scalar(
+        select(Entity)
+        .where(Entity.id == entity_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if entity is None:
+        raise EntityNotFound(entity_id)
+    return entity
+
+
+async def _next_generation(session: AsyncSession, repository_id: int) -> int:
+    """One more than any generation the repository ever had."""
+    top = await session.scalar(
+        select(func.max(Entity.generation)).where(Entity.repository_id == repository_id)
+    )
+    return (top or 0) + 1
+
+
+async def create_pet(
+    session: AsyncSession,
+    repository: Repository,
+    now: datetime,
+    *,
+    name: str | None = None,
+    species: str | None = None,
+) -> Entity:
+    """The repository's pet: its current one if it has one, else a newborn with sprites.
+
+    Species comes from the language (or `species`, an override such as the API's
+    `entity_preferences.type`), the name is stable for the repository unless given. Two
+    concurrent calls cannot both insert: (repository, generation) is unique, and the loser
+    gets the winner's pet.
+    """
+    existing = await current_pet(session, repository.id)
+    if existing is not None:
+        return existing
+    kind, sub = species_for(repository.language, repository.github_id)
+    if species in SPECIES and species != kind:
+        kind, sub = species, subspecies_for(species, repository.github_id)
+    generation = await _next_generation(session, repository.id)
+    pet = rules.new_pet(now, generation)
+    base = strip_generation(name) if name else pet_name(repository.github_id)
+    entity = Entity(
+        repository_id=repository.id,
+        generation=generation,
+        name=generation_name(base, generation),
+        species=kind,
+        subspecies=sub,
+        is_current=True,
+        born_at=now,
+        metadata_json={META_SEED: repository.github_id},
+    )
+    write_state(entity, rules.set_frozen(pet, repository.archived, now), now)
+    try:
+        async with session.begin_nested():
+            session.add(entity)
+            await session.flush()
+    except IntegrityError:
+        winner = await current_pet(session, repository.id)
+        if winner is None:
+            raise
+        return winner
+    await store_sprites(session, entity)
+    await session.flush()
+    return entity
+
+
+async def _repository(session: AsyncSession, repository_id: int) -> Repository:
+    """The pet's repository (always exists: entities cascade with it)."""
+    repository = await session.get(Repository, repository_id)
+    assert repository is not None
+    return repository
+
+
+async def settle_pet(
+    session: AsyncSession, entity: Entity, now: datetime, base_url: str = ""
+) -> PetUpdate:
+    """Charge decay owed and a due death now (as the cron would), with history rows."""
+    before = pet_state(entity)
+    decayed = rules.apply_decay(before, now)
+    after = rules.apply_death(decayed, now)
+    if decayed.health != before.health:
+        session.add(
+            history_row(entity.id, before.health, decayed.health, rules.REASON_DECAY, now, None)
+        )
+    if after.dead and not decayed.dead:
+        assert after.died_at is not None
+        session.add(history_row(entity.id, 0, 0, rules.REASON_DEATH, after.died_at, None))
+    if after != before:
+        write_state(entity, after, now)
+    return PetUpdate(entity, before, after, events_for(entity, before, after, "", now, base_url))
+
+
+async def record_commit(
+    session: AsyncSession,
+    entity_id: int,
+    delta: int,
+    at: datetime,
+    analysis_id: int | None = None,
+    *,
+    change_reason: str = rules.REASON_COMMIT,
+    base_url: str = "",
+) -> PetUpdate:
+    """Apply one analysed commit to a pet: lock, settle, apply, write history, build events.
+
+    A dead pet (including one whose death fell due before this commit) takes no change and
+    gets no commit_analysis history row; the analysis itself is still the caller's to record.
+    `change_reason` is the human text for the `health_update` event ("tests added").
+    """
+    entity = await lock_pet(session, entity_id)
+    settled = await settle_pet(session, entity, at, base_url)
+    before = settled.before
+    after = rules.apply_commit(settled.after, delta, at)
+    if after != settled.after:
+        session.add(
+            history_row(
+                entity.id, settled.after.health, after.health, rules.REASON_COMMIT, at, analysis_id
+            )
+        )
+        write_state(entity, after, at)
+    events = events_for(entity, before, after, change_reason, at, base_url)
+    return PetUpdate(entity, before, after, events)
+
+
+async def revive_pet(
+    session: AsyncSession,
+    entity_id: int,
+    now: datetime,
+    *,
+    allow_living: bool = False,
+) -> Entity:
+    """The next generation ("Mochi II") at full health; the old one stops being current.
+
+    Raises `rules.CooldownActive(expires_at)` within 48 h of death, and `rules.PetAlive` for a
+    living pet unless `allow_living` (a deliberate manual reset, history reason manual_reset).
+    A pet that is no longer current was already replaced: the current one is returned.
+    """
+    old = await lock_pet(session, entity_id)
+    if not old.is_current:
+        current = await current_pet(session, old.repository_id)
+        if current is not None:
+            return current
+    await settle_pet(session, old, now)
+    state = pet_state(old)
+    if not state.dead and not allow_living:
+        raise rules.PetAlive(f"{old.name} is alive")
+    born = rules.reset(state, now)
+    reason = rules.REASON_REVIVAL if state.dead else rules.REASON_MANUAL_RESET
+    old.is_current = False
+    old.updated_at = now
+    await session.flush()
+    repository = await _repository(session, old.repository_id)
+    entity = Entity(
+        repository_id=old.repository_id,
+        generation=born.generation,
+        name=generation_name(old.name, born.generation),
+        species=old.species,
+        subspecies=old.subspecies,
+        is_current=True,
+        born_at=now,
+        metadata_json={META_SEED: repository.github_id},
+    )
+    write_state(entity, rules.set_frozen(born, repository.archived, now), now)
+    session.add(entity)
+    await session.flush()
+    session.add(history_row(entity.id, old.health, entity.health, reason, now, None))
+    await store_sprites(session, entity)
+    await session.flush()
+    return entity
+
+
+async def set_frozen(
+    session: AsyncSession, repository_id: int, frozen: bool, now: datetime
+) -> Entity | None:
+    """Archive/suspend (no decay, no death clock) or thaw a repository's current pet."""
+    entity = await current_pet(session, repository_id)
+    if entity is None:
+        return None
+    entity = await lock_pet(session, entity.id)
+    after = rules.set_frozen(pet_state(entity), frozen, now)
+    write_state(entity, after, now)
+    return entity
+
+
+async def pet_and_repository(session: AsyncSession, entity_id: int) -> tuple[Entity, Repository]:
+    """A pet with its repository, for `entity_to_dict`."""
+    entity = await session.get(Entity, entity_id)
+    if entity is None:
+        raise EntityNotFound(entity_id)
+    return entity, await _repository(session, entity.repository_id)
+
+
+__all__ = [
+    "IMAGE_PATH",
+    "SOURCE_GEMINI",
+    "SOURCE_SPRITE",
+    "EntityNotFound",
+    "PetUpdate",
+    "create_pet",
+    "current_pet",
+    "entity_to_dict",
+    "events_for",
+    "health_update_event",
+    "history_row",
+    "image_ext",
+    "image_url",
+    "load_image",
+    "load_picture",
+    "lock_pet",
+    "mark_image_status",
+    "needs_image",
+    "pet_and_repository",
+    "pet_state",
+    "record_commit",
+    "revive_pet",
+    "set_frozen",
+    "settle_pet",
+    "sprite_for",
+    "sprite_seed",
+    "status_change_event",
+    "status_message",
+    "store_picture",
+    "store_sprites",
+    "visual_state",
+    "write_state",
+]

@@ -1,0 +1,259 @@
+"""The set-based decay and death SQL, on the real PostgreSQL (and SQLite), against the rules."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.entities import rules
+from app.entities.cron import run_cron
+from app.entities.rules import PetState
+from app.entities.service import create_pet, pet_state, write_state
+from app.models import Entity, HealthHistory, Repository
+from tests.entities.conftest import T0, add_repository
+
+Maker = async_sessionmaker[AsyncSession]
+DAY = timedelta(days=1)
+
+
+def simulated_pet(rng: random.Random, now: datetime) -> PetState:
+    """A pet in a state the rules can reach: random commits and settles before `now`."""
+    t = now - timedelta(microseconds=rng.randrange(0, 70 * 86_400_000_000))
+    pet = rules.new_pet(t, generation=rng.randint(1, 3))
+    for _ in range(rng.randint(0, 10)):
+        t += timedelta(microseconds=rng.randrange(0, 12 * 86_400_000_000))
+        if t >= now:
+            break
+        pet = rules.settle(pet, t)
+        if rng.random() < 0.6:
+            pet = rules.apply_commit(pet, rng.randint(-60, 25), t)
+        if rng.random() < 0.05:
+            pet = rules.set_frozen(pet, not pet.frozen, t)
+    return pet
+
+
+async def insert_pets(maker: Maker, states: list[PetState], at: datetime) -> list[int]:
+    """One repository and one current entity per state, written through the ORM."""
+    async with maker() as session, session.begin():
+        repos = [
+            Repository(github_id=5_000_000 + i, full_name=f"o/r{i}", owner_login="o")
+            for i in range(len(states))
+        ]
+        session.add_all(repos)
+        await session.flush()
+        entities = []
+        for repo, pet in zip(repos, states, strict=True):
+            entity = Entity(
+                repository_id=repo.id,
+                generation=pet.generation,
+                name=f"Pet{repo.id}",
+                species="blob",
+                born_at=pet.born_at,
+                metadata_json={},
+            )
+            write_state(entity, pet, at)
+            entities.append(entity)
+        session.add_all(entities)
+        await session.flush()
+        return [e.id for e in entities]
+
+
+async def load_states(maker: Maker, ids: list[int]) -> dict[int, PetState]:
+    """The rules' view of every given row."""
+    async with maker() as session:
+        rows = (await session.scalars(select(Entity).where(Entity.id.in_(ids)))).all()
+        return {e.id: pet_state(e) for e in rows}
+
+
+async def history(maker: Maker) -> list[HealthHistory]:
+    """Every history row, oldest first."""
+    async with maker() as session:
+        return list((await session.scalars(select(HealthHistory).order_by(HealthHistory.id))).all())
+
+
+async def test_sql_matches_the_rules_for_reachable_pets(any_sessionmaker: Maker) -> None:
+    """Hundreds of random reachable pets: the SQL leaves each exactly as `rules.settle` does."""
+    rng = random.Random(20260301)
+    now = T0 + timedelta(days=90, microseconds=123_457)
+    states = [simulated_pet(rng, now) for _ in range(400)]
+    ids = await insert_pets(any_sessionmaker, states, now - DAY)
+    expected = {i: rules.settle(s, now) for i, s in zip(ids, states, strict=True)}
+    assert sum(e != s for e, s in zip(expected.values(), states, strict=True)) > 100
+
+    result = await run_cron(any_sessionmaker, now)
+
+    assert await load_states(any_sessionmaker, ids) == expected
+    decayed = [i for i, s in zip(ids, states, strict=True) if expected[i].health != s.health]
+    died = [i for i, s in zip(ids, states, strict=True) if expected[i].dead and not s.dead]
+    assert (result.decayed, result.died) == (len(decayed), len(died))
+    assert died, "the sample should include deaths"
+    rows = await history(any_sessionmaker)
+    decay_rows = {r.entity_id: r for r in rows if r.reason == rules.REASON_DECAY}
+    death_rows = {r.entity_id: r for r in rows if r.reason == rules.REASON_DEATH}
+    assert sorted(decay_rows) == sorted(decayed) and sorted(death_rows) == sorted(died)
+    before = dict(zip(ids, states, strict=True))
+    for i, row in decay_rows.items():
+        assert (row.health_score, row.delta) == (
+            expected[i].health,
+            expected[i].health - before[i].health,
+        )
+        assert row.recorded_at == now
+    for i, row in death_rows.items():
+        assert row.recorded_at == expected[i].died_at and row.health_score == 0
+
+
+async def test_changes_report_state_and_status_transitions(any_sessionmaker: Maker) -> None:
+    """Only pets whose picture or status changed come back, with before and after."""
+    now = T0 + timedelta(days=30)
+    grace_end = now - timedelta(days=rules.GRACE_DAYS) - DAY  # exactly one day owed
+    keep = rules.PetState(health=90, status="alive", generation=1, born_at=grace_end)
+    cross = rules.PetState(health=81, status="alive", generation=1, born_at=grace_end)
+    dying = rules.PetState(health=21, status="alive", generation=1, born_at=grace_end)
+    ids = await insert_pets(any_sessionmaker, [keep, cross, dying], now - DAY)
+
+    result = await run_cron(any_sessionmaker, now)
+
+    assert result.decayed == 3
+    by_id = {c.entity_id: c for c in result.changes}
+    assert set(by_id) == {ids[1], ids[2]}
+    assert (by_id[ids[1]].old_visual, by_id[ids[1]].visual) == ("thriving", "healthy")
+    assert not by_id[ids[1]].status_changed
+    assert (by_id[ids[2]].old_status, by_id[ids[2]].status, by_id[ids[2]].health) == (
+        "alive",
+        "dying",
+        19,
+    )
+
+
+async def test_second_run_changes_nothing(pg_sessionmaker: Maker) -> None:
+    """Running twice at the same moment (or a bit later the same day) decays once."""
+    repo = await add_repository(pg_sessionmaker)
+    async with pg_sessionmaker() as session, session.begin():
+        pet = await create_pet(session, repo, T0)
+    now = T0 + timedelta(days=5, hours=1)
+    first = await run_cron(pg_sessionmaker, now)
+    second = await run_cron(pg_sessionmaker, now)
+    third = await run_cron(pg_sessionmaker, now + timedelta(hours=22))
+    assert (first.decayed, second.decayed, third.decayed) == (1, 0, 0)
+    state = (await load_states(pg_sessionmaker, [pet.id]))[pet.id]
+    assert state.health == 100 - 2 * rules.DECAY_PER_DAY
+    assert [(r.reason, r.delta) for r in await history(pg_sessionmaker)] == [("daily_decay", -4)]
+
+
+async def test_concurrent_runs_decay_each_pet_once(pg_sessionmaker: Maker) -> None:
+    """Four runs at once over 3,000 due pets: every pet decays once, one history row each."""
+    now = T0 + timedelta(days=10)
+    born = now - timedelta(days=rules.GRACE_DAYS + 2, hours=3)
+    states = [rules.new_pet(born) for _ in range(3000)]
+    ids = await insert_pets(pg_sessionmaker, states, born)
+
+    results = await asyncio.gather(*(run_cron(pg_sessionmaker, now) for _ in range(4)))
+
+    assert sum(r.decayed for r in results) == 3000
+    after = await load_states(pg_sessionmaker, ids)
+    assert {s.health for s in after.values()} == {96}
+    async with pg_sessionmaker() as session:
+        per_pet = await session.execute(
+            select(HealthHistory.entity_id, func.count()).group_by(HealthHistory.entity_id)
+        )
+        assert {n for _, n in per_pet.all()} == {1}
+
+
+async def test_concurrent_with_a_locked_pet_catches_up_next_run(pg_sessionmaker: Maker) -> None:
+    """A pet locked by a commit transaction is skipped, and the next run charges it fully."""
+    now = T0 + timedelta(days=10)
+    born = now - timedelta(days=rules.GRACE_DAYS + 2)
+    ids = await insert_pets(pg_sessionmaker, [rules.new_pet(born), rules.new_pet(born)], born)
+    async with pg_sessionmaker() as holder, holder.begin():
+        await holder.execute(select(Entity).where(Entity.id == ids[0]).with_for_update())
+        skipped = await asyncio.wait_for(run_cron(pg_sessionmaker, now), timeout=10)
+    later = await run_cron(pg_sessionmaker, now + timedelta(hours=1))
+    assert (skipped.decayed, later.decayed) == (1, 1)
+    assert {s.health for s in (await load_states(pg_sessionmaker, ids)).values()} == {96}
+
+
+async def test_missed_runs_catch_up_to_the_same_result(any_sessionmaker: Maker) -> None:
+    """Hourly runs for 12 days and one run at the end leave twin pets identical."""
+    born = T0
+    ids = await insert_pets(any_sessionmaker, [rules.new_pet(born), rules.new_pet(born)], born)
+    async with any_sessionmaker() as session, session.begin():
+        await session.execute(
+            Entity.__table__.update().where(Entity.id == ids[1]).values(frozen=True)
+        )
+    for hour in range(0, 12 * 24, 5):
+        await run_cron(any_sessionmaker, born + timedelta(hours=hour, minutes=7))
+    async with any_sessionmaker() as session, session.begin():
+        await session.execute(
+            Entity.__table__.update().where(Entity.id == ids[1]).values(frozen=False)
+        )
+    end = born + timedelta(days=12, minutes=7)
+    await run_cron(any_sessionmaker, end)
+    hourly, once = (await load_states(any_sessionmaker, ids)).values()
+    assert hourly.health == once.health == 100 - 9 * rules.DECAY_PER_DAY
+    assert hourly.last_decay_at == once.last_decay_at == born + 12 * DAY
+
+
+async def test_frozen_dead_and_old_generations_are_left_alone(any_sessionmaker: Maker) -> None:
+    """Archived/suspended, dead and non-current pets never decay or die."""
+    now = T0 + timedelta(days=40)
+    frozen = rules.PetState(health=50, status="alive", generation=1, born_at=T0, frozen=True)
+    dead = rules.PetState(
+        health=0, status="dead", generation=1, born_at=T0, zero_since=T0 + DAY, died_at=T0 + 2 * DAY
+    )
+    zero_frozen = rules.PetState(
+        health=0, status="dying", generation=1, born_at=T0, zero_since=T0, frozen=True
+    )
+    old_gen = rules.new_pet(T0)
+    ids = await insert_pets(any_sessionmaker, [frozen, dead, zero_frozen, old_gen], T0)
+    async with any_sessionmaker() as session, session.begin():
+        await session.execute(
+            Entity.__table__.update().where(Entity.id == ids[3]).values(is_current=False)
+        )
+    result = await run_cron(any_sessionmaker, now)
+    assert (result.decayed, result.died, result.changes) == (0, 0, [])
+    after = await load_states(any_sessionmaker, ids)
+    assert [after[i] for i in ids[:3]] == [frozen, dead, zero_frozen]
+    assert await history(any_sessionmaker) == []
+
+
+async def test_decay_to_zero_and_death_in_one_catch_up(any_sessionmaker: Maker) -> None:
+    """A long-missed cron decays to zero and kills at the exact moment the rules say."""
+    pet = rules.PetState(health=6, status="dying", generation=2, born_at=T0)
+    (pid,) = await insert_pets(any_sessionmaker, [pet], T0)
+    now = T0 + timedelta(days=rules.GRACE_DAYS + 10)
+    result = await run_cron(any_sessionmaker, now)
+    zero_at = T0 + timedelta(days=rules.GRACE_DAYS + 3)
+    after = (await load_states(any_sessionmaker, [pid]))[pid]
+    assert after == rules.settle(pet, now)
+    assert (after.status, after.zero_since, after.died_at) == (
+        "dead",
+        zero_at,
+        zero_at + rules.DEATH_AFTER,
+    )
+    (change,) = result.changes
+    assert (change.old_status, change.status, change.old_health, change.health) == (
+        "dying",
+        "dead",
+        6,
+        0,
+    )
+    assert [r.reason for r in await history(any_sessionmaker)] == ["daily_decay", "death"]
+
+
+async def test_death_waits_for_a_full_day_at_zero(any_sessionmaker: Maker) -> None:
+    """At zero for 23h59m: alive (dying); at 24h: dead, died_at = zero_since + 24h."""
+    zero = T0 + timedelta(days=1)
+    pet = rules.PetState(
+        health=0, status="dying", generation=1, born_at=T0, last_commit_at=zero, zero_since=zero
+    )
+    (pid,) = await insert_pets(any_sessionmaker, [pet], zero)
+    early = await run_cron(any_sessionmaker, zero + rules.DEATH_AFTER - timedelta(microseconds=1))
+    assert early.died == 0
+    on_time = await run_cron(any_sessionmaker, zero + rules.DEATH_AFTER)
+    assert on_time.died == 1
+    after = (await load_states(any_sessionmaker, [pid]))[pid]
+    assert (after.status, after.died_at) == ("dead", zero + rules.DEATH_AFTER)
