@@ -23,13 +23,18 @@ export function normalizePoints(rows) {
     .sort((a, b) => a.t - b.t);
 }
 
-/** Chart coordinates for the points inside the window [now - days, now]. */
+/**
+ * Chart coordinates for the points of the last `days` days. The window ends at `now`, or at the
+ * newest point if that is later (a live update newer than the popup's clock still shows).
+ */
 export function chartPoints(rows, { now, days = 30, width = 288, height = 88 }) {
-  const start = now - days * DAY_MS;
+  const all = normalizePoints(rows);
+  const end = Math.max(now, all.at(-1)?.t ?? now);
+  const start = end - days * DAY_MS;
   const y = (score) => +(height - (Math.min(100, Math.max(0, score)) / 100) * height).toFixed(1);
-  const x = (t) => +(((t - start) / (now - start)) * width).toFixed(1);
-  return normalizePoints(rows)
-    .filter((point) => point.t >= start && point.t <= now)
+  const x = (t) => +(((t - start) / (end - start)) * width).toFixed(1);
+  return all
+    .filter((point) => point.t >= start)
     .map((point) => ({ x: x(point.t), y: y(point.score), score: point.score, t: point.t }));
 }
 

@@ -18,6 +18,13 @@ test('chart maps 30 daily points left to right and scores bottom to top', () => 
   assert.ok(points.every((p, i) => i === 0 || p.x > points[i - 1].x));
 });
 
+test('a live point newer than the popup clock still shows, at the right edge', () => {
+  const rows = [...history(NOW), { timestamp: new Date(NOW + 5000).toISOString(), health_score: 20 }];
+  const points = chartPoints(rows, { now: NOW, width: 300, height: 100 });
+  assert.equal(points.length, 31);
+  assert.deepEqual([points.at(-1).x, points.at(-1).y], [300, 80]);
+});
+
 test('chart drops points outside the window and accepts trend rows too', () => {
   const rows = [
     { timestamp: new Date(NOW - 40 * DAY).toISOString(), health_score: 10 },
