@@ -25,6 +25,7 @@ from app.analysis.grammars import GRAMMARS, load_language
 DEFAULT_CACHE_ENTRIES = 512
 ANONYMOUS = "<anonymous>"
 ELSE_KINDS = frozenset({"else_clause", "else"})
+LITERAL_WORDS = ("string", "comment", "heredoc")  # node kinds holding text, not code
 _RECEIVER_TYPE = re.compile(r"([A-Za-z_]\w*)(?:\[[^\]]*\])?\s*\)\s*$")
 
 T = TypeVar("T")
@@ -270,6 +271,17 @@ class ParsedBlob:
         with self._lock:
             self._metrics[span.start_byte] = result
         return result
+
+    def in_literal(self, row: int, column: int) -> bool:
+        """True when the byte at (row, column) is inside a string or a comment."""
+        node: Node | None = self.tree.root_node.descendant_for_point_range(
+            (row, column), (row, column)
+        )
+        while node is not None:
+            if any(word in node.type for word in LITERAL_WORDS):
+                return True
+            node = node.parent
+        return False
 
     def comment_rows(self, rows: Iterable[int]) -> set[int]:
         """Which of the given rows lie in a comment or docstring."""

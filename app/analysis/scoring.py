@@ -49,6 +49,8 @@ NESTING_ALLOWANCE = 3
 NESTING_WEIGHT = 2
 LENGTH_ALLOWANCE = 60
 LENGTH_UNIT = 20
+COMPLEXITY_DENSITY_SCALE = 100  # burden is counted per 100 code lines added…
+COMPLEXITY_FLOOR = 50  # …with at least this many lines assumed, so small commits count fully
 COMPLEXITY_SIGNAL_CAP = 40
 COMPLEXITY_REDUCTION_WEIGHT = 0.2  # reward for lowering the burden, half the penalty's weight
 COMPLEXITY_REDUCTION_CAP = 20
@@ -85,12 +87,14 @@ RULES: list[dict[str, object]] = [
     {"code": "docs_removed", "family": "documentation", "weight": DOC_WEIGHT,
      "rule": "The same signal when comments and docstrings are removed."},
     {"code": "complexity_added", "family": "complexity", "weight": -COMPLEXITY_WEIGHT,
-     "rule": f"−{COMPLEXITY_WEIGHT} × burden added to the touched functions, at most "
-             f"{COMPLEXITY_SIGNAL_CAP}. Burden: each branch past cyclomatic {CC_ALLOWANCE}, "
+     "rule": f"−{COMPLEXITY_WEIGHT} × burden added to the touched functions per "
+             f"{COMPLEXITY_DENSITY_SCALE} code lines added (at least {COMPLEXITY_FLOOR} lines "
+             f"assumed), at most {COMPLEXITY_SIGNAL_CAP}. "
+             f"Burden: each branch past cyclomatic {CC_ALLOWANCE}, "
              f"{NESTING_WEIGHT} per nesting level past {NESTING_ALLOWANCE}, 1 per "
              f"{LENGTH_UNIT} lines past {LENGTH_ALLOWANCE}."},
     {"code": "complexity_reduced", "family": "complexity", "weight": COMPLEXITY_REDUCTION_WEIGHT,
-     "rule": f"+{COMPLEXITY_REDUCTION_WEIGHT} × burden removed, at most "
+     "rule": f"+{COMPLEXITY_REDUCTION_WEIGHT} × burden removed (same scale), at most "
              f"{COMPLEXITY_REDUCTION_CAP}."},
     {"code": "lint_introduced", "family": "style", "weight": -LINT_WEIGHT,
      "rule": f"−{LINT_WEIGHT} × problems introduced per {LINT_DENSITY_SCALE} lines added "
@@ -196,9 +200,15 @@ def burden_delta(change: FunctionChange) -> float:
     return burden(change.after) - burden(change.before)
 
 
-def complexity_signal(complexity: ComplexityMetrics) -> float:
-    """Net burden added over the touched functions."""
-    return sum(burden_delta(change) for change in complexity.functions)
+def complexity_signal(complexity: ComplexityMetrics, tests: TestMetrics) -> float:
+    """Net burden added to the touched functions, per 100 code lines added.
+
+    Dividing by the code added keeps a large, well-factored feature from being
+    punished for its size, while a small change that nests deeply still counts.
+    """
+    net = sum(burden_delta(change) for change in complexity.functions)
+    lines = tests.source_lines_added + tests.test_lines_added
+    return COMPLEXITY_DENSITY_SCALE * net / max(lines, COMPLEXITY_FLOOR)
 
 
 def lint_signal(style: StyleMetrics) -> float:
@@ -214,7 +224,7 @@ def compute_signals(
     return Signals(
         tests=round(tests_signal(tests), 1),
         docs=round(docs_signal(docs), 1),
-        complexity=round(complexity_signal(complexity), 1),
+        complexity=round(complexity_signal(complexity, tests), 1),
         lint=round(lint_signal(style), 1),
     )
 

@@ -16,8 +16,13 @@ from app.analysis.files import FileView
 from app.analysis.paths import exclusion_reason
 
 ENTROPY_THRESHOLD = 3.5  # bits per character; random base62 strings sit above 4
-ENTROPY_MIN_LENGTH = 20
+ENTROPY_MIN_LENGTH = 24  # real keys are longer; shorter random strings are mostly ids
 PLACEHOLDER_MARKERS = ("EXAMPLE", "xxxxxxxx", "XXXXXXXX", "${", "{{", "<", "0000000000")
+# Words that mark a value as made up; they silence the entropy heuristic only, never a
+# documented token format.
+PLACEHOLDER_WORDS = re.compile(r"(?i)fake|dummy|example|sample|test|changeme|placeholder|redacted")
+PEM_BODY = re.compile(r"^(?:\\n)?[A-Za-z0-9+/=]{40,}|^Proc-Type:")
+PRIVATE_KEY_KIND = "private_key"
 
 
 @dataclass(frozen=True)
@@ -42,11 +47,14 @@ SECRET_RULES: tuple[SecretRule, ...] = (
     SecretRule("slack_webhook", "https://hooks.slack.com/services/",
                re.compile(r"https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]+")),
     SecretRule("stripe_key", "sk_live_", re.compile(r"\b[rs]k_(?:live|test)_[0-9a-zA-Z]{24,}\b")),
-    SecretRule("private_key", "-----BEGIN PRIVATE KEY-----",
+    SecretRule(PRIVATE_KEY_KIND, "-----BEGIN PRIVATE KEY-----",
                re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY(?: BLOCK)?-----")),
 )  # fmt: skip
 
-_SECRET_NAME = r"[\w.\-]*(?:secret|token|passwd|password|api_?key|access_?key|private_?key|auth)"
+_SECRET_NAME = (
+    r"[\w.\-]*(?:secret|token|passwd|password|pwd|api_?key|access_?key|private_?key"
+    r"|credential)"
+)
 _ASSIGNMENT = re.compile(
     rf"(?i)(?P<name>{_SECRET_NAME}[\w.\-]*)[\"']?\s*(?::=|=>|[:=])\s*"
     rf"[\"'](?P<value>[^\"'\s]{{{ENTROPY_MIN_LENGTH},}})[\"']"
@@ -70,6 +78,9 @@ RISKY_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("sql_concatenation", _SQL_CONCATENATION),
     ("unserialize", re.compile(r"(?<![\w.>])unserialize\s*\(")),
 )  # fmt: skip
+
+
+TEXT_RULES = frozenset({"sql_concatenation"})  # risky by what a string holds
 
 
 @dataclass(frozen=True)
@@ -124,20 +135,39 @@ def shannon_entropy(value: str) -> float:
 
 
 def _looks_random(value: str) -> bool:
-    """High entropy, letters and digits, and no placeholder marker."""
-    if any(marker in value for marker in PLACEHOLDER_MARKERS):
+    """High entropy, letters and digits, not a URL or path, and no placeholder marker."""
+    if any(marker in value for marker in PLACEHOLDER_MARKERS) or PLACEHOLDER_WORDS.search(value):
+        return False
+    if "://" in value or value.count("/") > 2:
         return False
     mixed = any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
     return mixed and shannon_entropy(value) >= ENTROPY_THRESHOLD
 
 
-def secrets_in_line(path: str, number: int, text: str) -> list[SecretFinding]:
-    """Secrets on one added line: documented formats first, then random-looking assignments."""
+def _documented(rule: SecretRule, text: str, following: str) -> list[str]:
+    """Whole tokens of one documented format on a line; a key header needs a key body."""
+    tokens = []
+    for match in rule.pattern.finditer(text):
+        token = match.group(0)
+        if any(marker in token for marker in PLACEHOLDER_MARKERS[:2]):
+            continue
+        if rule.kind == PRIVATE_KEY_KIND:
+            rest = text[match.end() :].strip() or following.strip()
+            if not PEM_BODY.match(rest):
+                continue
+        tokens.append(token)
+    return tokens
+
+
+def secrets_in_line(path: str, number: int, text: str, following: str = "") -> list[SecretFinding]:
+    """Secrets on one added line: documented formats first, then random-looking assignments.
+
+    ``following`` is the next added line, where a private key's body starts.
+    """
     found = [
-        SecretFinding(rule.kind, path, number, redact(rule.prefix, match.group(0)))
+        SecretFinding(rule.kind, path, number, redact(rule.prefix, token))
         for rule in SECRET_RULES
-        for match in rule.pattern.finditer(text)
-        if not any(marker in match.group(0) for marker in PLACEHOLDER_MARKERS[:2])
+        for token in _documented(rule, text, following)
     ]
     if found:
         return found
@@ -148,9 +178,32 @@ def secrets_in_line(path: str, number: int, text: str) -> list[SecretFinding]:
     ]
 
 
-def _risky_in_line(path: str, number: int, text: str) -> list[RiskyCall]:
-    """Risky constructs on one added line."""
-    return [RiskyCall(kind, path, number) for kind, pattern in RISKY_RULES if pattern.search(text)]
+def _code_position(view: FileView, number: int, text: str, start: int) -> bool:
+    """True unless the parsed file shows the match sits in a string or comment."""
+    if view.after is None:
+        return True
+    column = len(text[:start].encode("utf-8"))
+    return not view.after.in_literal(number - 1, column)
+
+
+def _risky_in_line(view: FileView, number: int, text: str) -> list[RiskyCall]:
+    """Risky constructs on one added line; outside SQL, strings and comments do not count."""
+    calls = []
+    for kind, pattern in RISKY_RULES:
+        match = pattern.search(text)
+        in_code = kind in TEXT_RULES or (
+            match and _code_position(view, number, text, match.start())
+        )
+        if match and in_code:
+            calls.append(RiskyCall(kind, view.path, number))
+    return calls
+
+
+def _next_line(added: Sequence[tuple[int, str]], index: int) -> str:
+    """The added line right after ``index`` when it is the next line of the file."""
+    if index + 1 < len(added) and added[index + 1][0] == added[index][0] + 1:
+        return added[index + 1][1]
+    return ""
 
 
 def measure_security(views: Sequence[FileView]) -> SecurityMetrics:
@@ -160,10 +213,12 @@ def measure_security(views: Sequence[FileView]) -> SecurityMetrics:
     for view in views:
         if view.excluded is not None:
             continue
-        for number, text in view.diff.added:
-            secrets.extend(secrets_in_line(view.path, number, text))
+        added = view.diff.added
+        for index, (number, text) in enumerate(added):
+            following = _next_line(added, index)
+            secrets.extend(secrets_in_line(view.path, number, text, following))
             if view.is_source:
-                risky.extend(_risky_in_line(view.path, number, text))
+                risky.extend(_risky_in_line(view, number, text))
     manifests = [view.path for view in views if view.is_manifest]
     locks = [view.path for view in views if exclusion_reason(view.path) == "lock"]
     return SecurityMetrics(secrets, risky, manifests, locks)

@@ -101,10 +101,18 @@ def line_problems(view: FileView) -> Counter[str]:
         problems["trailing_whitespace"] += text != text.rstrip()
         problems["mixed_indentation"] += _mixed(_indent(text), dominant)
         problems["debug_prints"] += bool(debug and debug.search(text))
-    added_todos = sum(bool(TODO_MARKER.search(text)) for _, text in view.diff.added)
-    removed_todos = sum(bool(TODO_MARKER.search(text)) for _, text in view.diff.removed)
+    added_todos = _todo_lines(view.diff.added, view.after)
+    removed_todos = _todo_lines(view.diff.removed, view.before)
     problems["todos"] += max(0, added_todos - removed_todos)
     return problems
+
+
+def _todo_lines(lines: Sequence[tuple[int, str]], parsed: ParsedBlob | None) -> int:
+    """Lines with a TODO/FIXME marker; in a parsed file, only markers inside comments."""
+    marked = [number for number, text in lines if TODO_MARKER.search(text)]
+    if parsed is None or not marked:
+        return len(marked)
+    return len(parsed.comment_rows(number - 1 for number in marked))
 
 
 def _on_lines(findings: Findings, numbers: set[int]) -> Counter[str]:

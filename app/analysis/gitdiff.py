@@ -1,0 +1,93 @@
+"""Parse ``git diff-tree --raw -p`` output into changed files (no contents yet)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from app.analysis.commit import FileStatus
+from app.analysis.diff import parse_patch
+
+MAX_PATCH_CHARS = 1_000_000  # like GitHub, a larger patch is dropped and only counted
+NULL_SHA = "0" * 40
+GITLINK_MODE = "160000"
+_STATUS: dict[str, FileStatus] = {"A": "added", "D": "removed", "R": "renamed", "C": "added"}
+_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "a": "\a", "b": "\b", "f": "\f",
+            "r": "\r", "v": "\v"}  # fmt: skip
+_OCTAL = re.compile(rb"\\([0-7]{3})")
+
+
+@dataclass(frozen=True)
+class RawEntry:
+    """One line of ``--raw`` output."""
+
+    status: FileStatus
+    path: str
+    old_path: str | None
+    old_blob: str | None
+    new_blob: str | None
+    is_gitlink: bool
+
+
+def unquote_path(text: str) -> str:
+    """Undo git's C-style quoting of unusual paths (``"a\\"b"``, octal UTF-8 bytes)."""
+    if not (len(text) >= 2 and text[0] == text[-1] == '"'):
+        return text
+    body = text[1:-1]
+    out: list[str] = []
+    index = 0
+    while index < len(body):
+        char = body[index]
+        if char == "\\" and index + 1 < len(body):
+            out.append(_ESCAPES.get(body[index + 1], "\\" + body[index + 1]))
+            index += 2
+        else:
+            out.append(char)
+            index += 1
+    joined = "".join(out).encode("utf-8", "surrogateescape")
+    decoded = _OCTAL.sub(lambda m: bytes([int(m.group(1), 8)]), joined)
+    return decoded.decode("utf-8", "replace")
+
+
+def parse_raw_line(line: str) -> RawEntry | None:
+    """``:100644 100644 <old> <new> M\\tpath`` (and ``R090\\told\\tnew``)."""
+    head, _, paths = line[1:].partition("\t")
+    fields = head.split()
+    if len(fields) < 5 or not paths:
+        return None
+    old_mode, new_mode, old_sha, new_sha, code = fields[:5]
+    names = [unquote_path(name) for name in paths.split("\t")]
+    status = _STATUS.get(code[:1], "modified")
+    old_path = names[0] if status == "renamed" and len(names) > 1 else None
+    return RawEntry(
+        status=status,
+        path=names[-1],
+        old_path=old_path,
+        old_blob=None if old_sha == NULL_SHA else old_sha,
+        new_blob=None if new_sha == NULL_SHA else new_sha,
+        is_gitlink=GITLINK_MODE in (old_mode, new_mode),
+    )
+
+
+def split_output(text: str) -> tuple[list[RawEntry], list[str | None]]:
+    """Raw entries, and the patch of each (None for binary or oversized ones), in order."""
+    raw_part, _, patch_part = text.partition("\ndiff --git ")
+    entries = [parse_raw_line(line) for line in raw_part.splitlines() if line.startswith(":")]
+    sections = ("diff --git " + patch_part).split("\ndiff --git ") if patch_part else []
+    return [e for e in entries if e is not None], [_patch_of(section) for section in sections]
+
+
+def _patch_of(section: str) -> str | None:
+    """The hunks of one file's section; None when git said the file is binary."""
+    start = section.find("\n@@")
+    if start < 0:
+        binary = "\nBinary files " in section or "\nGIT binary patch" in section
+        return None if binary else ""
+    patch = section[start + 1 :]
+    return None if len(patch) > MAX_PATCH_CHARS else patch
+
+
+def counts(patch: str | None) -> tuple[int, int]:
+    """(additions, deletions) of a patch; a binary file counts zero like on GitHub."""
+    diff = parse_patch(patch)
+    return len(diff.added), len(diff.removed)

@@ -1,0 +1,293 @@
+"""A commit source over a local git repository (work tree or bare), through git subprocesses.
+
+Blobs and commit objects come from one long-lived ``git cat-file
+--batch-command`` process; diffs from one ``git diff-tree`` per commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from types import TracebackType
+
+from app.analysis.commit import (
+    ChangedFile,
+    Commit,
+    CommitInfo,
+    NotAGitRepository,
+    SourceError,
+    UnknownRevision,
+)
+from app.analysis.files import deep_paths
+from app.analysis.gitdiff import RawEntry, counts, split_output
+from app.analysis.paths import MAX_DEEP_BYTES
+
+_GIT_ENV_DROP = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY")
+DIFF_ARGS = (
+    *("-c", "core.quotepath=false", "diff-tree", "-r", "-M", "--raw", "-p", "--no-abbrev"),
+    *("--no-color", "--no-ext-diff", "--no-textconv", "--no-commit-id"),
+)
+
+
+def _git_env() -> dict[str, str]:
+    """The environment for git, without variables that would point it at another repository."""
+    env = {key: value for key, value in os.environ.items() if key not in _GIT_ENV_DROP}
+    env["LC_ALL"] = "C"
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    return env
+
+
+def _person(value: str) -> tuple[str, str, datetime]:
+    """Parse ``Name <email> 1700000000 +0100`` into name, email and aware datetime."""
+    name, _, rest = value.partition(" <")
+    email, _, stamp = rest.partition("> ")
+    seconds, _, offset = stamp.strip().partition(" ")
+    try:
+        sign = -1 if offset.startswith("-") else 1
+        delta = timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])) * sign
+        when = datetime.fromtimestamp(int(seconds), timezone(delta))
+    except ValueError:
+        when = datetime.fromtimestamp(0, UTC)
+    return name, email, when
+
+
+def parse_commit_object(sha: str, raw: bytes) -> CommitInfo:
+    """Read a commit object's headers and message (continuation lines skipped)."""
+    header, _, message = raw.partition(b"\n\n")
+    fields: dict[str, list[str]] = {}
+    for line in header.decode("utf-8", "replace").split("\n"):
+        if line and not line.startswith(" "):
+            key, _, value = line.partition(" ")
+            fields.setdefault(key, []).append(value)
+    author_name, author_email, _ = _person(fields.get("author", [""])[0])
+    _, _, committed_at = _person(fields.get("committer", fields.get("author", [""]))[0])
+    return CommitInfo(
+        sha=sha,
+        message=message.decode("utf-8", "replace"),
+        author_name=author_name,
+        author_email=author_email,
+        committed_at=committed_at,
+        parents=tuple(fields.get("parent", [])),
+    )
+
+
+class _BatchReader:
+    """One ``git cat-file --batch-command`` process, used one request at a time."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._process: asyncio.subprocess.Process | None = None
+        self._lock = asyncio.Lock()
+
+    async def _ensure(self) -> asyncio.subprocess.Process:
+        """Start the process on first use."""
+        if self._process is None or self._process.returncode is not None:
+            self._process = await asyncio.create_subprocess_exec(
+                "git", "-C", self._path, "cat-file", "--batch-command",
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL, env=_git_env(),
+            )  # fmt: skip
+        return self._process
+
+    async def _ask(self, command: str, rev: str) -> tuple[str, int, asyncio.StreamReader] | None:
+        """Send one command; return (type, size, stdout) or None when the object is missing."""
+        process = await self._ensure()
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(f"{command} {rev}\n".encode())
+        await process.stdin.drain()
+        header = (await process.stdout.readline()).decode("utf-8", "replace").split()
+        if len(header) != 3:
+            return None
+        return header[1], int(header[2]), process.stdout
+
+    async def info(self, rev: str) -> tuple[str, int] | None:
+        """(type, size) of an object, or None when it does not exist."""
+        async with self._lock:
+            answer = await self._ask("info", rev)
+        return None if answer is None else (answer[0], answer[1])
+
+    async def contents(self, rev: str) -> tuple[str, bytes] | None:
+        """(type, bytes) of an object, or None when it does not exist."""
+        async with self._lock:
+            answer = await self._ask("contents", rev)
+            if answer is None:
+                return None
+            kind, size, stdout = answer
+            data = await stdout.readexactly(size + 1)
+        return kind, data[:-1]
+
+    async def close(self) -> None:
+        """Stop the process."""
+        process, self._process = self._process, None
+        if process is None or process.returncode is not None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            await asyncio.wait_for(process.wait(), timeout=5)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+class LocalGitSource:
+    """Commits of a local repository, for replay and for tests."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = str(Path(path).expanduser())
+        self._batch = _BatchReader(self.path)
+
+    async def __aenter__(self) -> LocalGitSource:
+        """Check the repository on entry."""
+        await self.check()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop the git processes."""
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop the long-lived ``cat-file`` process."""
+        await self._batch.close()
+
+    async def git(self, *args: str) -> bytes:
+        """Run one git command in the repository; a failure raises :class:`SourceError`."""
+        process = await asyncio.create_subprocess_exec(
+            "git", "-C", self.path, *args, env=_git_env(),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await process.communicate()
+        if process.returncode != 0:
+            raise SourceError(err.decode("utf-8", "replace").strip() or f"git {args[0]} failed")
+        return out
+
+    async def check(self) -> None:
+        """Raise :class:`NotAGitRepository` unless the path is a git repository."""
+        if not await asyncio.to_thread(os.path.isdir, self.path):
+            raise NotAGitRepository(f"{self.path} is not a directory")
+        try:
+            await self.git("rev-parse", "--git-dir")
+        except SourceError as error:
+            raise NotAGitRepository(f"{self.path} is not a git repository") from error
+
+    async def current_branch(self) -> str | None:
+        """The branch HEAD points to (the default branch of a bare clone), if any."""
+        try:
+            return (await self.git("symbolic-ref", "--quiet", "--short", "HEAD")).decode().strip()
+        except SourceError:
+            return None
+
+    async def resolve(self, rev: str) -> str | None:
+        """The commit sha a revision names, or None when it names none."""
+        try:
+            out = await self.git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+        except SourceError:
+            return None
+        return out.decode().strip() or None
+
+    async def list_first_parent(
+        self, branch: str | None = None, limit: int | None = None, since: str | None = None
+    ) -> list[str]:
+        """Shas along the first-parent chain of ``branch`` (default: HEAD), oldest first.
+
+        An empty repository gives an empty list; a branch that does not exist
+        raises :class:`UnknownRevision`.
+        """
+        await self.check()
+        rev = branch or "HEAD"
+        head = await self.resolve(rev)
+        if head is None:
+            if await self._unborn(branch):
+                return []
+            raise UnknownRevision(f"unknown branch or revision: {rev}")
+        args = ["rev-list", "--first-parent"]
+        if limit is not None:
+            args.append(f"--max-count={max(0, limit)}")
+        if since:
+            args.append(f"--since={since}")
+        out = await self.git(*args, head)
+        return list(reversed(out.decode().split()))
+
+    async def _unborn(self, branch: str | None) -> bool:
+        """True when the repository has no commit yet and ``branch`` is HEAD's own."""
+        if await self.resolve("HEAD") is not None:
+            return False
+        refs = await self.git("for-each-ref", "--count=1", "refs/heads")
+        return not refs.strip() and branch in (None, await self.current_branch())
+
+    async def commit_info(self, sha: str) -> CommitInfo:
+        """Metadata of one commit, from the batch process."""
+        found = await self._batch.contents(sha)
+        if found is None or found[0] != "commit":
+            raise UnknownRevision(f"unknown commit: {sha}")
+        full = await self.resolve(sha) if len(sha) != 40 else sha
+        return parse_commit_object(full or sha, found[1])
+
+    async def diff_entries(self, info: CommitInfo) -> tuple[list[RawEntry], list[str | None]]:
+        """Raw entries and patches of a commit against its first parent."""
+        base = [info.parents[0], info.sha] if info.parents else ["--root", info.sha]
+        text = (await self.git(*DIFF_ARGS, *base)).decode("utf-8", "replace")
+        return split_output(text)
+
+    async def blob(self, sha: str | None) -> bytes | None:
+        """A blob's bytes when it exists and is within the deep-analysis bound."""
+        if sha is None:
+            return None
+        info = await self._batch.info(sha)
+        if info is None or info[0] != "blob" or info[1] > MAX_DEEP_BYTES:
+            return None
+        found = await self._batch.contents(sha)
+        return None if found is None else found[1]
+
+    async def get_commit(self, sha: str) -> Commit:
+        """The commit with its files; contents only for the files analysed deeply."""
+        info = await self.commit_info(sha)
+        entries, patches = await self.diff_entries(info)
+        shallow = [
+            _changed_file(entry, patch) for entry, patch in zip(entries, patches, strict=False)
+        ]
+        deep = deep_paths(shallow)
+        files = [
+            await self._with_contents(f, e) if f.path in deep else f
+            for f, e in zip(shallow, entries, strict=False)
+        ]
+        return Commit(info, files)
+
+    async def _with_contents(self, change: ChangedFile, entry: RawEntry) -> ChangedFile:
+        """Attach both versions' bytes to a changed file (gitlinks have none)."""
+        if entry.is_gitlink:
+            return change
+        before = await self.blob(entry.old_blob)
+        after = await self.blob(entry.new_blob)
+        return _replace_contents(change, before, after)
+
+
+def _changed_file(entry: RawEntry, patch: str | None) -> ChangedFile:
+    """A changed file with counts and patch, no contents yet."""
+    additions, deletions = counts(patch)
+    return ChangedFile(
+        path=entry.path,
+        old_path=entry.old_path,
+        status=entry.status,
+        additions=additions,
+        deletions=deletions,
+        patch=patch,
+        before_blob=entry.old_blob,
+        after_blob=entry.new_blob,
+    )
+
+
+def _replace_contents(
+    change: ChangedFile, before: bytes | None, after: bytes | None
+) -> ChangedFile:
+    """A copy of a changed file with contents."""
+    from dataclasses import replace
+
+    return replace(change, before=before, after=after)
