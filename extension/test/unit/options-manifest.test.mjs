@@ -92,3 +92,19 @@ test('pages load only local module scripts: no inline script, no remote code', a
     assert.doesNotMatch(source, /\beval\(|new Function\(|innerHTML\s*=|import\(\s*['"]https?:/);
   }
 });
+
+test('build: a Firefox manifest gets an event-page background; --server moves host permission and default', async () => {
+  const { buildManifest, configWithServer } = await import('../../scripts/build.mjs');
+  const manifest = JSON.parse(await read('manifest.json'));
+  const firefox = buildManifest(manifest, { target: 'firefox', server: 'https://pets.example.com/x' });
+  assert.deepEqual(firefox.background, { scripts: ['background.js'], type: 'module' });
+  assert.equal(firefox.key, undefined);
+  assert.deepEqual(firefox.host_permissions, ['https://pets.example.com/*']);
+  assert.equal(firefox.browser_specific_settings.gecko.id, manifest.browser_specific_settings.gecko.id);
+  const chrome = buildManifest(manifest, { target: 'chrome' });
+  assert.deepEqual(chrome, manifest, 'a plain chrome build is the source manifest');
+  assert.equal(buildManifest(manifest, { store: true }).key, undefined);
+  assert.throws(() => buildManifest(manifest, { target: 'safari' }), /unknown target/);
+  const config = configWithServer(await read('src/config.js'), 'https://pets.example.com/');
+  assert.match(config, /^export const DEFAULT_SERVER_URL = 'https:\/\/pets\.example\.com';$/m);
+});
