@@ -111,7 +111,10 @@ PG_BASE: Final = (
 PG_DECAY: Final = f"""
 WITH due AS (
     SELECT e.id, e.health AS old_health, e.status AS old_status, {PG_BASE} AS base,
-           floor(extract(epoch FROM ({PG_NOW} - {PG_BASE})) / 86400)::int AS days
+           LEAST(
+               floor(extract(epoch FROM ({PG_NOW} - {PG_BASE})) / 86400)::int,
+               (e.health + :per_day - 1) / :per_day
+           ) AS days
     FROM entities e
     WHERE e.is_current AND NOT e.frozen AND e.status <> '{rules.DEAD}' AND e.health > 0
       AND {PG_BASE} <= {PG_NOW} - make_interval(hours => 24)
@@ -125,10 +128,8 @@ WITH due AS (
         health = c.new_health,
         status = {_status_sql("c.new_health")},
         last_decay_at = c.base + make_interval(hours => 24 * c.days),
-        zero_since = CASE WHEN c.new_health > 0 THEN NULL ELSE COALESCE(
-            e.zero_since,
-            c.base + make_interval(hours => 24 * ((c.old_health + :per_day - 1) / :per_day))
-        ) END,
+        zero_since = CASE WHEN c.new_health > 0 THEN NULL
+            ELSE COALESCE(e.zero_since, c.base + make_interval(hours => 24 * c.days)) END,
         updated_at = {PG_NOW}
     FROM computed c
     WHERE e.id = c.id
@@ -196,7 +197,8 @@ def _ts(expr: str) -> str:
 SQLITE_DUE: Final = f"""
 SELECT id, old_health, base, days, max(0, old_health - :per_day * days) AS new_health
 FROM (
-    SELECT id, old_health, base, (:now_us - base) / {DAY_US} AS days
+    SELECT id, old_health, base,
+           min((:now_us - base) / {DAY_US}, (old_health + :per_day - 1) / :per_day) AS days
     FROM (
         SELECT id, health AS old_health,
                CASE WHEN last_decay_at IS NULL THEN ref ELSE max(ref, {_us("last_decay_at")}) END
@@ -221,10 +223,8 @@ UPDATE entities SET
     health = d.new_health,
     status = {_status_sql("d.new_health")},
     last_decay_at = {_ts(f"d.base + {DAY_US} * d.days")},
-    zero_since = CASE WHEN d.new_health > 0 THEN NULL ELSE coalesce(
-        entities.zero_since,
-        {_ts(f"d.base + {DAY_US} * ((d.old_health + :per_day - 1) / :per_day)")}
-    ) END,
+    zero_since = CASE WHEN d.new_health > 0 THEN NULL
+        ELSE coalesce(entities.zero_since, {_ts(f"d.base + {DAY_US} * d.days")}) END,
     updated_at = :now
 FROM ({SQLITE_DUE}) AS d
 WHERE entities.id = d.id

@@ -190,15 +190,21 @@ def apply_decay(pet: PetState, now: datetime) -> PetState:
     """
     if not decays(pet):
         return pet
-    days = days_owed(pet, now)
+    # Days past the point of reaching zero charge nothing, so the checkpoint stops there too:
+    # that keeps the result independent of how often the cron ran.
+    days = min(days_owed(pet, now), days_to_zero(pet.health))
     if days < 1:
         return pet
     base = decay_base(pet)
-    loss = DECAY_PER_DAY * days
+    checkpoint = base + days * DAY
     # When decay empties the pet, the death clock starts on the grid day it reached zero.
-    zero_at = base + math.ceil(pet.health / DECAY_PER_DAY) * DAY
-    decayed = _with_health(pet, pet.health - loss, zero_at)
-    return replace(decayed, last_decay_at=base + days * DAY)
+    decayed = _with_health(pet, pet.health - DECAY_PER_DAY * days, checkpoint)
+    return replace(decayed, last_decay_at=checkpoint)
+
+
+def days_to_zero(health: int) -> int:
+    """Decay steps until a pet with this health reaches zero."""
+    return math.ceil(health / DECAY_PER_DAY)
 
 
 def death_due(pet: PetState) -> datetime | None:
@@ -294,6 +300,7 @@ __all__ = [
     "clamp_health",
     "cooldown_expires",
     "days_owed",
+    "days_to_zero",
     "death_due",
     "decay_base",
     "health_state",

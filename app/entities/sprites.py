@@ -1,7 +1,9 @@
 """Procedural SVG sprites: every pet has a picture from the moment it exists, with no network.
 
-The palette and features come from a hash of the repository id (the `seed`), so two
-repositories never share a look, and the same repository always gets the same one. The health
+The palette and features come from a hash of the repository id (the `seed`): hue, accent,
+lightness, eye shape and spacing, pattern, accessory and body shape give millions of
+combinations per species, so two repositories practically never share a look, and the same
+repository always gets the same one. The health
 state drives colour saturation, face and extras so the five states read at a glance: bright and
 sparkling when thriving, pale, bandaged and sweating when dying. A dead pet is a tombstone with
 its ghost floating above.
@@ -49,16 +51,18 @@ class Look:
     pattern: int
     accessory: int
     wobble: int
+    tone: int
+    eye_gap: float
 
     def body(self, state: str) -> str:
         """Body colour for a state: the repository's hue, drained as health drops."""
         saturation, lightness = STATE_TONE[state]
-        return f"hsl({self.hue},{saturation}%,{lightness}%)"
+        return f"hsl({self.hue},{saturation}%,{lightness + self.tone}%)"
 
     def shade(self, state: str) -> str:
         """A darker tone of the body for outlines, spots and stripes."""
         saturation, lightness = STATE_TONE[state]
-        return f"hsl({self.hue},{saturation}%,{max(lightness - 22, 20)}%)"
+        return f"hsl({self.hue},{saturation}%,{max(lightness + self.tone - 22, 20)}%)"
 
     def accent(self, state: str) -> str:
         """The accessory colour, also drained with health."""
@@ -77,6 +81,8 @@ def look_for(seed: int) -> Look:
         pattern=(bits >> 20) % 4,
         accessory=(bits >> 23) % 4,
         wobble=(bits >> 26) % 5,
+        tone=(bits >> 30) % 13 - 6,
+        eye_gap=7 + ((bits >> 35) % 9) / 2,
     )
 
 
@@ -123,7 +129,8 @@ def _mouth(state: str, cx: float, cy: float) -> str:
         return f'<path d="M{cx - 6} {cy + 2} L{cx + 6} {cy + 2}" {stroke}/>'
     if state == POOR:
         return f'<path d="M{cx - 7} {cy + 5} Q{cx} {cy - 2} {cx + 7} {cy + 5}" {stroke}/>'
-    return f'<path d="M{cx - 8} {cy + 3} q2 -3 4 0 t4 0 t4 0 t4 0" {stroke} stroke-width="1.8"/>'
+    wavy = stroke.replace('stroke-width="2.4"', 'stroke-width="1.8"')
+    return f'<path d="M{cx - 8} {cy + 3} q2 -3 4 0 t4 0 t4 0 t4 0" {wavy}/>'
 
 
 def face(state: str, look: Look, cx: float, cy: float, body: str) -> str:
@@ -134,7 +141,7 @@ def face(state: str, look: Look, cx: float, cy: float, body: str) -> str:
             f'<ellipse cx="{x}" cy="{cy + 5}" rx="4" ry="2.5" fill="#ff8fa3" opacity="0.6"/>'
             for x in (cx - 15, cx + 15)
         )
-    eyes = _eyes(state, look.eye_style, cx, cy, 9)
+    eyes = _eyes(state, look.eye_style, cx, cy, look.eye_gap)
     return f'<g color="{body}">{eyes}</g>{cheeks}{_mouth(state, cx, cy + 9)}'
 
 
