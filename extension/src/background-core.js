@@ -115,12 +115,17 @@ export function createBackground({
     });
   }
 
-  /** Patch one cached pet from a socket message; returns nothing if the pet is not cached. */
-  function updateEntity(id, patch, { historyPoint, message } = {}) {
+  /** Patch one cached pet from a socket message; a pet we have not cached yet means "poll". */
+  async function updateEntity(id, patch, options) {
+    const known = await patchCachedEntity(id, patch, options);
+    if (!known) await poll();
+  }
+
+  function patchCachedEntity(id, patch, { historyPoint, message } = {}) {
     return serialize(async () => {
       const data = await storage.get([KEYS.entities, KEYS.histories]);
       const before = findEntity(data[KEYS.entities], id);
-      if (!before) return;
+      if (!before) return false;
       const after = { ...before, ...patch };
       const changes = {
         [KEYS.entities]: patchEntity(data[KEYS.entities], id, patch),
@@ -130,6 +135,7 @@ export function createBackground({
       await storage.set(changes);
       const kind = becameCritical(before, after);
       if (kind) await notify(kind, after, message);
+      return true;
     });
   }
 

@@ -346,7 +346,7 @@ export const SECTIONS = {
           { class: 'health-line' },
           h(doc, 'span', { class: 'score' }, h(doc, 'strong', { 'data-testid': 'health-score', text: String(score) }), '/100'),
           h(doc, 'span', { class: 'state', 'data-testid': 'health-state', style: { color: STATE_COLORS[state] }, text: state }),
-          e.status && e.status !== 'alive' ? h(doc, 'span', { class: 'status', 'data-testid': 'pet-status', text: e.status }) : null,
+          e.status && e.status !== 'alive' && e.status !== state ? h(doc, 'span', { class: 'status', 'data-testid': 'pet-status', text: e.status }) : null,
         ),
         h(
           doc,

@@ -247,3 +247,13 @@ test('the popup refresh message polls and answers with the outcome', async () =>
   assert.equal(failed.error.kind, 'network');
   assert.equal(ctx.bg.onMessage({ type: 'something-else' }), null);
 });
+
+test('an update for a pet not cached yet (a new one) triggers a poll that fetches it', async () => {
+  const ctx = boot();
+  await live(ctx);
+  ctx.server = () => ({ body: { entities: [entity(), entity({ id: 'ent-new', name: 'Pip', health_score: 50 })] } });
+  FakeWebSocket.last.receive({ type: 'health_update', entity_id: 'ent-new', health_score: 50, state: 'okay', timestamp: 't' });
+  await flush(15);
+  assert.equal(ctx.fetchImpl.calls.at(-1).url.pathname, '/api/entities');
+  assert.deepEqual(ctx.data[KEYS.entities].map((e) => e.name), ['Mochi', 'Pip']);
+});

@@ -91,7 +91,9 @@ test('dashboard: picture, name, species, health bar coloured by state, status, r
 
   const dying = render(stateWith({ entities: [entity({ health_score: 12, status: 'dying' })] })).node;
   assert.equal(text(byTestId(dying, 'health-state')), 'dying');
-  assert.equal(text(byTestId(dying, 'pet-status')), 'dying');
+  assert.equal(byTestId(dying, 'pet-status'), null, 'status "dying" would repeat the state');
+  const flagged = render(stateWith({ entities: [entity({ health_score: 25, status: 'dying' })] })).node;
+  assert.equal(text(byTestId(flagged, 'pet-status')), 'dying', 'the server says dying while the score reads poor');
   assert.equal(byTestId(dying, 'health-bar').style.backgroundColor, 'rgb(207, 34, 46)');
 });
 
