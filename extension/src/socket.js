@@ -79,10 +79,6 @@ export class SocketManager {
     await this.start();
   }
 
-  isOpen() {
-    return this.ws?.readyState === OPEN;
-  }
-
   async connect() {
     this.timers.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
