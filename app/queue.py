@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -13,9 +14,11 @@ from typing import Any, Protocol
 
 from arq import Retry
 from arq.connections import ArqRedis
+from arq.constants import default_queue_name, expires_extra_ms, job_key_prefix, result_key_prefix
 from arq.cron import CronJob
+from arq.jobs import serialize_job
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import Job, utcnow
@@ -27,6 +30,18 @@ JobFunction = Callable[..., Awaitable[Any]]
 # arq keeps a finished job's result (and so blocks its id) for an hour; we mirror that.
 KEEP_RESULT = timedelta(hours=1)
 MAX_TRIES = 5
+UNIQUE_PREFIX = "tamagitto:unique:"
+
+# KEYS: reservation, arq job, arq result, arq queue. ARGV: reservation ttl (s), serialized job,
+# job ttl (ms), score (ms), job id. Returns 0 when the id is reserved already.
+UNIQUE_ENQUEUE_LUA = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+if redis.call('EXISTS', KEYS[2], KEYS[3]) == 0 then
+  redis.call('PSETEX', KEYS[2], ARGV[3], ARGV[2])
+  redis.call('ZADD', KEYS[4], ARGV[4], ARGV[5])
+end
+return 1
+"""
 
 
 class QueueUnavailable(Exception):
@@ -37,9 +52,18 @@ class JobQueue(Protocol):
     """What the rest of the code needs from a queue."""
 
     async def enqueue(
-        self, name: str, *args: Any, job_id: str | None = None, defer_by: float | None = None
+        self,
+        name: str,
+        *args: Any,
+        job_id: str | None = None,
+        defer_by: float | None = None,
+        unique_for: float | None = None,
     ) -> bool:
-        """Queue a job; False when a job with this id is already queued or recently done."""
+        """Queue a job; False when a job with this id is already queued or recently done.
+
+        `unique_for` (seconds) reserves `job_id` for that long even after the job finished:
+        webhook deliveries use it for GitHub's 3-day redelivery window.
+        """
         ...
 
     async def ping(self) -> None:
@@ -53,11 +77,19 @@ class ArqQueue:
     def __init__(self, redis: ArqRedis, queue_name: str | None = None) -> None:
         self.redis = redis
         self.queue_name = queue_name
+        self._script: Any = None
 
     async def enqueue(
-        self, name: str, *args: Any, job_id: str | None = None, defer_by: float | None = None
+        self,
+        name: str,
+        *args: Any,
+        job_id: str | None = None,
+        defer_by: float | None = None,
+        unique_for: float | None = None,
     ) -> bool:
         """arq deduplicates by `_job_id` while the job or its result exists."""
+        if unique_for is not None and job_id is not None:
+            return await self._enqueue_unique(name, args, job_id, unique_for)
         kwargs: dict[str, Any] = {"_job_id": job_id, "_defer_by": defer_by}
         if self.queue_name:
             kwargs["_queue_name"] = self.queue_name
@@ -70,6 +102,36 @@ class ArqQueue:
                 raise QueueUnavailable(f"redis: {exc}") from exc
             raise
         return job is not None
+
+    async def _enqueue_unique(
+        self, name: str, args: tuple[Any, ...], job_id: str, unique_for: float
+    ) -> bool:
+        """Reserve the id and store the job in one atomic round trip (a Lua script).
+
+        This is the webhook hot path: arq's own enqueue takes three round trips.
+        """
+        now_ms = int(time.time() * 1000)
+        payload = serialize_job(name, args, {}, None, now_ms, serializer=self.redis.job_serializer)
+        queue = self.queue_name or default_queue_name
+        keys = [UNIQUE_PREFIX + job_id, job_key_prefix + job_id, result_key_prefix + job_id, queue]
+        try:
+            added = await self._unique_script(
+                keys=keys, args=[int(unique_for), payload, expires_extra_ms, now_ms, job_id]
+            )
+        except Exception as exc:
+            if isinstance(exc, OSError | ConnectionError) or type(exc).__module__.startswith(
+                "redis"
+            ):
+                raise QueueUnavailable(f"redis: {exc}") from exc
+            raise
+        return bool(added)
+
+    @property
+    def _unique_script(self) -> Any:
+        """Registered once per client; redis-py uses EVALSHA and falls back to EVAL."""
+        if self._script is None:
+            self._script = self.redis.register_script(UNIQUE_ENQUEUE_LUA)
+        return self._script
 
     async def ping(self) -> None:
         """A Redis PING with a short timeout."""
@@ -95,7 +157,12 @@ class InlineQueue:
     _runner: asyncio.Task[None] | None = None
 
     async def enqueue(
-        self, name: str, *args: Any, job_id: str | None = None, defer_by: float | None = None
+        self,
+        name: str,
+        *args: Any,
+        job_id: str | None = None,
+        defer_by: float | None = None,
+        unique_for: float | None = None,
     ) -> bool:
         """Insert the job row; an existing id is a duplicate unless its result has expired."""
         if name not in self.functions:
@@ -106,21 +173,24 @@ class InlineQueue:
         try:
             async with self.sessionmaker.begin() as session:
                 session.add(job)
+        except (OperationalError, InterfaceError) as exc:
+            raise QueueUnavailable(f"database: {type(exc).__name__}") from exc
         except IntegrityError:
-            if not await self._requeue_expired(job, now):
+            keep = max(KEEP_RESULT, timedelta(seconds=unique_for or 0))
+            if not await self._requeue_expired(job, now, keep):
                 return False
         self._wake.set()
         return True
 
-    async def _requeue_expired(self, job: Job, now: datetime) -> bool:
-        """Reuse the id of a job finished longer ago than KEEP_RESULT (arq's behaviour)."""
+    async def _requeue_expired(self, job: Job, now: datetime, keep: timedelta) -> bool:
+        """Reuse the id of a job finished longer ago than `keep` (arq keeps results 1 h)."""
         async with self.sessionmaker.begin() as session:
             result = await session.execute(
                 update(Job)
                 .where(
                     Job.id == job.id,
                     Job.status.in_(("done", "failed")),
-                    Job.finished_at < now - KEEP_RESULT,
+                    Job.finished_at < now - keep,
                 )
                 .values(
                     status="queued",

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app import db
 from app.bus import EventBus, LocalBus, RedisBus
 from app.config import Settings
+from app.github import GitHubApp
 from app.queue import ArqQueue, InlineCron, InlineQueue, JobQueue
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,11 @@ class Runtime:
     bus: EventBus
     http: aiohttp.ClientSession
     redis: ArqRedis | None = None
+    github: GitHubApp | None = None
+
+    def __post_init__(self) -> None:
+        if self.github is None:
+            self.github = GitHubApp(self.settings, self.http)
 
     def job_ctx(self) -> dict[str, Any]:
         """The arq-style `ctx` dict that job functions receive in both modes."""
@@ -45,6 +51,7 @@ class Runtime:
             "bus": self.bus,
             "http": self.http,
             "redis": self.redis,
+            "github": self.github,
         }
 
 

@@ -137,7 +137,9 @@ def _runtime_ctx(
 
 def features() -> list[Feature]:
     """Route groups added by the product's features, each a `setup(app)` function."""
-    return []
+    from app import webhooks
+
+    return [webhooks.setup]
 
 
 def init_app(settings: Settings, *, run_jobs: bool | None = None) -> web.Application:

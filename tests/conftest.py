@@ -42,16 +42,24 @@ async def _admin(sql: str) -> None:
         await conn.close()
 
 
+def off_loop(fn: Callable[[], Any]) -> Any:
+    """Run blocking set-up that uses asyncio.run, even when a test's loop is running."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn).result()
+
+
 def create_database(prefix: str = "tamagitto_test") -> tuple[str, str]:
     """Create a uniquely named database; returns (name, SQLAlchemy URL)."""
     name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    off_loop(lambda: asyncio.run(_admin(f'CREATE DATABASE "{name}"')))
     return name, _pg_url(name)
 
 
 def drop_database(name: str) -> None:
     """Drop a test database even if connections linger."""
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    off_loop(lambda: asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +67,7 @@ def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this run, migrated to head, dropped at the end."""
     name, url = create_database()
     try:
-        db.upgrade(url)
+        off_loop(lambda: db.upgrade(url))
         yield url
     finally:
         drop_database(name)
@@ -101,7 +109,7 @@ async def pg_sessionmaker(pg_url: str) -> AsyncIterator[async_sessionmaker[Async
 def sqlite_url(tmp_path: Path) -> str:
     """A migrated SQLite database file for one test."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'tamagitto.db'}"
-    db.upgrade(url)
+    off_loop(lambda: db.upgrade(url))
     return url
 
 
@@ -222,3 +230,76 @@ async def redis_proxy(redis_url: str) -> AsyncIterator[TcpProxy]:
         yield proxy
     finally:
         await proxy.stop()
+
+
+# ---- GitHub App fixtures: a fake GitHub, signed webhooks, real example payloads ----------------
+
+WEBHOOK_SECRET = "test-webhook-secret"
+EXAMPLES_INDEX = (
+    Path(__file__).resolve().parent
+    / "fixtures/node_modules/@octokit/webhooks-examples/api.github.com/index.json"
+)
+
+
+def sign(body: bytes, secret: str = WEBHOOK_SECRET) -> str:
+    """X-Hub-Signature-256 for a body, as GitHub computes it."""
+    import hashlib
+    import hmac
+
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def webhook_headers(event: str, body: bytes, delivery: str | None = None) -> dict[str, str]:
+    """The headers GitHub sends with a delivery."""
+    return {
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+        "X-Hub-Signature-256": sign(body),
+        "Content-Type": "application/json",
+        "User-Agent": "GitHub-Hookshot/abc123",
+    }
+
+
+def webhook_examples() -> list[tuple[str, dict[str, Any]]]:
+    """Every example payload of every event type from npm's @octokit/webhooks-examples."""
+    import json
+
+    if not EXAMPLES_INDEX.is_file():
+        raise RuntimeError(f"{EXAMPLES_INDEX} missing: run `npm ci` in tests/fixtures")
+    groups = json.loads(EXAMPLES_INDEX.read_text())
+    return [(g["name"], ex) for g in groups for ex in g["examples"]]
+
+
+def example(event: str, action: str | None = None) -> dict[str, Any]:
+    """The first example payload of an event (and action)."""
+    import copy
+
+    for name, payload in webhook_examples():
+        if name == event and (action is None or payload.get("action") == action):
+            return copy.deepcopy(payload)
+    raise KeyError(f"no example for {event}.{action}")
+
+
+@pytest.fixture
+async def fake_github(aiohttp_server: Any) -> Any:
+    """A running fake GitHub; `.url` is its base URL for GITHUB_API_URL and GITHUB_URL."""
+    from tests.fakes.github import FakeGitHub
+
+    fake = FakeGitHub()
+    server = await aiohttp_server(fake.make_app())
+    fake.url = str(server.make_url("")).rstrip("/")
+    yield fake
+    assert fake.errors == [], f"requests GitHub's OpenAPI description rejects: {fake.errors}"
+
+
+@pytest.fixture
+def app_env(fake_github: Any) -> dict[str, str]:
+    """Settings of an App registered on the fake GitHub."""
+    return {
+        "APP_ID": str(fake_github.app_id),
+        "PRIVATE_KEY": fake_github.private_key_pem,
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "GITHUB_API_URL": fake_github.url,
+        "GITHUB_URL": fake_github.url,
+        "PUBLIC_URL": "http://tamagitto.test",
+    }

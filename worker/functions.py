@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from arq.cron import CronJob
 
+from app.entities import jobs as pet_jobs
+from app.handlers import process_event
+from app.pipeline import analyze_commit, post_push_status
 from app.queue import JobFunction
 
-FUNCTIONS: list[JobFunction] = []
-CRON_JOBS: list[CronJob] = []
+FUNCTIONS: list[JobFunction] = [
+    process_event,
+    analyze_commit,
+    post_push_status,
+    *pet_jobs.FUNCTIONS,
+]
+CRON_JOBS: list[CronJob] = [*pet_jobs.cron_jobs()]

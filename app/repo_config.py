@@ -1,0 +1,171 @@
+"""Per-repository settings from `.github/tamagitto.yml`: parsed, validated, cached by blob sha.
+
+An invalid file never breaks analysis: the defaults stay in force and the problems are kept so
+the commit status and the pet page can say why.
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from gidgethub import BadRequest, GitHubException
+from gidgethub.abc import GitHubAPI
+
+from app.github import LRUCache
+
+CONFIG_PATH = ".github/tamagitto.yml"
+DEFAULT_CONTEXT = "tamagitto"
+SPECIES = ("pet", "plant", "robot", "golem", "blob")
+MAX_NAME = 50
+MAX_GLOBS = 100
+
+_parsed = LRUCache(maxsize=1024)
+
+
+@dataclass(frozen=True)
+class RepoConfig:
+    """The effective settings, plus what was wrong with the file (if anything)."""
+
+    name: str | None = None
+    species: str | None = None
+    branches: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    fail_below: int | None = None
+    context: str = DEFAULT_CONTEXT
+    llm_review: bool = False
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def valid(self) -> bool:
+        """False when the file had errors (the defaults are then in force)."""
+        return not self.errors
+
+    def monitors(self, branch: str, default_branch: str) -> bool:
+        """Is `branch` analysed? The configured branches (globs allowed), else the default."""
+        patterns = self.branches or (default_branch,)
+        return any(fnmatch.fnmatchcase(branch, p) for p in patterns)
+
+    def as_dict(self) -> dict[str, Any]:
+        """For storing on the repository row and showing on the pet page."""
+        return {
+            "name": self.name,
+            "species": self.species,
+            "branches": list(self.branches),
+            "ignore": list(self.ignore),
+            "fail_below": self.fail_below,
+            "context": self.context,
+            "llm_review": self.llm_review,
+            "errors": list(self.errors),
+            "warnings": list(self.warnings),
+        }
+
+
+def _string_list(key: str, value: Any, errors: list[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        errors.append(f"`{key}` must be a list of strings")
+        return ()
+    if len(value) > MAX_GLOBS:
+        errors.append(f"`{key}` has more than {MAX_GLOBS} entries")
+        return ()
+    return tuple(value)
+
+
+def _check_name(value: Any, errors: list[str]) -> str | None:
+    if not isinstance(value, str) or not 0 < len(value.strip()) <= MAX_NAME:
+        errors.append(f"`name` must be a string of 1 to {MAX_NAME} characters")
+        return None
+    return value.strip()
+
+
+def _check_species(value: Any, errors: list[str]) -> str | None:
+    if value not in SPECIES:
+        errors.append(f"`species` must be one of {', '.join(SPECIES)}")
+        return None
+    return str(value)
+
+
+def _check_fail_below(value: Any, errors: list[str]) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+        errors.append("`fail_below` must be a whole number from 0 to 100")
+        return None
+    return value
+
+
+def _check_context(value: Any, errors: list[str]) -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= 100:
+        errors.append("`context` must be a string of 1 to 100 characters")
+        return DEFAULT_CONTEXT
+    return value
+
+
+def _check_bool(value: Any, errors: list[str]) -> bool:
+    if not isinstance(value, bool):
+        errors.append("`llm_review` must be true or false")
+        return False
+    return value
+
+
+CHECKS = {
+    "name": _check_name,
+    "species": _check_species,
+    "fail_below": _check_fail_below,
+    "context": _check_context,
+    "llm_review": _check_bool,
+}
+
+
+def parse_config(text: str | bytes) -> RepoConfig:
+    """Validate the YAML; any error means every default applies, with the errors listed."""
+    try:
+        doc = yaml.safe_load(text) if text else {}
+    except yaml.YAMLError as exc:
+        return RepoConfig(errors=(f"not valid YAML: {str(exc).splitlines()[0]}",))
+    if doc is None:
+        doc = {}
+    if not isinstance(doc, dict):
+        return RepoConfig(errors=("the file must be a mapping of keys to values",))
+    errors: list[str] = []
+    values: dict[str, Any] = {}
+    for key, value in doc.items():
+        if key in CHECKS:
+            values[key] = CHECKS[key](value, errors)
+        elif key in ("branches", "ignore"):
+            values[key] = _string_list(key, value, errors)
+    unknown = tuple(
+        f"unknown key `{k}`" for k in doc if k not in CHECKS and k not in ("branches", "ignore")
+    )
+    if errors:
+        return RepoConfig(errors=tuple(errors), warnings=unknown)
+    return RepoConfig(**values, warnings=unknown)
+
+
+async def load_config(gh: GitHubAPI, full_name: str, ref: str) -> RepoConfig:
+    """The config at `ref`; a missing file is the defaults. Parsed once per blob sha."""
+    try:
+        data = await gh.getitem(
+            "/repos/{+full_name}/contents/{+path}{?ref}",
+            url_vars={"full_name": full_name, "path": CONFIG_PATH, "ref": ref},
+        )
+    except BadRequest as exc:
+        if exc.status_code == 404:
+            return RepoConfig()
+        raise
+    except GitHubException:
+        raise
+    if not isinstance(data, dict) or data.get("type") != "file":
+        return RepoConfig(errors=(f"{CONFIG_PATH} is not a file",))
+    sha = str(data.get("sha"))
+    try:
+        return _parsed[sha]
+    except KeyError:
+        pass
+    config = parse_config(base64.b64decode(data.get("content") or ""))
+    _parsed[sha] = config
+    return config

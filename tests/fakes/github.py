@@ -1,0 +1,449 @@
+"""A fake GitHub REST server on loopback that behaves like the real one, errors included.
+
+Every request is checked against GitHub's OpenAPI description; a request GitHub would reject
+is answered 400 and recorded in `errors`, so tests assert `fake.errors == []`.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from aiohttp import web
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.fakes.openapi import OpenAPIMismatch, validate_request
+
+Route = Callable[[web.Request, dict[str, str], Any], Awaitable[web.StreamResponse]]
+
+
+def make_private_key() -> tuple[str, Any]:
+    """A fresh RSA key as PEM text (for PRIVATE_KEY) and its public key (to check JWTs)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    return pem, key.public_key()
+
+
+@dataclass
+class Recorded:
+    """One request as the fake saw it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    operation: str
+    headers: dict[str, str]
+
+
+@dataclass
+class Fault:
+    """A canned response returned instead of the normal one, `times` times."""
+
+    method: str
+    pattern: re.Pattern[str]
+    status: int
+    headers: dict[str, str]
+    body: Any
+    times: int
+
+
+@dataclass
+class FakeGitHub:
+    """State and behaviour of the fake; `app` is the aiohttp application serving it."""
+
+    app_id: int = 4242
+    token_lifetime: timedelta = timedelta(hours=1)
+    private_key_pem: str = ""
+    public_key: Any = None
+    installations: dict[int, dict[str, Any]] = field(default_factory=dict)
+    repos: dict[str, dict[str, Any]] = field(default_factory=dict)
+    commits: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    branches: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    contents: dict[tuple[str, str, str], bytes] = field(default_factory=dict)
+    statuses: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[Recorded] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    tokens: dict[str, tuple[int, datetime]] = field(default_factory=dict)
+    manifests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rate_remaining: int = 5000
+    url: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.private_key_pem:
+            self.private_key_pem, self.public_key = make_private_key()
+        self._ids = itertools.count(1000)
+        self._routes: list[tuple[str, re.Pattern[str], Route]] = []
+        self._register()
+
+    # ---- test set-up helpers -------------------------------------------------------------
+
+    def add_installation(self, installation_id: int, login: str = "octo-org") -> dict[str, Any]:
+        """An installation on an organization account."""
+        inst = {
+            "id": installation_id,
+            "account": {"login": login, "id": installation_id + 1, "type": "Organization"},
+        }
+        self.installations[installation_id] = inst
+        return inst
+
+    def add_repo(
+        self,
+        full_name: str,
+        *,
+        repo_id: int | None = None,
+        language: str | None = "Python",
+        private: bool = False,
+        default_branch: str = "main",
+        installation_id: int | None = None,
+    ) -> dict[str, Any]:
+        """A repository as `GET /repos/{o}/{r}` returns it."""
+        owner, name = full_name.split("/")
+        repo = {
+            "id": repo_id or next(self._ids),
+            "node_id": "R_x",
+            "name": name,
+            "full_name": full_name,
+            "private": private,
+            "language": language,
+            "default_branch": default_branch,
+            "archived": False,
+            "owner": {"login": owner, "id": 1, "type": "Organization"},
+            "html_url": f"https://github.com/{full_name}",
+            "_installation_id": installation_id,
+        }
+        self.repos[full_name] = repo
+        self.commits.setdefault(full_name, {})
+        self.branches.setdefault(full_name, {default_branch: []})
+        return repo
+
+    def add_commit(
+        self,
+        full_name: str,
+        sha: str,
+        files: list[dict[str, Any]],
+        *,
+        message: str = "change",
+        parents: list[str] | None = None,
+        branch: str | None = "main",
+        date: str = "2026-11-20T10:00:00Z",
+        before: dict[str, bytes] | None = None,
+        after: dict[str, bytes] | None = None,
+    ) -> dict[str, Any]:
+        """A commit with its files (GitHub's `files[]` shape) and file contents at both sides."""
+        parent = (parents or [None])[0]
+        commit = {
+            "sha": sha,
+            "node_id": "C_x",
+            "html_url": f"https://github.com/{full_name}/commit/{sha}",
+            "commit": {
+                "message": message,
+                "author": {"name": "Octo Cat", "email": "octo@example.com", "date": date},
+                "committer": {"name": "Octo Cat", "email": "octo@example.com", "date": date},
+            },
+            "author": {"login": "octocat", "id": 1},
+            "parents": [{"sha": p} for p in (parents or [])],
+            "files": files,
+            "stats": {
+                "additions": sum(f.get("additions", 0) for f in files),
+                "deletions": sum(f.get("deletions", 0) for f in files),
+                "total": sum(f.get("changes", 0) for f in files),
+            },
+        }
+        self.commits.setdefault(full_name, {})[sha] = commit
+        for path, data in (after or {}).items():
+            self.contents[(full_name, sha, path)] = data
+        if parent:
+            for path, data in (before or {}).items():
+                self.contents[(full_name, parent, path)] = data
+        if branch:
+            self.branches.setdefault(full_name, {}).setdefault(branch, []).append(sha)
+        return commit
+
+    def fail(
+        self,
+        method: str,
+        path_regex: str,
+        status: int,
+        *,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+    ) -> None:
+        """Answer matching requests with `status` for the next `times` requests."""
+        self.faults.append(
+            Fault(method.upper(), re.compile(path_regex), status, headers or {}, body, times)
+        )
+
+    def calls(self, operation: str) -> list[Recorded]:
+        """Recorded requests for one operationId."""
+        return [r for r in self.requests if r.operation == operation]
+
+    # ---- server ------------------------------------------------------------------------------
+
+    def make_app(self) -> web.Application:
+        """The aiohttp application serving this fake."""
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        return app
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        body = await self._body(request)
+        path = request.path
+        try:
+            operation = validate_request(request.method, path, dict(request.query), body)
+        except OpenAPIMismatch as exc:
+            self.errors.append(str(exc))
+            return _error(400, f"Invalid request: {exc}")
+        self.requests.append(
+            Recorded(
+                request.method, path, dict(request.query), body, operation, dict(request.headers)
+            )
+        )
+        fault = self._fault(request.method, path)
+        if fault is not None:
+            return web.json_response(
+                fault.body or {"message": f"fake {fault.status}"},
+                status=fault.status,
+                headers=fault.headers,
+            )
+        for method, pattern, route in self._routes:
+            match = pattern.match(path)
+            if match and method == request.method:
+                return await route(request, match.groupdict(), body)
+        return _error(404, "Not Found")
+
+    async def _body(self, request: web.Request) -> Any:
+        raw = await request.read()
+        if not raw:
+            return None
+        ctype = request.headers.get("content-type", "")
+        if "json" in ctype:
+            try:
+                return json.loads(raw)
+            except ValueError:
+                self.errors.append(f"{request.method} {request.path}: body is not JSON")
+                return raw
+        return raw
+
+    def _fault(self, method: str, path: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.times > 0 and fault.method == method and fault.pattern.search(path):
+                fault.times -= 1
+                return fault
+        return None
+
+    def _route(self, method: str, template: str) -> Callable[[Route], Route]:
+        pattern = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "$")
+
+        def register(fn: Route) -> Route:
+            self._routes.append((method, pattern, fn))
+            return fn
+
+        return register
+
+    # ---- auth ----------------------------------------------------------------------------------
+
+    def _check_jwt(self, request: web.Request) -> web.Response | None:
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("Bearer "):
+            return _error(401, "A JSON web token could not be decoded")
+        try:
+            claims = jwt.decode(auth[7:], self.public_key, algorithms=["RS256"])
+        except jwt.PyJWTError as exc:
+            return _error(401, f"'Expiration time' claim ('exp') is invalid or {exc}")
+        if str(claims.get("iss")) != str(self.app_id):
+            return _error(401, "Integration not found")
+        return None
+
+    def _check_token(
+        self, request: web.Request, installation_id: int | None
+    ) -> web.Response | None:
+        auth = request.headers.get("Authorization", "")
+        token = auth.split(" ", 1)[1] if " " in auth else ""
+        known = self.tokens.get(token)
+        if known is None or known[1] <= datetime.now(UTC):
+            return _error(401, "Bad credentials")
+        if installation_id is not None and known[0] != installation_id:
+            return _error(404, "Not Found")
+        return None
+
+    def _repo_installation(self, full_name: str) -> int | None:
+        repo = self.repos.get(full_name)
+        return repo.get("_installation_id") if repo else None
+
+    def _register(self) -> None:
+        route = self._route
+
+        @route("POST", "/app/installations/{installation_id}/access_tokens")
+        async def access_token(request: web.Request, p: dict[str, str], body: Any) -> web.Response:
+            if (denied := self._check_jwt(request)) is not None:
+                return denied
+            inst = int(p["installation_id"])
+            if inst not in self.installations:
+                return _error(404, "Not Found")
+            token = "ghs_" + secrets.token_hex(18)
+            expires = datetime.now(UTC) + self.token_lifetime
+            self.tokens[token] = (inst, expires)
+            return web.json_response(
+                {
+                    "token": token,
+                    "expires_at": _iso(expires),
+                    "permissions": {"contents": "read", "statuses": "write"},
+                    "repository_selection": "all",
+                },
+                status=201,
+            )
+
+        @route("GET", "/repos/{owner}/{repo}")
+        async def get_repo(request: web.Request, p: dict[str, str], body: Any) -> web.Response:
+            full = f"{p['owner']}/{p['repo']}"
+            if (denied := self._check_token(request, self._repo_installation(full))) is not None:
+                return denied
+            repo = self.repos.get(full)
+            if repo is None:
+                return _error(404, "Not Found")
+            return web.json_response(_public(repo))
+
+        @route("GET", "/repos/{owner}/{repo}/commits/{ref}")
+        async def get_commit(request: web.Request, p: dict[str, str], body: Any) -> web.Response:
+            full = f"{p['owner']}/{p['repo']}"
+            if (denied := self._check_token(request, self._repo_installation(full))) is not None:
+                return denied
+            commit = self.commits.get(full, {}).get(p["ref"])
+            if commit is None:
+                return _error(422, f"No commit found for SHA: {p['ref']}")
+            return web.json_response(commit)
+
+        @route("GET", "/repos/{owner}/{repo}/commits")
+        async def list_commits(request: web.Request, p: dict[str, str], body: Any) -> web.Response:
+            full = f"{p['owner']}/{p['repo']}"
+            if (denied := self._check_token(request, self._repo_installation(full))) is not None:
+                return denied
+            branch = request.query.get("sha") or self.repos[full]["default_branch"]
+            shas = list(reversed(self.branches.get(full, {}).get(branch, [])))
+            per_page = int(request.query.get("per_page", "30"))
+            items = [_summary(self.commits[full][s]) for s in shas[:per_page]]
+            etag = '"' + str(hash(tuple(shas[:per_page]))) + '"'
+            if request.headers.get("If-None-Match") == etag:
+                return web.Response(status=304, headers={"ETag": etag})
+            return web.json_response(items, headers={"ETag": etag, **self._rate_headers()})
+
+        @route("GET", "/repos/{owner}/{repo}/compare/{basehead}")
+        async def compare(request: web.Request, p: dict[str, str], body: Any) -> web.Response:
+            full = f"{p['owner']}/{p['repo']}"
+            if (denied := self._check_token(request, self._repo_installation(full))) is not None:
+                return denied
+            base, _, head = p["basehead"].partition("...")
+            order = [s for shas in self.branches.get(full, {}).values() for s in shas]
+            if head not in order:
+                return _error(404, "Not Found")
+            start = order.index(base) + 1 if base in order else 0
+            chain = order[start : order.index(head) + 1]
+            return web.json_response(
+                {
+                    "status": "ahead",
+                    "ahead_by": len(chain),
+                    "behind_by": 0,
+                    "total_commits": len(chain),
+                    "commits": [_summary(self.commits[full][s]) for s in chain],
+                    "files": [],
+                }
+            )
+
+        @route("GET", "/repos/{owner}/{repo}/contents/{path}")
+        async def contents(request: web.Request, p: dict[str, str], body: Any) -> web.Response:
+            return await self._contents(request, p)
+
+        @route("POST", "/repos/{owner}/{repo}/statuses/{sha}")
+        async def create_status(request: web.Request, p: dict[str, str], body: Any) -> web.Response:
+            full = f"{p['owner']}/{p['repo']}"
+            if (denied := self._check_token(request, self._repo_installation(full))) is not None:
+                return denied
+            if len(str(body.get("description", ""))) > 140:
+                return _error(
+                    422, "Validation Failed: description is too long (maximum is 140 characters)"
+                )
+            status = {"id": next(self._ids), "sha": p["sha"], "repo": full, **body}
+            self.statuses.append(status)
+            return web.json_response(status, status=201)
+
+        @route("GET", "/rate_limit")
+        async def rate_limit(request: web.Request, p: dict[str, str], body: Any) -> web.Response:
+            if (denied := self._check_token(request, None)) is not None:
+                return denied
+            core = {
+                "limit": 5000,
+                "remaining": self.rate_remaining,
+                "used": 5000 - self.rate_remaining,
+                "reset": int(datetime.now(UTC).timestamp()) + 3600,
+            }
+            return web.json_response({"resources": {"core": core}, "rate": core})
+
+        @route("POST", "/app-manifests/{code}/conversions")
+        async def conversion(request: web.Request, p: dict[str, str], body: Any) -> web.Response:
+            manifest = self.manifests.pop(p["code"], None)
+            if manifest is None:
+                return _error(404, "Not Found")
+            return web.json_response(manifest, status=201)
+
+    async def _contents(self, request: web.Request, p: dict[str, str]) -> web.Response:
+        full = f"{p['owner']}/{p['repo']}"
+        if (denied := self._check_token(request, self._repo_installation(full))) is not None:
+            return denied
+        ref = request.query.get("ref") or self.repos[full]["default_branch"]
+        data = self.contents.get((full, ref, p["path"]))
+        if data is None:
+            return _error(404, "Not Found")
+        if "raw" in request.headers.get("Accept", ""):
+            return web.Response(body=data, content_type="application/octet-stream")
+        return web.json_response(
+            {
+                "type": "file",
+                "path": p["path"],
+                "name": p["path"],
+                "sha": secrets.token_hex(20),
+                "size": len(data),
+                "encoding": "base64",
+                "content": base64.b64encode(data).decode(),
+            }
+        )
+
+    def _rate_headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": "5000",
+            "X-RateLimit-Remaining": str(self.rate_remaining),
+            "X-RateLimit-Reset": str(int(datetime.now(UTC).timestamp()) + 3600),
+        }
+
+
+def _iso(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _public(repo: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in repo.items() if not k.startswith("_")}
+
+
+def _summary(commit: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in commit.items() if k not in ("files", "stats")}
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response(
+        {"message": message, "documentation_url": "https://docs.github.com/rest"}, status=status
+    )
