@@ -118,7 +118,7 @@ async def _plan(
         repository = await session.get(Repository, entity.repository_id)
         wanted = [s for s in (states or rules.HEALTH_STATES) if service.needs_image(entity, s)]
         reference = None
-        if not service.needs_image(entity, rules.THRIVING):
+        if service.image_status(entity, rules.THRIVING) == Outcome.GENERATED:
             reference = await service.load_picture(session, entity_id, rules.THRIVING)
     language = repository.language if repository is not None else None
     look = PetLook(entity.species, entity.subspecies, language, strip_generation(entity.name))

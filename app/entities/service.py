@@ -152,12 +152,22 @@ def sprite_for(entity: Entity, state: str) -> Picture:
     return Picture(SVG_MIME, svg.encode())
 
 
+def image_status(entity: Entity, state: str) -> str | None:
+    """How Gemini fared for a state: generated, blocked, failed, or None if never asked."""
+    status = (entity.metadata_json or {}).get(META_IMAGE_STATUS, {}).get(state)
+    return None if status is None else str(status)
+
+
 def needs_image(entity: Entity, state: str) -> bool:
-    """Worth asking Gemini for this state: not generated yet and not refused before."""
+    """Worth asking Gemini for this state: not generated yet and not refused before.
+
+    Variants are drawn from the thriving picture, so once thriving was refused none are.
+    """
     if state not in rules.HEALTH_STATES:
         return False
-    status = (entity.metadata_json or {}).get(META_IMAGE_STATUS, {}).get(state)
-    return status not in (Outcome.GENERATED, Outcome.BLOCKED)
+    if image_status(entity, rules.THRIVING) == Outcome.BLOCKED:
+        return False
+    return image_status(entity, state) not in (Outcome.GENERATED, Outcome.BLOCKED)
 
 
 async def store_picture(
@@ -524,6 +534,7 @@ __all__ = [
     "health_update_event",
     "history_row",
     "image_ext",
+    "image_status",
     "image_url",
     "load_image",
     "load_picture",
