@@ -1,4 +1,7 @@
-"""Complexity of the functions a commit touched, before and after.
+"""Complexity of the source functions a commit touched, before and after.
+
+Test code is left out: a long, flat test is fine, and a commit should not lose
+health for adding tests.
 
 A function is touched when it overlaps a hunk: its "after" version contains an
 added line, or its "before" version contains a removed line. Each touched
@@ -117,7 +120,7 @@ def pair_moves(changes: list[FunctionChange]) -> list[FunctionChange]:
 
 def measure_complexity(views: Sequence[FileView]) -> ComplexityMetrics:
     """Complexity increase, decrease and worst function over a commit's parsed files."""
-    parsed = [view for view in views if view.before is not None or view.after is not None]
+    parsed = [v for v in views if v.is_source and (v.before is not None or v.after is not None)]
     changes = pair_moves([change for view in parsed for change in file_changes(view)])
     changes = [change for change in changes if change.before != change.after]
     increase = sum(max(0, change.cyclomatic_delta) for change in changes)

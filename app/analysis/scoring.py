@@ -88,7 +88,7 @@ RULES: list[dict[str, object]] = [
      "rule": "The same signal when comments and docstrings are removed."},
     {"code": "complexity_added", "family": "complexity", "weight": -COMPLEXITY_WEIGHT,
      "rule": f"−{COMPLEXITY_WEIGHT} × burden added to the touched functions per "
-             f"{COMPLEXITY_DENSITY_SCALE} code lines added (at least {COMPLEXITY_FLOOR} lines "
+             f"{COMPLEXITY_DENSITY_SCALE} source lines added (at least {COMPLEXITY_FLOOR} lines "
              f"assumed), at most {COMPLEXITY_SIGNAL_CAP}. "
              f"Burden: each branch past cyclomatic {CC_ALLOWANCE}, "
              f"{NESTING_WEIGHT} per nesting level past {NESTING_ALLOWANCE}, 1 per "
@@ -207,8 +207,7 @@ def complexity_signal(complexity: ComplexityMetrics, tests: TestMetrics) -> floa
     punished for its size, while a small change that nests deeply still counts.
     """
     net = sum(burden_delta(change) for change in complexity.functions)
-    lines = tests.source_lines_added + tests.test_lines_added
-    return COMPLEXITY_DENSITY_SCALE * net / max(lines, COMPLEXITY_FLOOR)
+    return COMPLEXITY_DENSITY_SCALE * net / max(tests.source_lines_added, COMPLEXITY_FLOOR)
 
 
 def lint_signal(style: StyleMetrics) -> float:
