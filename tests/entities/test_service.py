@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.entities import jobs, rules, service
 from app.entities.rules import CooldownActive, PetAlive
+from app.entities.species import pet_name
 from app.models import Entity, EntityImage, HealthHistory, Repository
 from tests.entities.conftest import T0, add_repository
 
@@ -46,9 +47,7 @@ async def test_create_pet_from_language_with_sprites(any_sessionmaker: Maker) ->
     pet, repo = await born(any_sessionmaker, "TypeScript")
     assert (pet.species, pet.generation, pet.health, pet.status) == ("pet", 1, 100, "alive")
     assert pet.subspecies in {"cat", "dog", "hamster"}
-    assert (
-        pet.name == service.pet_name(repo.github_id) if hasattr(service, "pet_name") else pet.name
-    )
+    assert pet.name == pet_name(repo.github_id)
     async with any_sessionmaker() as session:
         rows = (
             await session.scalars(select(EntityImage).where(EntityImage.entity_id == pet.id))
