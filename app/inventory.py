@@ -37,6 +37,19 @@ async def upsert_installation(
     return inst
 
 
+async def ensure_installation(
+    session: AsyncSession, installation_id: int, owner_login: str, now: datetime
+) -> Installation:
+    """The installation row, created from what an event tells if its own event was missed."""
+    inst = await session.get(Installation, installation_id)
+    if inst is None:
+        inst = Installation(id=installation_id, account_id=0, account_login=owner_login,
+                            created_at=now, updated_at=now)
+        session.add(inst)
+        await session.flush()
+    return inst
+
+
 async def mark_installation(
     session: AsyncSession,
     installation_id: int,
@@ -84,6 +97,7 @@ async def upsert_repository(
     for key, value in repo_fields(data).items():
         setattr(repo, key, value)
     if installation_id is not None:
+        await ensure_installation(session, installation_id, repo.owner_login, now)
         repo.installation_id = installation_id
     repo.updated_at = now
     await session.flush()

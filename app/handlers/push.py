@@ -145,6 +145,9 @@ async def plan_push(
     branch = branch_of(data.get("ref", ""))
     if branch is None or data.get("deleted") or data.get("after") == ZERO_SHA:
         return None
+    if installation_id(data) is None:
+        log.info("push to %s names no installation; ignored", data["repository"]["full_name"])
+        return None
     async with sessions(ctx).begin() as session:
         repo = await inventory.upsert_repository(
             session, data["repository"], installation_id(data), now()

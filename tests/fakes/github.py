@@ -248,6 +248,7 @@ class FakeGitHub:
         return None
 
     def _route(self, method: str, template: str) -> Callable[[Route], Route]:
+        template = template.replace("{path}", "(?P<path>.+)")
         pattern = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "$")
 
         def register(fn: Route) -> Route:
@@ -259,11 +260,11 @@ class FakeGitHub:
     # ---- auth ----------------------------------------------------------------------------------
 
     def _check_jwt(self, request: web.Request) -> web.Response | None:
-        auth = request.headers.get("Authorization", "")
-        if not auth.startswith("Bearer "):
+        scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer":
             return _error(401, "A JSON web token could not be decoded")
         try:
-            claims = jwt.decode(auth[7:], self.public_key, algorithms=["RS256"])
+            claims = jwt.decode(credential, self.public_key, algorithms=["RS256"])
         except jwt.PyJWTError as exc:
             return _error(401, f"'Expiration time' claim ('exp') is invalid or {exc}")
         if str(claims.get("iss")) != str(self.app_id):

@@ -48,7 +48,8 @@ def _spec() -> dict[str, Any]:
 def _operations() -> list[Operation]:
     ops = []
     for template, item in _spec()["paths"].items():
-        pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
+        escaped = re.escape(template).replace(r"\{path\}", ".+")  # file paths keep their slashes
+        pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", escaped) + "$"
         for method, spec in item.items():
             if method in ("get", "post", "put", "patch", "delete", "head"):
                 ops.append(Operation(method.upper(), template, re.compile(pattern), spec))
