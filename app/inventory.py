@@ -11,21 +11,27 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.entities.service import create_pet, set_frozen
 from app.models import Installation, Repository, User
 
 
+async def insert_missing(session: AsyncSession, model: Any, values: dict[str, Any]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING: concurrent jobs may create the same row at once."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    await session.execute(insert(model).values(**values).on_conflict_do_nothing())
+
+
 async def upsert_installation(
     session: AsyncSession, data: dict[str, Any], now: datetime
 ) -> Installation:
     """Create or refresh an installation from a payload's `installation` object."""
-    inst = await session.get(Installation, int(data["id"]))
     account = data.get("account") or {}
-    if inst is None:
-        inst = Installation(id=int(data["id"]), created_at=now)
-        session.add(inst)
+    inst = await ensure_installation(session, int(data["id"]), str(account.get("login") or ""), now)
     inst.account_id = int(account.get("id") or 0)
     inst.account_login = str(account.get("login") or account.get("slug") or "")
     inst.account_type = str(account.get("type") or "User")
@@ -43,10 +49,22 @@ async def ensure_installation(
     """The installation row, created from what an event tells if its own event was missed."""
     inst = await session.get(Installation, installation_id)
     if inst is None:
-        inst = Installation(id=installation_id, account_id=0, account_login=owner_login,
-                            created_at=now, updated_at=now)
-        session.add(inst)
-        await session.flush()
+        await insert_missing(
+            session,
+            Installation,
+            {
+                "id": installation_id,
+                "account_id": 0,
+                "account_login": owner_login,
+                "account_type": "User",
+                "repository_selection": "all",
+                "permissions": {},
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        inst = await session.get(Installation, installation_id)
+        assert inst is not None
     return inst
 
 
@@ -92,8 +110,23 @@ async def upsert_repository(
     """Create or refresh a repository row keyed by GitHub's id (names change, ids don't)."""
     repo = await by_github_id(session, int(data["id"]))
     if repo is None:
-        repo = Repository(github_id=int(data["id"]), created_at=now, monitoring_enabled=True)
-        session.add(repo)
+        fields = repo_fields(data)
+        await insert_missing(
+            session,
+            Repository,
+            {
+                "github_id": int(data["id"]),
+                "created_at": now,
+                "updated_at": now,
+                "monitoring_enabled": True,
+                "default_branch": fields.get("default_branch", "main"),
+                "archived": False,
+                "config": {},
+                **fields,
+            },
+        )
+        repo = await by_github_id(session, int(data["id"]))
+        assert repo is not None
     for key, value in repo_fields(data).items():
         setattr(repo, key, value)
     if installation_id is not None:

@@ -93,7 +93,7 @@ def classify(exc: BaseException, job_try: int) -> BaseException:
         return Retry(defer=retry_after(exc))
     if isinstance(exc, GitHubBroken | aiohttp.ClientError | TimeoutError):
         return Retry(defer=backoff(job_try))
-    if isinstance(exc, BadRequest) and exc.status_code in (401, 403, 404):
+    if isinstance(exc, BadRequest) and exc.status_code in (401, 403, 404, 410, 422):
         return Stop(f"GitHub answered {exc.status_code}")
     return exc
 
