@@ -83,8 +83,7 @@ def looks_generated(head: bytes) -> bool:
     start = head[:GENERATED_HEAD_BYTES]
     if any(marker in start for marker in GENERATED_MARKERS):
         return True
-    first_line = start.split(b"\n", 1)[0]
-    return len(first_line) >= GENERATED_HEAD_BYTES and b" " not in first_line[:200]
+    return b"\n" not in start and len(start) >= GENERATED_HEAD_BYTES  # minified: no newline
 
 
 def is_binary(content: bytes) -> bool:

@@ -22,7 +22,9 @@ def make_patch(before: str, after: str) -> str:
     return "".join(body)
 
 
-def change(path: str, before: str | None, after: str | None, *, status: str | None = None) -> ChangedFile:
+def change(
+    path: str, before: str | None, after: str | None, *, status: str | None = None
+) -> ChangedFile:
     """A changed file with patch, counts and both contents, like a source would build it."""
     patch = make_patch(before or "", after or "")
     added = sum(1 for line in patch.split("\n") if line.startswith("+"))
@@ -56,9 +58,10 @@ class GitRepo:
 
     def git(self, *args: str) -> str:
         """Run git in the repository and return its output."""
-        env = {**os.environ, "GIT_AUTHOR_NAME": "Ada", "GIT_AUTHOR_EMAIL": "ada@example.com",
-               "GIT_COMMITTER_NAME": "Ada", "GIT_COMMITTER_EMAIL": "ada@example.com",
-               "GIT_AUTHOR_DATE": f"{self.clock} +0000", "GIT_COMMITTER_DATE": f"{self.clock} +0000"}  # fmt: skip
+        stamp = f"{self.clock} +0000"
+        env = {**os.environ, "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
+        for role in ("AUTHOR", "COMMITTER"):
+            env[f"GIT_{role}_NAME"], env[f"GIT_{role}_EMAIL"] = "Ada", "ada@example.com"
         for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
             env.pop(key, None)
         result = subprocess.run(

@@ -71,14 +71,14 @@ def test_low_grade():
     code_lines=8, test_lines=6,
 )  # fmt: skip
 
-_JS_BEFORE = '''function grade(score) {
+_JS_BEFORE = """function grade(score) {
   if (score > 90) {
     return "A";
   }
   return "B";
 }
-'''
-_JS_AFTER = '''/** Letter grade for a score. */
+"""
+_JS_AFTER = """/** Letter grade for a score. */
 function grade(score) {
   if (score > 90) {
     return "A";
@@ -97,7 +97,7 @@ function clamp(value) {
   // Keep the value within 0..100.
   return Math.max(0, Math.min(100, value));
 }
-'''
+"""
 # Brace languages: 18 non-blank after lines, 5 kept (signature, if, return A, "  }", "}"),
 # 2 of the 13 added are comments: 11 code lines.
 JAVASCRIPT = LangCase(
@@ -239,7 +239,7 @@ fn low() {
     grade_name="grade", clamp_name="clamp", code_lines=11, test_lines=10,
 )  # fmt: skip
 
-_CLASS_BEFORE = '''class Grader {
+_CLASS_BEFORE = """class Grader {
     static String grade(int score) {
         if (score > 90) {
             return "A";
@@ -247,8 +247,8 @@ _CLASS_BEFORE = '''class Grader {
         return "B";
     }
 }
-'''
-_CLASS_AFTER = '''class Grader {
+"""
+_CLASS_AFTER = """class Grader {
     /** Letter grade for a score. */
     static String grade(int score) {
         if (score > 90) {
@@ -269,7 +269,7 @@ _CLASS_AFTER = '''class Grader {
         return Math.max(0, Math.min(100, value));
     }
 }
-'''
+"""
 # Class languages: the class line and its closing brace are kept too, so 7 kept lines of
 # 20 non-blank: 13 added, 2 of them comments: 11 code lines.
 JAVA = LangCase(
@@ -316,14 +316,14 @@ public class GraderTests {
     grade_name="Grader.grade", clamp_name="Grader.clamp", code_lines=11, test_lines=12,
 )  # fmt: skip
 
-_C_BEFORE = '''const char *grade(int score) {
+_C_BEFORE = """const char *grade(int score) {
     if (score > 90) {
         return "A";
     }
     return "B";
 }
-'''
-_C_AFTER = '''/* Letter grade for a score. */
+"""
+_C_AFTER = """/* Letter grade for a score. */
 const char *grade(int score) {
     if (score > 90) {
         return "A";
@@ -342,7 +342,7 @@ int clamp(int value) {
     // Keep the value within 0..100.
     return value < 0 ? 0 : value;
 }
-'''
+"""
 # clamp uses ?: here, so it is cyclomatic 2: complexity +6 for C and C++ (see CLAMP_CC).
 C = LangCase(
     "C", "src/grade.c", _C_BEFORE, _C_AFTER,

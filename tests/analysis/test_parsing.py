@@ -26,7 +26,7 @@ def _metrics(grammar: str, source: str) -> dict[str, FunctionMetrics]:
 
 
 def test_python_nested_functions_and_comprehensions() -> None:
-    source = '''class A:
+    source = """class A:
     def f(self, x):
         if x and y or z:
             for i in x:
@@ -39,7 +39,7 @@ def test_python_nested_functions_and_comprehensions() -> None:
                 if x:
                     return 1
             return g
-'''
+"""
     metrics = _metrics("python", source)
     # if, and, or, for, while, elif, for-in clause, if clause; g's own if is g's
     assert metrics["A.f"] == FunctionMetrics(9, 12, 3)
@@ -47,9 +47,13 @@ def test_python_nested_functions_and_comprehensions() -> None:
 
 
 def test_else_if_chains_do_not_nest() -> None:
-    chain = "function f(x) {\n" + "".join(
-        f"  {'if' if i == 0 else '} else if'} (x == {i}) {{\n    g();\n" for i in range(6)
-    ) + "  }\n}\n"
+    chain = (
+        "function f(x) {\n"
+        + "".join(
+            f"  {'if' if i == 0 else '} else if'} (x == {i}) {{\n    g();\n" for i in range(6)
+        )
+        + "  }\n}\n"
+    )
     assert _metrics("javascript", chain)["f"] == FunctionMetrics(7, 15, 1)
 
 

@@ -1,0 +1,162 @@
+"""Secrets in documented formats (fake values built at run time), risky calls, manifests."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import string
+
+import pytest
+
+from app.analysis.engine import analyze_commit
+from app.analysis.security import measure_security, secrets_in_line, shannon_entropy
+from tests.analysis.helpers import change, commit_of
+
+ALNUM = string.ascii_letters + string.digits
+UPPER = string.ascii_uppercase + string.digits
+
+
+def fake(alphabet: str, length: int, seed: int) -> str:
+    """A random-looking, made-up value (never a real credential)."""
+    rng = random.Random(seed)
+    return "".join(rng.choice(alphabet) for _ in range(length))
+
+
+# (kind, line to commit, the secret part that must never be shown)
+def _cases() -> list[tuple[str, str, str]]:
+    github = "ghp_" + fake(ALNUM, 36, 1)
+    pat = "github_pat_" + fake(ALNUM, 22, 2) + "_" + fake(ALNUM, 59, 3)
+    aws_id = "AKIA" + fake(UPPER, 16, 4)
+    aws_secret = fake(ALNUM + "/+", 40, 5)
+    google = "AIza" + fake(ALNUM + "-_", 35, 6)
+    slack = "xoxb-" + fake(string.digits, 12, 7) + "-" + fake(ALNUM, 24, 8)
+    stripe = "sk_live_" + fake(ALNUM, 24, 9)
+    entropy = fake(ALNUM, 32, 10)
+    return [
+        ("github_token", f'TOKEN = "{github}"', github),
+        ("github_fine_grained_token", f'PAT = "{pat}"', pat),
+        ("aws_access_key_id", f'AWS_ID = "{aws_id}"', aws_id),
+        ("aws_secret_access_key", f'aws_secret_access_key = "{aws_secret}"', aws_secret),
+        ("google_api_key", f'KEY = "{google}"', google),
+        ("slack_token", f'SLACK = "{slack}"', slack),
+        ("stripe_key", f'STRIPE = "{stripe}"', stripe),
+        ("high_entropy_string", f'client_secret = "{entropy}"', entropy),
+    ]
+
+
+CASES = _cases()
+
+
+@pytest.mark.parametrize(("kind", "line", "secret"), CASES, ids=[c[0] for c in CASES])
+def test_each_documented_format_is_found_and_redacted(kind: str, line: str, secret: str) -> None:
+    found = secrets_in_line("config.py", 3, line)
+    assert [f.kind for f in found] == [kind]
+    assert secret not in found[0].redacted
+    assert secret[-8:] not in found[0].redacted
+    assert found[0].line == 3
+
+
+def test_private_key_block_needs_a_key_body() -> None:
+    header = "-----BEGIN RSA " + "PRIVATE KEY-----"
+    body = fake(ALNUM + "/+", 64, 11)
+    assert [f.kind for f in secrets_in_line("k.pem", 1, header, body)] == ["private_key"]
+    assert secrets_in_line("k.pem", 1, header, "") == []
+    assert secrets_in_line("t.py", 1, f'KEY = "{header}\\nnope\\n"') == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'AWS_ID = "AKIAIOSFODNN7EXAMPLE"',  # AWS's documented example
+        'password = "changeme-changeme-1234567"',
+        "oauth_url = 'https://github.test/login/oauth/authorize?x=1'",
+        'api_key = "AIzaFakeGeminiKey123"',
+        'token = "aaaaaaaaaaaaaaaaaaaaaaaaaaaa"',
+        "name = 'ghp_short'",
+    ],
+)
+def test_placeholders_and_low_entropy_values_are_not_secrets(line: str) -> None:
+    assert secrets_in_line("settings.py", 1, line) == []
+
+
+def test_secret_values_never_reach_the_output_or_the_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    body = "\n".join(line for _, line, _ in CASES) + "\n"
+    result = analyze_commit(commit_of(change("app/config.py", None, body)))
+    rendered = json.dumps(result.metrics_dict()) + repr(result) + caplog.text
+    rendered += " ".join(reason.detail for reason in result.score.reasons)
+    for kind, _, secret in CASES:
+        assert secret not in rendered, kind
+        assert secret[4:] not in rendered, kind
+    assert result.security.issues == len(CASES)
+    assert result.metrics_dict()["security"]["secrets_count"] == len(CASES)
+
+
+def test_a_committed_secret_poisons_the_pet() -> None:
+    _, line, _ = CASES[0]
+    score = analyze_commit(commit_of(change("app/config.py", None, line + "\n"))).score
+    assert score.poisoned
+    assert score.quality_score == 0.0
+    assert any(r.code == "secret_committed" and r.points == -15 for r in score.reasons)
+    assert sum(r.points for r in score.reasons) == score.delta
+
+
+def test_removed_secrets_do_not_count() -> None:
+    _, line, _ = CASES[0]
+    result = analyze_commit(commit_of(change("app/config.py", line + "\n", "x = 1\n")))
+    assert result.security.secrets == []
+
+
+def test_risky_calls_in_code_count_but_not_in_strings_or_tests() -> None:
+    source = (
+        "import pickle, subprocess\n"
+        "def f(x, q):\n"
+        "    eval(x)\n"
+        "    subprocess.run(x, shell=True)\n"
+        "    pickle.loads(x)\n"
+        '    q.execute("SELECT * FROM users WHERE id = " + x)\n'
+        '    doc = "never eval(untrusted) or shell=True"  # eval(x) in a comment\n'
+        "    model.eval()\n"
+    )
+    views = commit_of(
+        change("app/danger.py", None, source), change("tests/test_danger.py", None, source)
+    )
+    security = analyze_commit(views, run_ruff=False).security
+    assert security.risky_by_kind() == {
+        "eval": 1, "pickle_loads": 1, "shell_true": 1, "sql_concatenation": 1,
+    }  # fmt: skip
+    assert {call.path for call in security.risky_calls} == {"app/danger.py"}
+
+
+def test_javascript_inner_html_and_template_sql() -> None:
+    source = "el.innerHTML = input;\ndb.query(`SELECT * FROM t WHERE id = ${id}`);\n"
+    security = analyze_commit(commit_of(change("web/app.js", None, source))).security
+    assert security.risky_by_kind() == {"inner_html": 1, "sql_concatenation": 1}
+
+
+def test_manifests_and_lock_files_are_reported() -> None:
+    commit = commit_of(
+        change("package.json", "{}\n", '{"dependencies": {"left-pad": "1.0.0"}}\n'),
+        change("package-lock.json", "{}\n", '{"lockfileVersion": 3}\n'),
+        change("requirements-dev.txt", None, "pytest\n"),
+    )
+    result = analyze_commit(commit)
+    assert result.security.manifests_changed == ["package.json", "requirements-dev.txt"]
+    assert result.security.lockfiles_changed == ["package-lock.json"]
+    assert any(r.code == "dependencies_changed" and r.points == 0 for r in result.score.reasons)
+
+
+def test_entropy_of_uniform_strings() -> None:
+    assert shannon_entropy("") == 0.0
+    assert shannon_entropy("aaaa") == 0.0
+    assert shannon_entropy("abcd") == pytest.approx(2.0)
+
+
+def test_vendored_files_are_scanned_for_documented_formats_only() -> None:
+    _, token_line, _ = CASES[0]
+    _, entropy_line, _ = CASES[-1]
+    body = token_line + "\n" + entropy_line + "\n"
+    security = analyze_commit(commit_of(change("dist/bundle.js", None, body))).security
+    assert [finding.kind for finding in security.secrets] == ["github_token"]
+    assert measure_security([]).secrets == []

@@ -1,0 +1,81 @@
+"""Style: only problems a commit introduces on the lines it changed count."""
+
+from __future__ import annotations
+
+from app.analysis.engine import analyze_commit
+from app.analysis.style import StyleMetrics, dominant_indent
+from tests.analysis.helpers import change, commit_of
+
+
+def _style(*files) -> StyleMetrics:  # type: ignore[no-untyped-def]
+    return analyze_commit(commit_of(*files)).style
+
+
+def test_ruff_counts_new_findings_on_added_lines_only() -> None:
+    before = "import os\n\n\ndef f(x):\n    return x\n"
+    after = (
+        "import os\nimport sys\n\n\ndef f(x):\n    if x == None:\n        return x\n    return x\n"
+    )
+    style = _style(change("app/m.py", before, after))
+    # `import os` was already unused (unchanged line): not ours. sys is new, so is `== None`.
+    assert style.ruff == {"E711": 1, "F401": 1}
+    assert style.ruff_available
+
+
+def test_a_rewritten_line_keeping_its_problem_is_not_new() -> None:
+    before = "def f(x):\n    return x == None\n"
+    after = "def f(x):\n    return (x == None)\n"
+    assert _style(change("app/m.py", before, after)).ruff == {}
+
+
+def test_line_checks_on_added_lines() -> None:
+    before = "def f():\n    return 1\n"
+    after = (
+        "def f():\n"
+        "    x = 1   \n"  # trailing whitespace
+        "\ty = 2\n"  # a tab in a file indented with spaces
+        f"    z = '{'a' * 130}'\n"  # long line
+        "    breakpoint()\n"  # debug
+        "    # TODO: tidy\n"  # new TODO in a comment
+        "    s = 'TODO in a string'\n"
+        "    return 1\n"
+    )
+    style = _style(change("app/m.py", before, after))
+    assert (style.trailing_whitespace, style.mixed_indentation, style.long_lines) == (1, 1, 1)
+    assert (style.debug_prints, style.todos) == (1, 1)
+
+
+def test_resolved_todos_offset_new_ones() -> None:
+    before = "// TODO: one\n// TODO: two\nlet a = 1;\n"
+    after = "// TODO: three\nlet a = 1;\n"
+    assert _style(change("src/a.js", before, after)).todos == 0
+
+
+def test_debug_prints_in_tests_are_fine() -> None:
+    code = "test('x', () => {\n  console.log('debug');\n});\n"
+    assert _style(change("src/a.test.js", None, code)).debug_prints == 0
+    assert _style(change("src/a.js", None, "console.log('debug');\n")).debug_prints == 1
+
+
+def test_go_files_are_tab_indented_and_crlf_is_not_trailing_space() -> None:
+    go = "package p\n\nfunc f() {\n\treturn\n}\n"
+    assert _style(change("p/f.go", None, go)).mixed_indentation == 0
+    crlf = "int a;\r\nint b;\r\n"
+    assert _style(change("src/a.c", None, crlf)).trailing_whitespace == 0
+
+
+def test_space_before_tab_is_always_mixed() -> None:
+    assert (
+        _style(change("src/a.js", None, "function f() {\n \treturn 1;\n}\n")).mixed_indentation == 1
+    )
+
+
+def test_docs_and_data_files_are_not_linted() -> None:
+    style = _style(change("README.md", None, "trailing   \n" + "x" * 200 + "\n"))
+    assert style.total == 0 and style.lines_checked == 0
+
+
+def test_dominant_indent() -> None:
+    assert dominant_indent(["a", "  b", "  c", "\td"]) == " "
+    assert dominant_indent(["\ta", "\tb"]) == "\t"
+    assert dominant_indent(["a", "b"]) is None
