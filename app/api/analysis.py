@@ -1,0 +1,96 @@
+"""Recent commit analyses with their reasons, and asking for an analysis run now."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+from aiohttp import web
+
+from app.api import pets
+from app.api.access import may_view, require_push, visible_repositories
+from app.api.context import json_body, runtime, utc_now
+from app.api.entities import viewer
+from app.api.errors import ANALYSIS_FAILED, REPOSITORY_NOT_FOUND, ApiError, invalid
+from app.api.params import MAX_ID, int_value, query_int
+from app.models import Repository
+from app.queue import QueueUnavailable
+
+log = logging.getLogger(__name__)
+
+# The polling fallback's per-repository job (issue 6) checks for new commits and queues them.
+TRIGGER_JOB = "poll_repository"
+ESTIMATE = timedelta(seconds=30)
+
+
+def _not_found(repository_id: int) -> ApiError:
+    return ApiError(
+        404,
+        REPOSITORY_NOT_FOUND,
+        "No such repository, or you cannot see it.",
+        details={"repository_id": repository_id},
+    )
+
+
+async def recent(request: web.Request) -> web.Response:
+    """GET /analysis/recent?limit=&repository_id=."""
+    limit = query_int(request.query, "limit", 10, 1, 50)
+    wanted = None
+    if "repository_id" in request.query:
+        wanted = int_value(request.query["repository_id"], "repository_id", 1, MAX_ID)
+    access = await viewer(request)
+    async with runtime(request).sessionmaker() as session:
+        if wanted is None:
+            repositories = await visible_repositories(session, access)
+        else:
+            row = await session.get(Repository, wanted)
+            if row is None or not may_view(access, row):
+                raise _not_found(wanted)
+            repositories = [row]
+        analyses = await pets.recent_analyses(session, repositories, limit)
+    return web.json_response({"analyses": analyses})
+
+
+async def trigger(request: web.Request) -> web.Response:
+    """POST /analysis/trigger {repository_id}: look for new commits now (202)."""
+    body = await json_body(request)
+    if "repository_id" not in body:
+        raise invalid("repository_id", "`repository_id` is required.")
+    repository_id = int_value(body["repository_id"], "repository_id", 1, MAX_ID)
+    access = await viewer(request)
+    async with runtime(request).sessionmaker() as session:
+        row = await session.get(Repository, repository_id)
+    if row is None or row.github_id not in access.repos:
+        raise _not_found(repository_id)
+    if not row.monitoring_enabled:
+        raise invalid("repository_id", "Monitoring is off for this repository; turn it on first.")
+    await require_push(request, access, row.full_name)
+    await _enqueue(request, row.id)
+    return web.json_response(
+        {
+            "message": f"Looking for new commits in {row.full_name}.",
+            "estimated_completion": (utc_now() + ESTIMATE).isoformat(),
+        },
+        status=202,
+    )
+
+
+async def _enqueue(request: web.Request, repository_id: int) -> None:
+    """One run per repository per minute; the queue deduplicates by job id."""
+    job_id = f"trigger:{repository_id}:{int(time.time() // 60)}"
+    try:
+        await runtime(request).queue.enqueue(TRIGGER_JOB, repository_id, job_id=job_id)
+    except (QueueUnavailable, ValueError) as exc:
+        log.warning("analysis trigger not queued (%s)", type(exc).__name__)
+        raise ApiError(
+            503, ANALYSIS_FAILED, "The analysis could not be queued right now; try again later."
+        ) from None
+
+
+def routes() -> list[web.RouteDef]:
+    """The analysis routes."""
+    return [
+        web.get("/analysis/recent", recent),
+        web.post("/analysis/trigger", trigger),
+    ]

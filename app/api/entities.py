@@ -1,0 +1,213 @@
+"""The signed-in person's pets: list, current, one, rename, history and revival."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+
+from app.api import pets
+from app.api.access import Access, access_for, may_view, require_push, visible_repositories
+from app.api.context import iso, json_body, runtime, settings, utc_now
+from app.api.errors import (
+    COOLDOWN_ACTIVE,
+    ENTITY_ALIVE,
+    ENTITY_DEAD,
+    ENTITY_NOT_FOUND,
+    INSUFFICIENT_PERMISSIONS,
+    NO_ACTIVE_ENTITY,
+    ApiError,
+    invalid,
+)
+from app.api.params import path_id, printable, query_enum, query_int
+from app.api.sessions import authenticate
+from app.entities import rules
+from app.entities.service import (
+    EntityNotFound,
+    entity_to_dict,
+    pet_and_repository,
+    revive_pet,
+    status_change_event,
+)
+from app.entities.species import generation_name, strip_generation
+from app.models import Entity, Repository
+
+log = logging.getLogger(__name__)
+
+NAME_MAX = 40
+TREND_DAYS = 30
+_NAME_OK = re.compile(r"^[^\x00-\x1f\x7f<>]+$")
+
+
+async def viewer(request: web.Request) -> Access:
+    """The signed-in person's access (401 without a valid session)."""
+    principal = await authenticate(request)
+    return await access_for(request, principal.user_id)
+
+
+def base_url(request: web.Request) -> str:
+    """Absolute picture URLs, so the extension can load them from its own origin."""
+    return settings(request).public_url
+
+
+async def _visible_pet(request: web.Request, access: Access) -> tuple[Entity, Repository]:
+    """The pet named in the path, if this person may see it; 404 otherwise (no leak)."""
+    entity_id = path_id(request.match_info, "id")
+    async with runtime(request).sessionmaker() as session:
+        try:
+            entity, repository = await pet_and_repository(session, entity_id)
+        except EntityNotFound:
+            raise _no_pet(entity_id) from None
+        if not may_view(access, repository):
+            raise _no_pet(entity_id)
+        return entity, repository
+
+
+def _no_pet(entity_id: int) -> ApiError:
+    """Unknown and invisible pets look the same, so ids reveal nothing."""
+    return ApiError(404, ENTITY_NOT_FOUND, "No such pet.", details={"id": entity_id})
+
+
+async def _may_change(request: web.Request, access: Access, repository: Repository) -> None:
+    """Changes need the repository in the person's access and push rights on it."""
+    if repository.github_id not in access.repos:
+        raise ApiError(
+            403, INSUFFICIENT_PERMISSIONS, "Only people with access to the repository can do this."
+        )
+    await require_push(request, access, repository.full_name)
+
+
+async def list_entities(request: web.Request) -> web.Response:
+    """GET /entities: every current pet of the person's repositories."""
+    access = await viewer(request)
+    async with runtime(request).sessionmaker() as session:
+        found = await pets.current_pets(session, await visible_repositories(session, access))
+        return web.json_response({"entities": pets.pets_json(found, base_url(request))})
+
+
+async def current(request: web.Request) -> web.Response:
+    """GET /entities/current: the most recently active pet and its 30-day trend."""
+    access = await viewer(request)
+    now = utc_now()
+    async with runtime(request).sessionmaker() as session:
+        found = await pets.current_pets(session, await visible_repositories(session, access))
+        if not found:
+            raise ApiError(
+                404, NO_ACTIVE_ENTITY, "No pet yet: turn monitoring on for a repository."
+            )
+        entity, repository = max(found, key=lambda p: pets.activity(p[0]))
+        points = await pets.history(session, entity.id, now - timedelta(days=TREND_DAYS))
+        return web.json_response(
+            {
+                "entity": entity_to_dict(entity, repository, base_url(request)),
+                "health_trend": pets.health_trend(points),
+            }
+        )
+
+
+async def get_entity(request: web.Request) -> web.Response:
+    """GET /entities/{id}."""
+    access = await viewer(request)
+    entity, repository = await _visible_pet(request, access)
+    return web.json_response({"entity": entity_to_dict(entity, repository, base_url(request))})
+
+
+def _new_name(body: dict[str, Any]) -> str:
+    """A printable name of 1 to 40 characters."""
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise invalid("name", "`name` is required and must be a non-empty string.")
+    name = " ".join(name.split())
+    if not printable(name, NAME_MAX) or not _NAME_OK.match(name):
+        raise invalid("name", f"`name` must be at most {NAME_MAX} printable characters.")
+    return name
+
+
+async def rename(request: web.Request) -> web.Response:
+    """PATCH /entities/{id}: rename a living pet (its generation suffix is kept)."""
+    access = await viewer(request)
+    name = _new_name(await json_body(request))
+    entity, repository = await _visible_pet(request, access)
+    await _may_change(request, access, repository)
+    async with runtime(request).sessionmaker.begin() as session:
+        entity = await session.get(Entity, entity.id, with_for_update=True) or entity
+        if entity.status == rules.DEAD:
+            raise ApiError(400, ENTITY_DEAD, f"{entity.name} has died; revive it first.")
+        entity.name = generation_name(strip_generation(name), entity.generation)
+        entity.updated_at = utc_now()
+        await session.flush()
+        doc = entity_to_dict(entity, repository, base_url(request))
+    return web.json_response({"entity": doc})
+
+
+async def health_history(request: web.Request) -> web.Response:
+    """GET /entities/{id}/health-history?days=&granularity=."""
+    days = query_int(request.query, "days", TREND_DAYS, 1, 90)
+    granularity = query_enum(request.query, "granularity", "daily", tuple(pets.GRANULARITIES))
+    access = await viewer(request)
+    entity, _ = await _visible_pet(request, access)
+    now = utc_now()
+    since = now - timedelta(days=days)
+    async with runtime(request).sessionmaker() as session:
+        points = await pets.history(session, entity.id, since)
+    return web.json_response(
+        {
+            "entity_id": entity.id,
+            "health_history": pets.bucketed(points, granularity),
+            "summary": pets.summary(entity, points, since, now),
+        }
+    )
+
+
+async def reset(request: web.Request) -> web.Response:
+    """POST /entities/{id}/reset: a new generation once the 48-hour cooldown is over."""
+    access = await viewer(request)
+    entity, repository = await _visible_pet(request, access)
+    await _may_change(request, access, repository)
+    now = utc_now()
+    try:
+        async with runtime(request).sessionmaker.begin() as session:
+            born = await revive_pet(session, entity.id, now)
+            doc = entity_to_dict(born, repository, base_url(request))
+            event = status_change_event(born, rules.DEAD, now, base_url(request))
+    except rules.CooldownActive as exc:
+        raise ApiError(
+            400,
+            COOLDOWN_ACTIVE,
+            f"{entity.name} died too recently; a new pet can hatch after the cooldown.",
+            details={"cooldown_expires": iso(exc.expires_at)},
+            extra={"cooldown_expires": iso(exc.expires_at)},
+        ) from None
+    except rules.PetAlive:
+        raise ApiError(
+            409, ENTITY_ALIVE, f"{entity.name} is alive; only a dead pet can be revived."
+        ) from None
+    event["message"] = f"{doc['name']} has hatched!"
+    await _publish(request, event)
+    return web.json_response(
+        {"entity": doc, "cooldown_expires": None, "message": f"{doc['name']} has hatched!"},
+        status=201,
+    )
+
+
+async def _publish(request: web.Request, event: dict[str, Any]) -> None:
+    """Tell open sockets; a bus failure must not undo a committed revival."""
+    try:
+        await runtime(request).bus.publish(event)
+    except Exception as exc:
+        log.warning("could not publish %s (%s)", event.get("type"), type(exc).__name__)
+
+
+def routes() -> list[web.RouteDef]:
+    """The entity routes (`/entities/current` before `/entities/{id}`)."""
+    return [
+        web.get("/entities", list_entities),
+        web.get("/entities/current", current),
+        web.get("/entities/{id}", get_entity),
+        web.patch("/entities/{id}", rename),
+        web.get("/entities/{id}/health-history", health_history),
+        web.post("/entities/{id}/reset", reset),
+    ]

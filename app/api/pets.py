@@ -1,0 +1,198 @@
+"""Queries and shapes shared by the entity, public and WebSocket routes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.api.context import iso
+from app.entities.service import entity_to_dict
+from app.models import CommitAnalysis, Entity, HealthHistory, Repository
+
+TREND_THRESHOLD = 5
+GRANULARITIES = {"hourly": timedelta(hours=1), "daily": timedelta(days=1)}
+
+
+async def current_pets(
+    session: AsyncSession, repositories: Iterable[Repository]
+) -> list[tuple[Entity, Repository]]:
+    """The current generation of each repository's pet, where it has one."""
+    by_id = {r.id: r for r in repositories}
+    if not by_id:
+        return []
+    rows = await session.scalars(
+        select(Entity).where(Entity.repository_id.in_(list(by_id)), Entity.is_current.is_(True))
+    )
+    return [(e, by_id[e.repository_id]) for e in rows]
+
+
+def activity(entity: Entity) -> datetime:
+    """When a pet last did something: a commit, or any change of its row."""
+    times = [t for t in (entity.last_commit_at, entity.updated_at, entity.born_at) if t]
+    return max(times)
+
+
+def pets_json(pets: Sequence[tuple[Entity, Repository]], base_url: str) -> list[dict[str, Any]]:
+    """Entity objects, most recently active first."""
+    ordered = sorted(pets, key=lambda p: activity(p[0]), reverse=True)
+    return [entity_to_dict(e, r, base_url) for e, r in ordered]
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One history row with the sha of the commit behind it, if any."""
+
+    at: datetime
+    health: int
+    delta: int
+    reason: str
+    sha: str | None
+
+
+async def history(session: AsyncSession, entity_id: int, since: datetime) -> list[Point]:
+    """History rows of one pet since a time, oldest first."""
+    rows = await session.execute(
+        select(HealthHistory, CommitAnalysis.sha)
+        .outerjoin(CommitAnalysis, HealthHistory.analysis_id == CommitAnalysis.id)
+        .where(HealthHistory.entity_id == entity_id, HealthHistory.recorded_at >= since)
+        .order_by(HealthHistory.recorded_at, HealthHistory.id)
+    )
+    return [Point(h.recorded_at, h.health_score, h.delta, h.reason, sha) for h, sha in rows.all()]
+
+
+def bucket_start(at: datetime, granularity: str) -> datetime:
+    """The start of the hour or day an instant falls in (UTC)."""
+    if granularity == "hourly":
+        return at.replace(minute=0, second=0, microsecond=0)
+    return at.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def bucketed(points: Sequence[Point], granularity: str) -> list[dict[str, Any]]:
+    """One entry per hour or day: last health and reason, summed delta, latest commit."""
+    out: list[dict[str, Any]] = []
+    for point in points:
+        start = bucket_start(point.at, granularity)
+        if out and out[-1]["_start"] == start:
+            entry = out[-1]
+            entry["health_score"] = point.health
+            entry["delta"] += point.delta
+            entry["change_reason"] = point.reason
+            entry["commit_sha"] = point.sha or entry["commit_sha"]
+        else:
+            out.append(
+                {
+                    "_start": start,
+                    "timestamp": iso(start),
+                    "health_score": point.health,
+                    "change_reason": point.reason,
+                    "commit_sha": point.sha,
+                    "delta": point.delta,
+                }
+            )
+    for entry in out:
+        del entry["_start"]
+    return out
+
+
+def trend(points: Sequence[Point], current: int) -> str:
+    """improving, declining or stable: health now against health when the window opened."""
+    if not points:
+        return "stable"
+    start = points[0].health - points[0].delta
+    change = current - start
+    if change >= TREND_THRESHOLD:
+        return "improving"
+    if change <= -TREND_THRESHOLD:
+        return "declining"
+    return "stable"
+
+
+def days_tracked(entity: Entity, since: datetime, now: datetime) -> int:
+    """Whole days (rounded up) of the window the pet was alive for."""
+    start = max(entity.born_at, since)
+    return max(1, -(-int((now - start).total_seconds()) // 86400))
+
+
+def summary(
+    entity: Entity, points: Sequence[Point], since: datetime, now: datetime
+) -> dict[str, Any]:
+    """The `summary` of the history response."""
+    return {
+        "current_health": entity.health,
+        "trend": trend(points, entity.health),
+        "days_tracked": days_tracked(entity, since, now),
+    }
+
+
+def health_trend(points: Sequence[Point]) -> list[dict[str, Any]]:
+    """`[{date, score}]`: the last score of each day."""
+    return [
+        {"date": p["timestamp"][:10], "score": p["health_score"]} for p in bucketed(points, "daily")
+    ]
+
+
+def _reason_text(reasons: Sequence[dict[str, Any]]) -> str:
+    """The two weightiest reasons as one line ("tests added, complexity down")."""
+    top = sorted(reasons, key=lambda r: abs(float(r.get("points") or 0)), reverse=True)[:2]
+    texts = [str(r.get("detail") or r.get("code") or "") for r in top]
+    return ", ".join(t for t in texts if t) or "no notable change"
+
+
+def _reason(item: Any) -> dict[str, Any]:
+    """One reason in the contract's `{code, points, detail}` shape."""
+    item = item if isinstance(item, dict) else {"detail": str(item)}
+    return {
+        "code": str(item.get("code") or "other"),
+        "points": item.get("points") or 0,
+        "detail": str(item.get("detail") or ""),
+    }
+
+
+def analysis_json(row: CommitAnalysis, repository: Repository) -> dict[str, Any]:
+    """The contract's analysis object."""
+    reasons = [_reason(r) for r in (row.reasons or [])]
+    return {
+        "id": row.id,
+        "repository": {"id": repository.id, "full_name": repository.full_name},
+        "commit": {
+            "sha": row.sha,
+            "message": row.message,
+            "author": row.author_name,
+            "committed_at": iso(row.committed_at),
+        },
+        "quality_metrics": {
+            "overall_score": row.quality_score,
+            "complexity_score": row.complexity_score,
+            "test_coverage_delta": row.test_coverage_delta,
+            "documentation_score": row.documentation_score,
+            "linting_violations": row.linting_violations,
+            "security_issues": row.security_issues,
+        },
+        "health_impact": {
+            "delta": row.health_delta,
+            "reason": _reason_text(reasons),
+            "reasons": reasons,
+        },
+        "processed_at": iso(row.processed_at),
+    }
+
+
+async def recent_analyses(
+    session: AsyncSession, repositories: Iterable[Repository], limit: int
+) -> list[dict[str, Any]]:
+    """The newest analyses across some repositories."""
+    by_id = {r.id: r for r in repositories}
+    if not by_id:
+        return []
+    rows = await session.scalars(
+        select(CommitAnalysis)
+        .where(CommitAnalysis.repository_id.in_(list(by_id)))
+        .order_by(CommitAnalysis.processed_at.desc(), CommitAnalysis.id.desc())
+        .limit(limit)
+    )
+    return [analysis_json(row, by_id[row.repository_id]) for row in rows]

@@ -1,0 +1,365 @@
+"""`GET /api/ws`: live pet events for signed-in people and for public pet pages.
+
+One hub per web process subscribes to the event bus once (Redis pub/sub in production, so an
+event published by any process reaches every process) and fans each event out to the sockets
+allowed to see its repository. Fan-out encodes the frame once and writes it to each socket's
+transport without awaiting, the way `websockets.broadcast` does: a slow or dead client cannot hold
+up the others. Each client's unsent bytes are bounded, and a client that stays over the bound
+for SLOW_TIMEOUT, or passes a hard bound, is dropped. aiohttp's heartbeat pings every 20 s and
+closes sockets that stop answering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import struct
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from app.api import pets
+from app.api.access import access_for, visible_repositories
+from app.api.context import runtime, settings
+from app.api.errors import ApiError, invalid, unauthorized
+from app.api.public import _not_found, public_repository
+from app.api.ratelimit import VERDICT
+from app.api.sessions import (
+    InvalidSession,
+    Principal,
+    bearer_token,
+    decode,
+    is_revoked,
+    verify,
+)
+from app.bus import Event
+from app.models import Repository
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT = 20.0
+SOFT_LIMIT = 256 * 1024
+HARD_LIMIT = 4 * 1024 * 1024
+SLOW_TIMEOUT = 10.0
+PENDING_LIMIT = 200
+HUB_BUFFER = 10_000
+REFRESH_EVERY = 300.0
+MAX_CLIENT_MESSAGE = 64 * 1024
+CLOSE_SESSION_ENDED = 4001
+BEARER = "bearer"
+
+
+def text_frame(payload: bytes) -> bytes:
+    """An unmasked, uncompressed, final text frame (RFC 6455 §5.2) for server-to-client use."""
+    size = len(payload)
+    if size < 126:
+        header = struct.pack("!BB", 0x81, size)
+    elif size < 1 << 16:
+        header = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, size)
+    return header + payload
+
+
+def encode(event: Event) -> bytes:
+    """One frame per event, shared by every recipient."""
+    return text_frame(json.dumps(event, separators=(",", ":"), default=str).encode())
+
+
+Refresher = Callable[[], Awaitable[frozenset[int]]]
+
+
+@dataclass(eq=False)
+class Client:
+    """One socket: the repositories it may hear about, and its send state."""
+
+    transport: asyncio.Transport
+    repo_ids: frozenset[int]
+    refresh: Refresher
+    live: bool = False
+    pending: list[bytes] = field(default_factory=list)
+    slow_since: float | None = None
+    dropped: bool = False
+
+    def offer(self, frame: bytes) -> bool:
+        """Write now, or hold until the snapshot is out; False means drop this client."""
+        if self.dropped or self.transport.is_closing():
+            return False
+        if not self.live:
+            self.pending.append(frame)
+            return len(self.pending) <= PENDING_LIMIT
+        if not self._keeping_up():
+            return False
+        self.transport.write(frame)
+        return True
+
+    def _keeping_up(self) -> bool:
+        """Bounded sends: over the hard limit, or over the soft one for too long, is too slow."""
+        backlog = self.transport.get_write_buffer_size()
+        if backlog <= SOFT_LIMIT:
+            self.slow_since = None
+            return True
+        now = time.monotonic()
+        if self.slow_since is None:
+            self.slow_since = now
+        return backlog <= HARD_LIMIT and now - self.slow_since <= SLOW_TIMEOUT
+
+    def go_live(self) -> bool:
+        """After the snapshot: send what arrived meanwhile, then write events directly."""
+        self.live = True
+        frames, self.pending = self.pending, []
+        return all(self.offer(f) for f in frames)
+
+    def drop(self) -> None:
+        """Cut a client that cannot keep up; its handler notices and cleans up."""
+        if not self.dropped:
+            self.dropped = True
+            self.transport.abort()
+
+
+class Hub:
+    """This process's sockets, indexed by repository, fed by one bus subscription."""
+
+    def __init__(self) -> None:
+        self.by_repo: dict[int, set[Client]] = {}
+        self.clients: set[Client] = set()
+        self.sockets: set[web.WebSocketResponse] = set()
+        self.task: asyncio.Task[None] | None = None
+        self.drops = 0
+
+    def add(self, client: Client) -> None:
+        self.clients.add(client)
+        for repo_id in client.repo_ids:
+            self.by_repo.setdefault(repo_id, set()).add(client)
+
+    def remove(self, client: Client) -> None:
+        self.clients.discard(client)
+        for repo_id in client.repo_ids:
+            members = self.by_repo.get(repo_id)
+            if members is not None:
+                members.discard(client)
+                if not members:
+                    del self.by_repo[repo_id]
+
+    def update(self, client: Client, repo_ids: frozenset[int]) -> None:
+        """Re-index a client whose access changed."""
+        if client in self.clients and repo_ids != client.repo_ids:
+            self.remove(client)
+            client.repo_ids = repo_ids
+            self.add(client)
+
+    def dispatch(self, event: Event) -> int:
+        """Send one event to every socket allowed to see its repository; returns how many."""
+        try:
+            audience = self.by_repo.get(int(event["repository_id"]))
+        except (KeyError, TypeError, ValueError):
+            return 0
+        if not audience:
+            return 0
+        frame = encode(event)
+        sent = 0
+        for client in tuple(audience):
+            if client.offer(frame):
+                sent += 1
+            else:
+                self.drops += 1
+                client.drop()
+                self.remove(client)
+        return sent
+
+    async def run(self, subscribe: Callable[..., Any]) -> None:
+        """Relay bus events until cancelled; one bad event never stops the relay."""
+        async with subscribe(HUB_BUFFER) as subscription:
+            while True:
+                event = await subscription.get()
+                try:
+                    self.dispatch(event)
+                except Exception:
+                    log.exception("websocket fan-out failed for one event")
+
+    async def close_all(self) -> None:
+        """Shutdown: tell clients we are going away, so they reconnect elsewhere."""
+        sockets = list(self.sockets)
+        await asyncio.gather(
+            *(ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown") for ws in sockets),
+            return_exceptions=True,
+        )
+
+
+HUB = web.AppKey("tamagitto.api.ws_hub", Hub)
+
+
+async def start_hub(app: web.Application) -> None:
+    """Subscribe this process's hub to the bus (runs after the runtime has opened)."""
+    from app.web import RUNTIME
+
+    hub = app[HUB]
+    hub.task = asyncio.create_task(hub.run(app[RUNTIME].bus.subscribe), name="websocket-hub")
+
+
+async def stop_hub(app: web.Application) -> None:
+    """Close sockets and stop relaying, before the bus and database close."""
+    hub = app[HUB]
+    await hub.close_all()
+    if hub.task is not None:
+        hub.task.cancel()
+        await asyncio.gather(hub.task, return_exceptions=True)
+
+
+def token_from(request: web.Request) -> tuple[str | None, bool]:
+    """The session token from `?token=` or `Sec-WebSocket-Protocol: bearer, <token>`.
+
+    Returns (token, came_in_protocol): the server must then select `bearer` in its answer.
+    """
+    offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",")]
+    if BEARER in offered:
+        rest = [p for p in offered if p and p != BEARER]
+        if rest:
+            return rest[0], True
+    return request.query.get("token") or bearer_token(request), False
+
+
+async def _repositories_for(
+    request: web.Request, principal: Principal | None, public: Repository | None
+) -> list[Repository]:
+    """The repositories this socket may hear about."""
+    rows: list[Repository] = [public] if public is not None else []
+    if principal is not None:
+        access = await access_for(request, principal.user_id)
+        async with runtime(request).sessionmaker() as session:
+            rows += await visible_repositories(session, access)
+    return rows
+
+
+async def _public_target(request: web.Request) -> Repository | None:
+    """`?repository=owner/name` for pet pages: must name a public repository."""
+    name = request.query.get("repository")
+    if not name:
+        return None
+    async with runtime(request).sessionmaker() as session:
+        row = await public_repository(session, name)
+    if row is None:
+        raise _not_found(name)
+    return row
+
+
+async def snapshot(request: web.Request, repositories: list[Repository]) -> dict[str, Any]:
+    """`{"type": "snapshot", "entities": [...]}` for the socket's repositories."""
+    async with runtime(request).sessionmaker() as session:
+        found = await pets.current_pets(session, {r.id: r for r in repositories}.values())
+    return {"type": "snapshot", "entities": pets.pets_json(found, settings(request).public_url)}
+
+
+def _refresher(request: web.Request, token: str | None, public: Repository | None) -> Refresher:
+    """Re-derive a socket's repositories; raises InvalidSession once the session has ended."""
+
+    async def refresh() -> frozenset[int]:
+        principal = None
+        if token is not None:
+            secret_principal = decode(_secret(request), token)
+            async with runtime(request).sessionmaker() as session:
+                if await is_revoked(session, secret_principal.jti):
+                    raise InvalidSession("revoked")
+            principal = secret_principal
+        current_public = None
+        if public is not None:
+            async with runtime(request).sessionmaker() as session:
+                current_public = await public_repository(session, public.full_name)
+        rows = await _repositories_for(request, principal, current_public)
+        return frozenset(r.id for r in rows)
+
+    return refresh
+
+
+def _secret(request: web.Request) -> bytes:
+    from app.api.sessions import require_secret
+
+    return require_secret(request)
+
+
+async def websocket(request: web.Request) -> web.StreamResponse:
+    """Authenticate (401 before the upgrade), subscribe, send the snapshot, then stream."""
+    token, in_protocol = token_from(request)
+    public = await _public_target(request)
+    if token is None and public is None:
+        raise unauthorized("A session token (or a public repository) is required.")
+    principal = await verify(request, token) if token is not None else None
+    repositories = await _repositories_for(request, principal, public)
+    ws = web.WebSocketResponse(
+        heartbeat=HEARTBEAT,
+        protocols=(BEARER,) if in_protocol else (),
+        compress=False,
+        max_msg_size=MAX_CLIENT_MESSAGE,
+    )
+    if not ws.can_prepare(request).ok:
+        raise invalid("Upgrade", "This endpoint speaks WebSocket only; send an upgrade request.")
+    verdict = request.get(VERDICT)
+    if verdict is not None:
+        ws.headers.update(verdict.headers())
+    await ws.prepare(request)
+    transport = request.transport
+    if transport is None:
+        return ws
+    hub = request.config_dict[HUB]
+    client = Client(
+        transport,
+        frozenset(r.id for r in repositories),
+        _refresher(request, token, public),
+    )
+    hub.add(client)
+    hub.sockets.add(ws)
+    try:
+        await ws.send_str(json.dumps(await snapshot(request, repositories), default=str))
+        if not client.go_live():
+            client.drop()
+            return ws
+        await _read_until_closed(ws, client, hub)
+    finally:
+        hub.remove(client)
+        hub.sockets.discard(ws)
+    return ws
+
+
+async def _read_until_closed(ws: web.WebSocketResponse, client: Client, hub: Hub) -> None:
+    """Accept and ignore keepalives; refresh access now and then; stop when the socket ends."""
+    next_refresh = time.monotonic() + REFRESH_EVERY * random.uniform(0.8, 1.2)
+    while not ws.closed and not client.dropped:
+        wait = max(0.1, next_refresh - time.monotonic())
+        try:
+            msg = await ws.receive(timeout=wait)
+        except TimeoutError:
+            if not await _refresh(ws, client, hub):
+                return
+            next_refresh = time.monotonic() + REFRESH_EVERY
+            continue
+        if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+            return
+
+
+async def _refresh(ws: web.WebSocketResponse, client: Client, hub: Hub) -> bool:
+    """Follow access changes; close the socket once its session has ended."""
+    try:
+        hub.update(client, await client.refresh())
+    except (InvalidSession, ApiError) as exc:
+        if isinstance(exc, ApiError) and exc.status >= 500:
+            return True  # GitHub or config trouble: keep the socket, try again later
+        with contextlib.suppress(Exception):
+            await ws.close(code=CLOSE_SESSION_ENDED, message=b"session ended")
+        return False
+    except Exception as exc:
+        log.warning("websocket access refresh failed (%s)", type(exc).__name__)
+    return True
+
+
+def routes() -> list[web.RouteDef]:
+    """The WebSocket route."""
+    return [web.get("/ws", websocket)]
+
+
+__all__ = ["HUB", "Client", "Hub", "routes", "start_hub", "stop_hub", "text_frame"]
