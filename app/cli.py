@@ -208,7 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Subcommands contributed by features (each adds its own parser)."""
-    return []
+    from app.keys_cli import add_parser as rotate_keys
+
+    return [rotate_keys]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -138,8 +138,9 @@ def _runtime_ctx(
 def features() -> list[Feature]:
     """Route groups added by the product's features, each a `setup(app)` function."""
     from app import webhooks
+    from app.api import setup as api_setup
 
-    return [webhooks.setup]
+    return [webhooks.setup, api_setup]
 
 
 def init_app(settings: Settings, *, run_jobs: bool | None = None) -> web.Application:
