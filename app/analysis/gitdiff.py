@@ -83,11 +83,15 @@ def _patch_of(section: str) -> str | None:
     if start < 0:
         binary = "\nBinary files " in section or "\nGIT binary patch" in section
         return None if binary else ""
-    patch = section[start + 1 :]
-    return None if len(patch) > MAX_PATCH_CHARS else patch
+    return section[start + 1 :]
 
 
 def counts(patch: str | None) -> tuple[int, int]:
     """(additions, deletions) of a patch; a binary file counts zero like on GitHub."""
     diff = parse_patch(patch)
     return len(diff.added), len(diff.removed)
+
+
+def bounded(patch: str | None) -> str | None:
+    """The patch, or None when it is too large to analyse (its counts are kept apart)."""
+    return None if patch is None or len(patch) > MAX_PATCH_CHARS else patch

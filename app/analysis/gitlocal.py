@@ -21,7 +21,7 @@ from app.analysis.commit import (
     UnknownRevision,
 )
 from app.analysis.files import deep_paths
-from app.analysis.gitdiff import RawEntry, counts, split_output
+from app.analysis.gitdiff import RawEntry, bounded, counts, split_output
 from app.analysis.paths import MAX_DEEP_BYTES
 
 _GIT_ENV_DROP = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY")
@@ -278,7 +278,7 @@ def _changed_file(entry: RawEntry, patch: str | None) -> ChangedFile:
         status=entry.status,
         additions=additions,
         deletions=deletions,
-        patch=patch,
+        patch=bounded(patch),
         before_blob=entry.old_blob,
         after_blob=entry.new_blob,
     )

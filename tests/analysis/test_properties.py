@@ -21,8 +21,8 @@ CODE_WORDS = ["if", "else", "for", "while", "def", "function", "fn", "func", "re
               "*/", '"', "'", "eval(", "TODO", "ghp_", "class", "match", "case", "=>"]  # fmt: skip
 ENCODINGS = ["utf-8", "latin-1", "utf-16", "cp1252"]
 
-paths = st.builds(lambda d, n, e: f"{d}{n}{e}", st.sampled_from(DIRECTORIES),
-                  st.text("abcxyz_", min_size=1, max_size=6), st.sampled_from(EXTENSIONS))  # fmt: skip
+names = st.text("abcxyz_", min_size=1, max_size=6)
+paths = st.builds("{}{}{}".format, st.sampled_from(DIRECTORIES), names, st.sampled_from(EXTENSIONS))
 code = st.lists(st.sampled_from(CODE_WORDS), max_size=60).map(" ".join)
 statuses = st.sampled_from(["added", "modified", "removed", "renamed"])
 
