@@ -1,0 +1,968 @@
+"""The public site: landing page, pet pages, README badges, docs, pet pictures and a friendly 404.
+
+Pages are plain HTML templates in `site/` with `{{NAME}}` placeholders, filled here. The landing
+page's gallery and rules are rendered once at start-up from `app.entities` and
+`app.analysis.scoring`, so the site always shows the constants the code runs with. Every HTML
+response carries a strict Content-Security-Policy: no inline scripts or styles, nothing from
+another origin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import html
+import json
+import logging
+import mimetypes
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.analysis import scoring
+from app.config import Settings
+from app.entities import rules, service
+from app.entities.species import (
+    EMOJI,
+    LANGUAGE_SPECIES,
+    SPECIES,
+    SUBSPECIES,
+    emoji_for,
+    generation_name,
+)
+from app.entities.sprites import sprite_svg, tombstone_svg
+from app.models import CommitAnalysis, Entity, Repository
+from app.web import RUNTIME, SETTINGS
+
+log = logging.getLogger(__name__)
+
+SITE_DIR: Final = Path(__file__).resolve().parent.parent / "site"
+ASSET_DIR: Final = SITE_DIR / "assets"
+
+# Pages we render: scripts and styles only from this origin, images also as data: URIs (the
+# sprites), forms only back to us. The setup page widens form-action to GitHub (see setup_csp).
+CSP: Final = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+# Any other HTML the app sends (other features' pages) gets at least this.
+DEFAULT_CSP: Final = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+# Pictures and badges are documents too when opened directly: no scripts in them, ever.
+IMAGE_CSP: Final = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+
+IMAGE_CACHE: Final = "public, max-age=2592000, immutable"
+BADGE_CACHE: Final = "public, max-age=300"
+ASSET_CACHE_VERSIONED: Final = "public, max-age=31536000, immutable"
+ASSET_CACHE: Final = "public, max-age=300"
+PAGE_CACHE: Final = "no-cache"
+
+HISTORY_DAYS: Final = 30
+RECENT_ANALYSES: Final = 10
+MIN_SHA_PREFIX: Final = 7
+SLUG_RETRY: Final = 300.0  # seconds before asking GitHub for the App's slug again after a failure
+SLUG_TIMEOUT: Final = aiohttp.ClientTimeout(total=3)
+
+# Badge colours by state; white text stays readable (contrast ≥ 4.5:1) on each.
+STATE_COLOURS: Final[dict[str, str]] = {
+    rules.THRIVING: "#1a7f37",
+    rules.HEALTHY: "#2f7d1f",
+    rules.OKAY: "#8a6a00",
+    rules.POOR: "#bc4c00",
+    rules.STATE_DYING: "#cf222e",
+    rules.DEAD_VISUAL: "#57606a",
+}
+UNKNOWN_COLOUR: Final = "#57606a"
+DEAD_EMOJI: Final = "🪦"
+# Species shown in the gallery, with the seed that draws them (any stable number will do).
+GALLERY_SEEDS: Final[dict[str, int]] = {species: 1000 + i for i, species in enumerate(SPECIES)}
+DOC_PAGES: Final = ("index", "config", "self-hosting", "api")
+
+PLACEHOLDER: Final = re.compile(r"\{\{\s*([A-Za-z_][\w:./-]*)\s*\}\}")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def esc(value: object) -> str:
+    """HTML-escape text for element content and quoted attributes."""
+    return html.escape(str(value), quote=True)
+
+
+# --- files: assets and templates --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """A static file held in memory with its validator; the site's assets are a few KB."""
+
+    body: bytes
+    mime: str
+    etag: str
+
+    @property
+    def version(self) -> str:
+        """Short content hash used in asset URLs, so they can be cached as immutable."""
+        return self.etag[:10]
+
+
+def load_assets(root: Path = ASSET_DIR) -> dict[str, Asset]:
+    """Every file under site/assets, keyed by its path relative to that folder."""
+    assets: dict[str, Asset] = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            body = path.read_bytes()
+            mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            key = path.relative_to(root).as_posix()
+            assets[key] = Asset(body, mime, hashlib.sha256(body).hexdigest()[:32])
+    return assets
+
+
+def asset_url(assets: Mapping[str, Asset], name: str) -> str:
+    """Versioned URL of an asset; a missing asset is a bug in a template, so fail loudly."""
+    return f"/assets/{name}?v={assets[name].version}"
+
+
+def render(template: str, values: Mapping[str, str], assets: Mapping[str, Asset]) -> str:
+    """Fill `{{NAME}}` with already-escaped HTML and `{{asset:path}}` with a versioned URL.
+
+    An unknown placeholder raises KeyError: a page must never ship with a raw `{{…}}`.
+    """
+
+    def fill(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key.startswith("asset:"):
+            return asset_url(assets, key.removeprefix("asset:"))
+        return values[key]
+
+    return PLACEHOLDER.sub(fill, template)
+
+
+COMMENT: Final = re.compile(r"<!--.*?-->\n?", re.DOTALL)
+
+
+def read_template(name: str) -> str:
+    """A template file from site/, without its HTML comments (they document the placeholders)."""
+    return COMMENT.sub("", (SITE_DIR / name).read_text(encoding="utf-8"))
+
+
+# --- responses --------------------------------------------------------------------------------
+
+
+def page_headers(csp: str = CSP) -> dict[str, str]:
+    """Security headers for a page we render."""
+    return {
+        "Content-Security-Policy": csp,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        "Cache-Control": PAGE_CACHE,
+    }
+
+
+def html_response(body: str, status: int = 200, csp: str = CSP) -> web.Response:
+    """An HTML page with our headers, compressed when the client accepts it."""
+    response = web.Response(
+        text=body,
+        status=status,
+        content_type="text/html",
+        charset="utf-8",
+        headers=page_headers(csp),
+    )
+    response.enable_compression()
+    return response
+
+
+def etag_matches(request: web.Request, etag: str) -> bool:
+    """If-None-Match holds this entity tag (weak or strong, or `*`)."""
+    header = request.headers.get("If-None-Match", "")
+    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return f'"{etag}"' in tags or "*" in tags
+
+
+def cached_response(
+    request: web.Request, body: bytes, mime: str, etag: str, cache: str, csp: str | None = None
+) -> web.Response:
+    """A validated response: 304 when the client already has this version."""
+    headers = {"ETag": f'"{etag}"', "Cache-Control": cache, "X-Content-Type-Options": "nosniff"}
+    if csp:
+        headers["Content-Security-Policy"] = csp
+    if etag_matches(request, etag):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, content_type=mime, headers=headers)
+
+
+async def add_default_csp(request: web.Request, response: web.StreamResponse) -> None:
+    """Every HTML response, from any feature, gets a CSP and nosniff unless it set its own."""
+    if response.content_type == "text/html":
+        response.headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+
+
+# --- the landing page's generated parts ------------------------------------------------------
+
+
+def state_ranges() -> list[tuple[str, int, int]]:
+    """(state, lowest, highest) health per state, found by asking `rules.health_state` itself."""
+    ranges: dict[str, list[int]] = {}
+    for health in range(rules.MIN_HEALTH, rules.MAX_HEALTH + 1):
+        ranges.setdefault(rules.health_state(health), []).append(health)
+    return [(state, min(ranges[state]), max(ranges[state])) for state in rules.HEALTH_STATES]
+
+
+def _sprite_figure(species: str, subspecies: str, state: str) -> str:
+    """One gallery picture: the inline sprite with the state written under it."""
+    svg = sprite_svg(species, subspecies, state, GALLERY_SEEDS[species], rules.ALIVE)
+    return (
+        f'<figure class="sprite" data-species="{esc(species)}" data-state="{esc(state)}">'
+        f"{svg}<figcaption>{esc(state.capitalize())}</figcaption></figure>"
+    )
+
+
+# Spellings in the language table that are aliases of a name already listed.
+LANGUAGE_ALIASES: Final = frozenset({"js", "ts", "py", "golang", "cpp", "csharp"})
+
+
+def languages_for(species: str) -> str:
+    """Which languages get this species, from the species table (blob takes the rest)."""
+    names = [
+        lang
+        for lang, kind in LANGUAGE_SPECIES.items()
+        if kind == species and lang not in LANGUAGE_ALIASES
+    ]
+    if not names:
+        return "Every other language"
+    return "Languages: " + ", ".join(names)
+
+
+def gallery_html() -> str:
+    """Every species in its five states, drawn by the same code that draws real pets."""
+    rows = []
+    for species in SPECIES:
+        subs = SUBSPECIES[species]
+        figures = "".join(_sprite_figure(species, subs[0], state) for state in rules.HEALTH_STATES)
+        kinds = ", ".join(subs)
+        languages = languages_for(species)
+        rows.append(
+            f'<section class="species" data-species="{esc(species)}" '
+            f'aria-labelledby="species-{esc(species)}">'
+            f'<h3 id="species-{esc(species)}"><span aria-hidden="true">{EMOJI[species]}</span> '
+            f"{esc(species.capitalize())} <small>({esc(kinds)})</small></h3>"
+            f'<p class="hint">{esc(languages)}</p><div class="sprites">{figures}</div></section>'
+        )
+    ghost = tombstone_svg(GALLERY_SEEDS[SPECIES[0]], "a pet that died, resting in peace")
+    rows.append(
+        '<section class="species" data-species="dead" aria-labelledby="species-dead">'
+        '<h3 id="species-dead"><span aria-hidden="true">🪦</span> And when it dies</h3>'
+        f'<div class="sprites"><figure class="sprite" data-state="dead">{ghost}'
+        "<figcaption>Dead</figcaption></figure></div></section>"
+    )
+    return "".join(rows)
+
+
+def states_html() -> str:
+    """The health states table: range, colour swatch and the word, never colour alone."""
+    rows = "".join(
+        f'<tr data-state="{esc(state)}"><th scope="row"><span class="swatch state-{esc(state)}" '
+        f'aria-hidden="true"></span> {esc(state.capitalize())}</th>'
+        f"<td>{low}–{high}</td></tr>"
+        for state, low, high in state_ranges()
+    )
+    return (
+        '<table class="states"><caption>Health states</caption>'
+        '<thead><tr><th scope="col">State</th><th scope="col">Health</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def _hours(delta: timedelta) -> int:
+    """Whole hours of a rules duration."""
+    return int(delta.total_seconds() // 3600)
+
+
+def life_html() -> str:
+    """Decay, death and revival, written from the constants in `app.entities.rules`."""
+    second = generation_name("Mochi", 2)
+    items = [
+        ("Birth", f"A new pet starts at {rules.MAX_HEALTH} health."),
+        (
+            "Decay",
+            f"With no commits, a pet loses {rules.DECAY_PER_DAY} health per day after a "
+            f"{rules.GRACE_DAYS}-day grace period, at most once a day. Archived or suspended "
+            "repositories don't decay.",
+        ),
+        (
+            "Dying",
+            f"Below {rules.POOR_AT} health the pet's status becomes <em>dying</em>, a warning "
+            "that comes days before the end.",
+        ),
+        (
+            "Death",
+            f"A pet at {rules.MIN_HEALTH} health for {_hours(rules.DEATH_AFTER)} hours dies. "
+            "Dead pets take no health changes; analyses are still recorded.",
+        ),
+        (
+            "Revival",
+            f"{_hours(rules.COOLDOWN)} hours after death a new generation can hatch at full "
+            f"health, with the same name and a numeral: “{esc(second)}”.",
+        ),
+    ]
+    body = "".join(f"<dt>{esc(term)}</dt><dd>{text}</dd>" for term, text in items)
+    return f'<dl class="life">{body}</dl>'
+
+
+def _rule_effect(rule: Mapping[str, object]) -> str:
+    """A scoring rule's effect: its weight (× signal) or its fixed points."""
+    if "weight" in rule:
+        return f"{rule['weight']:+g} × signal" if isinstance(rule["weight"], float) else "—"
+    points = rule.get("points")
+    if points is None:
+        return "—"
+    return f"{points:+d}" if isinstance(points, int) and points else str(points)
+
+
+def scoring_html() -> str:
+    """The seed's formula and every scoring rule, from `app.analysis.scoring`."""
+    formula = (
+        f"delta = {scoring.TEST_WEIGHT:g} × tests + {scoring.DOC_WEIGHT:g} × docs − "
+        f"{scoring.COMPLEXITY_WEIGHT:g} × complexity − {scoring.LINT_WEIGHT:g} × lint, "
+        f"capped at ±{scoring.FORMULA_CAP}"
+    )
+    rows = "".join(
+        f'<tr data-code="{esc(rule["code"])}"><th scope="row"><code>{esc(rule["code"])}</code></th>'
+        f"<td>{esc(rule.get('family', ''))}</td><td>{esc(_rule_effect(rule))}</td>"
+        f"<td>{esc(rule.get('rule', ''))}</td></tr>"
+        for rule in scoring.RULES
+    )
+    return (
+        f'<p class="formula"><code>{esc(formula)}</code></p>'
+        '<div class="table-scroll" tabindex="0" role="region" aria-label="Scoring rules">'
+        '<table class="rules"><caption>Scoring rules</caption><thead><tr>'
+        '<th scope="col">Reason</th><th scope="col">Family</th><th scope="col">Effect</th>'
+        f'<th scope="col">Rule</th></tr></thead><tbody>{rows}</tbody></table></div>'
+    )
+
+
+# --- the docs' generated parts ----------------------------------------------------------------
+
+DEPLOY_DIR: Final = SITE_DIR.parent / "deploy"
+
+# What each setting means, and a readable default where the code computes one.
+SETTING_HELP: Final[dict[str, tuple[str | None, str]]] = {
+    "APP_ID": (None, "the GitHub App's numeric id (written by the setup wizard)"),
+    "PRIVATE_KEY": (None, "the App's private key, PEM text; <code>\\n</code> escapes allowed"),
+    "PRIVATE_KEY_PATH": (None, "a file holding the private key (instead of PRIVATE_KEY)"),
+    "WEBHOOK_SECRET": (None, "the secret GitHub signs webhooks with"),
+    "WEBHOOK_PATH": (
+        None,
+        "one more webhook path besides /webhook/github and /api/github/webhooks",
+    ),
+    "GITHUB_CLIENT_ID": (None, "the App's OAuth client id, for signing in"),
+    "GITHUB_CLIENT_SECRET": (None, "the App's OAuth client secret"),
+    "GHE_HOST": (None, "your GitHub Enterprise Server's host name"),
+    "GHE_PROTOCOL": (None, "http or https for GHE_HOST"),
+    "GITHUB_API_URL": ("https://api.github.com", "the REST API's base URL; overrides GHE_HOST"),
+    "GITHUB_URL": ("https://github.com", "GitHub's web base URL; overrides GHE_HOST"),
+    "PORT": (None, "the port to listen on"),
+    "HOST": (None, "the address to listen on"),
+    "PUBLIC_URL": ("http://localhost:PORT", "the URL people and GitHub reach this server at"),
+    "LOG_LEVEL": (None, "trace, debug, info, warn, error or fatal"),
+    "LOG_FORMAT": (None, "pretty, or json for one object per line"),
+    "DATABASE_URL": ("SQLite in TAMAGITTO_DATA_DIR", "postgresql://… for production"),
+    "REDIS_URL": (None, "unset: jobs and events stay in one process; set: arq workers and pub/sub"),
+    "TAMAGITTO_DATA_DIR": (None, "where the embedded SQLite database lives"),
+    "GEMINI_API_KEY": (None, "Gemini access for pet pictures and reviews; without it, sprites"),
+    "GOOGLE_API_KEY": (None, "used when GEMINI_API_KEY is unset"),
+    "GEMINI_BASE_URL": ("Google's", "a proxy in front of Gemini"),
+    "GEMINI_IMAGE_MODEL": (None, "the model that draws pet pictures"),
+    "GEMINI_REVIEW_MODEL": (None, "the model that reviews diffs when llm_review is on"),
+    "SESSION_SECRET": (None, "the key that signs session tokens (HS256)"),
+    "TOKEN_ENCRYPTION_KEYS": (None, "AES-256-GCM keys for stored user tokens, newest first"),
+    "EXTENSION_IDS": (None, "Chrome extension ids allowed to sign in, comma separated"),
+}
+
+
+def _default_text(default: object) -> str:
+    """A setting's default as shown in the docs."""
+    if default is None or default == "":
+        return "–"
+    return str(default)
+
+
+def settings_table() -> str:
+    """Every setting `app.config.Settings` reads, with its default taken from the code."""
+    rows = []
+    for model_field in Settings.model_fields.values():
+        name = str(model_field.alias)
+        shown, meaning = SETTING_HELP.get(name, (None, ""))
+        default = shown if shown is not None else _default_text(model_field.default)
+        rows.append(
+            f'<tr data-setting="{esc(name)}"><th scope="row"><code>{esc(name)}</code></th>'
+            f"<td>{esc(default)}</td><td>{meaning}</td></tr>"
+        )
+    return (
+        '<div class="table-scroll" tabindex="0" role="region" aria-label="Settings">'
+        '<table id="settings"><caption>Settings</caption><thead><tr><th scope="col">Setting</th>'
+        '<th scope="col">Default</th><th scope="col">Meaning</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def deploy_file(name: str) -> str:
+    """A deployment file's text for the self-hosting page (empty if the tree lacks it)."""
+    path = DEPLOY_DIR / name
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+# --- the App's install link -------------------------------------------------------------------
+
+
+@dataclass
+class AppSlug:
+    """The App's slug from `GET /app`, asked once; a failure is retried after a while."""
+
+    slug: str | None = None
+    failed_at: float = 0.0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def get(self, settings: Settings, http: aiohttp.ClientSession) -> str | None:
+        """The slug, or None when the App isn't configured or GitHub can't tell us now."""
+        if self.slug is not None or not settings.app_configured:
+            return self.slug
+        async with self.lock:
+            if self.slug is None and time.monotonic() - self.failed_at > SLUG_RETRY:
+                self.slug = await fetch_app_slug(settings, http)
+                if self.slug is None:
+                    self.failed_at = time.monotonic()
+        return self.slug
+
+
+async def fetch_app_slug(settings: Settings, http: aiohttp.ClientSession) -> str | None:
+    """Ask GitHub (or GHE) for the App's slug with an App JWT; log and give up on any error."""
+    from gidgethub import apps
+
+    assert settings.app_id is not None and settings.private_key_pem is not None
+    token = apps.get_jwt(app_id=str(settings.app_id), private_key=settings.private_key_pem)
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Accept": "application/vnd.github+json",
+        "User-Agent": "tamagitto",
+    }
+    try:
+        async with http.get(
+            f"{settings.github_api_url}/app", headers=headers, timeout=SLUG_TIMEOUT
+        ) as resp:
+            resp.raise_for_status()
+            slug = (await resp.json()).get("slug")
+            return slug if isinstance(slug, str) and slug else None
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        log.warning("site: could not read the App's slug from GitHub (%s)", type(exc).__name__)
+        return None
+
+
+def install_link(settings: Settings, slug: str | None) -> tuple[str, str]:
+    """(href, label) of the landing page's install button."""
+    if not settings.app_configured:
+        return "/setup", "Set up this server"
+    if slug is None:
+        return f"{settings.github_url}/apps", "Install on GitHub"
+    return f"{settings.github_url}/apps/{slug}/installations/new", "Install on GitHub"
+
+
+# --- the public pet: lookups and the payload the pet page renders ----------------------------
+# The shapes and queries are the public API's own (app.api.public, app.api.pets), so the page
+# shows the same thing before and after pet.js refreshes it from `/api/public/pets/...`.
+
+
+async def public_pet(session: AsyncSession, full_name: str) -> tuple[Repository, Entity] | None:
+    """The repository and its current pet, or None for private or unknown ones."""
+    from app.api.public import public_repository
+
+    repository = await public_repository(session, full_name)
+    if repository is None:
+        return None
+    entity = await service.current_pet(session, repository.id)
+    return None if entity is None else (repository, entity)
+
+
+async def analysis_rows(
+    session: AsyncSession, repository_id: int, highlight: str | None
+) -> list[CommitAnalysis]:
+    """The latest analyses, plus the highlighted commit's even when it is older."""
+    rows = list(
+        await session.scalars(
+            select(CommitAnalysis)
+            .where(CommitAnalysis.repository_id == repository_id)
+            .order_by(CommitAnalysis.processed_at.desc(), CommitAnalysis.id.desc())
+            .limit(RECENT_ANALYSES)
+        )
+    )
+    if highlight and not any(row.sha.startswith(highlight) for row in rows):
+        extra = await session.scalar(
+            select(CommitAnalysis)
+            .where(CommitAnalysis.repository_id == repository_id)
+            .where(CommitAnalysis.sha.startswith(highlight, autoescape=True))
+            .limit(1)
+        )
+        if extra is not None:
+            rows.append(extra)
+    return rows
+
+
+def clean_sha(value: str | None) -> str | None:
+    """A usable commit prefix from `?sha=`, or None (hex only, at least 7 characters)."""
+    if not value:
+        return None
+    value = value.strip().lower()
+    if MIN_SHA_PREFIX <= len(value) <= 64 and all(c in "0123456789abcdef" for c in value):
+        return value
+    return None
+
+
+async def pet_payload(
+    session: AsyncSession,
+    repository: Repository,
+    entity: Entity,
+    now: datetime,
+    highlight: str | None = None,
+) -> dict[str, Any]:
+    """What the pet page needs, in the public API's shapes, plus the state ranges for the chart.
+
+    Pictures stay relative (same origin), so the page's CSP never depends on PUBLIC_URL.
+    """
+    from app.api import pets
+
+    since = now - timedelta(days=HISTORY_DAYS)
+    points = await pets.history(session, entity.id, since)
+    rows = await analysis_rows(session, repository.id, highlight)
+    return {
+        "entity": service.entity_to_dict(entity, repository),
+        "health_history": pets.bucketed(points, "daily"),
+        "recent_analyses": [pets.analysis_json(row, repository) for row in rows],
+        "history_days": HISTORY_DAYS,
+        "state_ranges": [
+            {"state": state, "min": low, "max": high} for state, low, high in state_ranges()
+        ],
+    }
+
+
+def json_for_script(data: Any) -> str:
+    """JSON safe inside a `<script type="application/json">` block (no `</script>` breakout)."""
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+# --- badges -----------------------------------------------------------------------------------
+
+# Verdana 11px advance widths (px) of common characters, as shields.io measures them.
+_WIDTHS: Final[dict[str, float]] = {
+    **dict.fromkeys("abcdeghnopqu", 7.0), **dict.fromkeys("fjrt", 4.3), "i": 3.1, "l": 3.1,
+    **dict.fromkeys("kvxyz", 6.5), "m": 10.7, "s": 5.8, "w": 9.0,
+    **dict.fromkeys("0123456789", 7.0), " ": 3.9, "·": 4.3, "|": 5.0, "-": 5.0,
+}  # fmt: skip
+_DEFAULT_WIDTH: Final = 7.5
+_WIDE_WIDTH: Final = 14.0  # emoji and other wide symbols
+
+
+def text_width(text: str) -> float:
+    """Approximate rendered width of badge text; emoji count as wide."""
+    width = 0.0
+    for char in text:
+        if char in _WIDTHS:
+            width += _WIDTHS[char]
+        elif ord(char) > 0x2000:
+            width += 0.0 if 0xFE00 <= ord(char) <= 0xFE0F else _WIDE_WIDTH
+        else:
+            width += _DEFAULT_WIDTH
+    return width
+
+
+@dataclass(frozen=True, slots=True)
+class BadgeLook:
+    """What a badge says and in which colour."""
+
+    label: str
+    message: str
+    colour: str
+    state: str
+
+
+def badge_look(repository: Repository | None, entity: Entity | None) -> BadgeLook:
+    """The badge's words: "🐱 72 · healthy", a tombstone once dead, "not found" otherwise."""
+    if repository is None or entity is None:
+        return BadgeLook("tamagitto", "not found", UNKNOWN_COLOUR, "unknown")
+    if entity.status == rules.DEAD:
+        state = rules.DEAD_VISUAL
+        return BadgeLook("tamagitto", f"{DEAD_EMOJI} 0 · dead", STATE_COLOURS[state], state)
+    state = rules.health_state(entity.health)
+    emoji = emoji_for(entity.species, entity.subspecies)
+    message = f"{emoji} {entity.health} · {state}"
+    return BadgeLook("tamagitto", message, STATE_COLOURS[state], state)
+
+
+def _badge_text(x: float, width: float, text: str) -> str:
+    """A shadowed, centred text run (shields' look)."""
+    t = esc(text)
+    return (
+        f'<text x="{x:.1f}" y="15" fill="#010101" fill-opacity=".3" textLength="{width:.1f}" '
+        f'lengthAdjust="spacingAndGlyphs">{t}</text>'
+        f'<text x="{x:.1f}" y="14" textLength="{width:.1f}" '
+        f'lengthAdjust="spacingAndGlyphs">{t}</text>'
+    )
+
+
+def badge_svg(look: BadgeLook, picture: tuple[str, bytes] | None = None) -> str:
+    """A shields-style flat badge; with a picture, the pet sits on the left (`?style=pet`)."""
+    pad, height = 6, 20
+    pic = 0 if picture is None else height
+    left_w = text_width(look.label)
+    right_w = text_width(look.message)
+    left = pic + left_w + 2 * pad
+    right = right_w + 2 * pad
+    total = left + right
+    title = f"{look.label}: {look.message}"
+    image = ""
+    if picture is not None:
+        data = base64.b64encode(picture[1]).decode()
+        href = f"data:{picture[0]};base64,{data}"
+        image = f'<image x="0" y="0" width="{pic}" height="{pic}" href="{href}"/>'
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{total:.0f}" height="{height}" '
+        f'role="img" aria-label="{esc(title)}" data-state="{esc(look.state)}">'
+        f"<title>{esc(title)}</title>"
+        '<linearGradient id="s" x2="0" y2="100%"><stop offset="0" stop-color="#bbb" '
+        'stop-opacity=".1"/><stop offset="1" stop-opacity=".1"/></linearGradient>'
+        f'<clipPath id="r"><rect width="{total:.0f}" height="{height}" rx="3" fill="#fff"/>'
+        "</clipPath>"
+        f'<g clip-path="url(#r)"><rect width="{left:.1f}" height="{height}" fill="#555"/>'
+        f'<rect x="{left:.1f}" width="{right:.1f}" height="{height}" fill="{look.colour}"/>'
+        f'<rect width="{total:.0f}" height="{height}" fill="url(#s)"/>{image}</g>'
+        '<g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,sans-serif" '
+        'text-rendering="geometricPrecision" font-size="11">'
+        f"{_badge_text(pic + left_w / 2 + pad, left_w, look.label)}"
+        f"{_badge_text(left + right / 2, right_w, look.message)}"
+        "</g></svg>"
+    )
+
+
+async def badge_picture(session: AsyncSession, entity: Entity) -> tuple[str, bytes]:
+    """The pet's current picture (generated or sprite) for the `pet` badge style."""
+    state = service.visual_state(entity)
+    picture = await service.load_picture(session, entity.id, state)
+    if picture is None:
+        picture = service.sprite_for(entity, state)
+    return picture.mime_type, picture.data
+
+
+# --- the site object: everything rendered once at start-up -----------------------------------
+
+
+@dataclass
+class Site:
+    """Templates, assets and the landing page's generated sections, built at start-up."""
+
+    assets: dict[str, Asset]
+    templates: dict[str, str]
+    sections: dict[str, str]
+    app_slug: AppSlug = field(default_factory=AppSlug)
+    live: dict[str, bool] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls) -> Site:
+        """Read site/ and render the landing page's sections from the code's constants."""
+        names = [
+            "index.html",
+            "pet.html",
+            "404.html",
+            "partials/header.html",
+            "partials/footer.html",
+        ]
+        names += [f"docs/{page}.html" for page in DOC_PAGES]
+        sections = {
+            "GALLERY_HTML": gallery_html(),
+            "STATES_HTML": states_html(),
+            "LIFE_HTML": life_html(),
+            "SCORING_HTML": scoring_html(),
+            "SPECIES_LIST": ", ".join(f"<code>{esc(s)}</code>" for s in SPECIES),
+            "SETTINGS_TABLE": settings_table(),
+            "COMPOSE_YAML": esc(deploy_file("compose.yaml")),
+            "CADDYFILE": esc(deploy_file("Caddyfile")),
+        }
+        return cls(load_assets(), {n: read_template(n) for n in names}, sections)
+
+    def page(self, name: str, values: Mapping[str, str]) -> str:
+        """A full page: the template with the shared header and footer filled in."""
+        header = render(self.templates["partials/header.html"], {}, self.assets)
+        shared = {"HEADER": header, "FOOTER": self.templates["partials/footer.html"]}
+        return render(self.templates[name], {**shared, **self.sections, **values}, self.assets)
+
+
+SITE: Final = web.AppKey("site", Site)
+
+
+def site_of(request: web.Request) -> Site:
+    """The site built at start-up."""
+    return request.app[SITE]
+
+
+# --- handlers ---------------------------------------------------------------------------------
+
+
+async def landing(request: web.Request) -> web.Response:
+    """`/`: what Tamagitto is, the install button, the gallery, the rules, the privacy stance."""
+    site, settings = site_of(request), request.app[SETTINGS]
+    slug = await site.app_slug.get(settings, request.app[RUNTIME].http)
+    href, label = install_link(settings, slug)
+    values = {"INSTALL_URL": esc(href), "INSTALL_LABEL": esc(label)}
+    return html_response(site.page("index.html", values))
+
+
+def not_found_page(request: web.Request, what: str = "This page doesn't exist.") -> web.Response:
+    """The friendly 404: same look as the site, status 404, nothing about why (privacy)."""
+    body = site_of(request).page("404.html", {"MESSAGE": esc(what)})
+    return html_response(body, status=404)
+
+
+def _pet_values(
+    settings: Settings, payload: dict[str, Any], full_name: str, live: Mapping[str, bool]
+) -> dict[str, str]:
+    """Template values of the pet page's server-rendered parts."""
+    entity = payload["entity"]
+    state = rules.DEAD_VISUAL if entity["status"] == rules.DEAD else entity["state"]
+    owner, repo = full_name.split("/", 1)
+    base = settings.public_url
+    badge = f"{base}/badge/{full_name}.svg"
+    snippet = (
+        f"[![{entity['name']}, the Tamagitto pet of {full_name}]({badge})]({base}/pets/{full_name})"
+    )
+    ws = f"/api/ws?repository={full_name}" if live.get("ws") else ""
+    api = f"/api/public/pets/{full_name}" if live.get("api") else ""
+    return {
+        "NAME": esc(entity["name"]),
+        "FULL_NAME": esc(full_name),
+        "OWNER": esc(owner),
+        "REPO": esc(repo),
+        "SPECIES": esc(entity["species"]),
+        "EMOJI": esc(entity.get("emoji", "")),
+        "GENERATION": esc(entity["generation"]),
+        "HEALTH": esc(entity["health_score"]),
+        "STATE": esc(state),
+        "STATE_WORD": esc(state.capitalize()),
+        "STATUS": esc(entity["status"]),
+        "VISUAL_URL": esc(entity["visual_url"]),
+        "REPO_URL": esc(f"{settings.github_url}/{full_name}"),
+        "GITHUB_URL": esc(settings.github_url),
+        "BADGE_PATH": esc(f"/badge/{full_name}.svg"),
+        "BADGE_MARKDOWN": esc(snippet),
+        "WS_URL": esc(ws),
+        "API_URL": esc(api),
+        "PET_JSON": json_for_script(payload),
+    }
+
+
+async def pet_page(request: web.Request) -> web.Response:
+    """`/pets/{owner}/{repo}`: a public repository's pet; private or unknown gives the 404 page."""
+    full_name = f"{request.match_info['owner']}/{request.match_info['repo']}"
+    settings = request.app[SETTINGS]
+    highlight = clean_sha(request.query.get("sha"))
+    async with request.app[RUNTIME].sessionmaker() as session:
+        found = await public_pet(session, full_name)
+        if found is None:
+            return not_found_page(request, "There is no public pet for this repository.")
+        repository, entity = found
+        payload = await pet_payload(session, repository, entity, datetime.now(UTC), highlight)
+    site = site_of(request)
+    values = _pet_values(settings, payload, repository.full_name, site.live)
+    return html_response(site.page("pet.html", values))
+
+
+async def badge(request: web.Request) -> web.Response:
+    """`/badge/{owner}/{repo}.svg`: shields-style, 5-minute cache, ETag; `?style=flat|pet`."""
+    full_name = f"{request.match_info['owner']}/{request.match_info['repo']}"
+    style = request.query.get("style", "flat")
+    async with request.app[RUNTIME].sessionmaker() as session:
+        found = await public_pet(session, full_name)
+        repository, entity = found if found is not None else (None, None)
+        picture = None
+        if entity is not None and style == "pet":
+            picture = await badge_picture(session, entity)
+    body = badge_svg(badge_look(repository, entity), picture).encode()
+    etag = hashlib.sha256(body).hexdigest()[:32]
+    response = cached_response(request, body, "image/svg+xml", etag, BADGE_CACHE, IMAGE_CSP)
+    if found is None and response.status == 200:
+        response.set_status(404)
+    return response
+
+
+async def image(request: web.Request) -> web.Response:
+    """`/images/{hash}.{ext}`: a pet picture by content hash, cached for 30 days as immutable."""
+    content_hash = request.match_info["hash"]
+    if etag_matches(request, content_hash):
+        return web.Response(
+            status=304, headers={"ETag": f'"{content_hash}"', "Cache-Control": IMAGE_CACHE}
+        )
+    async with request.app[RUNTIME].sessionmaker() as session:
+        found = await service.load_image(session, content_hash)
+    if found is None:
+        raise web.HTTPNotFound()
+    mime, data = found
+    if service.image_ext(mime) != request.match_info["ext"]:
+        raise web.HTTPNotFound()
+    return cached_response(request, data, mime, content_hash, IMAGE_CACHE, IMAGE_CSP)
+
+
+async def asset(request: web.Request) -> web.Response:
+    """`/assets/{path}`: CSS, JS and icons from memory; versioned URLs are immutable."""
+    item = site_of(request).assets.get(request.match_info["path"])
+    if item is None:
+        raise web.HTTPNotFound()
+    cache = ASSET_CACHE_VERSIONED if request.query.get("v") == item.version else ASSET_CACHE
+    response = cached_response(request, item.body, item.mime, item.etag, cache)
+    if response.status == 200 and item.mime.startswith(
+        ("text/", "application/javascript", "image/svg")
+    ):
+        response.enable_compression()
+    return response
+
+
+async def docs(request: web.Request) -> web.Response:
+    """`/docs/` and `/docs/{page}`: the config reference, self-hosting and the API."""
+    page = request.match_info.get("page") or "index"
+    if page not in DOC_PAGES:
+        return not_found_page(request)
+    return html_response(site_of(request).page(f"docs/{page}.html", {}))
+
+
+async def docs_redirect(request: web.Request) -> web.Response:
+    """`/docs` → `/docs/`, so relative links inside the docs work."""
+    raise web.HTTPMovedPermanently("/docs/")
+
+
+async def favicon(request: web.Request) -> web.Response:
+    """Browsers ask for /favicon.ico whatever the page says; answer with the SVG icon."""
+    item = site_of(request).assets["favicon.svg"]
+    return cached_response(request, item.body, item.mime, item.etag, ASSET_CACHE)
+
+
+async def robots(request: web.Request) -> web.Response:
+    """Pages are public; the API and the webhook are not for crawlers."""
+    text = "User-agent: *\nDisallow: /api/\nDisallow: /webhook/\nDisallow: /setup\n"
+    return web.Response(text=text, content_type="text/plain")
+
+
+# --- the friendly 404 for any unmatched page --------------------------------------------------
+
+
+def wants_page(request: web.Request) -> bool:
+    """A browser navigating (GET, accepts HTML), not an API or webhook client."""
+    if request.method not in ("GET", "HEAD") or request.path.startswith(("/api/", "/webhook/")):
+        return False
+    return "text/html" in request.headers.get("Accept", "")
+
+
+@web.middleware
+async def friendly_not_found(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Swap aiohttp's plain "404: Not Found" for the site's page when a person is looking."""
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        if SITE in request.app and wants_page(request):
+            return not_found_page(request)
+        raise
+
+
+# --- the setup wizard's pages (served by the webhook feature's /setup routes) ----------------
+
+
+def setup_csp(github_url: str) -> str:
+    """The site's CSP, with the manifest form allowed to post to GitHub (or GHE)."""
+    return CSP.replace("form-action 'self'", f"form-action 'self' {github_url}")
+
+
+def render_setup(settings: Settings, manifest: Mapping[str, Any], state: str = "") -> web.Response:
+    """`site/setup.html` filled in: the manifest form for GitHub's manifest flow."""
+    values = {
+        "GITHUB_URL": esc(settings.github_url),
+        "MANIFEST_JSON": esc(json.dumps(manifest)),
+        "STATE": esc(state),
+    }
+    body = render(read_template("setup.html"), values, load_assets())
+    return html_response(body, csp=setup_csp(settings.github_url))
+
+
+def render_setup_done(slug: str, html_url: str) -> web.Response:
+    """`site/setup-done.html` filled in: where the new App lives and how to restart."""
+    values = {"APP_SLUG": esc(slug), "APP_HTML_URL": esc(html_url)}
+    return html_response(render(read_template("setup-done.html"), values, load_assets()))
+
+
+# --- wiring -----------------------------------------------------------------------------------
+
+
+def route_paths(app: web.Application, prefix: str = "") -> set[str]:
+    """Every route template the app serves, sub-applications (the `/api` one) included."""
+    paths: set[str] = set()
+    for resource in app.router.resources():
+        info = resource.get_info()
+        if isinstance(info.get("app"), web.Application):
+            paths |= route_paths(info["app"], prefix + str(info.get("prefix", "")))
+        else:
+            paths.add(prefix + resource.canonical)
+    return paths
+
+
+async def detect_live(app: web.Application) -> None:
+    """Link the pet page to the public API and WebSocket only once those routes exist.
+
+    The API and socket are another feature; until they are registered the page stays static
+    instead of logging failed requests in every visitor's console.
+    """
+    paths = route_paths(app)
+    app[SITE].live = {
+        "ws": "/api/ws" in paths,
+        "api": "/api/public/pets/{owner}/{repo}" in paths,
+    }
+
+
+def setup(app: web.Application) -> None:
+    """Register the site's routes; called from `app.web.features()`."""
+    app[SITE] = Site.load()
+    app.middlewares.append(friendly_not_found)
+    app.on_response_prepare.append(add_default_csp)
+    app.on_startup.append(detect_live)
+    router = app.router
+    router.add_get("/", landing)
+    router.add_get("/pets/{owner}/{repo}", pet_page)
+    router.add_get("/badge/{owner}/{repo}.svg", badge)
+    router.add_get("/images/{hash:[0-9a-f]{16,64}}.{ext:[a-z0-9]+}", image)
+    router.add_get("/assets/{path:[A-Za-z0-9_./-]+}", asset)
+    router.add_get("/docs", docs_redirect)
+    router.add_get("/docs/", docs)
+    router.add_get("/docs/{page}", docs)
+    router.add_get("/favicon.ico", favicon)
+    router.add_get("/robots.txt", robots)
+
+
+__all__ = [
+    "CSP",
+    "SITE",
+    "STATE_COLOURS",
+    "Site",
+    "badge_look",
+    "badge_svg",
+    "render_setup",
+    "render_setup_done",
+    "setup",
+    "setup_csp",
+]

@@ -1,0 +1,181 @@
+// Browser checks for the site, in the system's headless Chromium through playwright-core.
+// pytest (tests/site/test_browser.py) starts a real `tamagitto serve`, then runs:
+//   node tests/site/browser/run.mjs <check> <base-url> [args...]
+// Each check prints one JSON object on its last stdout line; the assertions live in pytest.
+// playwright-core comes from site/node_modules (cd site && npm ci).
+import { createRequire } from "node:module";
+import { createInterface } from "node:readline";
+
+const require = createRequire(new URL("../../../site/package.json", import.meta.url));
+const { chromium } = require("playwright-core");
+
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--no-first-run",
+  "--disable-sync",
+];
+const TIMEOUT = 15000;
+
+/** A page that records console errors, CSP violations and requests to other origins. */
+async function openPage(browser, base, viewport = { width: 1280, height: 900 }) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const origin = new URL(base).origin;
+  const seen = { consoleErrors: [], foreignRequests: [], failedRequests: [], pageErrors: [] };
+  page.on("console", (msg) => { if (msg.type() === "error") seen.consoleErrors.push(msg.text()); });
+  page.on("pageerror", (err) => seen.pageErrors.push(String(err)));
+  page.on("request", (req) => {
+    const url = req.url();
+    if (!url.startsWith("data:") && !url.startsWith(origin) && !url.startsWith(origin.replace("http", "ws"))) {
+      seen.foreignRequests.push(url);
+    }
+  });
+  page.on("requestfailed", (req) => seen.failedRequests.push(req.url()));
+  await page.addInitScript(() => {
+    window.__cspViolations = [];
+    document.addEventListener("securitypolicyviolation", (e) => {
+      window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+  return { page, seen };
+}
+
+async function finish(page, seen) {
+  const csp = await page.evaluate(() => window.__cspViolations || []);
+  return { ...seen, cspViolations: csp };
+}
+
+const checks = {
+  /** Every species and state figure on the landing page, and the install link. */
+  async landing(browser, base) {
+    const { page, seen } = await openPage(browser, base);
+    const response = await page.goto(`${base}/`, { waitUntil: "load" });
+    const figures = await page.$$eval("figure.sprite", (nodes) => nodes.map((n) => ({
+      species: n.closest("section.species")?.dataset.species,
+      state: n.dataset.state,
+      svg: Boolean(n.querySelector("svg")),
+      caption: n.querySelector("figcaption")?.textContent.trim(),
+      visible: n.getBoundingClientRect().width > 20,
+    })));
+    const install = await page.getAttribute("#install", "href");
+    const rules = await page.$$eval("table.rules tbody tr", (rows) => rows.map((r) => r.dataset.code));
+    const states = await page.$$eval("table.states tbody tr", (rows) => rows.map((r) => r.textContent.trim()));
+    const headers = response.headers();
+    return { status: response.status(), csp: headers["content-security-policy"], figures, install, rules, states, ...(await finish(page, seen)) };
+  },
+
+  /** The pet page as drawn: health, state, chart points, analyses, highlight. */
+  async pet(browser, base, path) {
+    const { page, seen } = await openPage(browser, base);
+    const response = await page.goto(`${base}${path}`, { waitUntil: "load" });
+    await page.waitForSelector("#chart svg", { timeout: TIMEOUT });
+    const result = await page.evaluate(() => ({
+      name: document.getElementById("pet-name").textContent,
+      health: document.getElementById("pet-health").textContent,
+      state: document.getElementById("pet-state").textContent,
+      status: document.getElementById("pet-status").textContent,
+      bar: document.getElementById("pet-health-bar").getAttribute("width"),
+      picture: document.getElementById("pet-picture").getAttribute("src"),
+      pictureLoaded: document.getElementById("pet-picture").naturalWidth > 0,
+      points: [...document.querySelectorAll("#chart [data-point]")].map((c) => Number(c.dataset.health)),
+      analyses: [...document.querySelectorAll("#analysis-list .analysis")].map((li) => ({
+        sha: li.dataset.sha,
+        delta: li.querySelector(".delta")?.textContent.trim(),
+        reasons: li.querySelectorAll(".reasons li").length,
+        link: li.querySelector("a")?.getAttribute("href"),
+        highlighted: li.classList.contains("highlight"),
+      })),
+      snippet: document.getElementById("badge-markdown").value,
+      badgeLoaded: document.querySelector(".badge-preview img").naturalWidth > 0,
+    }));
+    return { status: response.status(), ...result, ...(await finish(page, seen)) };
+  },
+
+  /** A private or unknown repository's page. */
+  async notfound(browser, base, path) {
+    const { page, seen } = await openPage(browser, base);
+    const response = await page.goto(`${base}${path}`, { waitUntil: "load" });
+    const h1 = await page.textContent("h1");
+    const home = await page.getAttribute("a.button", "href");
+    return { status: response.status(), h1, home, ...(await finish(page, seen)) };
+  },
+
+  /** 360 px wide: no page scrolls sideways; a screenshot of each for people to look at. */
+  async narrow(browser, base, outDir, ...paths) {
+    const results = [];
+    for (const path of paths) {
+      const { page, seen } = await openPage(browser, base, { width: 360, height: 740 });
+      await page.goto(`${base}${path}`, { waitUntil: "load" });
+      await page.waitForTimeout(200);
+      const size = await page.evaluate(() => ({
+        scrollWidth: document.documentElement.scrollWidth,
+        innerWidth: window.innerWidth,
+        wide: [...document.querySelectorAll("body *")]
+          .filter((n) => n.getBoundingClientRect().right > window.innerWidth + 1 && !n.closest(".table-scroll, pre, .visually-hidden"))
+          .slice(0, 5).map((n) => `${n.tagName.toLowerCase()}.${n.className}`),
+      }));
+      const file = `${outDir}/narrow-${path.replace(/[^a-z0-9]+/gi, "_")}.png`;
+      await page.screenshot({ path: file, fullPage: true });
+      results.push({ path, ...size, screenshot: file, ...(await finish(page, seen)) });
+      await page.context().close();
+    }
+    return { results };
+  },
+
+  /** Open the pet page, say "ready" once the socket is up, then wait for the page to change. */
+  async live(browser, base, path, expectedHealth, expectedState) {
+    const { page, seen } = await openPage(browser, base);
+    await page.goto(`${base}${path}`, { waitUntil: "load" });
+    await page.waitForSelector("main[data-live=connected]", { timeout: TIMEOUT });
+    const before = await page.textContent("#pet-health");
+    const pointsBefore = await page.$$eval("#chart [data-point]", (n) => n.length);
+    console.log("ready");
+    await waitForLine("go");
+    await page.waitForFunction(
+      ([h, s]) => document.getElementById("pet-health").textContent === h
+        && document.getElementById("pet-state").textContent.toLowerCase() === s,
+      [expectedHealth, expectedState],
+      { timeout: TIMEOUT },
+    );
+    await page.waitForFunction(
+      (sel) => document.querySelectorAll(sel).length > 0, "#analysis-list .analysis", { timeout: TIMEOUT });
+    const after = await page.evaluate(() => ({
+      health: document.getElementById("pet-health").textContent,
+      state: document.getElementById("pet-state").textContent,
+      bar: document.getElementById("pet-health-bar").getAttribute("width"),
+      announced: document.getElementById("live-status").textContent,
+      points: document.querySelectorAll("#chart [data-point]").length,
+      firstSha: document.querySelector("#analysis-list .analysis")?.dataset.sha,
+    }));
+    return { before, pointsBefore, ...after, ...(await finish(page, seen)) };
+  },
+};
+
+function waitForLine(expected) {
+  return new Promise((resolve) => {
+    const rl = createInterface({ input: process.stdin });
+    rl.on("line", (line) => {
+      if (line.trim() === expected) {
+        rl.close();
+        resolve();
+      }
+    });
+  });
+}
+
+const [name, base, ...rest] = process.argv.slice(2);
+if (!checks[name]) {
+  console.error(`unknown check ${name}; one of ${Object.keys(checks).join(", ")}`);
+  process.exit(2);
+}
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+try {
+  const result = await checks[name](browser, base, ...rest);
+  console.log(JSON.stringify(result));
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,175 @@
+"""Seeded pets for the site's tests, written through the pet service like real commits are.
+
+`python -m tests.site.seed DATABASE_URL` seeds a database from the command line; the browser
+tests do that before starting `tamagitto serve`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app import db
+from app.entities import rules, service
+from app.models import CommitAnalysis, Entity, Repository
+
+# The main demo pet: a JavaScript repository with five analysed commits on five days.
+MAIN = "octo-org/hello-pets"
+PRIVATE = "octo-org/secret-lair"
+# One repository per badge state; health chosen inside each state's range.
+STATE_HEALTH: dict[str, int] = {
+    rules.THRIVING: 91,
+    rules.HEALTHY: 72,
+    rules.OKAY: 50,
+    rules.POOR: 30,
+    rules.STATE_DYING: 8,
+}
+DEAD_REPO = "demo/dead"
+
+# (days ago, delta, message, reasons) for MAIN's commits, oldest first; the pet is born at 100.
+COMMITS: list[tuple[int, int, str, list[dict[str, object]]]] = [
+    (6, -12, "Add a giant switch statement", [
+        {"code": "complexity_added", "points": -9, "detail": "worst: src/app.js:route (cc 19)"},
+        {"code": "lint_introduced", "points": -3, "detail": "7 lint problems on 80 lines added"},
+    ]),
+    (5, -10, "Quick fix, no tests", [
+        {"code": "tests_removed", "points": -5, "detail": "tests -2, 40 source lines"},
+        {"code": "poor_quality", "points": -5, "detail": "quality 2.5/10 is below 3"},
+    ]),
+    (4, 6, "Add tests for the router", [
+        {"code": "tests_added", "points": 6, "detail": "tests +4, assertions +9"},
+    ]),
+    (3, -5, "Refactor the config loader", [
+        {"code": "docs_removed", "points": -2, "detail": "-12 comment lines"},
+        {"code": "lint_introduced", "points": -3, "detail": "3 lint problems on 30 lines added"},
+    ]),
+    (1, -7, "Inline the helpers", [
+        {"code": "complexity_added", "points": -7, "detail": "worst: src/util.js:merge (cc 14)"},
+    ]),
+]  # fmt: skip
+
+
+def sha_for(full_name: str, index: int) -> str:
+    """A deterministic 40-hex sha per seeded commit."""
+    import hashlib
+
+    return hashlib.sha1(f"{full_name}#{index}".encode()).hexdigest()
+
+
+@dataclass
+class Seeded:
+    """What the tests need to know about the seeded rows."""
+
+    main_entity_id: int = 0
+    main_repository_id: int = 0
+    main_health: int = 0
+    main_shas: list[str] = field(default_factory=list)
+    states: dict[str, str] = field(default_factory=dict)  # state -> full name
+
+
+async def add_repository(
+    session: AsyncSession, full_name: str, github_id: int, language: str, private: bool = False
+) -> Repository:
+    """A monitored repository row."""
+    repository = Repository(
+        github_id=github_id,
+        full_name=full_name,
+        owner_login=full_name.split("/")[0],
+        private=private,
+        language=language,
+    )
+    session.add(repository)
+    await session.flush()
+    return repository
+
+
+async def add_commit(
+    session: AsyncSession,
+    repository: Repository,
+    entity: Entity,
+    sha: str,
+    at: datetime,
+    delta: int,
+    message: str,
+    reasons: list[dict[str, object]],
+) -> CommitAnalysis:
+    """An analysis row plus the pet's health change, as the analyze job records them."""
+    analysis = CommitAnalysis(
+        repository_id=repository.id,
+        entity_id=entity.id,
+        sha=sha,
+        message=message,
+        author_name="Octo Cat",
+        author_email="octo@example.com",
+        committed_at=at,
+        quality_score=max(0.0, min(10.0, 5 + delta / 4)),
+        health_delta=delta,
+        reasons=reasons,
+        processed_at=at,
+    )
+    session.add(analysis)
+    await session.flush()
+    await service.record_commit(session, entity.id, delta, at, analysis.id)
+    return analysis
+
+
+async def seed_main(session: AsyncSession, now: datetime, seeded: Seeded) -> None:
+    """MAIN with five commits on five different days (no decay between them)."""
+    repository = await add_repository(session, MAIN, 1001, "JavaScript")
+    born = now - timedelta(days=COMMITS[0][0], hours=1)
+    entity = await service.create_pet(session, repository, born)
+    for index, (days, delta, message, reasons) in enumerate(COMMITS):
+        sha = sha_for(MAIN, index)
+        await add_commit(
+            session, repository, entity, sha, now - timedelta(days=days), delta, message, reasons
+        )
+        seeded.main_shas.append(sha)
+    seeded.main_entity_id = entity.id
+    seeded.main_repository_id = repository.id
+    seeded.main_health = entity.health
+
+
+async def seed_states(session: AsyncSession, now: datetime, seeded: Seeded) -> None:
+    """One public repository per health state, one dead pet, one private pet."""
+    for offset, (state, health) in enumerate(STATE_HEALTH.items()):
+        full_name = f"demo/{state}"
+        repository = await add_repository(session, full_name, 2000 + offset, "Python")
+        entity = await service.create_pet(session, repository, now - timedelta(hours=2))
+        sha = sha_for(full_name, 0)
+        at = now - timedelta(hours=1)
+        await add_commit(
+            session, repository, entity, sha, at, health - rules.MAX_HEALTH, "Seed", []
+        )
+        seeded.states[state] = full_name
+    dead_repo = await add_repository(session, DEAD_REPO, 2100, "Go")
+    dead = await service.create_pet(session, dead_repo, now - timedelta(days=10))
+    dead.health, dead.status, dead.died_at = 0, rules.DEAD, now - timedelta(hours=5)
+    seeded.states[rules.DEAD_VISUAL] = DEAD_REPO
+    secret = await add_repository(session, PRIVATE, 3000, "Rust", private=True)
+    await service.create_pet(session, secret, now - timedelta(days=1))
+
+
+async def seed(sessionmaker: async_sessionmaker[AsyncSession], now: datetime) -> Seeded:
+    """Every seeded pet, in one transaction."""
+    seeded = Seeded()
+    async with sessionmaker() as session, session.begin():
+        await seed_main(session, now, seeded)
+        await seed_states(session, now, seeded)
+    return seeded
+
+
+async def seed_url(url: str) -> Seeded:
+    """Seed the database at a SQLAlchemy URL (already migrated)."""
+    engine = db.create_engine(url)
+    try:
+        return await seed(db.make_sessionmaker(engine), datetime.now(UTC))
+    finally:
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    print(asyncio.run(seed_url(sys.argv[1])))

@@ -1,0 +1,108 @@
+"""A real `tamagitto serve` subprocess for the browser tests, and the node runner around it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE = ROOT / "site"
+RUNNER = Path(__file__).resolve().parent / "browser" / "run.mjs"
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+NODE_TIMEOUT = 120
+
+
+def free_port() -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This environment without any Tamagitto setting, plus `extra`."""
+    names = {str(field.alias) for field in Settings.model_fields.values()}
+    env = {k: v for k, v in os.environ.items() if k not in names}
+    env.update(extra)
+    return env
+
+
+def wait_ready(base_url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Poll /healthz until the server answers; fail early if it exited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"tamagitto serve exited with {proc.returncode}")
+        with (
+            contextlib.suppress(urllib.error.URLError, OSError),
+            urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as resp,
+        ):
+            if resp.status == 200:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"{base_url} did not become ready in {timeout}s")
+
+
+@contextlib.contextmanager
+def serve(workdir: Path, **env: str) -> Iterator[str]:
+    """Run `tamagitto serve` on a free port in `workdir` (so no stray .env is read)."""
+    port = free_port()
+    log = (workdir / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--port", str(port)],
+        cwd=workdir,
+        env=clean_env(HOST="127.0.0.1", LOG_LEVEL="warning", **env),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base, proc)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def require_browser_tools() -> None:
+    """Skip clearly (with the install command) when Chromium or the npm modules are missing."""
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    if not (SITE / "node_modules" / "playwright-core").is_dir():
+        pytest.skip("site/node_modules is missing: cd site && npm ci")
+
+
+def run_check(name: str, base_url: str, *args: str) -> dict[str, Any]:
+    """Run one browser check and return its JSON result."""
+    proc = subprocess.run(
+        ["node", str(RUNNER), name, base_url, *args],
+        capture_output=True,
+        text=True,
+        timeout=NODE_TIMEOUT,
+        cwd=ROOT,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"browser check {name} failed:\n{proc.stdout}\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
