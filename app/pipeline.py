@@ -29,6 +29,7 @@ from app.entities.service import (
     PetUpdate,
     create_pet,
     current_pet,
+    lock_pet,
     needs_image,
     record_commit,
 )
@@ -165,17 +166,22 @@ def analysis_row(target: Target, commit: Any, result: AnalysisResult) -> CommitA
 async def apply_once(
     session: AsyncSession, target: Target, row: CommitAnalysis, now: datetime, base_url: str
 ) -> PetUpdate | None:
-    """Insert the analysis and apply its delta; None when this commit was applied before."""
+    """Insert the analysis and apply its delta; None when this commit was applied before.
+
+    The pet's row lock comes first: taking it after touching rows that reference the pet
+    would upgrade a shared lock and deadlock two commits of one repository.
+    """
+    repo = await session.get(Repository, target.id)
+    assert repo is not None
+    pet = await current_pet(session, target.id) or await create_pet(session, repo, now)
+    await lock_pet(session, pet.id)
+    row.entity_id = pet.id
     try:
         async with session.begin_nested():
             session.add(row)
             await session.flush()
     except IntegrityError:
         return None
-    repo = await session.get(Repository, target.id)
-    assert repo is not None
-    pet = await current_pet(session, target.id) or await create_pet(session, repo, now)
-    row.entity_id = pet.id
     reason = row.reasons[0]["detail"] if row.reasons else "no change"
     return await record_commit(
         session, pet.id, row.health_delta, now, row.id, change_reason=reason, base_url=base_url

@@ -74,6 +74,7 @@ class FakeGitHub:
     commits: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     branches: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     contents: dict[tuple[str, str, str], bytes] = field(default_factory=dict)
+    blobs: dict[str, bytes] = field(default_factory=dict)
     statuses: list[dict[str, Any]] = field(default_factory=list)
     requests: list[Recorded] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -167,6 +168,11 @@ class FakeGitHub:
         self.commits.setdefault(full_name, {})[sha] = commit
         for path, data in (after or {}).items():
             self.contents[(full_name, sha, path)] = data
+            blob = git_blob_sha(data)
+            self.blobs[blob] = data
+            for entry in files:
+                if entry["filename"] == path:
+                    entry["sha"] = blob
         if parent:
             for path, data in (before or {}).items():
                 self.contents[(full_name, parent, path)] = data
@@ -370,6 +376,25 @@ class FakeGitHub:
         async def contents(request: web.Request, p: dict[str, str], body: Any) -> web.Response:
             return await self._contents(request, p)
 
+        @route("GET", "/repos/{owner}/{repo}/git/blobs/{file_sha}")
+        async def get_blob(request: web.Request, p: dict[str, str], body: Any) -> web.Response:
+            full = f"{p['owner']}/{p['repo']}"
+            if (denied := self._check_token(request, self._repo_installation(full))) is not None:
+                return denied
+            data = self.blobs.get(p["file_sha"])
+            if data is None:
+                return _error(404, "Not Found")
+            return web.json_response(
+                {
+                    "sha": p["file_sha"],
+                    "size": len(data),
+                    "encoding": "base64",
+                    "node_id": "B_x",
+                    "url": f"{self.url}/repos/{full}/git/blobs/{p['file_sha']}",
+                    "content": base64.b64encode(data).decode(),
+                }
+            )
+
         @route("POST", "/repos/{owner}/{repo}/statuses/{sha}")
         async def create_status(request: web.Request, p: dict[str, str], body: Any) -> web.Response:
             full = f"{p['owner']}/{p['repo']}"
@@ -430,6 +455,34 @@ class FakeGitHub:
             "X-RateLimit-Remaining": str(self.rate_remaining),
             "X-RateLimit-Reset": str(int(datetime.now(UTC).timestamp()) + 3600),
         }
+
+
+def git_blob_sha(data: bytes) -> str:
+    """The sha git gives a blob (what `files[].sha` holds)."""
+    import hashlib
+
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def file_change(path: str, before: bytes | None, after: bytes | None) -> dict[str, Any]:
+    """A `files[]` entry with a real unified-diff patch, as GET a commit returns it."""
+    import difflib
+
+    old = (before or b"").decode().splitlines()
+    new = (after or b"").decode().splitlines()
+    lines = list(difflib.unified_diff(old, new, lineterm="", n=3))[2:]
+    added = sum(1 for x in lines if x.startswith("+"))
+    removed = sum(1 for x in lines if x.startswith("-"))
+    status = "added" if before is None else ("removed" if after is None else "modified")
+    return {
+        "filename": path,
+        "status": status,
+        "additions": added,
+        "deletions": removed,
+        "changes": added + removed,
+        "patch": "\n".join(lines),
+        "sha": git_blob_sha(after or b""),
+    }
 
 
 def _iso(when: datetime) -> str:

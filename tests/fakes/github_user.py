@@ -158,9 +158,7 @@ class FakeGitHubUser:
             refresh = "ghr_" + secrets.token_hex(30)
             self.refresh_tokens[refresh] = login
             self.issued.append(refresh)
-            body.update(
-                expires_in=28800, refresh_token=refresh, refresh_token_expires_in=15897600
-            )
+            body.update(expires_in=28800, refresh_token=refresh, refresh_token_expires_in=15897600)
         return body
 
     async def access_token(self, request: web.Request) -> web.Response:
@@ -170,9 +168,10 @@ class FakeGitHubUser:
         form = dict(parse_qsl(raw)) if "json" not in request.content_type else await request.json()
         if request.headers.get("Accept") != "application/json":
             self.errors.append("token request without Accept: application/json")
-        if form.get("client_id") != self.client_id or form.get(
-            "client_secret"
-        ) != self.client_secret:
+        if (
+            form.get("client_id") != self.client_id
+            or form.get("client_secret") != self.client_secret
+        ):
             return web.json_response({"error": "incorrect_client_credentials"})
         if form.get("grant_type") == "refresh_token":
             login = self.refresh_tokens.pop(str(form.get("refresh_token")), None)

@@ -1,0 +1,176 @@
+"""Production-mode pipeline fixtures: the app, a real arq worker, a fake GitHub with commits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from arq.worker import Worker
+from redis.asyncio import Redis
+
+from app.bus import RedisBus
+from app.config import Settings
+from app.web import init_app
+from tests.conftest import example, truncate_all, webhook_headers
+from tests.fakes.github import FakeGitHub, file_change
+from worker.settings import worker_kwargs
+
+INSTALLATION = 957387
+REPO = "Codertocat/Hello-World"
+
+CALC_BEFORE = b"""def add(a, b):
+    return a + b
+"""
+CALC_AFTER = b'''def add(a, b):
+    """Add two numbers."""
+    return a + b
+
+
+def clamp(value, low, high):
+    """Keep value within [low, high]."""
+    return max(low, min(high, value))
+'''
+TEST_AFTER = b"""from calc import add, clamp
+
+
+def test_add():
+    assert add(1, 2) == 3
+
+
+def test_clamp():
+    assert clamp(5, 0, 3) == 3
+    assert clamp(-1, 0, 3) == 0
+"""
+NESTED = b"""def tangled(items, flags):
+    total = 0
+    for item in items:
+        if item:
+            for flag in flags:
+                if flag and item > 1:
+                    while total < 100:
+                        if total % 2:
+                            total += item
+                        else:
+                            total -= 1
+                        if total > 50:
+                            break
+    return total
+"""
+
+
+@dataclass
+class Pipeline:
+    """Everything a pipeline test drives."""
+
+    client: Any
+    fake: FakeGitHub
+    settings: Settings
+    redis_url: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+    repo_id: int = 0
+
+    async def deliver(
+        self, event: str, payload: dict[str, Any], delivery: str | None = None
+    ) -> int:
+        body = json.dumps(payload).encode()
+        resp = await self.client.post(
+            "/webhook/github", data=body, headers=webhook_headers(event, body, delivery)
+        )
+        return int(resp.status)
+
+    async def work(self) -> Worker:
+        """Run a burst worker until the queue is empty (jobs queued by jobs included)."""
+        worker = Worker(**worker_kwargs(self.settings, burst=True, poll_delay=0.05, max_jobs=4))
+        try:
+            await worker.async_run()
+        finally:
+            await worker.close()
+        return worker
+
+    def add_commit(
+        self,
+        sha: str,
+        parent: str,
+        files: dict[str, tuple[bytes | None, bytes | None]],
+        message: str = "change",
+    ) -> None:
+        changes = [file_change(path, before, after) for path, (before, after) in files.items()]
+        self.fake.add_commit(
+            REPO,
+            sha,
+            changes,
+            message=message,
+            parents=[parent],
+            branch="master",
+            before={p: b for p, (b, _) in files.items() if b is not None},
+            after={p: a for p, (_, a) in files.items() if a is not None},
+        )
+
+    def push(self, shas: list[str], before: str) -> dict[str, Any]:
+        payload = example("push")
+        payload.update(
+            ref="refs/heads/master",
+            before=before,
+            after=shas[-1],
+            created=False,
+            deleted=False,
+            installation={"id": INSTALLATION},
+            commits=[{"id": s, "distinct": True, "message": "m"} for s in shas],
+        )
+        payload["repository"]["language"] = "Python"
+        return payload
+
+
+@pytest.fixture
+async def pipeline(
+    aiohttp_client: Any,
+    make_settings: Callable[..., Settings],
+    app_env: dict[str, str],
+    fake_github: FakeGitHub,
+    pg_url: str,
+    redis_url: str,
+) -> AsyncIterator[Pipeline]:
+    """An installed App with one Python repository, in production mode."""
+    settings = make_settings(**app_env, DATABASE_URL=pg_url, REDIS_URL=redis_url)
+    fake_github.add_installation(INSTALLATION, "Codertocat")
+    fake_github.add_repo(
+        REPO,
+        repo_id=186853002,
+        language="Python",
+        default_branch="master",
+        installation_id=INSTALLATION,
+    )
+    client = await aiohttp_client(init_app(settings))
+    pipe = Pipeline(client, fake_github, settings, redis_url)
+    created = example("installation", "created")
+    created["repositories"] = [
+        {"id": 186853002, "full_name": REPO, "name": "Hello-World", "private": False}
+    ]
+    created["installation"]["id"] = INSTALLATION
+    assert await pipe.deliver("installation", created) == 202
+    listener = Redis.from_url(redis_url)
+    bus = RedisBus(listener)
+    await bus.start()
+    async with bus.subscribe() as sub:
+        pipe.events = _Collector(sub)  # type: ignore[assignment]
+        await pipe.work()
+        yield pipe
+    await bus.stop()
+    await listener.aclose()
+    await truncate_all(pg_url)
+
+
+class _Collector(list):  # type: ignore[type-arg]
+    """Events received so far, drained from the subscription on each read."""
+
+    def __init__(self, sub: Any) -> None:
+        super().__init__()
+        self.sub = sub
+
+    def drain(self) -> list[dict[str, Any]]:
+        while not self.sub.queue.empty():
+            self.append(self.sub.queue.get_nowait())
+        return list(self)
