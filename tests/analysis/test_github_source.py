@@ -1,4 +1,4 @@
-"""The GitHub commit source against a fake GitHub on loopback, through gidgethub's aiohttp client."""
+"""The GitHub commit source against a fake GitHub on loopback, via gidgethub's aiohttp client."""
 
 from __future__ import annotations
 

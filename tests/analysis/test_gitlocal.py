@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from datetime import timedelta
 from pathlib import Path
 
@@ -84,7 +83,7 @@ async def test_first_parent_order_limit_since_and_merges(repo: GitRepo) -> None:
 async def test_bare_clone_works(repo: GitRepo, tmp_path: Path) -> None:
     sha = repo.commit("one", {"a.py": "def f():\n    return 1\n"})
     bare = tmp_path / "bare.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(repo.path), str(bare)], check=True)
+    repo.git("clone", "-q", "--bare", ".", str(bare))
     async with LocalGitSource(bare) as source:
         assert await source.list_first_parent() == [sha]
         commit = await source.get_commit(sha)
