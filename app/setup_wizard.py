@@ -1,0 +1,143 @@
+"""Register the GitHub App through GitHub's manifest flow, as Probot's setup wizard does.
+
+While APP_ID is unset, GET /setup offers the manifest (app.yml with this deployment's URLs) to
+GitHub or GHE. GitHub sends the person back to /setup/callback with a code that we exchange for
+the App's credentials, which are written to `.env` (mode 0600). Once configured, both routes 404.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from aiohttp import web
+from gidgethub import GitHubException
+from gidgethub import aiohttp as gh_aiohttp
+
+from app.config import Settings
+from app.github import USER_AGENT
+from app.web import SETTINGS, runtime_of
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST_FILE = ROOT / "app.yml"
+STATE_TTL = 3600.0
+STATES = web.AppKey("setup_states", dict)
+DONE = web.AppKey("setup_done", list)
+ENV_KEYS = {
+    "id": "APP_ID",
+    "pem": "PRIVATE_KEY",
+    "webhook_secret": "WEBHOOK_SECRET",
+    "client_id": "GITHUB_CLIENT_ID",
+    "client_secret": "GITHUB_CLIENT_SECRET",
+}
+
+
+def manifest(settings: Settings) -> dict[str, Any]:
+    """app.yml with every URL pointing at this deployment's PUBLIC_URL."""
+    data: dict[str, Any] = yaml.safe_load(MANIFEST_FILE.read_text())
+    base = settings.public_url
+    data["url"] = base
+    data["hook_attributes"] = {**data.get("hook_attributes", {}), "url": f"{base}/webhook/github"}
+    data["redirect_url"] = f"{base}/setup/callback"
+    data["setup_url"] = f"{base}/"
+    data["callback_urls"] = [f"{base}/auth/callback"] + [
+        f"https://{ext}.chromiumapp.org/" for ext in settings.extension_id_list
+    ]
+    return data
+
+
+def _open(app: web.Application) -> bool:
+    """The wizard only runs until the App is configured (or has just been)."""
+    return not app[SETTINGS].app_configured and not app[DONE]
+
+
+def _take_state(app: web.Application, state: str) -> bool:
+    """Single-use, expiring state so a callback can't be replayed or forged."""
+    states: dict[str, float] = app[STATES]
+    now = time.monotonic()
+    for key in [k for k, exp in states.items() if exp < now]:
+        del states[key]
+    return states.pop(state, 0.0) >= now
+
+
+async def setup_page(request: web.Request) -> web.Response:
+    """GET /setup: the manifest form (personal account or organization)."""
+    if not _open(request.app):
+        raise web.HTTPNotFound()
+    from app.site import render_setup
+
+    state = secrets.token_urlsafe(24)
+    request.app[STATES][state] = time.monotonic() + STATE_TTL
+    return render_setup(request.app[SETTINGS], manifest(request.app[SETTINGS]), state)
+
+
+async def convert(request: web.Request, code: str) -> dict[str, Any]:
+    """POST /app-manifests/{code}/conversions (no authentication, as GitHub documents)."""
+    settings = request.app[SETTINGS]
+    gh = gh_aiohttp.GitHubAPI(
+        runtime_of(request).http, USER_AGENT, base_url=settings.github_api_url
+    )
+    data: dict[str, Any] = await gh.post(
+        "/app-manifests/{code}/conversions", url_vars={"code": code}, data=b""
+    )
+    return data
+
+
+def write_env(path: Path, values: dict[str, str]) -> None:
+    """Merge the credentials into .env, readable by its owner only (it holds a private key)."""
+    kept = []
+    if path.exists():
+        kept = [
+            line
+            for line in path.read_text().splitlines()
+            if line.split("=", 1)[0].strip() not in values
+        ]
+    lines = kept + [f"{key}={_quote(value)}" for key, value in values.items()]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    os.chmod(path, 0o600)
+
+
+def _quote(value: str) -> str:
+    """One line per setting: newlines in the PEM become `\\n` (Probot's convention)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+async def setup_callback(request: web.Request) -> web.Response:
+    """GET /setup/callback?code=…&state=…: exchange the code, write .env, say how to restart."""
+    if not _open(request.app):
+        raise web.HTTPNotFound()
+    code, state = request.query.get("code", ""), request.query.get("state", "")
+    if not code or not _take_state(request.app, state):
+        raise web.HTTPBadRequest(
+            text="This setup link is invalid or expired; start again at /setup."
+        )
+    try:
+        data = await convert(request, code)
+    except GitHubException as exc:
+        log.warning("manifest conversion failed: %s", exc)
+        raise web.HTTPBadGateway(
+            text="GitHub refused the registration code; start again at /setup."
+        ) from None
+    write_env(Path.cwd() / ".env", {env: str(data[key]) for key, env in ENV_KEYS.items()})
+    request.app[DONE].append(data.get("slug"))
+    log.info("registered GitHub App %s (id %s); restart to use it", data.get("slug"), data["id"])
+    from app.site import render_setup_done
+
+    return render_setup_done(str(data.get("slug", "")), str(data.get("html_url", "")))
+
+
+def setup(app: web.Application) -> None:
+    """Routes of the wizard (they answer 404 once the App is configured)."""
+    app[STATES] = {}
+    app[DONE] = []
+    app.router.add_get("/setup", setup_page)
+    app.router.add_get("/setup/callback", setup_callback)
