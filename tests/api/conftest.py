@@ -55,9 +55,7 @@ def token_keys() -> str:
 
 
 @pytest.fixture
-def api_env(
-    github_url: str, pg_url: str, redis_url: str, token_keys: str
-) -> dict[str, str]:
+def api_env(github_url: str, pg_url: str, redis_url: str, token_keys: str) -> dict[str, str]:
     """Production-mode settings (PostgreSQL and Redis) pointing at the fake GitHub."""
     return {
         "DATABASE_URL": pg_url,

@@ -131,9 +131,15 @@ async def test_forged_and_expired_states_are_refused(
 ) -> None:
     github.add_user("octocat")
     now = datetime.now(UTC)
-    claims = {"typ": "oauth_state", "jti": "x" * 32, "redirect_uri": EXTENSION_REDIRECT,
-              "iat": int(now.timestamp())}
-    forged = jwt.encode({**claims, "exp": int(now.timestamp()) + 600}, "wrong-secret-wrong-secret-0000000")
+    claims = {
+        "typ": "oauth_state",
+        "jti": "x" * 32,
+        "redirect_uri": EXTENSION_REDIRECT,
+        "iat": int(now.timestamp()),
+    }
+    forged = jwt.encode(
+        {**claims, "exp": int(now.timestamp()) + 600}, "wrong-secret-wrong-secret-0000000"
+    )
     expired = jwt.encode({**claims, "exp": int(now.timestamp()) - 60}, SESSION_SECRET)
     for state in (forged, expired, "not-a-jwt"):
         resp = await client.post(
