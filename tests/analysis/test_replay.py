@@ -1,0 +1,172 @@
+"""Replay over a repository built in the test, and the replay command."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from app.analysis.replay import format_timeline, replay, sparkline, step_pet
+from app.analysis.replay_cli import add_replay_parser, run_replay
+from app.entities import rules
+from tests.analysis.helpers import WHEN, GitRepo
+from tests.analysis.test_security import CASES
+
+BASE = '''"""Shapes."""
+
+
+def area(width, height):
+    """Area of a rectangle."""
+    return width * height
+'''
+TESTS = """from shapes import area
+
+
+def test_area():
+    assert area(2, 3) == 6
+
+
+def test_area_zero():
+    assert area(0, 3) == 0
+    assert area(3, 0) == 0
+"""
+NESTED = (
+    BASE
+    + """
+
+def route(a, b, c, d, e):
+    for x in a:
+        if x:
+            while b:
+                for y in c:
+                    if y and d:
+                        if e or y > 2:
+                            return y
+    return None
+"""
+)
+
+
+def _build(tmp_path: Path) -> tuple[GitRepo, list[str]]:
+    repo = GitRepo(tmp_path / "shapes")
+    shas = [
+        repo.commit("base", {"shapes.py": BASE}),
+        repo.commit("add tests", {"test_shapes.py": TESTS}),
+        repo.commit("oops", {"settings.py": CASES[0][1] + "\n"}),
+        repo.commit("nested", {"shapes.py": NESTED}),
+        repo.commit("later", {"notes.txt": "hello\n"}, days=10),
+    ]
+    return repo, shas
+
+
+async def test_replay_gives_expected_signs_and_reasons(tmp_path: Path) -> None:
+    _, shas = _build(tmp_path)
+    doc = await replay(tmp_path / "shapes")
+    commits = doc["commits"]
+    assert [c["sha"] for c in commits] == shas
+    codes = [{r["code"] for r in c["reasons"]} for c in commits]
+    assert commits[1]["delta"] > 0 and "tests_added" in codes[1]
+    assert commits[2]["delta"] < 0 and "secret_committed" in codes[2]
+    assert commits[2]["metrics"]["poisoned"] is True
+    assert commits[3]["delta"] < 0 and "complexity_added" in codes[3]
+    worst = commits[3]["metrics"]["complexity"]["worst"]
+    assert (worst["name"], worst["after"]["nesting"]) == ("route", 6)
+    for commit in commits:
+        assert sum(r["points"] for r in commit["reasons"]) == commit["delta"]
+    assert CASES[0][2] not in json.dumps(doc)
+
+
+async def test_health_follows_deltas_and_decay(tmp_path: Path) -> None:
+    _, _ = _build(tmp_path)
+    doc = await replay(tmp_path / "shapes")
+    health = rules.MAX_HEALTH
+    for index, commit in enumerate(doc["commits"]):
+        decay = 2 * (10 - 3) if index == 4 else 0  # ten quiet days: seven charged after grace
+        health = max(0, min(100, health - decay + commit["delta"]))
+        assert commit["health"] == health
+        assert commit["state"] == rules.health_state(health)
+    assert doc["pet"]["health"] == health
+
+
+async def test_document_shape(tmp_path: Path) -> None:
+    _build(tmp_path)
+    doc = await replay(tmp_path / "shapes", limit=2)
+    assert set(doc) == {"repository", "pet", "commits", "stats"}
+    assert doc["repository"] == "shapes"
+    assert set(doc["pet"]) == {"name", "species", "health", "state", "status", "generation"}
+    assert doc["pet"]["species"] in {"succulent", "fern", "flower"}  # Python: a plant
+    assert set(doc["commits"][0]) == {"sha", "committed_at", "delta", "health", "state",
+                                      "reasons", "metrics"}  # fmt: skip
+    assert set(doc["stats"]) == {"commits", "seconds", "commits_per_second"}
+    assert doc["stats"]["commits"] == 2 == len(doc["commits"])
+    json.dumps(doc)
+
+
+async def test_empty_repository_gives_a_pet_without_history(tmp_path: Path) -> None:
+    GitRepo(tmp_path / "empty")
+    doc = await replay(tmp_path / "empty")
+    assert doc["commits"] == []
+    assert doc["pet"]["health"] == 100 and doc["pet"]["generation"] == 1
+    assert "no commits" in format_timeline(doc)
+
+
+def test_a_dead_pet_is_revived_after_its_cooldown() -> None:
+    pet = rules.PetState(health=0, status=rules.DEAD, generation=1, born_at=WHEN, died_at=WHEN)
+    assert step_pet(pet, 5, WHEN + rules.COOLDOWN / 2).status == rules.DEAD
+    revived = step_pet(pet, 5, WHEN + rules.COOLDOWN)
+    assert (revived.generation, revived.health) == (2, 100)
+
+
+def test_sparkline() -> None:
+    assert sparkline([0, 50, 100]) == "▁▅█"
+    assert len(sparkline(list(range(101)) * 3, width=20)) == 20
+    assert sparkline([]) == ""
+
+
+def _args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_replay_parser(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["replay", *argv])
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_command_prints_json_and_progress_only_on_a_tty(tmp_path: Path) -> None:
+    _build(tmp_path)
+    out, err = io.StringIO(), _Tty()
+    assert run_replay(_args(str(tmp_path / "shapes"), "--json"), stdout=out, stderr=err) == 0
+    assert json.loads(out.getvalue())["stats"]["commits"] == 5
+    assert "5/5 commits" in err.getvalue()
+    out, plain_err = io.StringIO(), io.StringIO()
+    assert (
+        run_replay(_args(str(tmp_path / "shapes"), "--limit", "3"), stdout=out, stderr=plain_err)
+        == 0
+    )
+    assert plain_err.getvalue() == ""
+    text = out.getvalue()
+    assert "3 commits" in text and "commits/s" in text and "health " in text
+
+
+@pytest.mark.parametrize("extra", [[], ["--branch", "nope"]])
+def test_command_errors_exit_two(tmp_path: Path, extra: list[str]) -> None:
+    target = tmp_path / "plain"
+    if extra:
+        _build(tmp_path)
+        target = tmp_path / "shapes"
+    else:
+        target.mkdir()
+    out, err = io.StringIO(), io.StringIO()
+    assert run_replay(_args(str(target), *extra), stdout=out, stderr=err) == 2
+    assert out.getvalue() == ""
+    assert ("not a git repository" if not extra else "unknown branch") in err.getvalue()
+
+
+def test_limit_must_be_positive() -> None:
+    with pytest.raises(SystemExit):
+        _args(".", "--limit", "0")
