@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from arq.cron import CronJob
 
+from app import poller
 from app.entities import jobs as pet_jobs
 from app.handlers import process_event
 from app.pipeline import analyze_commit, post_push_status
@@ -13,6 +14,7 @@ FUNCTIONS: list[JobFunction] = [
     process_event,
     analyze_commit,
     post_push_status,
+    poller.poll_repositories,
     *pet_jobs.FUNCTIONS,
 ]
-CRON_JOBS: list[CronJob] = [*pet_jobs.cron_jobs()]
+CRON_JOBS: list[CronJob] = [*pet_jobs.cron_jobs(), *poller.cron_jobs()]
