@@ -910,15 +910,15 @@ def render_setup_done(slug: str, html_url: str) -> web.Response:
 # --- wiring -----------------------------------------------------------------------------------
 
 
-def route_paths(app: web.Application, prefix: str = "") -> set[str]:
-    """Every route template the app serves, sub-applications (the `/api` one) included."""
+def route_paths(app: web.Application) -> set[str]:
+    """Every route template the app serves, sub-applications (the `/api` one) included.
+
+    A mounted sub-application's resources already carry its prefix in `canonical`.
+    """
     paths: set[str] = set()
     for resource in app.router.resources():
-        info = resource.get_info()
-        if isinstance(info.get("app"), web.Application):
-            paths |= route_paths(info["app"], prefix + str(info.get("prefix", "")))
-        else:
-            paths.add(prefix + resource.canonical)
+        sub = resource.get_info().get("app")
+        paths |= route_paths(sub) if isinstance(sub, web.Application) else {resource.canonical}
     return paths
 
 

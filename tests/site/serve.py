@@ -58,30 +58,60 @@ def wait_ready(base_url: str, proc: subprocess.Popen[bytes], timeout: float = 60
     raise TimeoutError(f"{base_url} did not become ready in {timeout}s")
 
 
+def start_server(workdir: Path, **env: str) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `tamagitto serve` on a free port in `workdir` (so no stray .env is read)."""
+    port = free_port()
+    with (workdir / "serve.log").open("ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app", "serve", "--port", str(port)],
+            cwd=workdir,
+            env=clean_env(HOST="127.0.0.1", LOG_LEVEL="warning", **env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if it hangs."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @contextlib.contextmanager
 def serve(workdir: Path, **env: str) -> Iterator[str]:
-    """Run `tamagitto serve` on a free port in `workdir` (so no stray .env is read)."""
-    port = free_port()
-    log = (workdir / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(port)],
-        cwd=workdir,
-        env=clean_env(HOST="127.0.0.1", LOG_LEVEL="warning", **env),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    """A running server for the duration of the block; yields its base URL."""
+    proc, base = start_server(workdir, **env)
     try:
         wait_ready(base, proc)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        stop_server(proc)
+
+
+async def wait_ready_async(
+    base_url: str, proc: subprocess.Popen[bytes], timeout: float = 60
+) -> None:
+    """`wait_ready` without blocking the event loop (fake servers in it keep answering)."""
+    import asyncio
+
+    import aiohttp
+
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"tamagitto serve exited with {proc.returncode}")
+            with contextlib.suppress(aiohttp.ClientError, OSError):
+                async with http.get(f"{base_url}/healthz") as resp:
+                    if resp.status == 200:
+                        return
+            await asyncio.sleep(0.2)
+    raise TimeoutError(f"{base_url} did not become ready in {timeout}s")
 
 
 def require_browser_tools() -> None:

@@ -4,7 +4,6 @@
 // Each check prints one JSON object on its last stdout line; the assertions live in pytest.
 // playwright-core comes from site/node_modules (cd site && npm ci).
 import { createRequire } from "node:module";
-import { createInterface } from "node:readline";
 
 const require = createRequire(new URL("../../../site/package.json", import.meta.url));
 const { chromium } = require("playwright-core");
@@ -77,7 +76,7 @@ const checks = {
       name: document.getElementById("pet-name").textContent,
       health: document.getElementById("pet-health").textContent,
       state: document.getElementById("pet-state").textContent,
-      status: document.getElementById("pet-status").textContent,
+      petStatus: document.getElementById("pet-status").textContent,
       bar: document.getElementById("pet-health-bar").getAttribute("width"),
       picture: document.getElementById("pet-picture").getAttribute("src"),
       pictureLoaded: document.getElementById("pet-picture").naturalWidth > 0,
@@ -126,46 +125,38 @@ const checks = {
     return { results };
   },
 
-  /** Open the pet page, say "ready" once the socket is up, then wait for the page to change. */
-  async live(browser, base, path, expectedHealth, expectedState) {
+  /** Open the pet page, say "ready" once its socket is up, then wait for `sha` to arrive live. */
+  async live(browser, base, path, sha) {
     const { page, seen } = await openPage(browser, base);
     await page.goto(`${base}${path}`, { waitUntil: "load" });
     await page.waitForSelector("main[data-live=connected]", { timeout: TIMEOUT });
-    const before = await page.textContent("#pet-health");
-    const pointsBefore = await page.$$eval("#chart [data-point]", (n) => n.length);
-    console.log("ready");
-    await waitForLine("go");
-    await page.waitForFunction(
-      ([h, s]) => document.getElementById("pet-health").textContent === h
-        && document.getElementById("pet-state").textContent.toLowerCase() === s,
-      [expectedHealth, expectedState],
-      { timeout: TIMEOUT },
-    );
-    await page.waitForFunction(
-      (sel) => document.querySelectorAll(sel).length > 0, "#analysis-list .analysis", { timeout: TIMEOUT });
-    const after = await page.evaluate(() => ({
+    const read = () => page.evaluate(() => ({
       health: document.getElementById("pet-health").textContent,
       state: document.getElementById("pet-state").textContent,
+      petStatus: document.getElementById("pet-status").textContent,
       bar: document.getElementById("pet-health-bar").getAttribute("width"),
+      picture: document.getElementById("pet-picture").getAttribute("src"),
       announced: document.getElementById("live-status").textContent,
       points: document.querySelectorAll("#chart [data-point]").length,
-      firstSha: document.querySelector("#analysis-list .analysis")?.dataset.sha,
+      shas: [...document.querySelectorAll("#analysis-list .analysis")].map((li) => li.dataset.sha),
+      navigations: performance.getEntriesByType("navigation").length,
     }));
-    return { before, pointsBefore, ...after, ...(await finish(page, seen)) };
+    const before = await read();
+    await page.evaluate(() => { window.__sameDocument = true; });
+    console.log("ready");
+    await page.waitForFunction(
+      ([s, h]) => document.querySelector(`#analysis-list .analysis[data-sha="${s}"]`)
+        && document.getElementById("pet-health").textContent !== h
+        && document.getElementById("live-status").textContent !== "",
+      [sha, before.health],
+      { timeout: 60000 },
+    );
+    await page.waitForTimeout(500); // let the follow-up refresh from the public API land
+    const after = await read();
+    const sameDocument = await page.evaluate(() => window.__sameDocument === true);
+    return { before, after, sameDocument, ...(await finish(page, seen)) };
   },
 };
-
-function waitForLine(expected) {
-  return new Promise((resolve) => {
-    const rl = createInterface({ input: process.stdin });
-    rl.on("line", (line) => {
-      if (line.trim() === expected) {
-        rl.close();
-        resolve();
-      }
-    });
-  });
-}
 
 const [name, base, ...rest] = process.argv.slice(2);
 if (!checks[name]) {

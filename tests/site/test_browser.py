@@ -1,0 +1,125 @@
+"""The site in headless Chromium (playwright-core) against a real `tamagitto serve` subprocess.
+
+Needs `apt-get install -y chromium` and `cd site && npm ci`; without them these tests skip and
+say so. The server runs in embedded mode (SQLite in a temporary TAMAGITTO_DATA_DIR, jobs and
+events in-process) on a free port, with pets seeded through the pet service beforehand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app import db
+from app.entities import rules
+from app.entities.species import SPECIES
+from tests.site.seed import COMMITS, MAIN, PRIVATE, Seeded, seed_url
+from tests.site.serve import require_browser_tools, run_check, serve
+
+
+@pytest.fixture(scope="module")
+def embedded_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Seeded]]:
+    """`tamagitto serve` on a seeded SQLite database; yields (base URL, what was seeded)."""
+    require_browser_tools()
+    work = tmp_path_factory.mktemp("site-serve")
+    data = work / "data"
+    data.mkdir()
+    url = f"sqlite+aiosqlite:///{data / 'tamagitto.db'}"
+    db.upgrade(url)
+    seeded = asyncio.run(seed_url(url))
+    with serve(work, TAMAGITTO_DATA_DIR=str(data)) as base:
+        yield base, seeded
+
+
+def assert_clean(result: dict[str, Any]) -> None:
+    """No console errors, uncaught exceptions, CSP violations or requests to other origins."""
+    assert result["consoleErrors"] == []
+    assert result["pageErrors"] == []
+    assert result["cspViolations"] == []
+    assert result["foreignRequests"] == []
+
+
+def test_landing_renders_every_species_and_state(embedded_site: tuple[str, Seeded]) -> None:
+    base, _ = embedded_site
+    result = run_check("landing", base)
+    assert result["status"] == 200
+    assert "script-src 'self'" in result["csp"]
+    drawn = {(f["species"], f["state"]) for f in result["figures"] if f["svg"] and f["visible"]}
+    for species in SPECIES:
+        for state in rules.HEALTH_STATES:
+            assert (species, state) in drawn, f"{species} {state} not drawn"
+    captions = {f["caption"] for f in result["figures"]}
+    assert {s.capitalize() for s in rules.HEALTH_STATES} <= captions
+    assert result["install"] == "/setup"
+    assert len(result["rules"]) > 5
+    assert result["states"][0].startswith("Thriving")
+    assert_clean(result)
+
+
+def test_pet_page_shows_health_chart_and_analyses(embedded_site: tuple[str, Seeded]) -> None:
+    base, seeded = embedded_site
+    result = run_check("pet", base, f"/pets/{MAIN}")
+    assert result["status"] == 200
+    assert result["name"] == "Pistachio"
+    assert result["health"] == str(seeded.main_health) == "72"
+    assert result["state"] == "Healthy"
+    assert result["petStatus"] == "alive"
+    assert result["bar"] == "72"
+    assert result["pictureLoaded"] and result["badgeLoaded"]
+    # one point per day with a change, in order, ending at today's health
+    assert result["points"] == [88, 78, 84, 79, 72]
+    analyses = result["analyses"]
+    assert [a["sha"] for a in analyses] == list(reversed(seeded.main_shas))
+    expected = [("+" if d > 0 else "\u2212") + str(abs(d)) for _, d, _, _ in reversed(COMMITS)]
+    assert [a["delta"].split()[0] for a in analyses] == expected
+    assert [a["reasons"] for a in analyses] == [len(r) for _, _, _, r in reversed(COMMITS)]
+    assert analyses[0]["link"] == f"https://github.com/{MAIN}/commit/{seeded.main_shas[-1]}"
+    assert not any(a["highlighted"] for a in analyses)
+    assert f"/badge/{MAIN}.svg" in result["snippet"]
+    assert_clean(result)
+
+
+def test_sha_highlights_that_commit(embedded_site: tuple[str, Seeded]) -> None:
+    base, seeded = embedded_site
+    target = seeded.main_shas[2]
+    result = run_check("pet", base, f"/pets/{MAIN}?sha={target[:10]}")
+    highlighted = [a["sha"] for a in result["analyses"] if a["highlighted"]]
+    assert highlighted == [target]
+    assert_clean(result)
+
+
+@pytest.mark.parametrize("path", [f"/pets/{PRIVATE}", "/pets/nobody/nothing"])
+def test_not_found_page(embedded_site: tuple[str, Seeded], path: str) -> None:
+    base, _ = embedded_site
+    result = run_check("notfound", base, path)
+    assert result["status"] == 404
+    assert result["h1"] == "Nothing lives here"
+    assert result["home"] == "/"
+    assert result["cspViolations"] == [] and result["foreignRequests"] == []
+
+
+def test_360px_has_no_horizontal_scroll(
+    embedded_site: tuple[str, Seeded], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    base, _ = embedded_site
+    out = tmp_path_factory.mktemp("screens")
+    paths = ["/", f"/pets/{MAIN}", "/pets/nobody/nothing", "/docs/config", "/docs/self-hosting"]
+    result = run_check("narrow", base, str(out), *paths)
+    assert [r["path"] for r in result["results"]] == paths
+    for page in result["results"]:
+        assert page["innerWidth"] == 360
+        assert page["scrollWidth"] <= 360, f"{page['path']} scrolls sideways: {page['wide']}"
+        assert page["wide"] == [], page["path"]
+        assert Path(page["screenshot"]).stat().st_size > 5000
+        assert page["cspViolations"] == []
+
+
+def test_node_runner_reports_failures_as_json(embedded_site: tuple[str, Seeded]) -> None:
+    """The runner itself can fail: an unknown check exits non-zero and pytest sees it."""
+    base, _ = embedded_site
+    with pytest.raises(AssertionError, match="unknown check"):
+        run_check("no-such-check", base)
