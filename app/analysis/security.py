@@ -52,14 +52,21 @@ SECRET_RULES: tuple[SecretRule, ...] = (
                re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY(?: BLOCK)?-----")),
 )  # fmt: skip
 
-_SECRET_NAME = (
-    r"[\w.\-]*(?:secret|token|passwd|password|pwd|api_?key|access_?key|private_?key"
-    r"|credential)"
-)
+_SECRET_NAME = r"(?:secret|token|passwd|password|pwd|api_?key|access_?key|private_?key|credential)"
+# Starts at the keyword (no leading wildcard), so a long line cannot make it backtrack.
 _ASSIGNMENT = re.compile(
-    rf"(?i)(?P<name>{_SECRET_NAME}[\w.\-]*)[\"']?\s*(?::=|=>|[:=])\s*"
+    rf"(?i){_SECRET_NAME}[\w.\-]*[\"']?\s*(?::=|=>|[:=])\s*"
     rf"[\"'](?P<value>[^\"'\s]{{{ENTROPY_MIN_LENGTH},}})[\"']"
 )
+# Cheap pre-checks: a line without any of these cannot hold a secret we look for.
+_FORMAT_HINT = re.compile(
+    r"gh[pousr]_|github_pat_|A[KSB]IA|ACCA|(?i:aws_?secret)|AIza|GOCSPX-|xox[abposr]-"
+    r"|hooks\.slack\.com|[rs]k_(?:live|test)_|PRIVATE KEY"
+)
+# Plain alternations on the lower-cased line are much cheaper than case-insensitive regexes.
+_NAME_WORDS = ("secret", "token", "passw", "pwd", "apikey", "api_key", "accesskey",
+               "access_key", "privatekey", "private_key", "credential")  # fmt: skip
+_NAME_HINT = re.compile("|".join(_NAME_WORDS))
 _SQL = r"(?:SELECT\s.*\bFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b"
 _SQL_CONCATENATION = re.compile(
     rf"(?i)[\"'`]\s*{_SQL}[^\"'`]*[\"'`]\s*(?:\+|%\s*[\w(]|\.format\s*\()"
@@ -81,6 +88,10 @@ RISKY_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )  # fmt: skip
 
 
+# Every risky rule needs one of these words; most lines have none and skip the rules.
+_RISKY_WORDS = ("eval", "exec", "shell", "system", "pickle", "dill", "marshal", "yaml", "html",
+                "document", "select", "insert", "update", "delete", "unserialize")  # fmt: skip
+_RISKY_HINT = re.compile("|".join(_RISKY_WORDS))
 TEXT_RULES = frozenset({"sql_concatenation"})  # risky by what a string holds
 
 
@@ -120,6 +131,11 @@ class SecurityMetrics:
     def risky_by_kind(self) -> dict[str, int]:
         """How many risky calls of each kind."""
         return dict(sorted(Counter(call.kind for call in self.risky_calls).items()))
+
+
+def _has_word(text: str, words: re.Pattern[str]) -> bool:
+    """True when the lower-cased text contains one of the words."""
+    return words.search(text.lower()) is not None
 
 
 def redact(prefix: str, value: str) -> str:
@@ -165,12 +181,14 @@ def secrets_in_line(path: str, number: int, text: str, following: str = "") -> l
 
     ``following`` is the next added line, where a private key's body starts.
     """
-    found = [
-        SecretFinding(rule.kind, path, number, redact(rule.prefix, token))
-        for rule in SECRET_RULES
-        for token in _documented(rule, text, following)
-    ]
-    if found:
+    found = []
+    if _FORMAT_HINT.search(text):
+        found = [
+            SecretFinding(rule.kind, path, number, redact(rule.prefix, token))
+            for rule in SECRET_RULES
+            for token in _documented(rule, text, following)
+        ]
+    if found or not _has_word(text, _NAME_HINT):
         return found
     return [
         SecretFinding(ENTROPY_KIND, path, number, redact("", match.group("value")))
@@ -189,7 +207,9 @@ def _code_position(view: FileView, number: int, text: str, start: int) -> bool:
 
 def _risky_in_line(view: FileView, number: int, text: str) -> list[RiskyCall]:
     """Risky constructs on one added line; outside SQL, strings and comments do not count."""
-    calls = []
+    calls: list[RiskyCall] = []
+    if not _has_word(text, _RISKY_HINT):
+        return calls
     for kind, pattern in RISKY_RULES:
         match = pattern.search(text)
         in_code = kind in TEXT_RULES or (

@@ -22,22 +22,36 @@ TAB_WIDTH = 4
 TODO_MARKER = re.compile(r"\b(?:TODO|FIXME|XXX|HACK)\b")
 TAB_INDENTED_LANGUAGES = frozenset({"Go", "Makefile"})
 
-_DEBUG_PATTERNS: dict[str, str] = {
-    "JavaScript": r"\bconsole\.(?:log|debug|trace|dir)\s*\(|^\s*debugger\s*;?\s*$",
-    "Python": r"\bbreakpoint\s*\(\s*\)|\b(?:i?pdb|pudb)\.set_trace\s*\(|^\s*import\s+i?pdb\b",
-    "Ruby": r"\bbinding\.(?:pry|irb)\b|^\s*byebug\b",
-    "PHP": r"\b(?:var_dump|print_r|dd)\s*\(",
-    "Rust": r"\bdbg!\s*\(",
-    "Go": r"(?<![.\w])println\s*\(|\bspew\.Dump\s*\(",
-    "Java": r"\bSystem\.(?:out|err)\.print(?:ln)?\s*\(|\.printStackTrace\s*\(\s*\)",
-    "C#": r"\bDebugger\.Break\s*\(",
-    "C": r"\b__debugbreak\s*\(",
-    "C++": r"\b__debugbreak\s*\(",
-    "Swift": r"\bdebugPrint\s*\(",
-    "Kotlin": r"\.printStackTrace\s*\(\s*\)",
+# Per language: literal hints (cheap to look for) and the pattern they unlock.
+_DEBUG_RULES: dict[str, tuple[tuple[str, ...], str]] = {
+    "JavaScript": (("console.", "debugger"),
+                   r"\bconsole\.(?:log|debug|trace|dir)\s*\(|^\s*debugger\s*;?\s*$"),
+    "Python": (("breakpoint", "set_trace", "pdb"),
+               r"\bbreakpoint\s*\(\s*\)|\b(?:i?pdb|pudb)\.set_trace\s*\(|^\s*import\s+i?pdb\b"),
+    "Ruby": (("binding.", "byebug"), r"\bbinding\.(?:pry|irb)\b|^\s*byebug\b"),
+    "PHP": (("var_dump", "print_r", "dd("), r"\b(?:var_dump|print_r|dd)\s*\("),
+    "Rust": (("dbg!",), r"\bdbg!\s*\("),
+    "Go": (("println", "spew."), r"(?<![.\w])println\s*\(|\bspew\.Dump\s*\("),
+    "Java": (("System.", "printStackTrace"),
+             r"\bSystem\.(?:out|err)\.print(?:ln)?\s*\(|\.printStackTrace\s*\(\s*\)"),
+    "C#": (("Debugger.",), r"\bDebugger\.Break\s*\("),
+    "C": (("__debugbreak",), r"\b__debugbreak\s*\("),
+    "C++": (("__debugbreak",), r"\b__debugbreak\s*\("),
+    "Swift": (("debugPrint",), r"\bdebugPrint\s*\("),
+    "Kotlin": (("printStackTrace",), r"\.printStackTrace\s*\(\s*\)"),
+}  # fmt: skip
+_DEBUG_RULES["TypeScript"] = _DEBUG_RULES["JavaScript"]
+DEBUG_RULES = {
+    language: (hints, re.compile(pattern)) for language, (hints, pattern) in _DEBUG_RULES.items()
 }
-_DEBUG_PATTERNS["TypeScript"] = _DEBUG_PATTERNS["JavaScript"]
-DEBUG_PATTERNS = {language: re.compile(pattern) for language, pattern in _DEBUG_PATTERNS.items()}
+
+
+def is_debug_print(language: str | None, text: str) -> bool:
+    """A left-in debug statement in this language (hint first, regex only when it may match)."""
+    rule = DEBUG_RULES.get(language or "")
+    if rule is None or not any(hint in text for hint in rule[0]):
+        return False
+    return rule[1].search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -94,13 +108,13 @@ def line_problems(view: FileView) -> Counter[str]:
     """Line-check problems on one file's added lines."""
     problems: Counter[str] = Counter()
     dominant = _file_dominant(view)
-    debug = None if view.is_test else DEBUG_PATTERNS.get(view.language or "")
+    language = None if view.is_test else view.language
     for _, raw in view.diff.added:
         text = raw[:-1] if raw.endswith("\r") else raw
         problems["long_lines"] += len(text.expandtabs(TAB_WIDTH)) > LONG_LINE
         problems["trailing_whitespace"] += text != text.rstrip()
         problems["mixed_indentation"] += _mixed(_indent(text), dominant)
-        problems["debug_prints"] += bool(debug and debug.search(text))
+        problems["debug_prints"] += is_debug_print(language, text)
     added_todos = _todo_lines(view.diff.added, view.after)
     removed_todos = _todo_lines(view.diff.removed, view.before)
     problems["todos"] += max(0, added_todos - removed_todos)
