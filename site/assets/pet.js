@@ -79,6 +79,19 @@
     manual_reset: "reset",
   };
 
+  /**
+   * Pictures are always served by this server, but the API and events give absolute URLs built
+   * from PUBLIC_URL; keeping only the path keeps them same-origin (and within the CSP).
+   */
+  function samePath(url) {
+    try {
+      const parsed = new URL(url, location.href);
+      return parsed.pathname + parsed.search;
+    } catch (err) {
+      return url;
+    }
+  }
+
   // --- the pet card -------------------------------------------------------------------------
 
   function visualState(entity) {
@@ -97,7 +110,8 @@
     document.getElementById("pet-generation").textContent = String(e.generation);
     document.getElementById("pet-health-bar").setAttribute("width", String(e.health_score));
     const picture = document.getElementById("pet-picture");
-    if (e.visual_url && picture.getAttribute("src") !== e.visual_url) picture.setAttribute("src", e.visual_url);
+    const src = e.visual_url ? samePath(e.visual_url) : "";
+    if (src && picture.getAttribute("src") !== src) picture.setAttribute("src", src);
     picture.setAttribute("alt", `${e.name}, a ${e.species}, looking ${state}`);
   }
 
