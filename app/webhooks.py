@@ -6,10 +6,10 @@ it can: one HMAC and one queue round trip. Routing, API calls and writes happen 
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime, timedelta
 
+import orjson
 from aiohttp import web
 from gidgethub import ValidationFailure
 from gidgethub.sansio import validate_event
@@ -63,11 +63,17 @@ def verify(settings: Settings, body: bytes, signature: str | None) -> str | None
 
 
 def is_json(body: bytes) -> bool:
-    """GitHub Apps always send JSON; anything else is a malformed delivery."""
+    """GitHub Apps always send a JSON object; anything else is a malformed delivery."""
     try:
-        return isinstance(json.loads(body), dict)
-    except ValueError:
+        return isinstance(orjson.loads(body), dict)
+    except orjson.JSONDecodeError:
         return False
+
+
+def accepted(delivery: str, status: int, key: str) -> web.Response:
+    """The small success bodies, encoded without the json module (this path is hot)."""
+    body = orjson.dumps({key: True, "delivery": delivery})
+    return web.Response(body=body, status=status, content_type="application/json")
 
 
 async def receive(request: web.Request) -> web.Response:
@@ -107,9 +113,9 @@ async def enqueue(request: web.Request, event: str, delivery: str, body: bytes) 
         return error(503, "queue_unavailable", "the event could not be stored; retry later")
     if not queued:
         DELIVERIES.labels("duplicate").inc()
-        return web.json_response({"duplicate": True, "delivery": delivery}, status=200)
+        return accepted(delivery, 200, "duplicate")
     DELIVERIES.labels("queued").inc()
-    return web.json_response({"queued": True, "delivery": delivery}, status=202)
+    return accepted(delivery, 202, "queued")
 
 
 def setup(app: web.Application) -> None:

@@ -1,0 +1,386 @@
+#!/usr/bin/env python3
+"""Webhook acknowledge path under load: `tamagitto serve` (PostgreSQL + Redis) vs a no-op Probot 14.
+
+Both sides get the same signed ~9 KB push deliveries from @octokit/webhooks-examples, each with a
+unique X-GitHub-Delivery, from wrk with 50 connections, one side after the other in this run.
+Afterwards every acknowledged delivery must be in the queue, and resending ids must be refused
+as duplicates.
+
+    uv run python bench/ingest.py            # 10 s per side
+    uv run python bench/ingest.py --quick    # 3 s per side
+
+The last line printed is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CACHE = ROOT / "bench" / ".cache"
+PROBOT_VERSION = "14.3.2"
+SECRET = "bench-webhook-secret"
+EXAMPLES = ROOT / "tests/fixtures/node_modules/@octokit/webhooks-examples/api.github.com/index.json"
+PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379")
+
+WRK_SCRIPT = r"""
+local counter = 0
+local threads = {}
+local body = io.open(os.getenv("BENCH_BODY"), "rb"):read("*a")
+local signature = os.getenv("BENCH_SIGNATURE")
+local path = os.getenv("BENCH_PATH")
+local prefix = os.getenv("BENCH_PREFIX")
+function setup(thread)
+  thread:set("tid", #threads + 1)
+  table.insert(threads, thread)
+end
+function request()
+  counter = counter + 1
+  local headers = {}
+  headers["Content-Type"] = "application/json"
+  headers["User-Agent"] = "GitHub-Hookshot/bench"
+  headers["X-GitHub-Event"] = "push"
+  headers["X-GitHub-Delivery"] = prefix .. "-" .. tid .. "-" .. counter
+  headers["X-Hub-Signature-256"] = signature
+  return wrk.format("POST", path, headers, body)
+end
+function done(summary, latency, requests)
+  io.write(string.format(
+    'WRKJSON {"requests": %d, "seconds": %.3f, "non2xx": %d, "socket_errors": %d, ' ..
+    '"p50_us": %d, "p99_us": %d}\n',
+    summary.requests, summary.duration / 1e6, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+PROBOT_APP = 'export default (app) => { app.on("push", async () => {}); };\n'
+
+
+def log(message: str) -> None:
+    """Progress goes to stderr; stdout carries the figures."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def payload() -> bytes:
+    """A push to a branch from the examples, grown to about 9 KB with a second commit."""
+    groups = json.loads(EXAMPLES.read_text())
+    pushes = [p for g in groups if g["name"] == "push" for p in g["examples"]]
+    push = max(pushes, key=lambda p: len(p.get("commits") or []))
+    extra = dict(push["commits"][0], id="c" * 40, message="Update README with more words")
+    push["commits"] = [*push["commits"], extra]
+    return json.dumps(push).encode()
+
+
+def ensure_tools() -> None:
+    """wrk from Debian and the test fixtures from npm, installed when missing."""
+    if shutil.which("wrk") is None:
+        log("installing wrk from Debian")
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "wrk"],
+            check=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
+    if not EXAMPLES.is_file():
+        subprocess.run(
+            ["npm", "ci", "--silent", "--no-audit", "--no-fund"],
+            cwd=ROOT / "tests/fixtures",
+            check=True,
+        )
+
+
+def ensure_probot() -> Path:
+    """A no-op Probot app in a cache folder (npm install once)."""
+    folder = CACHE / f"probot-{PROBOT_VERSION}"
+    if not (folder / "node_modules/probot/bin/probot.js").is_file():
+        log(f"installing probot@{PROBOT_VERSION} with npm")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "package.json").write_text(
+            json.dumps({"name": "probot-noop", "private": True, "type": "module"})
+        )
+        subprocess.run(
+            ["npm", "install", f"probot@{PROBOT_VERSION}", "--silent", "--no-audit", "--no-fund"],
+            cwd=folder,
+            check=True,
+        )
+    (folder / "index.js").write_text(PROBOT_APP)
+    return folder
+
+
+def private_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+async def _admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def database() -> Iterator[str]:
+    """A fresh PostgreSQL database, migrated, dropped afterwards."""
+    from app import db
+
+    name = f"tamagitto_bench_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    try:
+        db.upgrade(url.replace("postgresql://", "postgresql+asyncpg://"))
+        yield url
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def wait_for(port: int, path: str, timeout: float = 60) -> None:
+    """Poll until the server answers HTTP at all."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1)
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing answered on port {port}")
+
+
+@contextmanager
+def process(cmd: list[str], env: dict[str, str], cwd: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A server process in its own group, stopped at the end."""
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        yield proc
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def run_wrk(
+    port: int, path: str, body_file: Path, prefix: str, seconds: int, connections: int
+) -> dict[str, Any]:
+    """wrk with our Lua script; returns its JSON summary."""
+    script = body_file.with_suffix(".lua")
+    script.write_text(WRK_SCRIPT)
+    env = {
+        **os.environ,
+        "BENCH_BODY": str(body_file),
+        "BENCH_PATH": path,
+        "BENCH_PREFIX": prefix,
+        "BENCH_SIGNATURE": sign(body_file.read_bytes()),
+    }
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("WRKJSON "))
+    result: dict[str, Any] = json.loads(line[len("WRKJSON ") :])
+    result["rps"] = result["requests"] / result["seconds"]
+    return result
+
+
+def sign(body: bytes) -> str:
+    return "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+
+
+def ours(body_file: Path, seconds: int, workers: int, connections: int) -> dict[str, Any]:
+    """`tamagitto serve --workers N` in production mode, then durability checks."""
+    redis_url = f"{REDIS}/{random.randint(1, 15)}"
+    flush(redis_url)
+    with database() as db_url, tempfile.TemporaryDirectory() as cwd:
+        port = free_port()
+        env = {
+            **os.environ,
+            "DATABASE_URL": db_url,
+            "REDIS_URL": redis_url,
+            "WEBHOOK_SECRET": SECRET,
+            "LOG_LEVEL": "warn",
+            "PORT": str(port),
+        }
+        cmd = [sys.executable, "-m", "app", "serve", "--workers", str(workers)]
+        env["PYTHONPATH"] = str(ROOT)
+        with process(cmd, env, Path(cwd)):
+            wait_for(port, "/healthz")
+            run_wrk(port, "/webhook/github", body_file, "warm", 1, connections)
+            flush(redis_url)
+            result = run_wrk(port, "/webhook/github", body_file, "run", seconds, connections)
+            result.update(asyncio.run(durability(port, redis_url, result, body_file)))
+    flush(redis_url)
+    return result
+
+
+def flush(redis_url: str) -> None:
+    from redis import Redis
+
+    Redis.from_url(redis_url).flushdb()
+
+
+async def durability(
+    port: int, redis_url: str, result: dict[str, Any], body_file: Path
+) -> dict[str, Any]:
+    """Every 202 is a stored job; ids sent again come back as duplicates."""
+    import aiohttp
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(redis_url)
+    stored = int(await redis.zcard("arq:queue"))
+    sample = [j.decode().removeprefix("delivery:") for j in await redis.zrange("arq:queue", 0, 49)]
+    await redis.aclose()
+    acknowledged = result["requests"] - result["non2xx"]
+    body = body_file.read_bytes()
+    duplicates = 0
+    async with aiohttp.ClientSession() as session:
+        for delivery in sample:
+            headers = {
+                "X-GitHub-Event": "push",
+                "X-GitHub-Delivery": delivery,
+                "X-Hub-Signature-256": sign(body),
+                "Content-Type": "application/json",
+            }
+            async with session.post(
+                f"http://127.0.0.1:{port}/webhook/github", data=body, headers=headers
+            ) as resp:
+                duplicates += resp.status == 200 and (await resp.json()).get("duplicate", False)
+    return {
+        "stored": stored,
+        "acknowledged": acknowledged,
+        "all_stored": acknowledged <= stored <= acknowledged + 2 * 50,
+        "duplicates_refused": duplicates == len(sample) == 50,
+    }
+
+
+def probot(body_file: Path, seconds: int, connections: int) -> dict[str, Any]:
+    """A no-op Probot 14 app (`app.on("push", …)`), same load."""
+    folder = ensure_probot()
+    port = free_port()
+    env = {
+        **os.environ,
+        "APP_ID": "1",
+        "PRIVATE_KEY": private_key(),
+        "WEBHOOK_SECRET": SECRET,
+        "PORT": str(port),
+        "LOG_LEVEL": "warn",
+        "NODE_ENV": "production",
+    }
+    cmd = ["node", "node_modules/probot/bin/probot.js", "run", "./index.js"]
+    with process(cmd, env, folder):
+        wait_for(port, "/")
+        run_wrk(port, "/api/github/webhooks", body_file, "warm", 1, connections)
+        return run_wrk(port, "/api/github/webhooks", body_file, "run", seconds, connections)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 s per side (under 60 s in all)")
+    parser.add_argument("--seconds", type=int, default=None)
+    parser.add_argument("--workers", type=int, default=2, help="web processes on our side")
+    parser.add_argument("--connections", type=int, default=50)
+    args = parser.parse_args()
+    seconds = args.seconds or (3 if args.quick else 10)
+    ensure_tools()
+    with tempfile.TemporaryDirectory() as tmp:
+        body_file = Path(tmp) / "push.json"
+        body_file.write_bytes(payload())
+        log(
+            f"payload {body_file.stat().st_size} bytes; {args.connections} connections, "
+            f"{seconds} s per side"
+        )
+        theirs = probot(body_file, seconds, args.connections)
+        log(
+            f"probot: {theirs['rps']:.0f} deliveries/s, p50 {theirs['p50_us'] / 1000:.1f} ms, "
+            f"p99 {theirs['p99_us'] / 1000:.1f} ms"
+        )
+        mine = ours(body_file, seconds, args.workers, args.connections)
+        log(
+            f"tamagitto: {mine['rps']:.0f} deliveries/s, p50 {mine['p50_us'] / 1000:.1f} ms, "
+            f"p99 {mine['p99_us'] / 1000:.1f} ms, stored {mine['stored']} of "
+            f"{mine['acknowledged']} acknowledged"
+        )
+    print(
+        json.dumps(
+            {
+                "ours_rps": round(mine["rps"]),
+                "baseline_rps": round(theirs["rps"]),
+                "ratio": round(mine["rps"] / theirs["rps"], 2),
+                "ours_p50_ms": round(mine["p50_us"] / 1000, 2),
+                "ours_p99_ms": round(mine["p99_us"] / 1000, 2),
+                "baseline_p50_ms": round(theirs["p50_us"] / 1000, 2),
+                "baseline_p99_ms": round(theirs["p99_us"] / 1000, 2),
+                "ours_errors": mine["non2xx"] + mine["socket_errors"],
+                "baseline_errors": theirs["non2xx"] + theirs["socket_errors"],
+                "all_acknowledged_stored": mine["all_stored"],
+                "duplicates_refused": mine["duplicates_refused"],
+                "workers": args.workers,
+                "connections": args.connections,
+                "seconds": seconds,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
