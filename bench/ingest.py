@@ -268,7 +268,7 @@ def ours(body_file: Path, seconds: int, workers: int, connections: int) -> dict[
             run_wrk(port, "/webhook/github", body_file, "warm", 1, connections)
             flush(redis_url)
             result = run_wrk(port, "/webhook/github", body_file, "run", seconds, connections)
-            result.update(asyncio.run(durability(port, redis_url, result, body_file)))
+            result.update(asyncio.run(durability(port, redis_url, result, body_file.read_bytes())))
     flush(redis_url)
     return result
 
@@ -280,7 +280,7 @@ def flush(redis_url: str) -> None:
 
 
 async def durability(
-    port: int, redis_url: str, result: dict[str, Any], body_file: Path
+    port: int, redis_url: str, result: dict[str, Any], body: bytes
 ) -> dict[str, Any]:
     """Every 202 is a stored job; ids sent again come back as duplicates."""
     import aiohttp
@@ -291,7 +291,6 @@ async def durability(
     sample = [j.decode().removeprefix("delivery:") for j in await redis.zrange("arq:queue", 0, 49)]
     await redis.aclose()
     acknowledged = result["requests"] - result["non2xx"]
-    body = body_file.read_bytes()
     duplicates = 0
     async with aiohttp.ClientSession() as session:
         for delivery in sample:
