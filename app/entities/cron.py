@@ -10,13 +10,18 @@ written for sets, and the tests check that both give the same pets:
   `death` history row.
 
 Safe to repeat: a second run at the same time finds nothing owed, because the checkpoint moved.
-Safe to run concurrently: on PostgreSQL rows are claimed with `FOR UPDATE SKIP LOCKED` and
-re-checked after a concurrent commit; on SQLite the first statement takes the single write lock.
-Frozen (archived or suspended), dead and non-current pets are never touched.
+Safe to run concurrently: on PostgreSQL each id range takes a transaction-scoped advisory lock
+(a concurrent run waits, then finds nothing owed), and every UPDATE re-checks the columns it
+read, so a pet changed by a commit meanwhile is left for the next run instead of being charged
+twice; on SQLite the first statement takes the single write lock. On PostgreSQL the id space is
+split into a fixed number of ranges decayed in parallel transactions, so a run uses both cores
+and its round trips never depend on the number of pets. Frozen (archived or suspended), dead
+and non-current pets are never touched.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
@@ -29,6 +34,8 @@ from app.entities import rules
 from app.models import Json, UTCDateTime
 
 HOUR_US: Final = 3_600_000_000
+MIN_ID: Final = -(2**63)
+MAX_ID: Final = 2**63 - 1
 DAY_US: Final = 24 * HOUR_US
 GRACE_HOURS: Final = int(rules.GRACE_DAYS * rules.DAY.total_seconds() // 3600)
 DEATH_HOURS: Final = int(rules.DEATH_AFTER.total_seconds() // 3600)
@@ -108,21 +115,32 @@ PG_BASE: Final = (
     "e.last_decay_at)"
 )
 
+# Claiming rows with FOR UPDATE would write a lock record for every pet. Instead each UPDATE
+# re-checks the columns it read: if a commit changed a pet after this statement's snapshot,
+# PostgreSQL re-evaluates these conditions on the newest row version and the pet is left for
+# the next run (which charges it correctly, since decay catches up).
+PG_UNCHANGED: Final = (
+    "e.id = c.id AND e.health = c.old_health AND e.status = c.old_status "
+    "AND e.is_current AND NOT e.frozen "
+    "AND e.last_commit_at IS NOT DISTINCT FROM c.old_commit "
+    "AND e.last_decay_at IS NOT DISTINCT FROM c.old_decay "
+    "AND e.zero_since IS NOT DISTINCT FROM c.old_zero"
+)
+PG_RANGE: Final = "e.id BETWEEN :lo AND :hi"
+
 PG_DECAY: Final = f"""
 WITH due AS (
-    SELECT e.id, e.health AS old_health, e.status AS old_status, {PG_BASE} AS base,
+    SELECT e.id, e.health AS old_health, e.status AS old_status, e.last_commit_at AS old_commit,
+           e.last_decay_at AS old_decay, e.zero_since AS old_zero, {PG_BASE} AS base,
            LEAST(
                floor(extract(epoch FROM ({PG_NOW} - {PG_BASE})) / 86400)::int,
                (e.health + :per_day - 1) / :per_day
            ) AS days
     FROM entities e
-    WHERE e.is_current AND NOT e.frozen AND e.status <> '{rules.DEAD}' AND e.health > 0
-      AND {PG_BASE} <= {PG_NOW} - make_interval(hours => 24)
-    FOR UPDATE OF e SKIP LOCKED
+    WHERE {PG_RANGE} AND e.is_current AND NOT e.frozen AND e.status <> '{rules.DEAD}'
+      AND e.health > 0 AND {PG_BASE} <= {PG_NOW} - make_interval(hours => 24)
 ), computed AS (
-    SELECT id, old_health, old_status, base, days,
-           GREATEST(0, old_health - :per_day * days) AS new_health
-    FROM due
+    SELECT due.*, GREATEST(0, old_health - :per_day * days) AS new_health FROM due
 ), upd AS (
     UPDATE entities e SET
         health = c.new_health,
@@ -132,7 +150,7 @@ WITH due AS (
             ELSE COALESCE(e.zero_since, c.base + make_interval(hours => 24 * c.days)) END,
         updated_at = {PG_NOW}
     FROM computed c
-    WHERE e.id = c.id
+    WHERE {PG_UNCHANGED}
     RETURNING e.id, c.old_health, c.old_status, e.health, e.status
 ), hist AS (
     INSERT INTO health_history (entity_id, health_score, delta, reason, recorded_at)
@@ -149,19 +167,22 @@ FROM (SELECT count(*) AS total FROM upd) t LEFT JOIN changed c ON true
 """
 
 PG_DEATH: Final = f"""
-WITH due AS (
-    SELECT id, status AS old_status FROM entities
-    WHERE {ELIGIBLE} AND health <= 0 AND zero_since IS NOT NULL
-      AND zero_since <= {PG_NOW} - make_interval(hours => :death_hours)
-    FOR UPDATE SKIP LOCKED
-), upd AS (
+WITH upd AS (
     UPDATE entities e SET
         status = '{rules.DEAD}',
         died_at = e.zero_since + make_interval(hours => :death_hours),
         updated_at = {PG_NOW}
-    FROM due d
-    WHERE e.id = d.id
-    RETURNING e.id, e.health, d.old_status, e.status, e.died_at
+    FROM (
+        SELECT e.id, e.health AS old_health, e.status AS old_status,
+               e.last_commit_at AS old_commit, e.last_decay_at AS old_decay,
+               e.zero_since AS old_zero
+        FROM entities e
+        WHERE {PG_RANGE} AND e.is_current AND NOT e.frozen AND e.status <> '{rules.DEAD}'
+          AND e.health <= 0 AND e.zero_since IS NOT NULL
+          AND e.zero_since <= {PG_NOW} - make_interval(hours => :death_hours)
+    ) c
+    WHERE {PG_UNCHANGED}
+    RETURNING e.id, e.health, c.old_status, e.status, e.died_at
 ), hist AS (
     INSERT INTO health_history (entity_id, health_score, delta, reason, recorded_at)
     SELECT id, health, 0, '{rules.REASON_DEATH}', died_at FROM upd
@@ -173,6 +194,18 @@ WITH due AS (
 SELECT t.total, {", ".join(f"c.{c.strip()}" for c in CHANGE_COLUMNS.split(","))}
 FROM (SELECT count(*) AS total FROM upd) t LEFT JOIN changed c ON true
 """
+
+# One cron run per id range at a time (a second run waits, then finds nothing owed), and enough
+# memory for the self-join to hash in one pass. Transaction-scoped: released at commit.
+PG_PREPARE: Final = (
+    "SELECT pg_advisory_xact_lock(:lock_key, :part), set_config('work_mem', :work_mem, true)"
+)
+PG_ID_BOUNDS: Final = "SELECT min(id), max(id) FROM entities"
+LOCK_KEY: Final = 0x7A6D  # "tamagitto decay"
+WORK_MEM: Final = "128MB"
+# Independent id ranges decayed in parallel transactions (one connection each): a fixed number,
+# so round trips do not grow with the number of pets.
+PG_PARTITIONS: Final = 2
 
 # --- SQLite: integer microseconds, insert history first (it takes the write lock) -------------
 
@@ -302,29 +335,46 @@ def _change(row: Any) -> Change:
     )
 
 
-def _pg_params(now: datetime) -> dict[str, Any]:
+def _pg_params(now: datetime, lo: int, hi: int, part: int) -> dict[str, Any]:
     """Bind values shared by the PostgreSQL statements (hours, not days: DST-proof)."""
     return {
         "now": now,
         "grace_hours": GRACE_HOURS,
         "death_hours": DEATH_HOURS,
         "per_day": rules.DECAY_PER_DAY,
+        "lo": lo,
+        "hi": hi,
+        "lock_key": LOCK_KEY,
+        "part": part,
+        "work_mem": WORK_MEM,
     }
 
 
-async def _pg_rule(conn: AsyncConnection, sql: str, now: datetime) -> tuple[int, list[Change]]:
+async def _pg_rule(
+    conn: AsyncConnection, sql: str, params: dict[str, Any]
+) -> tuple[int, list[Change]]:
     """Run one rule statement; returns (pets touched, changes)."""
     typed = _clause(sql).columns(total=Integer, **RESULT_TYPES)
-    rows = (await conn.execute(typed, _pg_params(now))).all()
+    rows = (await conn.execute(typed, params)).all()
     total = rows[0].total if rows else 0
     return total, [_change(r) for r in rows if r.id is not None]
 
 
-async def _pg_run(conn: AsyncConnection, now: datetime) -> CronResult:
-    """Decay, then death, in the caller's transaction: two statements."""
-    decayed, changes = await _pg_rule(conn, PG_DECAY, now)
-    died, deaths = await _pg_rule(conn, PG_DEATH, now)
+async def _pg_run(
+    conn: AsyncConnection, now: datetime, lo: int, hi: int, part: int = 0
+) -> CronResult:
+    """Decay, then death, for pets with ids in [lo, hi], in the caller's transaction."""
+    params = _pg_params(now, lo, hi, part)
+    await conn.execute(text(PG_PREPARE), params)
+    decayed, changes = await _pg_rule(conn, PG_DECAY, params)
+    died, deaths = await _pg_rule(conn, PG_DEATH, params)
     return CronResult(decayed, died, _merge(changes, deaths))
+
+
+def id_ranges(low: int, high: int, parts: int) -> list[tuple[int, int]]:
+    """Split [low, high] into at most `parts` contiguous, non-empty ranges."""
+    size = max(1, -(-(high - low + 1) // parts))
+    return [(start, min(start + size - 1, high)) for start in range(low, high + 1, size)]
 
 
 def _merge(changes: list[Change], deaths: list[Change]) -> list[Change]:
@@ -372,19 +422,52 @@ async def _sqlite_run(conn: AsyncConnection, now: datetime) -> CronResult:
 
 
 async def apply_rules(conn: AsyncConnection, now: datetime) -> CronResult:
-    """Decay and death for every eligible pet, inside the caller's transaction."""
+    """Decay and death for every eligible pet, inside the caller's one transaction."""
     if conn.dialect.name == "postgresql":
-        return await _pg_run(conn, now)
+        return await _pg_run(conn, now, MIN_ID, MAX_ID)
     if conn.dialect.name == "sqlite":
         return await _sqlite_run(conn, now)
     raise NotImplementedError(f"no decay SQL for {conn.dialect.name}")
 
 
-async def run_cron(sessionmaker: async_sessionmaker[AsyncSession], now: datetime) -> CronResult:
-    """One committed run of the rules, as the hourly job does it."""
+async def _partition(
+    sessionmaker: async_sessionmaker[AsyncSession], now: datetime, lo: int, hi: int, part: int
+) -> CronResult:
+    """One id range in its own transaction."""
     async with sessionmaker() as session, session.begin():
+        return await _pg_run(await session.connection(), now, lo, hi, part)
+
+
+async def run_cron(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    now: datetime,
+    partitions: int = PG_PARTITIONS,
+) -> CronResult:
+    """One run of the rules, as the hourly job does it.
+
+    On PostgreSQL the id space is split into `partitions` ranges decayed concurrently, each in
+    its own transaction (a pet's change and its history row always commit together; a run cut
+    short is finished by the next one). On SQLite, one transaction.
+    """
+    async with sessionmaker() as session:
         conn = await session.connection()
-        return await apply_rules(conn, now)
+        if conn.dialect.name != "postgresql" or partitions <= 1:
+            result = await apply_rules(conn, now)
+            await session.commit()
+            return result
+        low, high = (await conn.execute(text(PG_ID_BOUNDS))).one()
+        await session.rollback()
+    if low is None:
+        return CronResult()
+    ranges = id_ranges(low, high, partitions)
+    results = await asyncio.gather(
+        *(_partition(sessionmaker, now, lo, hi, k) for k, (lo, hi) in enumerate(ranges))
+    )
+    return CronResult(
+        decayed=sum(r.decayed for r in results),
+        died=sum(r.died for r in results),
+        changes=[c for r in results for c in r.changes],
+    )
 
 
-__all__ = ["Change", "CronResult", "apply_rules", "run_cron"]
+__all__ = ["Change", "CronResult", "apply_rules", "id_ranges", "run_cron"]

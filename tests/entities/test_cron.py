@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.entities import rules
-from app.entities.cron import run_cron
+from app.entities import rules, service
+from app.entities.cron import CronResult, id_ranges, run_cron
 from app.entities.rules import PetState
 from app.entities.service import create_pet, pet_state, write_state
 from app.models import Entity, HealthHistory, Repository
@@ -163,17 +164,52 @@ async def test_concurrent_runs_decay_each_pet_once(pg_sessionmaker: Maker) -> No
         assert {n for _, n in per_pet.all()} == {1}
 
 
-async def test_concurrent_with_a_locked_pet_catches_up_next_run(pg_sessionmaker: Maker) -> None:
-    """A pet locked by a commit transaction is skipped, and the next run charges it fully."""
+async def test_commit_racing_the_cron_is_never_charged_twice(pg_sessionmaker: Maker) -> None:
+    """A commit transaction settles a pet while the cron's statement is already running.
+
+    The cron read the pet before the commit; it must wait, notice the row changed, and leave
+    it alone (the commit already charged the decay), rather than charge the same days again.
+    """
     now = T0 + timedelta(days=10)
     born = now - timedelta(days=rules.GRACE_DAYS + 2)
     ids = await insert_pets(pg_sessionmaker, [rules.new_pet(born), rules.new_pet(born)], born)
     async with pg_sessionmaker() as holder, holder.begin():
-        await holder.execute(select(Entity).where(Entity.id == ids[0]).with_for_update())
-        skipped = await asyncio.wait_for(run_cron(pg_sessionmaker, now), timeout=10)
-    later = await run_cron(pg_sessionmaker, now + timedelta(hours=1))
-    assert (skipped.decayed, later.decayed) == (1, 1)
-    assert {s.health for s in (await load_states(pg_sessionmaker, ids)).values()} == {96}
+        update = await service.record_commit(holder, ids[0], -10, now - timedelta(minutes=1))
+        assert update.after.health == 98 - 10
+        cron_task = asyncio.create_task(run_cron(pg_sessionmaker, now, partitions=1))
+        await asyncio.sleep(0.5)
+        assert not cron_task.done(), "the cron waits for the row the commit holds"
+    result = await asyncio.wait_for(cron_task, timeout=10)
+    assert result.decayed == 1
+    after = await load_states(pg_sessionmaker, ids)
+    assert (after[ids[0]].health, after[ids[1]].health) == (88, 96)
+    assert await run_cron(pg_sessionmaker, now + timedelta(hours=1)) == CronResult()
+    reasons = [(r.entity_id, r.reason) for r in await history(pg_sessionmaker)]
+    assert sorted(reasons) == sorted(
+        [(ids[0], "daily_decay"), (ids[0], "commit_analysis"), (ids[1], "daily_decay")]
+    )
+
+
+def test_id_ranges_cover_everything_once() -> None:
+    """Partitions are contiguous, disjoint and cover [low, high], whatever the sizes."""
+    for low, high, parts in ((1, 10, 3), (5, 5, 4), (1, 1_000_000, 2), (7, 8, 16)):
+        ranges = id_ranges(low, high, parts)
+        assert len(ranges) <= parts and ranges[0][0] == low and ranges[-1][1] == high
+        assert all(b[0] == a[1] + 1 for a, b in itertools.pairwise(ranges))
+
+
+async def test_partitioned_runs_match_a_single_transaction(pg_sessionmaker: Maker) -> None:
+    """Four parallel partitions leave the pets exactly as the rules say, with no gaps."""
+    rng = random.Random(7)
+    now = T0 + timedelta(days=60)
+    states = [simulated_pet(rng, now) for _ in range(500)]
+    ids = await insert_pets(pg_sessionmaker, states, now - DAY)
+    result = await run_cron(pg_sessionmaker, now, partitions=4)
+    expected = {i: rules.settle(s, now) for i, s in zip(ids, states, strict=True)}
+    assert await load_states(pg_sessionmaker, ids) == expected
+    assert result.decayed == sum(
+        expected[i].health != s.health for i, s in zip(ids, states, strict=True)
+    )
 
 
 async def test_missed_runs_catch_up_to_the_same_result(any_sessionmaker: Maker) -> None:
