@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from app import db
 from app.config import Settings
 from app.web import RUNTIME, init_app
-from tests.site.seed import Seeded, seed
+from tests.site.seed import Seeded, seed, seed_url
+from tests.site.serve import require_browser_tools, serve
 
 
 @pytest.fixture
@@ -25,3 +28,20 @@ async def site_client(aiohttp_client: Any, make_settings: Callable[..., Settings
 def seeded(site_client: Any) -> Seeded:
     """What was seeded into `site_client`'s database."""
     return site_client.seeded
+
+
+@pytest.fixture(scope="session")
+def embedded_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Seeded]]:
+    """`tamagitto serve` (embedded mode, free port) on a seeded SQLite database.
+
+    Yields (base URL, what was seeded). Shared by the browser and Lighthouse tests.
+    """
+    require_browser_tools()
+    work = tmp_path_factory.mktemp("site-serve")
+    data = work / "data"
+    data.mkdir()
+    url = f"sqlite+aiosqlite:///{data / 'tamagitto.db'}"
+    db.upgrade(url)
+    seeded = asyncio.run(seed_url(url))
+    with serve(work, TAMAGITTO_DATA_DIR=str(data)) as base:
+        yield base, seeded

@@ -7,32 +7,15 @@ events in-process) on a free port, with pets seeded through the pet service befo
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from app import db
 from app.entities import rules
 from app.entities.species import SPECIES
-from tests.site.seed import COMMITS, MAIN, PRIVATE, Seeded, seed_url
-from tests.site.serve import require_browser_tools, run_check, serve
-
-
-@pytest.fixture(scope="module")
-def embedded_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Seeded]]:
-    """`tamagitto serve` on a seeded SQLite database; yields (base URL, what was seeded)."""
-    require_browser_tools()
-    work = tmp_path_factory.mktemp("site-serve")
-    data = work / "data"
-    data.mkdir()
-    url = f"sqlite+aiosqlite:///{data / 'tamagitto.db'}"
-    db.upgrade(url)
-    seeded = asyncio.run(seed_url(url))
-    with serve(work, TAMAGITTO_DATA_DIR=str(data)) as base:
-        yield base, seeded
+from tests.site.seed import COMMITS, MAIN, PRIVATE, Seeded
+from tests.site.serve import run_check
 
 
 def assert_clean(result: dict[str, Any]) -> None:

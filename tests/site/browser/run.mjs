@@ -110,13 +110,27 @@ const checks = {
       const { page, seen } = await openPage(browser, base, { width: 360, height: 740 });
       await page.goto(`${base}${path}`, { waitUntil: "load" });
       await page.waitForTimeout(200);
-      const size = await page.evaluate(() => ({
-        scrollWidth: document.documentElement.scrollWidth,
-        innerWidth: window.innerWidth,
-        wide: [...document.querySelectorAll("body *")]
-          .filter((n) => n.getBoundingClientRect().right > window.innerWidth + 1 && !n.closest(".table-scroll, pre, .visually-hidden"))
-          .slice(0, 5).map((n) => `${n.tagName.toLowerCase()}.${n.className}`),
-      }));
+      // Sections off screen skip layout (content-visibility: auto), so scroll through the whole
+      // page and measure at every step.
+      const size = await page.evaluate(async () => {
+        const frame = () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+        const out = { scrollWidth: 0, innerWidth: window.innerWidth, wide: [] };
+        for (let y = 0; y <= document.documentElement.scrollHeight; y += window.innerHeight / 2) {
+          window.scrollTo(0, y);
+          await frame();
+          out.scrollWidth = Math.max(out.scrollWidth, document.documentElement.scrollWidth);
+          for (const n of document.querySelectorAll("body *")) {
+            const label = `${n.tagName.toLowerCase()}.${n.className}`;
+            if (n.getBoundingClientRect().right > window.innerWidth + 1
+                && !n.closest(".table-scroll, pre, .visually-hidden") && !out.wide.includes(label)) {
+              out.wide.push(label);
+            }
+          }
+        }
+        window.scrollTo(0, 0);
+        out.wide = out.wide.slice(0, 5);
+        return out;
+      });
       const file = `${outDir}/narrow-${path.replace(/[^a-z0-9]+/gi, "_")}.png`;
       await page.screenshot({ path: file, fullPage: true });
       results.push({ path, ...size, screenshot: file, ...(await finish(page, seen)) });
