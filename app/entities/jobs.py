@@ -71,7 +71,7 @@ async def decay_pets(ctx: dict[str, Any]) -> dict[str, int]:
         if bus is not None:
             for event in change_events(change, now, base_url):
                 await bus.publish(event)
-        if wants_pictures and change.visual in rules.HEALTH_STATES:
+        if wants_pictures and service.needs_image(_change_entity(change), change.visual):
             await request_images(ctx, change.entity_id, [change.visual])
     log.info(
         "decay: %d pets decayed, %d died, %d changes",
@@ -105,6 +105,18 @@ async def request_images(
     queue = ctx["queue"]
     args: list[Any] = [entity_id] if states is None else [entity_id, list(states)]
     return bool(await queue.enqueue(IMAGES_JOB, *args, job_id=images_job_id(entity_id, states)))
+
+
+async def after_update(ctx: dict[str, Any], update: service.PetUpdate) -> None:
+    """After the transaction of a `service.record_commit` (or settle) committed: publish its
+    events, and ask for a picture of a state shown for the first time."""
+    bus = ctx.get("bus")
+    for event in update.events:
+        if bus is not None:
+            await bus.publish(event)
+    state = rules.visual_state(update.after)
+    if update.visual_changed and service.needs_image(update.entity, state):
+        await request_images(ctx, update.entity.id, [state])
 
 
 async def _plan(
@@ -182,6 +194,7 @@ __all__ = [
     "FUNCTIONS",
     "IMAGES_JOB",
     "Outcome",
+    "after_update",
     "change_events",
     "cron_jobs",
     "decay_pets",

@@ -248,3 +248,34 @@ def test_cron_schedule_is_hourly() -> None:
     """One arq cron job, at one minute of every hour."""
     (job,) = jobs.cron_jobs()
     assert job.name == "decay_pets" and job.minute == jobs.DECAY_MINUTE and job.hour is None
+
+
+class RecordingQueue:
+    """Collects enqueued jobs, deduplicating by id like arq."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, tuple[str, tuple[Any, ...]]] = {}
+
+    async def enqueue(self, name: str, *args: Any, job_id: str | None = None) -> bool:
+        if job_id in self.jobs:
+            return False
+        self.jobs[job_id or str(len(self.jobs))] = (name, args)
+        return True
+
+
+async def test_after_update_publishes_and_asks_for_a_new_state_picture(
+    pg_sessionmaker: Maker, make_settings: Any
+) -> None:
+    """A commit that shows "okay" for the first time queues one picture job for that state."""
+    pet, _ = await born(pg_sessionmaker)
+    bus, queue = RecordingBus(), RecordingQueue()
+    ctx = {"settings": make_settings(GEMINI_API_KEY="k"), "bus": bus, "queue": queue}
+    async with pg_sessionmaker() as session, session.begin():
+        update = await service.record_commit(session, pet.id, -45, T0 + DAY)
+    await jobs.after_update(ctx, update)
+    await jobs.after_update(ctx, update)
+    assert [e["type"] for e in bus.events] == ["health_update"] * 2
+    assert queue.jobs == {f"generate_images:{pet.id}:okay": ("generate_images", (pet.id, ["okay"]))}
+    no_key = {**ctx, "settings": make_settings(), "queue": RecordingQueue()}
+    await jobs.after_update(no_key, update)
+    assert no_key["queue"].jobs == {}
