@@ -7,6 +7,7 @@ events in-process) on a free port, with pets seeded through the pet service befo
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +107,19 @@ def test_node_runner_reports_failures_as_json(embedded_site: tuple[str, Seeded])
     base, _ = embedded_site
     with pytest.raises(AssertionError, match="unknown check"):
         run_check("no-such-check", base)
+
+
+def test_setup_wizard_form_targets_the_chosen_account(embedded_site: tuple[str, Seeded]) -> None:
+    base, _ = embedded_site
+    result = run_check("setup", base)
+    assert result["status"] == 200
+    assert result["orgHiddenAtFirst"]
+    assert result["personal"].startswith("https://github.com/settings/apps/new?state=")
+    state = result["personal"].split("?state=")[1]
+    assert result["organization"] == (
+        f"https://github.com/organizations/pet-lovers/settings/apps/new?state={state}"
+    )
+    assert result["back"] == result["personal"]
+    assert json.loads(result["manifest"])["default_events"]
+    assert "form-action 'self' https://github.com" in result["csp"]
+    assert_clean(result)

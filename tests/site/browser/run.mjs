@@ -103,6 +103,24 @@ const checks = {
     return { status: response.status(), h1, home, ...(await finish(page, seen)) };
   },
 
+  /** The setup wizard's form: the organization choice points the manifest form at it. */
+  async setup(browser, base) {
+    const { page, seen } = await openPage(browser, base);
+    const response = await page.goto(`${base}/setup`, { waitUntil: "load" });
+    const personal = await page.evaluate(() => document.getElementById("manifest-form").action);
+    const orgHiddenAtFirst = await page.isHidden("#org-field");
+    await page.check("#owner-org");
+    await page.fill("#org-name", "pet-lovers");
+    const organization = await page.evaluate(() => document.getElementById("manifest-form").action);
+    const manifest = await page.getAttribute("input[name=manifest]", "value");
+    await page.check("#owner-personal");
+    const back = await page.evaluate(() => document.getElementById("manifest-form").action);
+    return {
+      status: response.status(), personal, organization, back, orgHiddenAtFirst, manifest,
+      csp: response.headers()["content-security-policy"], ...(await finish(page, seen)),
+    };
+  },
+
   /** 360 px wide: no page scrolls sideways; a screenshot of each for people to look at. */
   async narrow(browser, base, outDir, ...paths) {
     const results = [];
