@@ -181,7 +181,17 @@ async def drive(
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def start_processes(env: dict[str, str], cwd: str) -> list[subprocess.Popen[bytes]]:
+    """`tamagitto serve` and one `tamagitto worker`, each in its own process group."""
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "app", command], env=env, cwd=cwd, start_new_session=True
+        )
+        for command in ("serve", "worker")
+    ]
 
 
 async def run(db_url: str, pushes: int, interval: float) -> list[float]:
@@ -205,15 +215,7 @@ async def run(db_url: str, pushes: int, interval: float) -> list[float]:
                 "GITHUB_URL": fake.url,
                 "PYTHONPATH": str(ROOT),
             }
-            for command in (["serve"], ["worker"]):
-                procs.append(
-                    subprocess.Popen(
-                        [sys.executable, "-m", "app", *command],
-                        env=env,
-                        cwd=cwd,
-                        start_new_session=True,
-                    )
-                )
+            procs = await asyncio.to_thread(start_processes, env, cwd)
             await asyncio.to_thread(wait_for, port, "/healthz")
             return await drive(port, fake, arrived, pushes, interval)
     finally:
