@@ -208,9 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Subcommands contributed by features (each adds its own parser)."""
+    from app.analysis.replay_cli import add_replay_parser
     from app.keys_cli import add_parser as rotate_keys
 
-    return [rotate_keys]
+    return [add_replay_parser, rotate_keys]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

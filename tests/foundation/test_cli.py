@@ -26,7 +26,7 @@ def _run(
     )
 
 
-@pytest.mark.parametrize("command", ["serve", "worker", "migrate"])
+@pytest.mark.parametrize("command", ["serve", "worker", "migrate", "replay", "rotate-keys"])
 def test_help(command: str, tmp_path: Path) -> None:
     proc = _run(command, "--help", cwd=tmp_path)
     assert proc.returncode == 0
