@@ -60,46 +60,32 @@ def parse_patch(patch: str | None) -> FileDiff:
     GitHub's ``patch`` holds only hunks; git's output also has ``diff --git``
     headers. Both work. A hunk ends when its header's counts are used up, so a
     removed line that itself starts with ``--`` is never taken for a header.
+    One flat loop with local counters: this runs for every line of every commit.
     """
     if not patch:
         return EMPTY_DIFF
-    state = _State()
+    hunks: list[Hunk] = []
+    added: list[tuple[int, str]] = []
+    removed: list[tuple[int, str]] = []
+    old_line = new_line = old_left = new_left = 0
     for line in patch.split("\n"):
-        state.feed(line)
-    return FileDiff(tuple(state.hunks), tuple(state.added), tuple(state.removed))
-
-
-class _State:
-    """The line counters of the hunk being read."""
-
-    def __init__(self) -> None:
-        self.hunks: list[Hunk] = []
-        self.added: list[tuple[int, str]] = []
-        self.removed: list[tuple[int, str]] = []
-        self.old_line = self.new_line = 0
-        self.old_left = self.new_left = 0
-
-    def feed(self, line: str) -> None:
-        """Take one line of the patch."""
-        if self.old_left <= 0 and self.new_left <= 0:
-            self._start(line)
-        elif line.startswith("+"):
-            self.added.append((self.new_line, line[1:]))
-            self.new_line, self.new_left = self.new_line + 1, self.new_left - 1
-        elif line.startswith("-"):
-            self.removed.append((self.old_line, line[1:]))
-            self.old_line, self.old_left = self.old_line + 1, self.old_left - 1
-        elif line.startswith("\\"):
-            return
-        else:
-            self.old_line, self.old_left = self.old_line + 1, self.old_left - 1
-            self.new_line, self.new_left = self.new_line + 1, self.new_left - 1
-
-    def _start(self, line: str) -> None:
-        """Open a hunk if the line is a header; skip it otherwise."""
-        hunk = _header(line) if line.startswith("@@") else None
-        if hunk is None:
-            return
-        self.hunks.append(hunk)
-        self.old_line, self.old_left = hunk.old_start, hunk.old_count
-        self.new_line, self.new_left = hunk.new_start, hunk.new_count
+        if old_left <= 0 and new_left <= 0:
+            hunk = _header(line) if line.startswith("@@") else None
+            if hunk is not None:
+                hunks.append(hunk)
+                old_line, old_left = hunk.old_start, hunk.old_count
+                new_line, new_left = hunk.new_start, hunk.new_count
+            continue
+        first = line[:1]
+        if first == "+":
+            added.append((new_line, line[1:]))
+            new_line += 1
+            new_left -= 1
+        elif first == "-":
+            removed.append((old_line, line[1:]))
+            old_line += 1
+            old_left -= 1
+        elif first != "\\":
+            old_line, new_line = old_line + 1, new_line + 1
+            old_left, new_left = old_left - 1, new_left - 1
+    return FileDiff(tuple(hunks), tuple(added), tuple(removed))

@@ -6,6 +6,7 @@ documented (public) prefix and the length, nothing else.
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections import Counter
@@ -227,23 +228,56 @@ def _next_line(added: Sequence[tuple[int, str]], index: int) -> str:
     return ""
 
 
+_NEWLINE = re.compile("\n")
+
+
+def candidate_lines(joined: str, pattern: re.Pattern[str]) -> list[int]:
+    """Indexes of the lines of ``joined`` on which ``pattern`` matches, found in one pass."""
+    starts = [0]
+    starts.extend(match.end() for match in _NEWLINE.finditer(joined))
+    hits = {bisect.bisect_right(starts, match.start()) - 1 for match in pattern.finditer(joined)}
+    return sorted(hits)
+
+
+def _file_secrets(view: FileView, joined: str) -> list[SecretFinding]:
+    """Secrets on one file's added lines; excluded files only in documented formats."""
+    lines = set(candidate_lines(joined, _FORMAT_HINT))
+    if view.excluded is None:
+        lines.update(candidate_lines(joined.lower(), _NAME_HINT))
+    added = view.diff.added
+    found: list[SecretFinding] = []
+    for index in sorted(lines):
+        number, text = added[index]
+        found.extend(secrets_in_line(view.path, number, text, _next_line(added, index)))
+    return [f for f in found if view.excluded is None or f.kind != ENTROPY_KIND]
+
+
+def _file_risky(view: FileView, joined: str) -> list[RiskyCall]:
+    """Risky calls on one source file's added lines (only lines holding a hint word)."""
+    if not view.is_source:
+        return []
+    added = view.diff.added
+    return [
+        call
+        for index in candidate_lines(joined.lower(), _RISKY_HINT)
+        for call in _risky_in_line(view, *added[index])
+    ]
+
+
 def measure_security(views: Sequence[FileView]) -> SecurityMetrics:
     """Secrets on every file's added lines; risky calls in non-test code.
 
     Vendored and generated files are scanned for documented token formats too
-    (a key in ``dist/`` still leaks), but not with the entropy heuristic.
+    (a key in ``dist/`` still leaks), but not with the entropy heuristic. Each
+    file's added text is checked once for hints before any line is examined.
     """
     secrets: list[SecretFinding] = []
     risky: list[RiskyCall] = []
     for view in views:
-        added = view.diff.added
-        for index, (number, text) in enumerate(added):
-            found = secrets_in_line(view.path, number, text, _next_line(added, index))
-            if view.excluded is not None:
-                found = [f for f in found if f.kind != ENTROPY_KIND]
-            secrets.extend(found)
-            if view.is_source:
-                risky.extend(_risky_in_line(view, number, text))
+        joined = "\n".join(text for _, text in view.diff.added)
+        if joined:
+            secrets.extend(_file_secrets(view, joined))
+            risky.extend(_file_risky(view, joined))
     manifests = [view.path for view in views if view.is_manifest]
     locks = [view.path for view in views if exclusion_reason(view.path) == "lock"]
     return SecurityMetrics(secrets, risky, manifests, locks)

@@ -74,55 +74,71 @@ class StyleMetrics:
         return sum(self.ruff.values()) + line_checks + self.debug_prints + self.todos
 
 
-def _indent(text: str) -> str:
-    """The leading whitespace of a line."""
-    return text[: len(text) - len(text.lstrip(" \t"))]
+_TRAILING = re.compile(r"[^\S\n]+$", re.MULTILINE)
+_SPACE_BEFORE_TAB = re.compile(r"^[ \t]* \t", re.MULTILINE)
+# A space before a tab, or an indent opening with the file's minority character.
+_MIXED = {
+    " ": re.compile(r"^(?:\t|[ \t]* \t)", re.MULTILINE),
+    "\t": re.compile(r"^(?: |\t+ +\t)", re.MULTILINE),
+    None: _SPACE_BEFORE_TAB,
+}
+_TAB_INDENTED = re.compile(rb"^\t+\S", re.MULTILINE)
+_SPACE_INDENTED = re.compile(rb"^ +\S", re.MULTILINE)
 
 
-def dominant_indent(lines: Sequence[str]) -> str | None:
-    """ "\\t" or " ", whichever starts more indented lines; None when no line is indented."""
-    counts = Counter(line[0] for line in lines if line[:1] in {" ", "\t"} and line.strip())
-    if not counts:
+def dominant_indent(text: bytes) -> str | None:
+    """ "\t" or " ", whichever starts more indented lines; None when no line is indented."""
+    tabs, spaces = len(_TAB_INDENTED.findall(text)), len(_SPACE_INDENTED.findall(text))
+    if not tabs and not spaces:
         return None
-    return "\t" if counts["\t"] > counts[" "] else " "
+    return "\t" if tabs > spaces else " "
 
 
-def _mixed(indent: str, dominant: str | None) -> bool:
-    """A space before a tab, or an indent opening with the file's minority character."""
-    if " \t" in indent:
-        return True
-    return bool(indent) and dominant is not None and indent[0] != dominant
-
-
-def _file_dominant(view: FileView) -> str | None:
+def _file_dominant(view: FileView, added_text: str) -> str | None:
     """The file's indentation style, from its full text when present, else its added lines."""
     if view.language in TAB_INDENTED_LANGUAGES:
         return "\t"
-    source = view.after.source if view.after is not None else None
-    if source is not None:
-        return dominant_indent(source.decode("utf-8", "replace").split("\n"))
-    return dominant_indent([text for _, text in view.diff.added])
+    if view.after is not None:
+        return dominant_indent(view.after.source)
+    return dominant_indent(added_text.encode("utf-8", "replace"))
+
+
+def _long_lines(lines: Sequence[str]) -> int:
+    """Lines over ``LONG_LINE`` characters, tabs counted as ``TAB_WIDTH``."""
+    return sum(
+        1
+        for text in lines
+        if len(text) > LONG_LINE or ("\t" in text and len(text.expandtabs(TAB_WIDTH)) > LONG_LINE)
+    )
+
+
+def _debug_prints(language: str | None, lines: Sequence[str], joined: str) -> int:
+    """Left-in debug statements; the hints are looked for once in the whole text first."""
+    rule = DEBUG_RULES.get(language or "")
+    if rule is None or not any(hint in joined for hint in rule[0]):
+        return 0
+    return sum(is_debug_print(language, text) for text in lines)
 
 
 def line_problems(view: FileView) -> Counter[str]:
-    """Line-check problems on one file's added lines."""
+    """Line-check problems on one file's added lines (regexes over the joined text)."""
+    lines = [raw[:-1] if raw.endswith("\r") else raw for _, raw in view.diff.added]
+    joined = "\n".join(lines)
     problems: Counter[str] = Counter()
-    dominant = _file_dominant(view)
-    language = None if view.is_test else view.language
-    for _, raw in view.diff.added:
-        text = raw[:-1] if raw.endswith("\r") else raw
-        problems["long_lines"] += len(text.expandtabs(TAB_WIDTH)) > LONG_LINE
-        problems["trailing_whitespace"] += text != text.rstrip()
-        problems["mixed_indentation"] += _mixed(_indent(text), dominant)
-        problems["debug_prints"] += is_debug_print(language, text)
+    problems["long_lines"] = _long_lines(lines)
+    problems["trailing_whitespace"] = len(_TRAILING.findall(joined))
+    problems["mixed_indentation"] = len(_MIXED[_file_dominant(view, joined)].findall(joined))
+    problems["debug_prints"] = _debug_prints(None if view.is_test else view.language, lines, joined)
     added_todos = _todo_lines(view.diff.added, view.after)
     removed_todos = _todo_lines(view.diff.removed, view.before)
-    problems["todos"] += max(0, added_todos - removed_todos)
+    problems["todos"] = max(0, added_todos - removed_todos)
     return problems
 
 
 def _todo_lines(lines: Sequence[tuple[int, str]], parsed: ParsedBlob | None) -> int:
     """Lines with a TODO/FIXME marker; in a parsed file, only markers inside comments."""
+    if not TODO_MARKER.search("\n".join(text for _, text in lines)):
+        return 0
     marked = [number for number, text in lines if TODO_MARKER.search(text)]
     if parsed is None or not marked:
         return len(marked)

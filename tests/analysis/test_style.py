@@ -76,6 +76,6 @@ def test_docs_and_data_files_are_not_linted() -> None:
 
 
 def test_dominant_indent() -> None:
-    assert dominant_indent(["a", "  b", "  c", "\td"]) == " "
-    assert dominant_indent(["\ta", "\tb"]) == "\t"
-    assert dominant_indent(["a", "b"]) is None
+    assert dominant_indent(b"a\n  b\n  c\n\td\n") == " "
+    assert dominant_indent(b"\ta\n\tb\n  \n") == "\t"
+    assert dominant_indent(b"a\nb\n") is None

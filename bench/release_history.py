@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Build a git history from a package's released versions, one version per commit.
+
+A real-world history for ``bench/analysis.py``: each commit replaces the tree with
+the next release's sources, so the diffs are what changed between releases.
+
+    uv run python bench/release_history.py pypi requests --versions 40 --out /tmp/requests-history
+    uv run python bench/release_history.py npm rxjs --versions 30 --out /tmp/rxjs-history
+
+PyPI sdists come through ``pip download``; npm tarballs through ``npm pack``. Downloads
+are kept in ``bench/.cache/releases`` so a rebuild is offline. Only final releases
+(no alpha, beta or rc) are used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "bench" / ".cache" / "releases"
+FINAL = re.compile(r"^\d+(\.\d+)*$")
+DAY = 86_400
+PIP = shutil.which("pip3") or shutil.which("pip") or "pip"  # the project venv has no pip
+EPOCH = 1_600_000_000
+
+
+def _numbers(version: str) -> tuple[int, ...]:
+    """``"2.31.0"`` as ``(2, 31, 0)`` for sorting."""
+    return tuple(int(part) for part in version.split("."))
+
+
+def final_versions(found: list[str], count: int) -> list[str]:
+    """The last ``count`` final releases, oldest first."""
+    finals = sorted(
+        {v for v in found if FINAL.match(v)}, key=lambda v: tuple(map(int, v.split(".")))
+    )
+    return finals[-count:]
+
+
+def pypi_versions(name: str) -> list[str]:
+    """Every version pip can see for a package."""
+    out = subprocess.run([PIP, "index", "versions", name],
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    line = next(line for line in out.splitlines() if line.startswith("Available versions:"))
+    return [v.strip() for v in line.split(":", 1)[1].split(",")]
+
+
+def npm_versions(name: str) -> list[str]:
+    """Every version the npm registry lists for a package."""
+    out = subprocess.run(["npm", "view", name, "versions", "--json"],
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    return list(json.loads(out))
+
+
+def download(ecosystem: str, name: str, version: str) -> Path:
+    """The release archive, from the cache or the registry."""
+    folder = CACHE / ecosystem / name / version
+    existing = [p for p in folder.glob("*") if p.is_file()] if folder.exists() else []
+    if existing:
+        return existing[0]
+    folder.mkdir(parents=True, exist_ok=True)
+    if ecosystem == "pypi":
+        command = [PIP, "download", f"{name}=={version}", "--no-deps",
+                   "--no-binary", ":all:", "-q", "-d", str(folder)]  # fmt: skip
+    else:
+        command = ["npm", "pack", f"{name}@{version}", "--pack-destination", str(folder), "-q"]
+    subprocess.run(command, check=True, capture_output=True)
+    return next(p for p in folder.glob("*") if p.is_file())
+
+
+def extract(archive: Path, target: Path) -> None:
+    """Unpack an archive into ``target``, dropping its single top-level folder."""
+    with tempfile.TemporaryDirectory() as tmp:
+        if archive.suffix == ".zip":
+            with zipfile.ZipFile(archive) as bundle:
+                bundle.extractall(tmp)
+        else:
+            with tarfile.open(archive) as bundle:
+                bundle.extractall(tmp, filter="data")
+        entries = list(Path(tmp).iterdir())
+        top = entries[0] if len(entries) == 1 and entries[0].is_dir() else Path(tmp)
+        for item in top.iterdir():
+            shutil.move(str(item), target / item.name)
+
+
+def git(repo: Path, *args: str, when: int | None = None) -> None:
+    """Run git in the history repository with a fixed identity and date."""
+    env = {"GIT_AUTHOR_NAME": "release", "GIT_AUTHOR_EMAIL": "release@example.com",
+           "GIT_COMMITTER_NAME": "release", "GIT_COMMITTER_EMAIL": "release@example.com",
+           "PATH": "/usr/bin:/bin:/usr/local/bin"}  # fmt: skip
+    if when is not None:
+        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = f"{when} +0000"
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, env=env)
+
+
+def build(ecosystem: str, name: str, count: int, out: Path) -> list[str]:
+    """Create the repository at ``out`` with one commit per release."""
+    listing = pypi_versions(name) if ecosystem == "pypi" else npm_versions(name)
+    versions = final_versions(listing, count)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    git(out, "init", "-q", "-b", "main")
+    for index, version in enumerate(versions):
+        for item in out.iterdir():
+            if item.name != ".git":
+                shutil.rmtree(item) if item.is_dir() else item.unlink()
+        extract(download(ecosystem, name, version), out)
+        git(out, "add", "-A")
+        git(
+            out,
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            f"{name} {version}",
+            when=EPOCH + index * DAY,
+        )
+    return versions
+
+
+def main() -> int:
+    """Parse arguments and build the history."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("ecosystem", choices=["pypi", "npm"])
+    parser.add_argument("name")
+    parser.add_argument("--versions", type=int, default=30)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    versions = build(args.ecosystem, args.name, args.versions, args.out)
+    print(f"{args.out}: {len(versions)} releases of {args.name}, {versions[0]} to {versions[-1]}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
