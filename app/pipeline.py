@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.analysis.engine import AnalysisResult
 from app.analysis.engine import analyze_commit as analyze
+from app.analysis.review import apply_review, review_commit
+from app.analysis.scoring import Score
 from app.entities import rules
 from app.entities.jobs import request_images
 from app.entities.service import (
@@ -32,8 +34,9 @@ from app.entities.service import (
     lock_pet,
     needs_image,
     record_commit,
+    store_sprites,
 )
-from app.entities.species import emoji_for
+from app.entities.species import emoji_for, generation_name, strip_generation, subspecies_for
 from app.github import GitHubApp
 from app.models import CommitAnalysis, Entity, Installation, Repository
 from app.repo_config import RepoConfig, load_config
@@ -140,10 +143,18 @@ async def stored_analysis(
         )
 
 
-def analysis_row(target: Target, commit: Any, result: AnalysisResult) -> CommitAnalysis:
+def analysis_row(
+    target: Target, commit: Any, result: AnalysisResult, score: Score, review: Any = None
+) -> CommitAnalysis:
     """The row that makes this commit count exactly once."""
     info = commit.info
-    score = result.score
+    detail = result.metrics_dict()
+    if review is not None:
+        detail["review"] = {
+            "summary": review.summary,
+            "concerns": list(review.concerns),
+            "adjustment": review.adjustment,
+        }
     return CommitAnalysis(
         repository_id=target.id,
         sha=info.sha,
@@ -159,12 +170,45 @@ def analysis_row(target: Target, commit: Any, result: AnalysisResult) -> CommitA
         security_issues=result.security_issues,
         health_delta=score.delta,
         reasons=[{"code": r.code, "points": r.points, "detail": r.detail} for r in score.reasons],
-        detail=result.metrics_dict(),
+        detail=detail,
     )
 
 
+async def review(
+    ctx: dict[str, Any], config: RepoConfig, commit: Any, result: AnalysisResult
+) -> tuple[Score, Any]:
+    """The optional Gemini review, when the repository asks for it and a key is set."""
+    settings = ctx["settings"]
+    if not config.llm_review or settings.gemini_key is None:
+        return result.score, None
+    verdict = await review_commit(
+        commit,
+        result,
+        api_key=settings.gemini_key,
+        model=settings.gemini_review_model,
+        base_url=settings.gemini_base_url,
+    )
+    return apply_review(result.score, verdict), verdict
+
+
+def apply_config(pet: Entity, repo: Repository, config: RepoConfig) -> bool:
+    """The config's name and species override the generated ones; True if the look changed."""
+    if config.name and strip_generation(pet.name) != config.name:
+        pet.name = generation_name(config.name, pet.generation)
+    if config.species and pet.species != config.species:
+        pet.species = config.species
+        pet.subspecies = subspecies_for(config.species, repo.github_id)
+        return True
+    return False
+
+
 async def apply_once(
-    session: AsyncSession, target: Target, row: CommitAnalysis, now: datetime, base_url: str
+    session: AsyncSession,
+    target: Target,
+    row: CommitAnalysis,
+    now: datetime,
+    base_url: str,
+    config: RepoConfig | None = None,
 ) -> PetUpdate | None:
     """Insert the analysis and apply its delta; None when this commit was applied before.
 
@@ -175,6 +219,8 @@ async def apply_once(
     assert repo is not None
     pet = await current_pet(session, target.id) or await create_pet(session, repo, now)
     await lock_pet(session, pet.id)
+    if config is not None and apply_config(pet, repo, config):
+        await store_sprites(session, pet)
     row.entity_id = pet.id
     try:
         async with session.begin_nested():
@@ -209,7 +255,9 @@ async def analyze_commit(
     except (GitHubException, aiohttp.ClientError, TimeoutError) as exc:
         return _fail(exc, ctx, target, sha)
     if row is None:
-        row, update = await apply_analysis(ctx, target, analysis_row(target, commit, result))
+        score, verdict = await review(ctx, config, commit, result)
+        new = analysis_row(target, commit, result, score, verdict)
+        row, update = await apply_analysis(ctx, target, new, config)
     async with ctx["sessionmaker"]() as session:
         pet = await current_pet(session, target.id)
     if pet is not None and post_status:
@@ -220,12 +268,12 @@ async def analyze_commit(
 
 
 async def apply_analysis(
-    ctx: dict[str, Any], target: Target, row: CommitAnalysis
+    ctx: dict[str, Any], target: Target, row: CommitAnalysis, config: RepoConfig
 ) -> tuple[CommitAnalysis, PetUpdate | None]:
     """The one transaction: analysis row, pet health and history, or nothing at all."""
     async with ctx["sessionmaker"].begin() as session:
         update = await apply_once(
-            session, target, row, datetime.now(UTC), ctx["settings"].public_url
+            session, target, row, datetime.now(UTC), ctx["settings"].public_url, config
         )
     if update is None:  # a concurrent job won the race; report its row
         stored = await stored_analysis(ctx, target.id, row.sha)

@@ -228,3 +228,16 @@ def test_exact_description() -> None:
     assert status_description("🐱", "Mochi", 72, "alive", text) == (
         "🐱 Mochi is healthy · 72/100 (+4): tests added, complexity down"
     )
+
+
+async def test_config_names_the_pet_and_picks_its_species(pipeline: Pipeline) -> None:
+    p = pipeline
+    one_commit(p)
+    p.fake.contents[(REPO, SHA, ".github/tamagitto.yml")] = b"name: Biscuit\nspecies: robot\n"
+    assert await run_job(p) == "applied"
+    async with p.client.app[RUNTIME].sessionmaker() as session:
+        pet = await session.scalar(select(Entity))
+    assert pet is not None
+    assert (pet.name, pet.species) == ("Biscuit", "robot")
+    assert "Biscuit" in p.fake.statuses[-1]["description"]
+    assert p.fake.statuses[-1]["description"].startswith("🤖")
