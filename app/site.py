@@ -393,6 +393,20 @@ SETTING_HELP: Final[dict[str, tuple[str | None, str]]] = {
 }
 
 
+def config_doc_values() -> dict[str, str]:
+    """The config reference's limits and defaults, from the validator in `app.repo_config`."""
+    from app import repo_config
+
+    return {
+        "CONFIG_PATH": esc(repo_config.CONFIG_PATH),
+        "CONFIG_SPECIES": ", ".join(f"<code>{esc(s)}</code>" for s in repo_config.SPECIES),
+        "CONFIG_MAX_NAME": esc(repo_config.MAX_NAME),
+        "CONFIG_MAX_GLOBS": esc(repo_config.MAX_GLOBS),
+        "CONFIG_DEFAULT_CONTEXT": esc(repo_config.DEFAULT_CONTEXT),
+        "REVIEW_LIMIT": esc(scoring.REVIEW_LIMIT),
+    }
+
+
 def _default_text(default: object) -> str:
     """A setting's default as shown in the docs."""
     if default is None or default == "":
@@ -694,7 +708,7 @@ class Site:
             "STATES_HTML": states_html(),
             "LIFE_HTML": life_html(),
             "SCORING_HTML": scoring_html(),
-            "SPECIES_LIST": ", ".join(f"<code>{esc(s)}</code>" for s in SPECIES),
+            **config_doc_values(),
             "SETTINGS_TABLE": settings_table(),
             "COMPOSE_YAML": esc(deploy_file("compose.yaml")),
             "CADDYFILE": esc(deploy_file("Caddyfile")),
@@ -734,11 +748,37 @@ def not_found_page(request: web.Request, what: str = "This page doesn't exist.")
     return html_response(body, status=404)
 
 
+def config_notice(config: Mapping[str, Any] | None) -> str:
+    """What was wrong with the repository's `.github/tamagitto.yml`, as the pipeline stored it.
+
+    The file lives in a public repository, so its problems are public too.
+    """
+    from app.repo_config import CONFIG_PATH
+
+    errors = [str(e) for e in (config or {}).get("errors") or []]
+    warnings = [str(w) for w in (config or {}).get("warnings") or []]
+    if not errors and not warnings:
+        return ""
+    effect = (
+        "The file has errors, so every default is in force until it is fixed."
+        if errors
+        else "These keys are ignored."
+    )
+    items = "".join(f"<li>{esc(problem)}</li>" for problem in [*errors, *warnings])
+    return (
+        '<section id="config-problems" class="notice" aria-labelledby="config-title">'
+        f'<h2 id="config-title">Problems in <code>{esc(CONFIG_PATH)}</code></h2>'
+        f'<p>{effect} See <a href="/docs/config">the configuration reference</a>.</p>'
+        f"<ul>{items}</ul></section>"
+    )
+
+
 def _pet_values(
-    settings: Settings, payload: dict[str, Any], full_name: str, live: Mapping[str, bool]
+    settings: Settings, payload: dict[str, Any], repository: Repository, live: Mapping[str, bool]
 ) -> dict[str, str]:
     """Template values of the pet page's server-rendered parts."""
     entity = payload["entity"]
+    full_name = repository.full_name
     state = rules.DEAD_VISUAL if entity["status"] == rules.DEAD else entity["state"]
     owner, repo = full_name.split("/", 1)
     base = settings.public_url
@@ -768,6 +808,7 @@ def _pet_values(
         "WS_URL": esc(ws),
         "API_URL": esc(api),
         "PET_JSON": json_for_script(payload),
+        "CONFIG_HTML": config_notice(repository.config),
     }
 
 
@@ -783,7 +824,7 @@ async def pet_page(request: web.Request) -> web.Response:
         repository, entity = found
         payload = await pet_payload(session, repository, entity, datetime.now(UTC), highlight)
     site = site_of(request)
-    values = _pet_values(settings, payload, repository.full_name, site.live)
+    values = _pet_values(settings, payload, repository, site.live)
     return html_response(site.page("pet.html", values))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Callable
@@ -10,12 +11,13 @@ from typing import Any
 
 import jwt
 import pytest
+import yaml
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select, update
 
-from app import site
+from app import repo_config, site
 from app.analysis import scoring
 from app.config import Settings
 from app.entities import rules
@@ -342,12 +344,41 @@ async def test_assets_are_versioned_and_cacheable(site_client: Any) -> None:
 # --- docs -------------------------------------------------------------------------------------
 
 
+CONFIG_KEYS = {"name", "species", "branches", "ignore", "fail_below", "context", "llm_review"}
+
+
 async def test_config_reference_lists_every_key(site_client: Any) -> None:
     html = await (await site_client.get("/docs/config")).text()
-    for key in ("name", "species", "branches", "ignore", "fail_below", "context", "llm_review"):
-        assert f'id="key-{key}"' in html, key
-    for species in SPECIES:
+    doc = parse(html)
+    documented = {
+        row.attrs["id"].removeprefix("key-") for row in find(doc, "tr") if "id" in row.attrs
+    }
+    assert documented == CONFIG_KEYS == set(repo_config.CHECKS) | {"branches", "ignore"}
+    for species in repo_config.SPECIES:
         assert f"<code>{species}</code>" in html
+    assert f"<code>{repo_config.DEFAULT_CONTEXT}</code>" in html
+
+
+async def test_config_example_passes_the_real_validator(site_client: Any) -> None:
+    html_text = await (await site_client.get("/docs/config")).text()
+    match = re.search(r'<code id="config-example">(.*?)</code>', html_text, re.DOTALL)
+    assert match
+    config = repo_config.parse_config(html.unescape(match.group(1)))
+    assert config.valid and config.warnings == (), (config.errors, config.warnings)
+    assert set(yaml.safe_load(html.unescape(match.group(1)))) == CONFIG_KEYS
+
+
+async def test_pet_page_lists_config_problems(site_client: Any, seeded: Seeded) -> None:
+    assert 'id="config-problems"' not in await (await site_client.get(f"/pets/{MAIN}")).text()
+    bad = repo_config.parse_config(b"fail_below: lots\ncolour: blue\n").as_dict()
+    async with site_client.app[RUNTIME].sessionmaker() as session, session.begin():
+        await session.execute(
+            update(Repository).where(Repository.id == seeded.main_repository_id).values(config=bad)
+        )
+    doc = parse(await (await site_client.get(f"/pets/{MAIN}")).text())
+    (notice,) = find(doc, "section", id="config-problems")
+    items = [li for li in find(doc, "li") if li.closest("section") is notice]
+    assert len(items) == 2  # the error and the unknown key
 
 
 async def test_self_hosting_lists_every_setting_and_the_deploy_files(site_client: Any) -> None:
