@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from arq import Retry
@@ -327,6 +328,10 @@ class InlineCron:
     ctx: dict[str, Any]
     _task: asyncio.Task[None] | None = None
 
+    def __post_init__(self) -> None:
+        # CronJob objects carry their next run; copies keep arq workers' schedules apart.
+        self.jobs = [copy.copy(job) for job in self.jobs]
+
     def start(self) -> None:
         """Schedule every job's next run (nothing to do without jobs)."""
         if not self.jobs:
@@ -341,13 +346,13 @@ class InlineCron:
 
     async def _loop(self) -> None:
         """Sleep until the earliest next run, run what is due, repeat."""
-        now = datetime.now()
+        now = datetime.now(UTC)
         for job in self.jobs:
             job.calculate_next(now)
         while True:
             due = min(job.next_run for job in self.jobs if job.next_run)
-            await asyncio.sleep(max(0.0, (due - datetime.now()).total_seconds()))
-            now = datetime.now()
+            await asyncio.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()))
+            now = datetime.now(UTC)
             for job in self.jobs:
                 if job.next_run and job.next_run <= now:
                     await self._run_one(job)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 from typing import Any, ClassVar
 
 from arq.connections import RedisSettings
@@ -54,7 +55,7 @@ def worker_kwargs(settings: Settings, **overrides: Any) -> dict[str, Any]:
     configure_logging(settings)
     kwargs: dict[str, Any] = {
         "functions": list(WorkerSettings.functions),
-        "cron_jobs": list(WorkerSettings.cron_jobs),
+        "cron_jobs": [copy.copy(job) for job in WorkerSettings.cron_jobs],
         "on_startup": startup,
         "on_shutdown": shutdown,
         "max_tries": WorkerSettings.max_tries,

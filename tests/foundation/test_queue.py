@@ -123,3 +123,24 @@ async def test_inline_queue_unknown_function(
         assert "nope" in str(exc)
     else:
         raise AssertionError("unknown job accepted")
+
+
+async def test_inline_cron_runs_arq_cron_definitions() -> None:
+    """Embedded mode runs the same `arq.cron` definitions, on copies of them."""
+    from arq.cron import cron
+
+    from app.queue import InlineCron
+
+    calls.clear()
+    job = cron(record, name="tick", second=set(range(60)))
+    runner = InlineCron([job], {"marker": "cron"})
+    runner.start()
+    try:
+        for _ in range(40):
+            if calls:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await runner.stop()
+    assert calls and calls[0] == ("cron",)
+    assert job.next_run is None  # the shared definition was not mutated

@@ -135,6 +135,7 @@ async def pipeline(
 ) -> AsyncIterator[Pipeline]:
     """An installed App with one Python repository, in production mode."""
     settings = make_settings(**app_env, DATABASE_URL=pg_url, REDIS_URL=redis_url)
+    await truncate_all(pg_url)  # the run's database is shared with other modules
     fake_github.add_installation(INSTALLATION, "Codertocat")
     fake_github.add_repo(
         REPO,

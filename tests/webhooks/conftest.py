@@ -25,6 +25,7 @@ async def ctx(
     env = dict(app_env)
     if request.param == "production":
         env.update(DATABASE_URL=pg_url, REDIS_URL=redis_url)
+        await truncate_all(pg_url)  # the run's database is shared with other modules
     settings = make_settings(**env)
     async with contextlib.AsyncExitStack() as stack:
         runtime = await stack.enter_async_context(open_runtime(settings, run_jobs=False))
