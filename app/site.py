@@ -333,24 +333,25 @@ def _rule_effect(rule: Mapping[str, object]) -> str:
 
 
 def scoring_html() -> str:
-    """The seed's formula and every scoring rule, from `app.analysis.scoring`."""
+    """The seed's formula and every scoring rule, from `app.analysis.scoring`.
+
+    A list rather than a table: four columns of prose don't fit a phone's width.
+    """
     formula = (
         f"delta = {scoring.TEST_WEIGHT:g} × tests + {scoring.DOC_WEIGHT:g} × docs − "
         f"{scoring.COMPLEXITY_WEIGHT:g} × complexity − {scoring.LINT_WEIGHT:g} × lint, "
         f"capped at ±{scoring.FORMULA_CAP}"
     )
-    rows = "".join(
-        f'<tr data-code="{esc(rule["code"])}"><th scope="row"><code>{esc(rule["code"])}</code></th>'
-        f"<td>{esc(rule.get('family', ''))}</td><td>{esc(_rule_effect(rule))}</td>"
-        f"<td>{esc(rule.get('rule', ''))}</td></tr>"
+    items = "".join(
+        f'<li data-code="{esc(rule["code"])}"><p class="rule-head"><code>{esc(rule["code"])}</code>'
+        f' <span class="family">{esc(rule.get("family", ""))}</span>'
+        f' <strong class="effect">{esc(_rule_effect(rule))}</strong></p>'
+        f"<p>{esc(rule.get('rule', ''))}</p></li>"
         for rule in scoring.RULES
     )
     return (
         f'<p class="formula"><code>{esc(formula)}</code></p>'
-        '<div class="table-scroll" tabindex="0" role="region" aria-label="Scoring rules">'
-        '<table class="rules"><caption>Scoring rules</caption><thead><tr>'
-        '<th scope="col">Reason</th><th scope="col">Family</th><th scope="col">Effect</th>'
-        f'<th scope="col">Rule</th></tr></thead><tbody>{rows}</tbody></table></div>'
+        f'<ul class="rules" aria-label="Scoring rules">{items}</ul>'
     )
 
 
@@ -415,22 +416,20 @@ def _default_text(default: object) -> str:
 
 
 def settings_table() -> str:
-    """Every setting `app.config.Settings` reads, with its default taken from the code."""
+    """Every setting `app.config.Settings` reads, with its default taken from the code.
+
+    A definition list, one card per setting, so long names and URLs fit a phone's width.
+    """
     rows = []
     for model_field in Settings.model_fields.values():
         name = str(model_field.alias)
         shown, meaning = SETTING_HELP.get(name, (None, ""))
         default = shown if shown is not None else _default_text(model_field.default)
         rows.append(
-            f'<tr data-setting="{esc(name)}"><th scope="row"><code>{esc(name)}</code></th>'
-            f"<td>{esc(default)}</td><td>{meaning}</td></tr>"
+            f'<div class="entry" data-setting="{esc(name)}"><dt><code>{esc(name)}</code> '
+            f'<span class="default">default: {esc(default)}</span></dt><dd>{meaning}</dd></div>'
         )
-    return (
-        '<div class="table-scroll" tabindex="0" role="region" aria-label="Settings">'
-        '<table id="settings"><caption>Settings</caption><thead><tr><th scope="col">Setting</th>'
-        '<th scope="col">Default</th><th scope="col">Meaning</th></tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table></div>"
-    )
+    return f'<dl class="entries" id="settings" aria-label="Settings">{"".join(rows)}</dl>'
 
 
 def deploy_file(name: str) -> str:

@@ -54,7 +54,7 @@ async def test_landing_shows_every_species_in_every_state(site_client: Any) -> N
 async def test_landing_rules_come_from_the_code(site_client: Any) -> None:
     html = await (await site_client.get("/")).text()
     doc = parse(html)
-    codes = [row.attrs["data-code"] for row in find(doc, "tr") if "data-code" in row.attrs]
+    codes = [item.attrs["data-code"] for item in find(doc, "li") if "data-code" in item.attrs]
     assert codes == [str(rule["code"]) for rule in scoring.RULES]
     states = [row.attrs["data-state"] for row in find(doc, "tr") if "data-state" in row.attrs]
     assert states == list(rules.HEALTH_STATES)
@@ -351,7 +351,9 @@ async def test_config_reference_lists_every_key(site_client: Any) -> None:
     html = await (await site_client.get("/docs/config")).text()
     doc = parse(html)
     documented = {
-        row.attrs["id"].removeprefix("key-") for row in find(doc, "tr") if "id" in row.attrs
+        e.attrs["id"].removeprefix("key-")
+        for e in find(doc, "div", class_="entry")
+        if e.attrs.get("id", "").startswith("key-")
     }
     assert documented == CONFIG_KEYS == set(repo_config.CHECKS) | {"branches", "ignore"}
     for species in repo_config.SPECIES:
@@ -384,7 +386,7 @@ async def test_pet_page_lists_config_problems(site_client: Any, seeded: Seeded) 
 async def test_self_hosting_lists_every_setting_and_the_deploy_files(site_client: Any) -> None:
     html = await (await site_client.get("/docs/self-hosting")).text()
     doc = parse(html)
-    rows = {row.attrs["data-setting"] for row in find(doc, "tr") if "data-setting" in row.attrs}
+    rows = {e.attrs["data-setting"] for e in find(doc, "div") if "data-setting" in e.attrs}
     aliases = {str(f.alias) for f in Settings.model_fields.values()}
     assert rows == aliases
     assert aliases <= set(site.SETTING_HELP), "describe every setting in app.site.SETTING_HELP"

@@ -61,7 +61,7 @@ const checks = {
       visible: n.getBoundingClientRect().width > 20,
     })));
     const install = await page.getAttribute("#install", "href");
-    const rules = await page.$$eval("table.rules tbody tr", (rows) => rows.map((r) => r.dataset.code));
+    const rules = await page.$$eval("ul.rules li", (items) => items.map((r) => r.dataset.code));
     const states = await page.$$eval("table.states tbody tr", (rows) => rows.map((r) => r.textContent.trim()));
     const headers = response.headers();
     return { status: response.status(), csp: headers["content-security-policy"], figures, install, rules, states, ...(await finish(page, seen)) };
@@ -150,7 +150,11 @@ const checks = {
         return out;
       });
       const file = `${outDir}/narrow-${path.replace(/[^a-z0-9]+/gi, "_")}.png`;
-      await page.screenshot({ path: file, fullPage: true });
+      // A viewport as tall as the page, so sections that skip rendering off screen are drawn.
+      const height = await page.evaluate(() => document.documentElement.scrollHeight);
+      await page.setViewportSize({ width: 360, height: Math.min(height, 16000) });
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: file });
       results.push({ path, ...size, screenshot: file, ...(await finish(page, seen)) });
       await page.context().close();
     }
