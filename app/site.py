@@ -446,15 +446,19 @@ class AppSlug:
     """The App's slug from `GET /app`, asked once; a failure is retried after a while."""
 
     slug: str | None = None
-    failed_at: float = 0.0
+    failed_at: float | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def _may_ask(self) -> bool:
+        """Never asked, or the last failure is old enough to try again."""
+        return self.failed_at is None or time.monotonic() - self.failed_at > SLUG_RETRY
 
     async def get(self, settings: Settings, http: aiohttp.ClientSession) -> str | None:
         """The slug, or None when the App isn't configured or GitHub can't tell us now."""
         if self.slug is not None or not settings.app_configured:
             return self.slug
         async with self.lock:
-            if self.slug is None and time.monotonic() - self.failed_at > SLUG_RETRY:
+            if self.slug is None and self._may_ask():
                 self.slug = await fetch_app_slug(settings, http)
                 if self.slug is None:
                     self.failed_at = time.monotonic()
