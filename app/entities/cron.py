@@ -205,7 +205,7 @@ LOCK_KEY: Final = 0x7A6D  # "tamagitto decay"
 WORK_MEM: Final = "128MB"
 # Independent id ranges decayed in parallel transactions (one connection each): a fixed number,
 # so round trips do not grow with the number of pets.
-PG_PARTITIONS: Final = 2
+PG_PARTITIONS: Final = 4
 
 # --- SQLite: integer microseconds, insert history first (it takes the write lock) -------------
 
