@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
@@ -11,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.web import RUNTIME
 from tests.api.conftest import bearer, seed_repo, sign_in
+from tests.api.test_ws import RUN, next_event, no_event
 from tests.fakes.github_user import WRITE, FakeGitHubUser
 
 DB = async_sessionmaker[AsyncSession]
@@ -78,26 +77,31 @@ async def test_a_does_not_hear_bs_private_events(
     token = (await sign_in(client, github, "alice"))["session_token"]
     sock = await client.ws_connect(f"/api/ws?token={token}")
     try:
-        snap = json.loads((await sock.receive(timeout=5)).data)
+        snap = await next_event(sock)
         assert [e["id"] for e in snap["entities"]] == [a_repo.entity_id]
         bus = client.app[RUNTIME].bus
         for kind in ("health_update", "status_change", "analysis_complete"):
             await bus.publish(
-                {"type": kind, "repository_id": b_repo.repository_id, "entity_id": b_repo.entity_id}
+                {
+                    "type": kind,
+                    "repository_id": b_repo.repository_id,
+                    "entity_id": b_repo.entity_id,
+                    "test_run": RUN,
+                }
             )
-        await bus.publish({"type": "health_update", "entity_id": b_repo.entity_id})
+        await bus.publish({"type": "health_update", "entity_id": b_repo.entity_id, "test_run": RUN})
         await bus.publish(
             {
                 "type": "health_update",
                 "repository_id": a_repo.repository_id,
                 "entity_id": a_repo.entity_id,
                 "health_score": 1,
+                "test_run": RUN,
             }
         )
-        got = json.loads((await sock.receive(timeout=5)).data)
+        got = await next_event(sock)
         assert got["entity_id"] == a_repo.entity_id
-        with pytest.raises(TimeoutError):
-            await sock.receive(timeout=0.5)
+        await no_event(sock)
         # B's private repository is not a public subscription either.
         with pytest.raises(aiohttp.WSServerHandshakeError) as info:
             await client.ws_connect(f"/api/ws?token={token}&repository=bob/secret")

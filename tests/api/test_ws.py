@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import socket
+import uuid
 from typing import Any
 
 import aiohttp
@@ -24,8 +25,14 @@ from tests.fakes.github_user import WRITE, FakeGitHubUser
 DB = async_sessionmaker[AsyncSession]
 
 
+# Redis pub/sub channels are shared by every database number, so other runs on this machine
+# may publish on the same channel: tests only look at frames carrying this run's marker.
+RUN = uuid.uuid4().hex
+
+
 def event(seeded: Seeded, health: int = 50, **extra: Any) -> dict[str, Any]:
     return {
+        "test_run": RUN,
         "type": "health_update",
         "entity_id": seeded.entity_id,
         "repository_id": seeded.repository_id,
@@ -42,16 +49,34 @@ async def publish(client: TestClient, payload: dict[str, Any]) -> None:
     await client.app[RUNTIME].bus.publish(payload)
 
 
+def ours(data: dict[str, Any]) -> bool:
+    return data.get("type") == "snapshot" or data.get("test_run") == RUN
+
+
 async def next_event(sock: aiohttp.ClientWebSocketResponse, timeout: float = 5) -> dict[str, Any]:
-    msg = await sock.receive(timeout=timeout)
-    assert msg.type == aiohttp.WSMsgType.TEXT, msg
-    data: dict[str, Any] = json.loads(msg.data)
-    return data
+    """The next frame of this run (a snapshot or one of our events)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            msg = await sock.receive()
+            assert msg.type == aiohttp.WSMsgType.TEXT, msg
+            data: dict[str, Any] = json.loads(msg.data)
+            if ours(data):
+                return data
 
 
 async def no_event(sock: aiohttp.ClientWebSocketResponse, timeout: float = 0.5) -> None:
-    with pytest.raises(asyncio.TimeoutError):
-        await sock.receive(timeout=timeout)
+    """Nothing of this run arrives within the timeout."""
+    with pytest.raises(TimeoutError):
+        await next_event(sock, timeout)
+
+
+async def next_control(sock: aiohttp.ClientWebSocketResponse, timeout: float = 5) -> Any:
+    """The next non-text message (ping, close), skipping other runs' events."""
+    async with asyncio.timeout(timeout):
+        while True:
+            msg = await sock.receive()
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                return msg
 
 
 async def test_missing_or_invalid_token_gets_401_before_upgrade(client: TestClient) -> None:
@@ -127,7 +152,7 @@ async def test_server_pings(
     sock = await client.ws_connect("/api/ws?repository=acme/open", autoping=False)
     try:
         assert (await next_event(sock))["type"] == "snapshot"
-        msg = await sock.receive(timeout=3)
+        msg = await next_control(sock, timeout=3)
         assert msg.type == aiohttp.WSMsgType.PING
     finally:
         await sock.close()
@@ -145,7 +170,7 @@ async def test_signed_out_socket_is_closed_at_the_next_refresh(
     assert (await next_event(sock))["type"] == "snapshot"
     resp = await client.post("/api/auth/logout", headers={"Authorization": f"Bearer {token}"})
     assert resp.status == 200
-    msg = await sock.receive(timeout=5)
+    msg = await next_control(sock)
     assert msg.type == aiohttp.WSMsgType.CLOSE
     assert msg.data == ws_module.CLOSE_SESSION_ENDED
 
