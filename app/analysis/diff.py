@@ -25,6 +25,9 @@ class FileDiff:
     hunks: tuple[Hunk, ...] = ()
     added: tuple[tuple[int, str], ...] = ()
     removed: tuple[tuple[int, str], ...] = ()
+    # Each run of changed lines as (old row, old count, new row, new count), 0-based rows:
+    # what an incremental re-parse needs to know about the edit.
+    blocks: tuple[tuple[int, int, int, int], ...] = ()
 
     @property
     def added_rows(self) -> frozenset[int]:
@@ -67,25 +70,37 @@ def parse_patch(patch: str | None) -> FileDiff:
     hunks: list[Hunk] = []
     added: list[tuple[int, str]] = []
     removed: list[tuple[int, str]] = []
+    blocks: list[list[int]] = []
+    block: list[int] | None = None
     old_line = new_line = old_left = new_left = 0
     for line in patch.split("\n"):
         if old_left <= 0 and new_left <= 0:
+            block = None
             hunk = _header(line) if line.startswith("@@") else None
             if hunk is not None:
                 hunks.append(hunk)
-                old_line, old_left = hunk.old_start, hunk.old_count
-                new_line, new_left = hunk.new_start, hunk.new_count
+                # An empty side names the line *before* the change: the change starts after it.
+                old_line = hunk.old_start + (hunk.old_count == 0)
+                new_line = hunk.new_start + (hunk.new_count == 0)
+                old_left, new_left = hunk.old_count, hunk.new_count
             continue
         first = line[:1]
+        if first in ("+", "-") and block is None:
+            block = [max(old_line - 1, 0), 0, max(new_line - 1, 0), 0]
+            blocks.append(block)
         if first == "+":
             added.append((new_line, line[1:]))
             new_line += 1
             new_left -= 1
+            block[3] += 1  # type: ignore[index]
         elif first == "-":
             removed.append((old_line, line[1:]))
             old_line += 1
             old_left -= 1
+            block[1] += 1  # type: ignore[index]
         elif first != "\\":
+            block = None
             old_line, new_line = old_line + 1, new_line + 1
             old_left, new_left = old_left - 1, new_left - 1
-    return FileDiff(tuple(hunks), tuple(added), tuple(removed))
+    edits = tuple((b[0], b[1], b[2], b[3]) for b in blocks)
+    return FileDiff(tuple(hunks), tuple(added), tuple(removed), edits)

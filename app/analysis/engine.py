@@ -16,10 +16,11 @@ from app.analysis.commit import Commit
 from app.analysis.complexity import ComplexityMetrics, FunctionChange, measure_complexity
 from app.analysis.docs import DocMetrics, measure_docs
 from app.analysis.files import FileView, view_commit
+from app.analysis.lint import PendingLint
 from app.analysis.parsing import BlobCache
 from app.analysis.scoring import Score, Signals, burden_delta, compute_signals, score_commit
 from app.analysis.security import SecurityMetrics, measure_security
-from app.analysis.style import StyleMetrics, measure_style
+from app.analysis.style import StyleMetrics, measure_style, python_versions
 from app.analysis.testing import TestMetrics, measure_tests
 
 MAX_LISTED_FUNCTIONS = 10  # functions listed in the metrics document, most burden first
@@ -122,10 +123,12 @@ def analyze_commit(
     """Measure and score one commit. ``ignore`` holds the repository's extra exclusion globs."""
     cache = cache if cache is not None else BlobCache()
     views = view_commit(commit, ignore, cache)
+    versions = python_versions([view for view in views if view.is_code]) if run_ruff else []
+    lint = PendingLint(cache, versions)  # ruff runs on another core meanwhile
     tests, docs = measure_tests(views), measure_docs(views)
     complexity = measure_complexity(views)
-    style = measure_style(views, cache, run_ruff=run_ruff)
     security = measure_security(views)
+    style = measure_style(views, lint.result())
     signals = compute_signals(tests, docs, complexity, style)
     return AnalysisResult(
         sha=commit.info.sha,

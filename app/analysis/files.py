@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.analysis.commit import ChangedFile, Commit
-from app.analysis.diff import FileDiff, parse_patch
+from app.analysis.diff import EMPTY_DIFF, FileDiff, parse_patch
 from app.analysis.languages import grammar_of, is_code_language, language_of
-from app.analysis.parsing import BlobCache, ParsedBlob
+from app.analysis.parsing import BlobCache, Block, ParsedBlob
 from app.analysis.paths import (
     MAX_DEEP_BYTES,
     MAX_DEEP_FILES,
@@ -89,33 +89,49 @@ def _exclusion(change: ChangedFile, ignore: Sequence[str]) -> str | None:
 
 
 def _parse(
-    cache: BlobCache, grammar: str | None, content: bytes | None, sha: str | None
+    cache: BlobCache,
+    grammar: str | None,
+    content: bytes | None,
+    sha: str | None,
+    base: ParsedBlob | None = None,
+    blocks: tuple[Block, ...] = (),
 ) -> ParsedBlob | None:
     """Parse one version when there is a grammar and the content is within bounds."""
     if grammar is None or content is None or len(content) > MAX_DEEP_BYTES:
         return None
-    return cache.parsed(grammar, content, sha)
+    return cache.parsed(grammar, content, sha, base, blocks)
 
 
 def view_file(change: ChangedFile, deep: bool, ignore: Sequence[str], cache: BlobCache) -> FileView:
-    """Classify one changed file and parse its versions when it is analysed deeply."""
+    """Classify one changed file and parse its versions when it is analysed deeply.
+
+    The "after" version is parsed incrementally from the "before" tree.
+    """
     excluded = _exclusion(change, ignore)
     language = language_of(change.path)
     grammar = grammar_of(change.path)
     deep = deep and excluded is None and change.patch is not None
     parse = deep and grammar is not None
+    # Excluded files need no line-level view (security re-reads their raw patch).
+    diff = parse_patch(change.patch) if excluded is None else EMPTY_DIFF
+    before = _parse(cache, grammar, change.before, change.before_blob) if parse else None
+    after = (
+        _parse(cache, grammar, change.after, change.after_blob, before, diff.blocks)
+        if parse
+        else None
+    )
     return FileView(
         change=change,
         language=language,
         grammar=grammar,
-        diff=parse_patch(change.patch),
+        diff=diff,
         excluded=excluded,
         is_test=language is not None and is_test_path(change.path),
         is_doc=is_doc_path(change.path),
         is_manifest=is_manifest(change.path),
         deep=deep,
-        before=_parse(cache, grammar, change.before, change.before_blob) if parse else None,
-        after=_parse(cache, grammar, change.after, change.after_blob) if parse else None,
+        before=before,
+        after=after,
     )
 
 

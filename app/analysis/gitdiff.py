@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass
 
 from app.analysis.commit import FileStatus
-from app.analysis.diff import parse_patch
 
 MAX_PATCH_CHARS = 1_000_000  # like GitHub, a larger patch is dropped and only counted
 NULL_SHA = "0" * 40
@@ -15,6 +14,8 @@ _STATUS: dict[str, FileStatus] = {"A": "added", "D": "removed", "R": "renamed", 
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "a": "\a", "b": "\b", "f": "\f",
             "r": "\r", "v": "\v"}  # fmt: skip
 _OCTAL = re.compile(rb"\\([0-7]{3})")
+_ADDED = re.compile(r"^\+", re.MULTILINE)
+_REMOVED = re.compile(r"^-", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -87,9 +88,14 @@ def _patch_of(section: str) -> str | None:
 
 
 def counts(patch: str | None) -> tuple[int, int]:
-    """(additions, deletions) of a patch; a binary file counts zero like on GitHub."""
-    diff = parse_patch(patch)
-    return len(diff.added), len(diff.removed)
+    """(additions, deletions) of a patch; a binary file counts zero like on GitHub.
+
+    The patch starts at its first hunk, so every line opening with ``+`` or ``-``
+    is a changed line (the ``---``/``+++`` headers come before it).
+    """
+    if not patch:
+        return 0, 0
+    return len(_ADDED.findall(patch)), len(_REMOVED.findall(patch))
 
 
 def bounded(patch: str | None) -> str | None:

@@ -7,6 +7,7 @@ either a repository's GitHub language or the one measured here.
 from __future__ import annotations
 
 import posixpath
+from functools import lru_cache
 
 # Display name for every programming language we recognise, by extension.
 LANGUAGE_BY_EXTENSION: dict[str, str] = {
@@ -52,6 +53,7 @@ GRAMMAR_BY_EXTENSION: dict[str, str] = {
 
 # Languages whose lines are not code for the documentation and test ratios.
 MARKUP_LANGUAGES = frozenset({"HTML", "CSS", "SCSS"})
+PATH_CACHE_SIZE = 65_536  # paths repeat across commits; classify each once
 
 _HASH = ("#",)
 _SLASH = ("//", "/*", "*", "*/")
@@ -69,12 +71,14 @@ def _extension(path: str) -> str:
     return posixpath.splitext(path)[1].lower()
 
 
+@lru_cache(maxsize=PATH_CACHE_SIZE)
 def language_of(path: str) -> str | None:
     """The programming language of a path, or None for data, docs and unknown files."""
     name = posixpath.basename(path)
     return LANGUAGE_BY_FILENAME.get(name) or LANGUAGE_BY_EXTENSION.get(_extension(path))
 
 
+@lru_cache(maxsize=PATH_CACHE_SIZE)
 def grammar_of(path: str) -> str | None:
     """The tree-sitter grammar key for a path, or None when no grammar reads it."""
     return GRAMMAR_BY_EXTENSION.get(_extension(path))

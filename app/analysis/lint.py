@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 
 from app.analysis.parsing import BlobCache, blob_key
@@ -28,6 +30,7 @@ SYNTAX_ERROR = "syntax-error"
 Findings = tuple[tuple[int, str], ...]  # (1-based line, rule code)
 
 
+@cache
 def ruff_binary() -> str | None:
     """The ruff executable installed with the ruff package, or one on PATH."""
     try:
@@ -42,7 +45,7 @@ def _parse_output(output: str, names: dict[str, str]) -> dict[str, list[tuple[in
     """Group ruff's JSON findings by the blob key each temp file stands for."""
     grouped: dict[str, list[tuple[int, str]]] = {key: [] for key in names.values()}
     for finding in json.loads(output or "[]"):
-        key = names.get(Path(finding.get("filename", "")).name)
+        key = names.get(str(finding.get("filename", "")).rsplit("/", 1)[-1])
         if key is None:
             continue
         row = int((finding.get("location") or {}).get("row", 0))
@@ -50,36 +53,84 @@ def _parse_output(output: str, names: dict[str, str]) -> dict[str, list[tuple[in
     return grouped
 
 
-def _run_ruff(binary: str, folder: Path) -> str:
-    """Run ruff over a folder and return its JSON output."""
-    command = [
+def _command(binary: str) -> list[str]:
+    """The ruff command line: fixed rules, JSON out, no cache, current folder."""
+    return [
         *(binary, "check", "--isolated", "--no-cache", "--exit-zero", "--quiet"),
         *("--output-format", "json", "--select", RUFF_SELECT, "--ignore", RUFF_IGNORE, "."),
     ]
-    completed = subprocess.run(
-        command, cwd=folder, capture_output=True, timeout=RUFF_TIMEOUT_SECONDS, check=False
-    )
-    return completed.stdout.decode("utf-8", "replace")
 
 
-def lint_many(blobs: dict[str, tuple[str, bytes]]) -> dict[str, Findings] | None:
-    """Lint {key: (file name, content)}; None when ruff is missing or fails."""
-    binary = ruff_binary()
-    if binary is None:
-        return None
-    with tempfile.TemporaryDirectory(prefix="tamagitto-ruff-") as tmp:
-        folder = Path(tmp)
-        names: dict[str, str] = {}
-        for index, (key, (name, content)) in enumerate(blobs.items()):
+class PendingLint:
+    """One ruff process started in the background; :meth:`result` waits for it.
+
+    Starting ruff first and collecting it last lets it run on another core while
+    the rest of the commit is analysed.
+    """
+
+    def __init__(self, cache: BlobCache, versions: Sequence[tuple[str, bytes, str | None]]) -> None:
+        self._cache = cache
+        keyed = {blob_key(content, sha): (name, content) for name, content, sha in versions}
+        self.found: dict[str, Findings] = {}
+        for key in keyed:
+            cached = cache.peek("ruff", key)
+            if cached is not None:
+                self.found[key] = cached
+        self._names: dict[str, str] = {}
+        self._folder: tempfile.TemporaryDirectory[str] | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self.failed = False
+        missing = {key: item for key, item in keyed.items() if key not in self.found}
+        if missing:
+            self._start(missing)
+
+    def _start(self, missing: dict[str, tuple[str, bytes]]) -> None:
+        """Write the versions to a temporary folder and start ruff on it."""
+        binary = ruff_binary()
+        if binary is None:
+            self.failed = True
+            return
+        self._folder = tempfile.TemporaryDirectory(prefix="tamagitto-ruff-")
+        for index, (key, (name, content)) in enumerate(missing.items()):
             temp_name = f"f{index}{Path(name).suffix or '.py'}"
-            (folder / temp_name).write_bytes(content)
-            names[temp_name] = key
+            Path(self._folder.name, temp_name).write_bytes(content)
+            self._names[temp_name] = key
         try:
-            grouped = _parse_output(_run_ruff(binary, folder), names)
+            self._process = subprocess.Popen(
+                _command(binary), cwd=self._folder.name, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, env={**os.environ, "RAYON_NUM_THREADS": "1"},
+            )  # fmt: skip
+        except OSError as error:
+            log.warning("ruff failed to start: %s", type(error).__name__)
+            self.failed = True
+
+    def result(self) -> dict[str, Findings] | None:
+        """Findings per blob key; None when ruff is missing or failed."""
+        try:
+            if self._process is not None:
+                output, _ = self._process.communicate(timeout=RUFF_TIMEOUT_SECONDS)
+                self._store(_parse_output(output.decode("utf-8", "replace"), self._names))
         except (OSError, subprocess.SubprocessError, ValueError) as error:
             log.warning("ruff failed: %s", type(error).__name__)
-            return None
-    return {key: tuple(sorted(found)) for key, found in grouped.items()}
+            self._kill()
+            self.failed = True
+        finally:
+            if self._folder is not None:
+                self._folder.cleanup()
+        return None if self.failed else self.found
+
+    def _store(self, grouped: dict[str, list[tuple[int, str]]]) -> None:
+        """Keep fresh findings, in the cache too."""
+        for key, found in grouped.items():
+            findings = tuple(sorted(found))
+            self._cache.put("ruff", key, findings)
+            self.found[key] = findings
+
+    def _kill(self) -> None:
+        """Stop a ruff that overran its time."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
 
 
 def lint_versions(
@@ -89,17 +140,4 @@ def lint_versions(
 
     Ruff runs once, over the versions not already in the cache.
     """
-    keyed = {blob_key(content, sha): (name, content) for name, content, sha in versions}
-    found: dict[str, Findings] = {}
-    for key in keyed:
-        cached = cache.peek("ruff", key)
-        if cached is not None:
-            found[key] = cached
-    missing = {key: item for key, item in keyed.items() if key not in found}
-    fresh = lint_many(missing) if missing else {}
-    if fresh is None:
-        return None
-    for key, findings in fresh.items():
-        cache.put("ruff", key, findings)
-        found[key] = findings
-    return found
+    return PendingLint(cache, versions).result()

@@ -14,6 +14,7 @@ from functools import lru_cache
 MAX_DEEP_BYTES = 1_000_000  # a file larger than this gets its counts only
 MAX_DEEP_FILES = 100  # files past the first 100 candidates of a commit get counts only
 GENERATED_HEAD_BYTES = 1024  # generated-code markers are looked for in this many first bytes
+PATH_CACHE_SIZE = 65_536  # paths repeat across commits; classify each once
 
 VENDORED_DIRS = frozenset({
     "node_modules", "vendor", "vendors", "third_party", "third-party", "dist", "build",
@@ -63,6 +64,7 @@ def _parts(path: str) -> list[str]:
     return path.split("/")[:-1]
 
 
+@lru_cache(maxsize=PATH_CACHE_SIZE)
 def exclusion_reason(path: str) -> str | None:
     """Why a path is left out of the quality metrics (vendored, lock, generated, binary)."""
     name = posixpath.basename(path)
@@ -91,6 +93,7 @@ def is_binary(content: bytes) -> bool:
     return b"\0" in content[:8000]
 
 
+@lru_cache(maxsize=PATH_CACHE_SIZE)
 def is_doc_path(path: str) -> bool:
     """README, CHANGELOG and friends, and prose under a docs/ directory."""
     name = posixpath.basename(path)
@@ -101,6 +104,7 @@ def is_doc_path(path: str) -> bool:
     return extension in DOC_EXTENSIONS and (in_docs or extension != ".txt")
 
 
+@lru_cache(maxsize=PATH_CACHE_SIZE)
 def is_manifest(path: str) -> bool:
     """A dependency manifest (lock files are reported separately)."""
     name = posixpath.basename(path)

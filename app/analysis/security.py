@@ -12,7 +12,10 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import accumulate
 
+from app.analysis.diff import parse_patch
 from app.analysis.files import FileView
 from app.analysis.paths import exclusion_reason
 
@@ -61,13 +64,13 @@ _ASSIGNMENT = re.compile(
 )
 # Cheap pre-checks: a line without any of these cannot hold a secret we look for.
 _FORMAT_HINT = re.compile(
-    r"gh[pousr]_|github_pat_|A[KSB]IA|ACCA|(?i:aws_?secret)|AIza|GOCSPX-|xox[abposr]-"
-    r"|hooks\.slack\.com|[rs]k_(?:live|test)_|PRIVATE KEY"
+    r"\bgh[pousr]_[A-Za-z0-9]{36}|\bgithub_pat_|\b(?:A[KS]IA|ABIA|ACCA)[A-Z0-9]{16}\b"
+    r"|(?i:aws_?secret)|\bAIza[0-9A-Za-z_\-]{35}|\bGOCSPX-|\bxox[abposr]-"
+    r"|hooks\.slack\.com/services|\b[rs]k_(?:live|test)_[0-9a-zA-Z]{24}|PRIVATE KEY"
 )
-# Plain alternations on the lower-cased line are much cheaper than case-insensitive regexes.
+# Substring tests on the lower-cased text are much cheaper than case-insensitive regexes.
 _NAME_WORDS = ("secret", "token", "passw", "pwd", "apikey", "api_key", "accesskey",
                "access_key", "privatekey", "private_key", "credential")  # fmt: skip
-_NAME_HINT = re.compile("|".join(_NAME_WORDS))
 _SQL = r"(?:SELECT\s.*\bFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b"
 _SQL_CONCATENATION = re.compile(
     rf"(?i)[\"'`]\s*{_SQL}[^\"'`]*[\"'`]\s*(?:\+|%\s*[\w(]|\.format\s*\()"
@@ -92,7 +95,6 @@ RISKY_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 # Every risky rule needs one of these words; most lines have none and skip the rules.
 _RISKY_WORDS = ("eval", "exec", "shell", "system", "pickle", "dill", "marshal", "yaml", "html",
                 "document", "select", "insert", "update", "delete", "unserialize")  # fmt: skip
-_RISKY_HINT = re.compile("|".join(_RISKY_WORDS))
 TEXT_RULES = frozenset({"sql_concatenation"})  # risky by what a string holds
 
 
@@ -134,9 +136,27 @@ class SecurityMetrics:
         return dict(sorted(Counter(call.kind for call in self.risky_calls).items()))
 
 
-def _has_word(text: str, words: re.Pattern[str]) -> bool:
+def _has_word(text: str, words: tuple[str, ...]) -> bool:
     """True when the lower-cased text contains one of the words."""
-    return words.search(text.lower()) is not None
+    lowered = text.lower()
+    return any(word in lowered for word in words)
+
+
+@lru_cache(maxsize=256)
+def _alternation(words: tuple[str, ...]) -> re.Pattern[str]:
+    """A regex matching any of the words."""
+    return re.compile("|".join(map(re.escape, words)))
+
+
+def word_lines(joined: str, words: tuple[str, ...]) -> list[int]:
+    """Lines of ``joined`` holding one of the words, case-insensitively.
+
+    Plain substring tests first (fast in C); the regex runs only over the words
+    that occur at all, and often not at all.
+    """
+    lowered = joined.lower()
+    present = tuple(word for word in words if word in lowered)
+    return candidate_lines(lowered, _alternation(present)) if present else []
 
 
 def redact(prefix: str, value: str) -> str:
@@ -189,7 +209,7 @@ def secrets_in_line(path: str, number: int, text: str, following: str = "") -> l
             for rule in SECRET_RULES
             for token in _documented(rule, text, following)
         ]
-    if found or not _has_word(text, _NAME_HINT):
+    if found or not _has_word(text, _NAME_WORDS):
         return found
     return [
         SecretFinding(ENTROPY_KIND, path, number, redact("", match.group("value")))
@@ -209,7 +229,7 @@ def _code_position(view: FileView, number: int, text: str, start: int) -> bool:
 def _risky_in_line(view: FileView, number: int, text: str) -> list[RiskyCall]:
     """Risky constructs on one added line; outside SQL, strings and comments do not count."""
     calls: list[RiskyCall] = []
-    if not _has_word(text, _RISKY_HINT):
+    if not _has_word(text, _RISKY_WORDS):
         return calls
     for kind, pattern in RISKY_RULES:
         match = pattern.search(text)
@@ -228,23 +248,31 @@ def _next_line(added: Sequence[tuple[int, str]], index: int) -> str:
     return ""
 
 
-_NEWLINE = re.compile("\n")
-
-
 def candidate_lines(joined: str, pattern: re.Pattern[str]) -> list[int]:
     """Indexes of the lines of ``joined`` on which ``pattern`` matches, found in one pass."""
-    starts = [0]
-    starts.extend(match.end() for match in _NEWLINE.finditer(joined))
-    hits = {bisect.bisect_right(starts, match.start()) - 1 for match in pattern.finditer(joined)}
-    return sorted(hits)
+    positions = [match.start() for match in pattern.finditer(joined)]
+    if not positions:
+        return []
+    lengths = map((1).__add__, map(len, joined.split("\n")))
+    starts = list(accumulate(lengths, initial=0))
+    return sorted({bisect.bisect_right(starts, position) - 1 for position in positions})
 
 
-def _file_secrets(view: FileView, joined: str) -> list[SecretFinding]:
+def _added_lines(view: FileView) -> tuple[tuple[int, str], ...]:
+    """Added lines; an excluded file's patch is parsed only when a token format shows."""
+    if view.excluded is None:
+        return view.diff.added
+    patch = view.change.patch
+    return parse_patch(patch).added if patch and _FORMAT_HINT.search(patch) else ()
+
+
+def _file_secrets(view: FileView) -> list[SecretFinding]:
     """Secrets on one file's added lines; excluded files only in documented formats."""
+    added = _added_lines(view)
+    joined = "\n".join(text for _, text in added)
     lines = set(candidate_lines(joined, _FORMAT_HINT))
     if view.excluded is None:
-        lines.update(candidate_lines(joined.lower(), _NAME_HINT))
-    added = view.diff.added
+        lines.update(word_lines(joined, _NAME_WORDS))
     found: list[SecretFinding] = []
     for index in sorted(lines):
         number, text = added[index]
@@ -252,14 +280,15 @@ def _file_secrets(view: FileView, joined: str) -> list[SecretFinding]:
     return [f for f in found if view.excluded is None or f.kind != ENTROPY_KIND]
 
 
-def _file_risky(view: FileView, joined: str) -> list[RiskyCall]:
+def _file_risky(view: FileView) -> list[RiskyCall]:
     """Risky calls on one source file's added lines (only lines holding a hint word)."""
     if not view.is_source:
         return []
     added = view.diff.added
+    joined = "\n".join(text for _, text in added)
     return [
         call
-        for index in candidate_lines(joined.lower(), _RISKY_HINT)
+        for index in word_lines(joined, _RISKY_WORDS)
         for call in _risky_in_line(view, *added[index])
     ]
 
@@ -274,10 +303,8 @@ def measure_security(views: Sequence[FileView]) -> SecurityMetrics:
     secrets: list[SecretFinding] = []
     risky: list[RiskyCall] = []
     for view in views:
-        joined = "\n".join(text for _, text in view.diff.added)
-        if joined:
-            secrets.extend(_file_secrets(view, joined))
-            risky.extend(_file_risky(view, joined))
+        secrets.extend(_file_secrets(view))
+        risky.extend(_file_risky(view))
     manifests = [view.path for view in views if view.is_manifest]
     locks = [view.path for view in views if exclusion_reason(view.path) == "lock"]
     return SecurityMetrics(secrets, risky, manifests, locks)

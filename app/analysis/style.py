@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from app.analysis.files import FileView
-from app.analysis.lint import Findings, lint_versions
-from app.analysis.parsing import BlobCache, ParsedBlob, blob_key
+from app.analysis.lint import Findings
+from app.analysis.parsing import ParsedBlob, blob_key
 
 LONG_LINE = 120  # characters, tabs counted as 4
 TAB_WIDTH = 4
@@ -74,7 +74,8 @@ class StyleMetrics:
         return sum(self.ruff.values()) + line_checks + self.debug_prints + self.todos
 
 
-_TRAILING = re.compile(r"[^\S\n]+$", re.MULTILINE)
+# Starts only where a whitespace run starts, and never backtracks: indentation stays linear.
+_TRAILING = re.compile(r"(?<![^\S\n])[^\S\n]++$", re.MULTILINE)
 _SPACE_BEFORE_TAB = re.compile(r"^[ \t]* \t", re.MULTILINE)
 # A space before a tab, or an indent opening with the file's minority character.
 _MIXED = {
@@ -168,7 +169,7 @@ def _findings_for(
     return findings.get(blob_key(parsed.source, sha), ())
 
 
-def _python_versions(views: Sequence[FileView]) -> list[tuple[str, bytes, str | None]]:
+def python_versions(views: Sequence[FileView]) -> list[tuple[str, bytes, str | None]]:
     """Every parsed Python version of the commit, for one ruff run."""
     versions = []
     for view in views:
@@ -181,13 +182,13 @@ def _python_versions(views: Sequence[FileView]) -> list[tuple[str, bytes, str | 
     return versions
 
 
-def measure_style(
-    views: Sequence[FileView], cache: BlobCache, *, run_ruff: bool = True
-) -> StyleMetrics:
-    """Problems introduced over a commit's included code files."""
+def measure_style(views: Sequence[FileView], findings: dict[str, Findings] | None) -> StyleMetrics:
+    """Problems introduced over a commit's included code files.
+
+    ``findings`` are ruff's, per blob key (see :func:`python_versions`); None
+    means ruff could not run, so only the line checks count.
+    """
     code = [view for view in views if view.is_code]
-    versions = _python_versions(code) if run_ruff else []
-    findings = lint_versions(cache, versions) if versions else {}
     totals: Counter[str] = Counter()
     ruff: Counter[str] = Counter()
     for view in code:

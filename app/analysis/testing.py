@@ -10,6 +10,7 @@ import posixpath
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -75,8 +76,10 @@ ASSERTION_PATTERNS: dict[str, re.Pattern[str]] = {
 
 # Rust keeps unit tests inside source files, so its test functions count anywhere.
 INLINE_TEST_LANGUAGES = frozenset({"Rust"})
+PATH_CACHE_SIZE = 65_536  # paths repeat across commits; classify each once
 
 
+@lru_cache(maxsize=PATH_CACHE_SIZE)
 def is_test_path(path: str) -> bool:
     """A test file by name (``test_x.py``, ``x.spec.ts``, ``x_test.go``…) or by directory."""
     parts = path.split("/")
