@@ -259,8 +259,8 @@ def set_frozen(pet: PetState, frozen: bool, now: datetime) -> PetState:
     """
     if frozen == pet.frozen:
         return pet
-    if frozen:
-        return replace(pet, frozen=True)
+    if frozen or pet.dead:  # a dead pet's clocks are history: only the flag moves
+        return replace(pet, frozen=frozen)
     checkpoint = now if pet.last_decay_at is None else max(pet.last_decay_at, now)
     zero_since = None if pet.zero_since is None else now
     return replace(pet, frozen=False, last_decay_at=checkpoint, zero_since=zero_since)

@@ -250,3 +250,10 @@ def test_reset_of_a_living_pet_is_a_new_generation() -> None:
     dead = rules.settle(rules.apply_commit(pet, -100, T0), T0 + 2 * DAY)
     with pytest.raises(CooldownActive):
         rules.reset(dead, T0 + 2 * DAY)
+
+
+def test_freezing_a_dead_pet_keeps_its_death() -> None:
+    """Archiving and unarchiving a dead pet's repository leaves the time of death alone."""
+    dead = rules.settle(rules.apply_commit(rules.new_pet(T0), -100, T0), T0 + 2 * DAY)
+    thawed = rules.set_frozen(rules.set_frozen(dead, True, T0 + 3 * DAY), False, T0 + 9 * DAY)
+    assert thawed == dead
