@@ -22,6 +22,7 @@ ALGORITHM = "HS256"
 ISSUER = "tamagitto"
 SESSION_TYPE = "session"
 LEEWAY = 5
+BEARER_PROTOCOL = "bearer"
 
 
 class InvalidSession(Exception):
@@ -139,9 +140,23 @@ async def authenticate(request: web.Request) -> Principal:
     return principal
 
 
+def socket_token(request: web.Request) -> tuple[str | None, bool]:
+    """A WebSocket's token: `Sec-WebSocket-Protocol: bearer, <token>`, `?token=` or the header.
+
+    Browsers cannot set headers on a WebSocket, hence the first two. Returns (token,
+    came_in_protocol): the server must then select `bearer` in its answer.
+    """
+    offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",")]
+    if BEARER_PROTOCOL in offered:
+        rest = [p for p in offered if p and p != BEARER_PROTOCOL]
+        if rest:
+            return rest[0], True
+    return request.query.get("token") or bearer_token(request), False
+
+
 def unverified_subject(request: web.Request) -> str | None:
     """The user id of a well-signed token, for rate-limit keys only (no revocation check)."""
-    token = bearer_token(request)
+    token = socket_token(request)[0] if request.path.endswith("/ws") else bearer_token(request)
     secret = session_secret(settings(request))
     if token is None or secret is None:
         return None

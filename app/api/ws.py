@@ -31,11 +31,12 @@ from app.api.errors import ApiError, invalid, unauthorized
 from app.api.public import _not_found, public_repository
 from app.api.ratelimit import VERDICT
 from app.api.sessions import (
+    BEARER_PROTOCOL,
     InvalidSession,
     Principal,
-    bearer_token,
     decode,
     is_revoked,
+    socket_token,
     verify,
 )
 from app.bus import Event
@@ -54,7 +55,6 @@ PUBLIC_TTL = 2.0
 PUBLIC_CACHE_SIZE = 1000
 MAX_CLIENT_MESSAGE = 64 * 1024
 CLOSE_SESSION_ENDED = 4001
-BEARER = "bearer"
 
 
 def text_frame(payload: bytes) -> bytes:
@@ -222,7 +222,6 @@ class Hub:
             return_exceptions=True,
         )
 
-
     def cached_repo(self, name: str) -> Repository | None:
         hit = self.public_repos.get(name.lower())
         return hit[1] if hit is not None and hit[0] > time.monotonic() else None
@@ -260,19 +259,6 @@ async def stop_hub(app: web.Application) -> None:
     if hub.task is not None:
         hub.task.cancel()
         await asyncio.gather(hub.task, return_exceptions=True)
-
-
-def token_from(request: web.Request) -> tuple[str | None, bool]:
-    """The session token from `?token=` or `Sec-WebSocket-Protocol: bearer, <token>`.
-
-    Returns (token, came_in_protocol): the server must then select `bearer` in its answer.
-    """
-    offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",")]
-    if BEARER in offered:
-        rest = [p for p in offered if p and p != BEARER]
-        if rest:
-            return rest[0], True
-    return request.query.get("token") or bearer_token(request), False
 
 
 async def _repositories_for(
@@ -358,7 +344,7 @@ def _secret(request: web.Request) -> bytes:
 
 async def websocket(request: web.Request) -> web.StreamResponse:
     """Authenticate (401 before the upgrade), subscribe, send the snapshot, then stream."""
-    token, in_protocol = token_from(request)
+    token, in_protocol = socket_token(request)
     public = await _public_target(request)
     if token is None and public is None:
         raise unauthorized("A session token (or a public repository) is required.")
@@ -366,7 +352,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     repositories = await _repositories_for(request, principal, public)
     ws = web.WebSocketResponse(
         heartbeat=HEARTBEAT,
-        protocols=(BEARER,) if in_protocol else (),
+        protocols=(BEARER_PROTOCOL,) if in_protocol else (),
         compress=False,
         max_msg_size=MAX_CLIENT_MESSAGE,
     )
