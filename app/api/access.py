@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api import github_user
 from app.api.context import runtime, utc_now
-from app.api.errors import GITHUB_UNAVAILABLE, ApiError, unauthorized
+from app.api.errors import GITHUB_UNAVAILABLE, INSUFFICIENT_PERMISSIONS, ApiError, unauthorized
 from app.api.users import github_token
 from app.models import Repository
 
@@ -200,8 +200,6 @@ async def require_push(request: web.Request, access: Access, full_name: str) -> 
     except github_user.GitHubUnavailable:
         raise ApiError(502, GITHUB_UNAVAILABLE, "GitHub is not answering; try again.") from None
     if not (perms.get("push") or perms.get("admin")):
-        from app.api.errors import INSUFFICIENT_PERMISSIONS
-
         raise ApiError(
             403,
             INSUFFICIENT_PERMISSIONS,

@@ -35,7 +35,7 @@ async def public_repository(session: AsyncSession, full_name: str) -> Repository
     return row if row is not None and not row.private else None
 
 
-def _not_found(full_name: str) -> ApiError:
+def not_found(full_name: str) -> ApiError:
     return ApiError(
         404,
         REPOSITORY_NOT_FOUND,
@@ -53,7 +53,7 @@ async def public_pet(request: web.Request) -> web.Response:
     async with runtime(request).sessionmaker() as session:
         row = await public_repository(session, full_name)
         if row is None:
-            raise _not_found(full_name)
+            raise not_found(full_name)
         entity = await current_pet(session, row.id)
         if entity is None:
             raise ApiError(404, NO_ACTIVE_ENTITY, f"{row.full_name} has no pet yet.")

@@ -78,16 +78,11 @@ async def list_repositories(request: web.Request) -> web.Response:
     async with runtime(request).sessionmaker() as session:
         rows = await _rows_by_github_id(session, [int(r["id"]) for r in chosen])
         found = await pets.current_pets(session, rows.values())
-    docs = {r.id: entity_to_dict(e, r, base_url(request)) for e, r in found}
-    items = [
-        repository_json(
-            info,
-            rows.get(int(info["id"])),
-            docs.get(rows[int(info["id"])].id) if int(info["id"]) in rows else None,
-            access,
-        )
-        for info in chosen
-    ]
+    pet_of = {r.github_id: entity_to_dict(e, r, base_url(request)) for e, r in found}
+    items = []
+    for info in chosen:
+        github_id = int(info["id"])
+        items.append(repository_json(info, rows.get(github_id), pet_of.get(github_id), access))
     return web.json_response({"repositories": items, "total_count": total, "has_more": more})
 
 

@@ -28,7 +28,7 @@ from app.api import pets
 from app.api.access import access_for, visible_repositories
 from app.api.context import runtime, settings
 from app.api.errors import ApiError, invalid, unauthorized
-from app.api.public import _not_found, public_repository
+from app.api.public import not_found, public_repository
 from app.api.ratelimit import VERDICT
 from app.api.sessions import (
     BEARER_PROTOCOL,
@@ -36,6 +36,7 @@ from app.api.sessions import (
     Principal,
     decode,
     is_revoked,
+    require_secret,
     socket_token,
     verify,
 )
@@ -284,7 +285,7 @@ async def _public_target(request: web.Request) -> Repository | None:
         async with runtime(request).sessionmaker() as session:
             row = await public_repository(session, name)
         if row is None:
-            raise _not_found(name)
+            raise not_found(name)
         hub.remember_repo(name, row)
     return row
 
@@ -315,31 +316,28 @@ async def snapshot_text(
     return text
 
 
+async def _still_signed_in(request: web.Request, token: str) -> Principal:
+    """The session behind a socket, unless it has expired or been signed out."""
+    principal = decode(require_secret(request), token)
+    async with runtime(request).sessionmaker() as session:
+        if await is_revoked(session, principal.jti):
+            raise InvalidSession("revoked")
+    return principal
+
+
 def _refresher(request: web.Request, token: str | None, public: Repository | None) -> Refresher:
     """Re-derive a socket's repositories; raises InvalidSession once the session has ended."""
 
     async def refresh() -> frozenset[int]:
-        principal = None
-        if token is not None:
-            secret_principal = decode(_secret(request), token)
-            async with runtime(request).sessionmaker() as session:
-                if await is_revoked(session, secret_principal.jti):
-                    raise InvalidSession("revoked")
-            principal = secret_principal
-        current_public = None
+        principal = await _still_signed_in(request, token) if token is not None else None
+        still_public = None
         if public is not None:
             async with runtime(request).sessionmaker() as session:
-                current_public = await public_repository(session, public.full_name)
-        rows = await _repositories_for(request, principal, current_public)
+                still_public = await public_repository(session, public.full_name)
+        rows = await _repositories_for(request, principal, still_public)
         return frozenset(r.id for r in rows)
 
     return refresh
-
-
-def _secret(request: web.Request) -> bytes:
-    from app.api.sessions import require_secret
-
-    return require_secret(request)
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
