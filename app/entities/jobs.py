@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from arq.cron import CronJob, cron
+from sqlalchemy import select
 
 from app.config import Settings
 from app.entities import images, rules, service
@@ -29,6 +30,7 @@ IMAGES_JOB: Final = "generate_images"
 PICTURE_REASON: Final = "new_picture"
 # Optional ctx key: keyword overrides for `images.generate_picture` (attempts, backoff, timeout).
 POLICY_KEY: Final = "image_policy"
+BACKFILL_LIMIT: Final = 100  # picture jobs queued per hourly sweep at most
 
 
 def _base_url(ctx: dict[str, Any]) -> str:
@@ -73,6 +75,8 @@ async def decay_pets(ctx: dict[str, Any]) -> dict[str, int]:
                 await bus.publish(event)
         if wants_pictures and service.needs_image(_change_entity(change), change.visual):
             await request_images(ctx, change.entity_id, [change.visual])
+    if wants_pictures:
+        await backfill_images(ctx)
     log.info(
         "decay: %d pets decayed, %d died, %d changes",
         result.decayed,
@@ -80,6 +84,26 @@ async def decay_pets(ctx: dict[str, Any]) -> dict[str, int]:
         len(result.changes),
     )
     return {"decayed": result.decayed, "died": result.died, "changes": len(result.changes)}
+
+
+async def backfill_images(ctx: dict[str, Any], limit: int = BACKFILL_LIMIT) -> int:
+    """Queue pictures for living pets Gemini was never asked about (newest first, bounded).
+
+    Birth and revival should queue them at once (`request_images`); this hourly sweep is the
+    safety net for a pet created while the queue was down or by a path that forgot.
+    """
+    never_asked = Entity.metadata_json[service.META_IMAGE_STATUS].as_string().is_(None)
+    query = (
+        select(Entity.id)
+        .where(Entity.is_current.is_(True), Entity.status != rules.DEAD, never_asked)
+        .order_by(Entity.born_at.desc())
+        .limit(limit)
+    )
+    async with ctx["sessionmaker"]() as session:
+        ids = list((await session.scalars(query)).all())
+    for entity_id in ids:
+        await request_images(ctx, entity_id)
+    return len(ids)
 
 
 def _has_gemini(ctx: dict[str, Any]) -> bool:
@@ -195,6 +219,7 @@ __all__ = [
     "IMAGES_JOB",
     "Outcome",
     "after_update",
+    "backfill_images",
     "change_events",
     "cron_jobs",
     "decay_pets",

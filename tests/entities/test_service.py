@@ -279,3 +279,20 @@ async def test_after_update_publishes_and_asks_for_a_new_state_picture(
     no_key = {**ctx, "settings": make_settings(), "queue": RecordingQueue()}
     await jobs.after_update(no_key, update)
     assert no_key["queue"].jobs == {}
+
+
+async def test_backfill_queues_pets_never_asked_about(
+    any_sessionmaker: Maker, make_settings: Any
+) -> None:
+    """Living pets with no picture history get a job; asked-about and dead pets do not."""
+    fresh, _ = await born(any_sessionmaker)
+    asked, _ = await born(any_sessionmaker)
+    dead, _ = await born(any_sessionmaker)
+    async with any_sessionmaker() as session, session.begin():
+        service.mark_image_status(await service.lock_pet(session, asked.id), "thriving", "failed")
+        await service.record_commit(session, dead.id, -500, T0)
+        await service.settle_pet(session, await service.lock_pet(session, dead.id), T0 + 2 * DAY)
+    queue = RecordingQueue()
+    ctx = {"settings": make_settings(GEMINI_API_KEY="k"), "sessionmaker": any_sessionmaker}
+    assert await jobs.backfill_images({**ctx, "queue": queue}) == 1
+    assert list(queue.jobs.values()) == [("generate_images", (fresh.id,))]
