@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
+from prometheus_client import Counter, Gauge
 
 from app.api import pets
 from app.api.access import access_for, visible_repositories
@@ -56,6 +57,11 @@ PUBLIC_TTL = 2.0
 PUBLIC_CACHE_SIZE = 1000
 MAX_CLIENT_MESSAGE = 64 * 1024
 CLOSE_SESSION_ENDED = 4001
+
+
+SOCKETS = Gauge("tamagitto_websocket_clients", "Open WebSocket clients in this process")
+EVENTS = Counter("tamagitto_websocket_events_total", "Events fanned out to WebSocket clients")
+DROPPED = Counter("tamagitto_websocket_dropped_total", "WebSocket clients dropped as too slow")
 
 
 def text_frame(payload: bytes) -> bytes:
@@ -167,12 +173,16 @@ class Hub:
         self.dispatched = 0
 
     def add(self, client: Client) -> None:
+        """Index a client under each repository it may hear about."""
         self.clients.add(client)
+        SOCKETS.set(len(self.clients))
         for repo_id in client.repo_ids:
             self.by_repo.setdefault(repo_id, set()).add(client)
 
     def remove(self, client: Client) -> None:
+        """Forget a client (closed, dropped, or being re-indexed)."""
         self.clients.discard(client)
+        SOCKETS.set(len(self.clients))
         for repo_id in client.repo_ids:
             members = self.by_repo.get(repo_id)
             if members is not None:
@@ -199,8 +209,10 @@ class Hub:
         if not audience:
             return 0
         sent, slow = fan_out(audience, encode(event))
+        EVENTS.inc()
         for client in slow:
             self.drops += 1
+            DROPPED.inc()
             client.drop()
             self.remove(client)
         return sent
