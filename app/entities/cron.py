@@ -120,7 +120,8 @@ PG_BASE: Final = (
 # PostgreSQL re-evaluates these conditions on the newest row version and the pet is left for
 # the next run (which charges it correctly, since decay catches up).
 PG_UNCHANGED: Final = (
-    "e.id = c.id AND e.health = c.old_health AND e.status = c.old_status "
+    "e.id = c.id AND e.id BETWEEN :lo AND :hi "  # the range again: both sides scan 1/P of ids
+    "AND e.health = c.old_health AND e.status = c.old_status "
     "AND e.is_current AND NOT e.frozen "
     "AND e.last_commit_at IS NOT DISTINCT FROM c.old_commit "
     "AND e.last_decay_at IS NOT DISTINCT FROM c.old_decay "
