@@ -21,6 +21,8 @@ from app.analysis.paths import (
 )
 from app.analysis.testing import is_test_path
 
+OVER_LIMIT = "over_limit"  # exclusion reason of files past the first MAX_DEEP_FILES
+
 
 @dataclass(frozen=True)
 class FileView:
@@ -54,19 +56,19 @@ class FileView:
         return self.is_code and not self.is_test
 
 
-def wants_content(change: ChangedFile) -> bool:
-    """Whether a source should fetch full contents for this file (grammar, included, text)."""
-    return (
-        change.patch is not None
-        and grammar_of(change.path) is not None
-        and exclusion_reason(change.path) is None
-    )
+def is_candidate(change: ChangedFile) -> bool:
+    """A text file the path rules do not exclude: one that may be analysed."""
+    return change.patch is not None and exclusion_reason(change.path) is None
+
+
+def analysed_paths(files: Sequence[ChangedFile]) -> set[str]:
+    """The first ``MAX_DEEP_FILES`` candidates of a commit; the rest get counts only."""
+    return set([change.path for change in files if is_candidate(change)][:MAX_DEEP_FILES])
 
 
 def deep_paths(files: Sequence[ChangedFile]) -> set[str]:
-    """Paths of the first ``MAX_DEEP_FILES`` files that deserve full contents."""
-    wanted = [change.path for change in files if wants_content(change)]
-    return set(wanted[:MAX_DEEP_FILES])
+    """Analysed files with a grammar: the ones whose full contents a source should fetch."""
+    return {path for path in analysed_paths(files) if grammar_of(path) is not None}
 
 
 def _content_exclusion(change: ChangedFile) -> str | None:
@@ -136,6 +138,28 @@ def view_file(change: ChangedFile, deep: bool, ignore: Sequence[str], cache: Blo
 
 
 def view_commit(commit: Commit, ignore: Sequence[str], cache: BlobCache) -> list[FileView]:
-    """Views of every changed file; only the first ``MAX_DEEP_FILES`` candidates go deep."""
-    deep = deep_paths(commit.files)
-    return [view_file(change, change.path in deep, ignore, cache) for change in commit.files]
+    """Views of every changed file; past the first ``MAX_DEEP_FILES`` candidates, counts only."""
+    analysed = analysed_paths(commit.files)
+    views = []
+    for change in commit.files:
+        if is_candidate(change) and change.path not in analysed:
+            views.append(_over_limit(change))
+        else:
+            views.append(view_file(change, grammar_of(change.path) is not None, ignore, cache))
+    return views
+
+
+def _over_limit(change: ChangedFile) -> FileView:
+    """A file past the per-commit bound: excluded from the metrics, still counted."""
+    language = language_of(change.path)
+    return FileView(
+        change=change,
+        language=language,
+        grammar=None,
+        diff=EMPTY_DIFF,
+        excluded=OVER_LIMIT,
+        is_test=False,
+        is_doc=False,
+        is_manifest=is_manifest(change.path),
+        deep=False,
+    )

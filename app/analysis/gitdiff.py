@@ -14,8 +14,6 @@ _STATUS: dict[str, FileStatus] = {"A": "added", "D": "removed", "R": "renamed", 
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "a": "\a", "b": "\b", "f": "\f",
             "r": "\r", "v": "\v"}  # fmt: skip
 _OCTAL = re.compile(rb"\\([0-7]{3})")
-_ADDED = re.compile(r"^\+", re.MULTILINE)
-_REMOVED = re.compile(r"^-", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -95,7 +93,8 @@ def counts(patch: str | None) -> tuple[int, int]:
     """
     if not patch:
         return 0, 0
-    return len(_ADDED.findall(patch)), len(_REMOVED.findall(patch))
+    added = patch.count("\n+") + patch.startswith("+")
+    return added, patch.count("\n-") + patch.startswith("-")
 
 
 def bounded(patch: str | None) -> str | None:

@@ -102,12 +102,6 @@ class _BatchReader:
             return None
         return header[1], int(header[2]), process.stdout
 
-    async def info(self, rev: str) -> tuple[str, int] | None:
-        """(type, size) of an object, or None when it does not exist."""
-        async with self._lock:
-            answer = await self._ask("info", rev)
-        return None if answer is None else (answer[0], answer[1])
-
     async def contents(self, rev: str) -> tuple[str, bytes] | None:
         """(type, bytes) of an object, or None when it does not exist."""
         async with self._lock:
@@ -117,6 +111,29 @@ class _BatchReader:
             kind, size, stdout = answer
             data = await stdout.readexactly(size + 1)
         return kind, data[:-1]
+
+    async def blobs(self, shas: list[str], max_size: int) -> dict[str, bytes]:
+        """Many blobs in two round trips: sizes first, then the contents of those within bounds.
+
+        One request per blob through asyncio would cost more than git's own work.
+        """
+        async with self._lock:
+            process = await self._ensure()
+            assert process.stdin is not None and process.stdout is not None
+            process.stdin.write("".join(f"info {sha}\n" for sha in shas).encode())
+            await process.stdin.drain()
+            wanted = []
+            for sha in shas:
+                header = (await process.stdout.readline()).split()
+                if len(header) == 3 and header[1] == b"blob" and int(header[2]) <= max_size:
+                    wanted.append(sha)
+            process.stdin.write("".join(f"contents {sha}\n" for sha in wanted).encode())
+            await process.stdin.drain()
+            found = {}
+            for sha in wanted:
+                size = int((await process.stdout.readline()).split()[2])
+                found[sha] = (await process.stdout.readexactly(size + 1))[:-1]
+        return found
 
     async def close(self) -> None:
         """Stop the process."""
@@ -236,37 +253,28 @@ class LocalGitSource:
         text = (await self.git(*DIFF_ARGS, *base)).decode("utf-8", "replace")
         return split_output(text)
 
-    async def blob(self, sha: str | None) -> bytes | None:
-        """A blob's bytes when it exists and is within the deep-analysis bound."""
-        if sha is None:
-            return None
-        info = await self._batch.info(sha)
-        if info is None or info[0] != "blob" or info[1] > MAX_DEEP_BYTES:
-            return None
-        found = await self._batch.contents(sha)
-        return None if found is None else found[1]
+    async def blob(self, sha: str) -> bytes | None:
+        """One blob's bytes when it exists and is within the deep-analysis bound."""
+        return (await self._batch.blobs([sha], MAX_DEEP_BYTES)).get(sha)
 
     async def get_commit(self, sha: str) -> Commit:
         """The commit with its files; contents only for the files analysed deeply."""
         info = await self.commit_info(sha)
         entries, patches = await self.diff_entries(info)
-        shallow = [
-            _changed_file(entry, patch) for entry, patch in zip(entries, patches, strict=False)
-        ]
+        shallow = [_changed_file(e, p) for e, p in zip(entries, patches, strict=False)]
         deep = deep_paths(shallow)
+        chosen = [
+            e for f, e in zip(shallow, entries, strict=False) if f.path in deep and not e.is_gitlink
+        ]
+        wanted = sorted({sha for e in chosen for sha in (e.old_blob, e.new_blob) if sha})
+        contents = await self._batch.blobs(wanted, MAX_DEEP_BYTES) if wanted else {}
         files = [
-            await self._with_contents(f, e) if f.path in deep else f
+            _replace_contents(f, contents.get(e.old_blob or ""), contents.get(e.new_blob or ""))
+            if f.path in deep and not e.is_gitlink
+            else f
             for f, e in zip(shallow, entries, strict=False)
         ]
         return Commit(info, files)
-
-    async def _with_contents(self, change: ChangedFile, entry: RawEntry) -> ChangedFile:
-        """Attach both versions' bytes to a changed file (gitlinks have none)."""
-        if entry.is_gitlink:
-            return change
-        before = await self.blob(entry.old_blob)
-        after = await self.blob(entry.new_blob)
-        return _replace_contents(change, before, after)
 
 
 def _changed_file(entry: RawEntry, patch: str | None) -> ChangedFile:

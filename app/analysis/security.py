@@ -20,6 +20,8 @@ from app.analysis.files import FileView
 from app.analysis.paths import exclusion_reason
 
 ENTROPY_THRESHOLD = 3.5  # bits per character; random base62 strings sit above 4
+MAX_EXCLUDED_SCAN = 200_000  # excluded files' patches beyond this (bundles) are not scanned
+ENTROPY_MAX_LINE = 400  # an assignment of a secret is a short line; minified code is not
 ENTROPY_MIN_LENGTH = 24  # real keys are longer; shorter random strings are mostly ids
 PLACEHOLDER_MARKERS = ("EXAMPLE", "xxxxxxxx", "XXXXXXXX", "${", "{{", "<", "0000000000")
 # Words that mark a value as made up; they silence the entropy heuristic only, never a
@@ -37,23 +39,30 @@ class SecretRule:
     kind: str
     prefix: str
     pattern: re.Pattern[str]
+    literals: tuple[str, ...] = ()  # one of these is in every token; checked before the regex
 
 
 SECRET_RULES: tuple[SecretRule, ...] = (
-    SecretRule("github_token", "gh*_", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36}\b")),
+    SecretRule("github_token", "gh*_", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36}\b"),
+               ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),
     SecretRule("github_fine_grained_token", "github_pat_",
-               re.compile(r"\bgithub_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}\b")),
-    SecretRule("aws_access_key_id", "AKIA", re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b")),
+               re.compile(r"\bgithub_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}\b"), ("github_pat_",)),
+    SecretRule("aws_access_key_id", "AKIA", re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b"),
+               ("AKIA", "ASIA", "ABIA", "ACCA")),
     SecretRule("aws_secret_access_key", "aws_secret_access_key",
-               re.compile(r"(?i)aws_?secret_?access_?key\W{0,4}[:=]\W{0,3}[A-Za-z0-9/+=]{40}\b")),
-    SecretRule("google_api_key", "AIza", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}")),
-    SecretRule("google_oauth_secret", "GOCSPX-", re.compile(r"\bGOCSPX-[A-Za-z0-9_\-]{28}")),
-    SecretRule("slack_token", "xox*-", re.compile(r"\bxox[abposr]-[0-9A-Za-z\-]{10,}")),
+               re.compile(r"(?i)aws_?secret_?access_?key\W{0,4}[:=]\W{0,3}[A-Za-z0-9/+=]{40}\b"),
+               ("ecret", "ECRET")),
+    SecretRule("google_api_key", "AIza", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}"), ("AIza",)),
+    SecretRule("google_oauth_secret", "GOCSPX-", re.compile(r"\bGOCSPX-[A-Za-z0-9_\-]{28}"),
+               ("GOCSPX-",)),
+    SecretRule("slack_token", "xox*-", re.compile(r"\bxox[abposr]-[0-9A-Za-z\-]{10,}"), ("xox",)),
     SecretRule("slack_webhook", "https://hooks.slack.com/services/",
-               re.compile(r"https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]+")),
-    SecretRule("stripe_key", "sk_live_", re.compile(r"\b[rs]k_(?:live|test)_[0-9a-zA-Z]{24,}\b")),
+               re.compile(r"https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]+"),
+               ("hooks.slack.com",)),
+    SecretRule("stripe_key", "sk_live_", re.compile(r"\b[rs]k_(?:live|test)_[0-9a-zA-Z]{24,}\b"),
+               ("k_live_", "k_test_")),
     SecretRule(PRIVATE_KEY_KIND, "-----BEGIN PRIVATE KEY-----",
-               re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY(?: BLOCK)?-----")),
+               re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY(?: BLOCK)?-----"), ("PRIVATE KEY",)),
 )  # fmt: skip
 
 _SECRET_NAME = r"(?:secret|token|passwd|password|pwd|api_?key|access_?key|private_?key|credential)"
@@ -63,11 +72,10 @@ _ASSIGNMENT = re.compile(
     rf"[\"'](?P<value>[^\"'\s]{{{ENTROPY_MIN_LENGTH},}})[\"']"
 )
 # Cheap pre-checks: a line without any of these cannot hold a secret we look for.
-_FORMAT_HINT = re.compile(
-    r"\bgh[pousr]_[A-Za-z0-9]{36}|\bgithub_pat_|\b(?:A[KS]IA|ABIA|ACCA)[A-Z0-9]{16}\b"
-    r"|(?i:aws_?secret)|\bAIza[0-9A-Za-z_\-]{35}|\bGOCSPX-|\bxox[abposr]-"
-    r"|hooks\.slack\.com/services|\b[rs]k_(?:live|test)_[0-9a-zA-Z]{24}|PRIVATE KEY"
-)
+# Literal pieces of every documented format: substring tests (fast in C) decide
+# whether a text can hold a token at all; the regex then finds the lines.
+FORMAT_LITERALS = tuple(literal for rule in SECRET_RULES for literal in rule.literals)
+_FORMAT_HINT = re.compile("|".join(map(re.escape, FORMAT_LITERALS)))
 # Substring tests on the lower-cased text are much cheaper than case-insensitive regexes.
 _NAME_WORDS = ("secret", "token", "passw", "pwd", "apikey", "api_key", "accesskey",
                "access_key", "privatekey", "private_key", "credential")  # fmt: skip
@@ -136,6 +144,11 @@ class SecurityMetrics:
         return dict(sorted(Counter(call.kind for call in self.risky_calls).items()))
 
 
+def _format_hint(text: str) -> bool:
+    """True when the text holds a literal piece of some documented token format."""
+    return any(literal in text for literal in FORMAT_LITERALS)
+
+
 def _has_word(text: str, words: tuple[str, ...]) -> bool:
     """True when the lower-cased text contains one of the words."""
     lowered = text.lower()
@@ -184,7 +197,9 @@ def _looks_random(value: str) -> bool:
 
 def _documented(rule: SecretRule, text: str, following: str) -> list[str]:
     """Whole tokens of one documented format on a line; a key header needs a key body."""
-    tokens = []
+    tokens: list[str] = []
+    if not any(literal in text for literal in rule.literals):
+        return tokens
     for match in rule.pattern.finditer(text):
         token = match.group(0)
         if any(marker in token for marker in PLACEHOLDER_MARKERS[:2]):
@@ -209,7 +224,7 @@ def secrets_in_line(path: str, number: int, text: str, following: str = "") -> l
             for rule in SECRET_RULES
             for token in _documented(rule, text, following)
         ]
-    if found or not _has_word(text, _NAME_WORDS):
+    if found or len(text) > ENTROPY_MAX_LINE or not _has_word(text, _NAME_WORDS):
         return found
     return [
         SecretFinding(ENTROPY_KIND, path, number, redact("", match.group("value")))
@@ -259,18 +274,24 @@ def candidate_lines(joined: str, pattern: re.Pattern[str]) -> list[int]:
 
 
 def _added_lines(view: FileView) -> tuple[tuple[int, str], ...]:
-    """Added lines; an excluded file's patch is parsed only when a token format shows."""
+    """Added lines; an excluded file's patch is parsed only when a token format shows.
+
+    Huge excluded patches (bundles, generated code) are skipped: a key in them
+    comes from a source file, where it is caught.
+    """
     if view.excluded is None:
         return view.diff.added
     patch = view.change.patch
-    return parse_patch(patch).added if patch and _FORMAT_HINT.search(patch) else ()
+    if not patch or len(patch) > MAX_EXCLUDED_SCAN or not _format_hint(patch):
+        return ()
+    return parse_patch(patch).added
 
 
 def _file_secrets(view: FileView) -> list[SecretFinding]:
     """Secrets on one file's added lines; excluded files only in documented formats."""
     added = _added_lines(view)
     joined = "\n".join(text for _, text in added)
-    lines = set(candidate_lines(joined, _FORMAT_HINT))
+    lines = set(candidate_lines(joined, _FORMAT_HINT)) if _format_hint(joined) else set()
     if view.excluded is None:
         lines.update(word_lines(joined, _NAME_WORDS))
     found: list[SecretFinding] = []

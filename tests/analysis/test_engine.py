@@ -75,6 +75,8 @@ def test_only_the_first_hundred_files_go_deep() -> None:
     assert result.stats.files_analysed == MAX_DEEP_FILES
     assert result.complexity.functions_touched == MAX_DEEP_FILES
     assert result.stats.files_changed == MAX_DEEP_FILES + 5
+    assert result.stats.files_excluded == {"over_limit": 5}
+    assert result.stats.additions == sum(f.additions for f in files)
 
 
 def test_binary_files_without_patch_are_counted_only() -> None:
