@@ -27,7 +27,6 @@ from app.api.sessions import authenticate
 from app.entities import rules
 from app.entities.service import (
     EntityNotFound,
-    entity_to_dict,
     pet_and_repository,
     revive_pet,
     status_change_event,
@@ -102,7 +101,7 @@ async def current(request: web.Request) -> web.Response:
         points = await pets.history(session, entity.id, now - timedelta(days=TREND_DAYS))
         return web.json_response(
             {
-                "entity": entity_to_dict(entity, repository, base_url(request)),
+                "entity": pets.entity_json(entity, repository, base_url(request)),
                 "health_trend": pets.health_trend(points),
             }
         )
@@ -112,7 +111,7 @@ async def get_entity(request: web.Request) -> web.Response:
     """GET /entities/{id}."""
     access = await viewer(request)
     entity, repository = await _visible_pet(request, access)
-    return web.json_response({"entity": entity_to_dict(entity, repository, base_url(request))})
+    return web.json_response({"entity": pets.entity_json(entity, repository, base_url(request))})
 
 
 def _new_name(body: dict[str, Any]) -> str:
@@ -139,7 +138,7 @@ async def rename(request: web.Request) -> web.Response:
         entity.name = generation_name(strip_generation(name), entity.generation)
         entity.updated_at = utc_now()
         await session.flush()
-        doc = entity_to_dict(entity, repository, base_url(request))
+        doc = pets.entity_json(entity, repository, base_url(request))
     return web.json_response({"entity": doc})
 
 
@@ -171,7 +170,7 @@ async def reset(request: web.Request) -> web.Response:
     try:
         async with runtime(request).sessionmaker.begin() as session:
             born = await revive_pet(session, entity.id, now)
-            doc = entity_to_dict(born, repository, base_url(request))
+            doc = pets.entity_json(born, repository, base_url(request))
             event = status_change_event(born, rules.DEAD, now, base_url(request))
     except rules.CooldownActive as exc:
         raise ApiError(

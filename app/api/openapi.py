@@ -95,7 +95,8 @@ SCHEMAS: dict[str, Schema] = {
             "generation": {"type": "integer", "minimum": 1},
             "visual_url": STR,
             "repository": obj(
-                ["full_name", "language"], {"full_name": STR, "language": nullable(STR)}
+                ["full_name", "language"],
+                {"id": INT, "full_name": STR, "language": nullable(STR)},
             ),
             "repository_id": INT,
             "last_updated": nullable(TIME),

@@ -31,6 +31,13 @@ async def current_pets(
     return [(e, by_id[e.repository_id]) for e in rows]
 
 
+def entity_json(entity: Entity, repository: Repository, base_url: str) -> dict[str, Any]:
+    """The contract's entity object, with the repository's id so clients can filter by it."""
+    doc = entity_to_dict(entity, repository, base_url)
+    doc["repository"] = {**doc["repository"], "id": repository.id}
+    return doc
+
+
 def activity(entity: Entity) -> datetime:
     """When a pet last did something: a commit, or any change of its row."""
     times = [t for t in (entity.last_commit_at, entity.updated_at, entity.born_at) if t]
@@ -40,7 +47,7 @@ def activity(entity: Entity) -> datetime:
 def pets_json(pets: Sequence[tuple[Entity, Repository]], base_url: str) -> list[dict[str, Any]]:
     """Entity objects, most recently active first."""
     ordered = sorted(pets, key=lambda p: activity(p[0]), reverse=True)
-    return [entity_to_dict(e, r, base_url) for e, r in ordered]
+    return [entity_json(e, r, base_url) for e, r in ordered]
 
 
 @dataclass(frozen=True, slots=True)

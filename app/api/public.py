@@ -13,7 +13,7 @@ from app.api import pets
 from app.api.context import runtime, settings, utc_now
 from app.api.errors import NO_ACTIVE_ENTITY, REPOSITORY_NOT_FOUND, ApiError
 from app.api.params import printable, query_int
-from app.entities.service import current_pet, entity_to_dict
+from app.entities.service import current_pet
 from app.models import Repository
 
 HISTORY_DAYS = 30
@@ -66,7 +66,7 @@ async def public_pet(request: web.Request) -> web.Response:
                 "default_branch": row.default_branch,
                 "monitoring_enabled": row.monitoring_enabled,
             },
-            "entity": entity_to_dict(entity, row, settings(request).public_url),
+            "entity": pets.entity_json(entity, row, settings(request).public_url),
             "health_history": pets.bucketed(points, "daily"),
             "summary": pets.summary(entity, points, since, now),
             "recent_analyses": await pets.recent_analyses(session, [row], RECENT),

@@ -15,7 +15,7 @@ from app.api.context import iso, json_body, runtime, utc_now
 from app.api.entities import NAME_MAX, base_url, viewer
 from app.api.errors import REPOSITORY_NOT_FOUND, ApiError, invalid
 from app.api.params import MAX_ID, int_value, printable, query_enum, query_int
-from app.entities.service import create_pet, current_pet, entity_to_dict, set_frozen
+from app.entities.service import create_pet, current_pet, set_frozen
 from app.entities.species import SPECIES
 from app.models import Installation, Repository
 
@@ -78,7 +78,7 @@ async def list_repositories(request: web.Request) -> web.Response:
     async with runtime(request).sessionmaker() as session:
         rows = await _rows_by_github_id(session, [int(r["id"]) for r in chosen])
         found = await pets.current_pets(session, rows.values())
-    pet_of = {r.github_id: entity_to_dict(e, r, base_url(request)) for e, r in found}
+    pet_of = {r.github_id: pets.entity_json(e, r, base_url(request)) for e, r in found}
     items = []
     for info in chosen:
         github_id = int(info["id"])
@@ -181,7 +181,7 @@ async def monitor(request: web.Request) -> web.Response:
         row.updated_at = now
         await set_frozen(session, row.id, row.archived, now)
         entity = await create_pet(session, row, now, name=name, species=kind)
-        doc = entity_to_dict(entity, row, base_url(request))
+        doc = pets.entity_json(entity, row, base_url(request))
         body = {
             "repository": monitor_json(row),
             "entity": doc,

@@ -185,6 +185,11 @@ async def test_current_history_and_rename(
     headers = await _user(client, github, "octocat")
     current = await (await client.get("/api/entities/current", headers=headers)).json()
     assert current["entity"]["id"] == new.entity_id
+    assert current["entity"]["repository"] == {
+        "id": new.repository_id,
+        "full_name": "acme/new",
+        "language": "Python",
+    }
     assert current["entity"]["health_score"] == 74 and current["entity"]["state"] == "healthy"
     assert [p["score"] for p in current["health_trend"]] == [80, 70, 74]
     resp = await client.get(
