@@ -19,6 +19,7 @@ from app.analysis.parsing import ParsedBlob, blob_key
 
 LONG_LINE = 120  # characters, tabs counted as 4
 TAB_WIDTH = 4
+INDENT_SAMPLE_BYTES = 16_384  # a file's indentation style shows in its first lines
 TODO_MARKER = re.compile(r"\b(?:TODO|FIXME|XXX|HACK)\b")
 TAB_INDENTED_LANGUAGES = frozenset({"Go", "Makefile"})
 
@@ -100,7 +101,7 @@ def _file_dominant(view: FileView, added_text: str) -> str | None:
     if view.language in TAB_INDENTED_LANGUAGES:
         return "\t"
     if view.after is not None:
-        return dominant_indent(view.after.source)
+        return dominant_indent(view.after.source[:INDENT_SAMPLE_BYTES])
     return dominant_indent(added_text.encode("utf-8", "replace"))
 
 
