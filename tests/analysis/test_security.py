@@ -5,12 +5,19 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import string
 
 import pytest
 
 from app.analysis.engine import analyze_commit
-from app.analysis.security import measure_security, secrets_in_line, shannon_entropy
+from app.analysis.security import (
+    candidate_lines,
+    measure_security,
+    secrets_in_line,
+    shannon_entropy,
+    word_lines,
+)
 from tests.analysis.helpers import change, commit_of
 
 ALNUM = string.ascii_letters + string.digits
@@ -160,3 +167,18 @@ def test_vendored_files_are_scanned_for_documented_formats_only() -> None:
     security = analyze_commit(commit_of(change("dist/bundle.js", None, body))).security
     assert [finding.kind for finding in security.secrets] == ["github_token"]
     assert measure_security([]).secrets == []
+
+
+def test_huge_excluded_patches_are_not_scanned_but_small_ones_are() -> None:
+    _, token_line, _ = CASES[0]
+    small = change("dist/small.js", None, token_line + "\n")
+    huge = change("dist/huge.js", None, "x\n" * 120_000 + token_line + "\n")
+    security = analyze_commit(commit_of(small, huge)).security
+    assert [finding.path for finding in security.secrets] == ["dist/small.js"]
+
+
+def test_word_and_candidate_lines() -> None:
+    joined = "a = 1\nTOKEN = x\nb = 2\nmy_secret = y"
+    assert word_lines(joined, ("token", "secret")) == [1, 3]
+    assert word_lines(joined, ("absent",)) == []
+    assert candidate_lines(joined, re.compile("=")) == [0, 1, 2, 3]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from app.analysis.engine import analyze_commit
 from app.analysis.style import StyleMetrics, dominant_indent
 from tests.analysis.helpers import change, commit_of
@@ -79,3 +81,10 @@ def test_dominant_indent() -> None:
     assert dominant_indent(b"a\n  b\n  c\n\td\n") == " "
     assert dominant_indent(b"\ta\n\tb\n  \n") == "\t"
     assert dominant_indent(b"a\nb\n") is None
+
+
+def test_without_ruff_only_line_checks_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("app.analysis.lint.ruff_binary", lambda: None)
+    style = _style(change("app/m.py", None, "import os\nx = 1   \n"))
+    assert not style.ruff_available
+    assert style.ruff == {} and style.trailing_whitespace == 1
