@@ -20,7 +20,10 @@ from typing import Any
 
 from app.analysis.commit import Commit
 from app.analysis.engine import AnalysisResult, analyze_commit
+from app.analysis.files import is_candidate
 from app.analysis.gitlocal import LocalGitSource
+from app.analysis.languages import grammar_of
+from app.analysis.lint import PendingLint
 from app.analysis.parsing import BlobCache
 from app.entities import rules
 from app.entities.species import (
@@ -37,6 +40,8 @@ SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 60
 TOP_REASONS = 2
 REPO_ID_MODULO = 2**31  # species_for wants an int id; a replay has only a name
+LINT_AHEAD = 8  # commits loaded and linted together, one ruff process per chunk
+REPLAY_CACHE_ENTRIES = 2048  # parsed blobs and ruff findings kept across the replay
 
 
 @dataclass
@@ -107,21 +112,54 @@ def _record(run: _Run, commit: Commit, result: AnalysisResult) -> None:
     run.languages.update(result.language.lines_by_language)
 
 
+def python_versions_of(commits: list[Commit]) -> list[tuple[str, bytes, str | None]]:
+    """Every Python version the engine will lint in these commits (same selection rules)."""
+    versions: list[tuple[str, bytes, str | None]] = []
+    for commit in commits:
+        for change in commit.files:
+            if grammar_of(change.path) != "python" or not is_candidate(change):
+                continue
+            versions.extend(
+                (change.path, content, sha)
+                for content, sha in (
+                    (change.before, change.before_blob),
+                    (change.after, change.after_blob),
+                )
+                if content is not None
+            )
+    return versions
+
+
+async def _prepare(source: LocalGitSource, shas: list[str], cache: BlobCache) -> list[Commit]:
+    """Load a chunk of commits and lint their Python versions in one ruff run.
+
+    One ruff process per chunk instead of one per commit: its start-up costs
+    more than linting a commit's files. The engine then finds the findings cached.
+    """
+    commits = [await source.get_commit(sha) for sha in shas]
+    versions = python_versions_of(commits)
+    if versions:
+        await asyncio.to_thread(lambda: PendingLint(cache, versions).result())
+    return commits
+
+
 async def _replay_commits(
     source: LocalGitSource, shas: list[str], progress: Progress | None
 ) -> _Run:
-    """Fetch commit k+1 from git while commit k is analysed in a thread."""
-    run, cache = _Run(), BlobCache()
-    upcoming = asyncio.ensure_future(source.get_commit(shas[0])) if shas else None
-    for index in range(len(shas)):
+    """Load and lint chunk k+1 while the commits of chunk k are analysed in a thread."""
+    run, cache = _Run(), BlobCache(REPLAY_CACHE_ENTRIES)
+    chunks = [shas[i : i + LINT_AHEAD] for i in range(0, len(shas), LINT_AHEAD)]
+    upcoming = asyncio.ensure_future(_prepare(source, chunks[0], cache)) if chunks else None
+    for index in range(len(chunks)):
         assert upcoming is not None
-        commit = await upcoming
-        if index + 1 < len(shas):
-            upcoming = asyncio.ensure_future(source.get_commit(shas[index + 1]))
-        result = await asyncio.to_thread(analyze_commit, commit, cache=cache)
-        _record(run, commit, result)
-        if progress is not None:
-            progress(index + 1, len(shas))
+        commits = await upcoming
+        if index + 1 < len(chunks):
+            upcoming = asyncio.ensure_future(_prepare(source, chunks[index + 1], cache))
+        for commit in commits:
+            result = await asyncio.to_thread(analyze_commit, commit, cache=cache)
+            _record(run, commit, result)
+            if progress is not None:
+                progress(len(run.entries), len(shas))
     return run
 
 
