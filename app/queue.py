@@ -79,6 +79,8 @@ class ArqQueue:
         self.redis = redis
         self.queue_name = queue_name
         self._script: Any = None
+        self._pending: list[tuple[list[Any], list[Any], asyncio.Future[Any]]] = []
+        self._senders: set[asyncio.Task[None]] = set()
 
     async def enqueue(
         self,
@@ -107,25 +109,52 @@ class ArqQueue:
     async def _enqueue_unique(
         self, name: str, args: tuple[Any, ...], job_id: str, unique_for: float
     ) -> bool:
-        """Reserve the id and store the job in one atomic round trip (a Lua script).
+        """Reserve the id and store the job atomically (a Lua script), batched per loop tick.
 
-        This is the webhook hot path: arq's own enqueue takes three round trips.
+        This is the webhook hot path: arq's own enqueue takes three round trips; here requests
+        that arrive together share one pipelined round trip, and each is answered only once
+        Redis has stored it.
         """
         now_ms = int(time.time() * 1000)
         payload = serialize_job(name, args, {}, None, now_ms, serializer=self.redis.job_serializer)
         queue = self.queue_name or default_queue_name
         keys = [UNIQUE_PREFIX + job_id, job_key_prefix + job_id, result_key_prefix + job_id, queue]
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append((keys, [int(unique_for), payload, expires_extra_ms, now_ms, job_id],
+                              future))
+        if len(self._pending) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
+        return bool(await future)
+
+    def _flush(self) -> None:
+        """Send everything queued during this loop tick as one pipeline."""
+        batch, self._pending = self._pending, []
+        task = asyncio.create_task(self._send(batch))
+        self._senders.add(task)
+        task.add_done_callback(self._senders.discard)
+
+    async def _send(self, batch: list[tuple[list[Any], list[Any], asyncio.Future[Any]]]) -> None:
+        """One round trip for the batch; every waiter gets its own result or the failure."""
         try:
-            added = await self._unique_script(
-                keys=keys, args=[int(unique_for), payload, expires_extra_ms, now_ms, job_id]
-            )
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for keys, args, _ in batch:
+                    await self._unique_script(keys=keys, args=args, client=pipe)  # queues only
+                results = await pipe.execute()
+            if len(results) != len(batch):
+                raise RuntimeError(f"{len(results)} answers for {len(batch)} jobs")
         except Exception as exc:
+            failure: Exception = exc
             if isinstance(exc, OSError | ConnectionError) or type(exc).__module__.startswith(
                 "redis"
             ):
-                raise QueueUnavailable(f"redis: {exc}") from exc
-            raise
-        return bool(added)
+                failure = QueueUnavailable(f"redis: {exc}")
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(failure)
+            return
+        for (_, _, future), result in zip(batch, results, strict=False):
+            if not future.done():
+                future.set_result(result)
 
     @property
     def _unique_script(self) -> Any:
