@@ -76,6 +76,28 @@ def split_output(text: str) -> tuple[list[RawEntry], list[str | None]]:
     return [e for e in entries if e is not None], [_patch_of(section) for section in sections]
 
 
+def split_by_commit(text: str, shas: list[str]) -> dict[str, str]:
+    """Cut ``diff-tree --stdin`` output into each commit's part, in the order asked.
+
+    A part starts with a line that is exactly the next expected sha; no raw or
+    patch line can be one (they start with ``:``, ``diff``, ``@@``, ``+``…).
+    """
+    parts: dict[str, list[str]] = {}
+    expected = iter(shas)
+    upcoming = next(expected, None)
+    current: list[str] | None = None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the output's final newline
+    for line in lines:
+        if line == upcoming:
+            current = parts.setdefault(line, [])
+            upcoming = next(expected, None)
+        elif current is not None:
+            current.append(line)
+    return {sha: "".join(f"{line}\n" for line in part) for sha, part in parts.items()}
+
+
 def _patch_of(section: str) -> str | None:
     """The hunks of one file's section; None when git said the file is binary."""
     start = section.find("\n@@")

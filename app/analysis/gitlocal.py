@@ -21,14 +21,17 @@ from app.analysis.commit import (
     UnknownRevision,
 )
 from app.analysis.files import deep_paths
-from app.analysis.gitdiff import RawEntry, bounded, counts, split_output
+from app.analysis.gitdiff import RawEntry, bounded, counts, split_by_commit, split_output
 from app.analysis.paths import MAX_DEEP_BYTES
 
 _GIT_ENV_DROP = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY")
-DIFF_ARGS = (
+_DIFF_OPTIONS = (
     *("-c", "core.quotepath=false", "diff-tree", "-r", "-M", "--raw", "-p", "--no-abbrev"),
-    *("--no-color", "--no-ext-diff", "--no-textconv", "--no-commit-id"),
+    *("--no-color", "--no-ext-diff", "--no-textconv"),
 )
+DIFF_ARGS = (*_DIFF_OPTIONS, "--no-commit-id")
+# Many commits in one process: each commit's output starts with a line holding its sha.
+DIFF_STDIN_ARGS = (*_DIFF_OPTIONS, "--stdin", "--always", "--root")
 
 
 def _git_env() -> dict[str, str]:
@@ -155,6 +158,7 @@ class LocalGitSource:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = str(Path(path).expanduser())
         self._batch = _BatchReader(self.path)
+        self._prefetched: dict[str, tuple[CommitInfo, tuple[list[RawEntry], list[str | None]]]] = {}
 
     async def __aenter__(self) -> LocalGitSource:
         """Check the repository on entry."""
@@ -174,13 +178,14 @@ class LocalGitSource:
         """Stop the long-lived ``cat-file`` process."""
         await self._batch.close()
 
-    async def git(self, *args: str) -> bytes:
+    async def git(self, *args: str, stdin: bytes | None = None) -> bytes:
         """Run one git command in the repository; a failure raises :class:`SourceError`."""
         process = await asyncio.create_subprocess_exec(
             "git", "-C", self.path, *args, env=_git_env(),
+            stdin=None if stdin is None else asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
-        out, err = await process.communicate()
+        out, err = await process.communicate(stdin)
         if process.returncode != 0:
             raise SourceError(err.decode("utf-8", "replace").strip() or f"git {args[0]} failed")
         return out
@@ -257,10 +262,27 @@ class LocalGitSource:
         """One blob's bytes when it exists and is within the deep-analysis bound."""
         return (await self._batch.blobs([sha], MAX_DEEP_BYTES)).get(sha)
 
+    async def prefetch(self, shas: list[str]) -> None:
+        """Read the metadata and diffs of many commits with one git process.
+
+        A later :meth:`get_commit` of these shas takes them from memory; spawning
+        one ``diff-tree`` per commit costs more than small commits' diffs.
+        """
+        infos = [await self.commit_info(sha) for sha in shas]
+        request = "".join(f"{i.sha} {i.parents[0]}\n" if i.parents else f"{i.sha}\n" for i in infos)
+        output = await self.git(*DIFF_STDIN_ARGS, stdin=request.encode())
+        sections = split_by_commit(output.decode("utf-8", "replace"), [i.sha for i in infos])
+        for info in infos:
+            self._prefetched[info.sha] = (info, split_output(sections.get(info.sha, "")))
+
     async def get_commit(self, sha: str) -> Commit:
         """The commit with its files; contents only for the files analysed deeply."""
-        info = await self.commit_info(sha)
-        entries, patches = await self.diff_entries(info)
+        ready = self._prefetched.pop(sha, None)
+        if ready is None:
+            info = await self.commit_info(sha)
+            entries, patches = await self.diff_entries(info)
+        else:
+            info, (entries, patches) = ready
         shallow = [_changed_file(e, p) for e, p in zip(entries, patches, strict=False)]
         deep = deep_paths(shallow)
         chosen = [

@@ -131,11 +131,12 @@ def python_versions_of(commits: list[Commit]) -> list[tuple[str, bytes, str | No
 
 
 async def _prepare(source: LocalGitSource, shas: list[str], cache: BlobCache) -> list[Commit]:
-    """Load a chunk of commits and lint their Python versions in one ruff run.
+    """Load a chunk of commits (one git diff process) and lint their Python in one ruff run.
 
-    One ruff process per chunk instead of one per commit: its start-up costs
-    more than linting a commit's files. The engine then finds the findings cached.
+    One process of each per chunk instead of per commit: their start-up costs
+    more than a small commit's work. The engine then finds the findings cached.
     """
+    await source.prefetch(shas)
     commits = [await source.get_commit(sha) for sha in shas]
     versions = python_versions_of(commits)
     if versions:

@@ -127,3 +127,22 @@ def test_unquote_path() -> None:
 
 def test_git_is_installed() -> None:
     assert shutil.which("git") is not None
+
+
+async def test_prefetched_commits_equal_one_by_one(repo: GitRepo) -> None:
+    repo.commit("root", {"a.py": "a = 1\n", "b.bin": b"\0\1"})
+    repo.commit("empty", {})
+    repo.git("checkout", "-q", "-b", "topic")
+    repo.commit("side", {"c.py": "c = 1\n"})
+    repo.git("checkout", "-q", "main")
+    repo.commit("main work", {"a.py": "a = 2\n"})
+    repo.git("merge", "-q", "--no-ff", "-m", "merge", "topic")
+    repo.commit("rename", {"a.py": None, "d/a.py": "a = 2\n", "e.py": "e = 1\n"})
+    async with LocalGitSource(repo.path) as source:
+        shas = await source.list_first_parent()
+        one_by_one = [await source.get_commit(sha) for sha in shas]
+        await source.prefetch(shas)
+        batched = [await source.get_commit(sha) for sha in shas]
+        assert source._prefetched == {}
+    assert batched == one_by_one
+    assert [len(c.files) for c in batched] == [2, 0, 1, 1, 2]
