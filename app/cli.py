@@ -60,10 +60,12 @@ def _serve_one(settings: Settings, port: int, reuse_port: bool, sock: socket.soc
     """Run one web process until it is told to stop."""
     from aiohttp import web
 
+    from app.entities.images import log_startup
     from app.logs import configure
     from app.web import init_app
 
     configure(settings)
+    log_startup(settings)
     app = init_app(settings)
     loop = _new_loop()
     asyncio.set_event_loop(loop)

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.entities.service import create_pet, set_frozen
-from app.models import Installation, Repository, User
+from app.models import Entity, Installation, Repository, User
 
 
 async def insert_missing(session: AsyncSession, model: Any, values: dict[str, Any]) -> None:
@@ -142,12 +142,13 @@ async def by_github_id(session: AsyncSession, github_id: int) -> Repository | No
     return await session.scalar(select(Repository).where(Repository.github_id == github_id))
 
 
-async def start_monitoring(session: AsyncSession, repo: Repository, now: datetime) -> None:
-    """Monitor the repository and make sure it has a living pet (created if missing)."""
+async def start_monitoring(session: AsyncSession, repo: Repository, now: datetime) -> Entity:
+    """Monitor the repository and make sure it has a pet (created if missing)."""
     repo.monitoring_enabled = True
     await session.flush()
-    await create_pet(session, repo, now)
+    pet = await create_pet(session, repo, now)
     await set_frozen(session, repo.id, repo.archived, now)
+    return pet
 
 
 async def stop_monitoring(

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -125,7 +126,11 @@ class Entity(Base):
         CheckConstraint("health >= 0 AND health <= 100", name="health_range"),
         CheckConstraint("status IN ('alive', 'dying', 'dead')", name="status_values"),
         UniqueConstraint("repository_id", "generation", name="uq_entities_repository_generation"),
-        Index("ix_entities_status_last_decay", "status", "last_decay_at"),
+        # One current pet per repository, enforced by the database.
+        Index("uq_entities_current", "repository_id", unique=True,
+              postgresql_where=text("is_current"), sqlite_where=text("is_current")),
+        # Room on each page for HOT updates: the hourly decay rewrites many rows in place.
+        {"postgresql_with": {"fillfactor": 60}},
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -25,14 +25,12 @@ from app.analysis.engine import AnalysisResult
 from app.analysis.engine import analyze_commit as analyze
 from app.analysis.review import apply_review, review_commit
 from app.analysis.scoring import Score
-from app.entities import rules
-from app.entities.jobs import request_images
+from app.entities.jobs import after_update
 from app.entities.service import (
     PetUpdate,
     create_pet,
     current_pet,
     lock_pet,
-    needs_image,
     record_commit,
     store_sprites,
 )
@@ -343,7 +341,7 @@ async def post_status_for(
 async def publish(
     ctx: dict[str, Any], target: Target, row: CommitAnalysis, update: PetUpdate
 ) -> None:
-    """analysis_complete, then the pet's own events; queue pictures for a new state."""
+    """analysis_complete, then the pet's own events and pictures for a state shown first."""
     bus = ctx["bus"]
     await bus.publish(
         {
@@ -358,11 +356,7 @@ async def publish(
             "timestamp": row.processed_at.isoformat() if row.processed_at else None,
         }
     )
-    for event in update.events:
-        await bus.publish(event)
-    state = rules.visual_state(update.after)
-    if update.visual_changed and needs_image(update.entity, state):
-        await request_images(ctx, update.entity.id, [state])
+    await after_update(ctx, update)
 
 
 async def post_push_status(

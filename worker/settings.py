@@ -10,6 +10,7 @@ from arq.connections import RedisSettings
 from arq.cron import CronJob
 
 from app.config import Settings, load_settings
+from app.entities.images import log_startup
 from app.logs import configure as configure_logging
 from app.queue import JobFunction
 from app.runtime import open_runtime, redis_settings
@@ -53,6 +54,7 @@ class WorkerSettings:
 def worker_kwargs(settings: Settings, **overrides: Any) -> dict[str, Any]:
     """Keyword arguments for `arq.worker.Worker` built from our settings."""
     configure_logging(settings)
+    log_startup(settings)
     kwargs: dict[str, Any] = {
         "functions": list(WorkerSettings.functions),
         "cron_jobs": [copy.copy(job) for job in WorkerSettings.cron_jobs],

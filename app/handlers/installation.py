@@ -8,6 +8,7 @@ from gidgethub import routing, sansio
 from gidgethub.abc import GitHubAPI
 
 from app import inventory
+from app.entities.jobs import request_images
 from app.handlers.base import now, sessions, with_language
 
 router = routing.Router()
@@ -16,14 +17,20 @@ router = routing.Router()
 async def adopt_repositories(
     ctx: dict[str, Any], gh: GitHubAPI | None, inst: dict[str, Any], repos: list[dict[str, Any]]
 ) -> None:
-    """Record the installation and give each repository a monitored pet (idempotent)."""
+    """Record the installation and give each repository a monitored pet (idempotent).
+
+    Newborn pets have sprites at once; their generated pictures are queued after the commit.
+    """
     detailed = [await with_language(gh, repo) for repo in repos]
     async with sessions(ctx).begin() as session:
         when = now()
         await inventory.upsert_installation(session, inst, when)
+        pets = []
         for data in detailed:
             repo = await inventory.upsert_repository(session, data, int(inst["id"]), when)
-            await inventory.start_monitoring(session, repo, when)
+            pets.append(await inventory.start_monitoring(session, repo, when))
+    for pet in pets:
+        await request_images(ctx, pet.id)
 
 
 @router.register("installation", action="created")

@@ -39,5 +39,4 @@ def test_compose_config_validates() -> None:
 def test_caddyfile_routes_api_and_serves_site() -> None:
     text = (ROOT / "deploy/Caddyfile").read_text()
     assert "reverse_proxy web:8000" in text
-    assert "/api/*" in text and "/webhook/*" in text
-    assert "file_server" in text
+    assert "handle /assets/*" in text and "file_server" in text

@@ -99,7 +99,14 @@ async def test_health_bounds_accepted(sessions: async_sessionmaker[AsyncSession]
         session.add_all(
             [
                 Entity(repository_id=repo.id, name="A", species="pet", health=0, generation=1),
-                Entity(repository_id=repo.id, name="B", species="pet", health=100, generation=2),
+                Entity(
+                    repository_id=repo.id,
+                    name="B",
+                    species="pet",
+                    health=100,
+                    generation=2,
+                    is_current=False,
+                ),
             ]
         )
 
@@ -123,3 +130,13 @@ async def test_datetimes_come_back_aware(sessions: async_sessionmaker[AsyncSessi
         loaded = await session.get(Repository, repo.id)
         assert loaded is not None and loaded.last_event_at == when
         assert loaded.last_event_at.tzinfo is not None
+
+
+async def test_one_current_pet_per_repository(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions() as session:
+        repo = await _repo(session)
+        session.add(Entity(repository_id=repo.id, name="A", species="pet", generation=1))
+        await session.flush()
+        session.add(Entity(repository_id=repo.id, name="B", species="pet", generation=2))
+        with pytest.raises(IntegrityError):
+            await session.flush()
