@@ -19,6 +19,18 @@ DEFAULT_CHANNEL = "tamagitto:events"
 SUBSCRIBER_BUFFER = 1000
 
 
+def event_channel(redis_url: str) -> str:
+    """The pub/sub channel for a Redis URL's database.
+
+    Pub/sub ignores database numbers, so the channel names the database: deployments and test
+    runs that share one Redis on different databases never hear each other.
+    """
+    from urllib.parse import urlsplit
+
+    path = urlsplit(redis_url).path.strip("/")
+    return f"{DEFAULT_CHANNEL}:{path or '0'}"
+
+
 class EventBus(Protocol):
     """Publish pet events; every subscriber in every web process receives them."""
 

@@ -147,6 +147,25 @@ async def poll_repositories(ctx: dict[str, Any]) -> dict[str, int]:
     return {"queued": queued, "skipped": skipped}
 
 
+async def poll_repository(ctx: dict[str, Any], repository_id: int) -> dict[str, int]:
+    """Job behind `POST /api/analysis/trigger`: look at one repository's branches now."""
+    app: GitHubApp | None = ctx.get("github")
+    if app is None or not app.settings.app_configured:
+        return {"queued": 0}
+    queued = 0
+    for installation_id, items in (await watched(ctx)).items():
+        mine = [item for item in items if item.repository_id == repository_id]
+        if not mine:
+            continue
+        gh = app.installation_client(installation_id)
+        for item in mine:
+            try:
+                queued += await poll_branch(ctx, gh, item)
+            except GitHubException as exc:
+                log.warning("trigger: %s@%s failed (%s)", item.full_name, item.branch, exc)
+    return {"queued": queued}
+
+
 def cron_jobs() -> list[CronJob]:
     """Every five minutes, offset from the hour's other crons."""
     return [

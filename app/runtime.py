@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import db
-from app.bus import EventBus, LocalBus, RedisBus
+from app.bus import EventBus, LocalBus, RedisBus, event_channel
 from app.config import Settings
 from app.github import GitHubApp
 from app.queue import ArqQueue, InlineCron, InlineQueue, JobQueue
@@ -105,7 +105,7 @@ async def _open_seams(
     if settings.redis_url is not None:
         redis = await open_redis(settings)
         stack.push_async_callback(redis.aclose)
-        bus = RedisBus(redis)
+        bus = RedisBus(redis, event_channel(settings.redis_url.get_secret_value()))
         await bus.start()
         stack.push_async_callback(bus.stop)
         return Runtime(settings, engine, sessionmaker, ArqQueue(redis), bus, http, redis)

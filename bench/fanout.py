@@ -44,12 +44,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 TARGET_P99_MS = 250
-CHANNEL = "tamagitto:events"
 REPO = "bench/fanout"
 CONNECT_CONCURRENCY = 64
 EVENT_TIMEOUT = 30.0
 BENCH_REPOSITORY_ID = 918_273_645
 RUN = os.urandom(8).hex()
+
+from app.bus import event_channel  # noqa: E402  (after the sys.path line above)
 
 
 def raise_open_files() -> int:
@@ -342,7 +343,7 @@ def publisher_main(
             "bench_run": run_id,
             "sent_at": time.monotonic(),
         }
-        redis.publish(CHANNEL, json.dumps(event, separators=(",", ":")))
+        redis.publish(event_channel(redis_url), json.dumps(event, separators=(",", ":")))
         conn.send(seq)
 
 

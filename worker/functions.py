@@ -15,6 +15,7 @@ FUNCTIONS: list[JobFunction] = [
     analyze_commit,
     post_push_status,
     poller.poll_repositories,
+    poller.poll_repository,
     *pet_jobs.FUNCTIONS,
 ]
 CRON_JOBS: list[CronJob] = [*pet_jobs.cron_jobs(), *poller.cron_jobs()]

@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.api import ws as ws_module
-from app.bus import RedisBus
+from app.bus import RedisBus, event_channel
 from app.web import RUNTIME
 from tests.api.conftest import ClientFactory, Seeded, seed_repo, sign_in
 from tests.fakes.github_user import WRITE, FakeGitHubUser
@@ -278,7 +278,9 @@ async def test_fan_out_across_two_app_instances_through_redis(
     try:
         for sock in socks:
             assert (await next_event(sock))["type"] == "snapshot"
-        await RedisBus(publisher).publish(event(public, 61))  # as a worker process would
+        await RedisBus(publisher, event_channel(redis_url)).publish(
+            event(public, 61)
+        )  # as a worker process would
         for sock in socks:
             got = await next_event(sock)
             assert got["health_score"] == 61 and got["entity_id"] == public.entity_id

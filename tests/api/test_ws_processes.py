@@ -15,7 +15,7 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.bus import RedisBus
+from app.bus import RedisBus, event_channel
 from tests.api.conftest import seed_repo
 from tests.api.test_ws import event, next_event
 from tests.fakes.github_user import FakeGitHubUser
@@ -91,7 +91,9 @@ async def test_event_reaches_sockets_in_both_processes(
             for sock in socks:
                 snapshot = await next_event(sock)
                 assert [e["id"] for e in snapshot["entities"]] == [public.entity_id]
-            await RedisBus(publisher).publish(event(public, 55))  # as a worker would
+            await RedisBus(publisher, event_channel(redis_url)).publish(
+                event(public, 55)
+            )  # as a worker would
             for sock in socks:
                 got = await next_event(sock, timeout=10)
                 assert got["entity_id"] == public.entity_id and got["health_score"] == 55

@@ -11,7 +11,7 @@ import pytest
 from arq.worker import Worker
 from redis.asyncio import Redis
 
-from app.bus import RedisBus
+from app.bus import RedisBus, event_channel
 from app.config import Settings
 from app.web import init_app
 from tests.conftest import example, truncate_all, webhook_headers
@@ -153,7 +153,7 @@ async def pipeline(
     created["installation"]["id"] = INSTALLATION
     assert await pipe.deliver("installation", created) == 202
     listener = Redis.from_url(redis_url)
-    bus = RedisBus(listener)
+    bus = RedisBus(listener, event_channel(redis_url))
     await bus.start()
     async with bus.subscribe() as sub:
         pipe.events = _Collector(sub)  # type: ignore[assignment]
