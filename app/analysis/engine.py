@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from app.analysis.commit import Commit
@@ -144,13 +144,27 @@ def analyze_commit(
     )
 
 
+def flat(record: Any) -> dict[str, Any]:
+    """A dataclass's fields as a dict, containers copied one level (much cheaper than asdict)."""
+    return {item.name: _copy(getattr(record, item.name)) for item in fields(record)}
+
+
+def _copy(value: Any) -> Any:
+    """A shallow copy of lists and dicts; other values as they are."""
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
+    return value
+
+
 def _function_entry(change: FunctionChange) -> dict[str, Any]:
     """One touched function for the metrics document."""
     return {
         "path": change.path,
         "name": change.name,
-        "before": asdict(change.before) if change.before else None,
-        "after": asdict(change.after) if change.after else None,
+        "before": flat(change.before) if change.before else None,
+        "after": flat(change.after) if change.after else None,
         "burden_delta": round(burden_delta(change), 1),
     }
 
@@ -172,7 +186,7 @@ def _complexity_document(complexity: ComplexityMetrics) -> dict[str, Any]:
 def _security_document(security: SecurityMetrics) -> dict[str, Any]:
     """The security family; secrets are listed by kind, place and redacted description."""
     return {
-        "secrets": [asdict(s) for s in security.secrets[:MAX_LISTED_FINDINGS]],
+        "secrets": [flat(s) for s in security.secrets[:MAX_LISTED_FINDINGS]],
         "secrets_count": len(security.secrets),
         "risky_calls": security.risky_by_kind(),
         "manifests_changed": security.manifests_changed,
@@ -190,11 +204,11 @@ def metrics_document(result: AnalysisResult) -> dict[str, Any]:
         "linting_violations": result.linting_violations,
         "security_issues": result.security_issues,
         "poisoned": result.score.poisoned,
-        "language": asdict(result.language),
+        "language": flat(result.language),
         "complexity": _complexity_document(result.complexity),
-        "tests": asdict(result.tests),
-        "docs": asdict(result.docs),
-        "style": {**asdict(result.style), "total": result.style.total},
+        "tests": flat(result.tests),
+        "docs": flat(result.docs),
+        "style": {**flat(result.style), "total": result.style.total},
         "security": _security_document(result.security),
-        "stats": asdict(result.stats),
+        "stats": flat(result.stats),
     }

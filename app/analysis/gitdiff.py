@@ -82,20 +82,20 @@ def split_by_commit(text: str, shas: list[str]) -> dict[str, str]:
     A part starts with a line that is exactly the next expected sha; no raw or
     patch line can be one (they start with ``:``, ``diff``, ``@@``, ``+``…).
     """
-    parts: dict[str, list[str]] = {}
-    expected = iter(shas)
-    upcoming = next(expected, None)
-    current: list[str] | None = None
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()  # the output's final newline
-    for line in lines:
-        if line == upcoming:
-            current = parts.setdefault(line, [])
-            upcoming = next(expected, None)
-        elif current is not None:
-            current.append(line)
-    return {sha: "".join(f"{line}\n" for line in part) for sha, part in parts.items()}
+    headers: list[tuple[str, int, int]] = []  # (sha, header start, body start)
+    cursor = 0
+    for sha in shas:
+        if cursor == 0 and text.startswith(sha + "\n"):
+            start = 0
+        else:
+            start = text.find(f"\n{sha}\n", max(cursor - 1, 0))
+            if start < 0:
+                continue
+            start += 1
+        cursor = start + len(sha) + 1
+        headers.append((sha, start, cursor))
+    ends = [start for _, start, _ in headers[1:]] + [len(text)]
+    return {sha: text[body:end] for (sha, _, body), end in zip(headers, ends, strict=True)}
 
 
 def _patch_of(section: str) -> str | None:
