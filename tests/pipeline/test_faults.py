@@ -241,3 +241,20 @@ async def test_config_names_the_pet_and_picks_its_species(pipeline: Pipeline) ->
     assert (pet.name, pet.species) == ("Biscuit", "robot")
     assert "Biscuit" in p.fake.statuses[-1]["description"]
     assert p.fake.statuses[-1]["description"].startswith("🤖")
+
+
+async def test_trigger_job_polls_one_repository(pipeline: Pipeline) -> None:
+    """The job behind POST /api/analysis/trigger."""
+    from app.poller import poll_repository
+
+    p = pipeline
+    one_commit(p)
+    assert await p.deliver("push", p.push([SHA], BASE)) == 202
+    await p.work()
+    newer = "8" * 40
+    one_commit(p, newer, SHA)
+    async with open_runtime(p.settings, run_jobs=False) as runtime:
+        assert await poll_repository(runtime.job_ctx(), await repo_id(p)) == {"queued": 1}
+        assert await poll_repository(runtime.job_ctx(), 999_999) == {"queued": 0}
+    await p.work()
+    assert await count(p, CommitAnalysis) == 2
