@@ -49,6 +49,13 @@ class QueueUnavailable(Exception):
     """The queue could not store the job; callers must not report success."""
 
 
+def redis_failure(exc: Exception) -> Exception:
+    """Connection trouble (socket errors, redis-py's own types) means the queue is unavailable."""
+    if isinstance(exc, OSError | ConnectionError) or type(exc).__module__.startswith("redis"):
+        return QueueUnavailable(f"redis: {exc}")
+    return exc
+
+
 class JobQueue(Protocol):
     """What the rest of the code needs from a queue."""
 
@@ -98,12 +105,11 @@ class ArqQueue:
             kwargs["_queue_name"] = self.queue_name
         try:
             job = await self.redis.enqueue_job(name, *args, **kwargs)
-        except (OSError, ConnectionError) as exc:
-            raise QueueUnavailable(f"redis: {exc}") from exc
-        except Exception as exc:  # redis-py raises its own ConnectionError/TimeoutError types
-            if type(exc).__module__.startswith("redis"):
-                raise QueueUnavailable(f"redis: {exc}") from exc
-            raise
+        except Exception as exc:
+            failure = redis_failure(exc)
+            if failure is exc:
+                raise
+            raise failure from exc
         return job is not None
 
     async def _enqueue_unique(
@@ -143,11 +149,7 @@ class ArqQueue:
             if len(results) != len(batch):
                 raise RuntimeError(f"{len(results)} answers for {len(batch)} jobs")
         except Exception as exc:
-            failure: Exception = exc
-            if isinstance(exc, OSError | ConnectionError) or type(exc).__module__.startswith(
-                "redis"
-            ):
-                failure = QueueUnavailable(f"redis: {exc}")
+            failure = redis_failure(exc)
             for _, _, future in batch:
                 if not future.done():
                     future.set_exception(failure)
