@@ -6,8 +6,10 @@ the next release's sources, so the diffs are what changed between releases.
 
     uv run python bench/release_history.py pypi requests --versions 40 --out /tmp/requests-history
     uv run python bench/release_history.py npm rxjs --versions 30 --out /tmp/rxjs-history
+    uv run python bench/release_history.py go github.com/spf13/cobra --out /tmp/cobra-history
 
-PyPI sdists come through ``pip download``; npm tarballs through ``npm pack``. Downloads
+PyPI sdists come through ``pip download``; npm tarballs through ``npm pack``; Go modules
+through ``go mod download`` (the Go toolchain must be installed). Downloads
 are kept in ``bench/.cache/releases`` so a rebuild is offline. Only final releases
 (no alpha, beta or rc) are used.
 """
@@ -60,13 +62,33 @@ def npm_versions(name: str) -> list[str]:
     return list(json.loads(out))
 
 
+def go_versions(name: str) -> list[str]:
+    """Every tagged version of a Go module, without the leading ``v``."""
+    out = subprocess.run(["go", "list", "-m", "-versions", name],
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    return [v.removeprefix("v") for v in out.split()[1:]]
+
+
+def go_download(name: str, version: str, folder: Path) -> None:
+    """Copy the module zip ``go mod download`` fetched into the cache folder."""
+    out = subprocess.run(["go", "mod", "download", "-json", f"{name}@v{version}"],
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    shutil.copy(json.loads(out)["Zip"], folder / f"{version}.zip")
+
+
+LISTERS = {"pypi": pypi_versions, "npm": npm_versions, "go": go_versions}
+
+
 def download(ecosystem: str, name: str, version: str) -> Path:
     """The release archive, from the cache or the registry."""
-    folder = CACHE / ecosystem / name / version
+    folder = CACHE / ecosystem / name.replace("/", "_") / version
     existing = [p for p in folder.glob("*") if p.is_file()] if folder.exists() else []
     if existing:
         return existing[0]
     folder.mkdir(parents=True, exist_ok=True)
+    if ecosystem == "go":
+        go_download(name, version, folder)
+        return folder / f"{version}.zip"
     if ecosystem == "pypi":
         command = [PIP, "download", f"{name}=={version}", "--no-deps",
                    "--no-binary", ":all:", "-q", "-d", str(folder)]  # fmt: skip
@@ -77,7 +99,7 @@ def download(ecosystem: str, name: str, version: str) -> Path:
 
 
 def extract(archive: Path, target: Path) -> None:
-    """Unpack an archive into ``target``, dropping its single top-level folder."""
+    """Unpack an archive into ``target``, dropping its chain of single top-level folders."""
     with tempfile.TemporaryDirectory() as tmp:
         if archive.suffix == ".zip":
             with zipfile.ZipFile(archive) as bundle:
@@ -85,8 +107,9 @@ def extract(archive: Path, target: Path) -> None:
         else:
             with tarfile.open(archive) as bundle:
                 bundle.extractall(tmp, filter="data")
-        entries = list(Path(tmp).iterdir())
-        top = entries[0] if len(entries) == 1 and entries[0].is_dir() else Path(tmp)
+        top = Path(tmp)
+        while len(entries := list(top.iterdir())) == 1 and entries[0].is_dir():
+            top = entries[0]  # package/, name-1.0/, github.com/org/mod@v1.0/
         for item in top.iterdir():
             shutil.move(str(item), target / item.name)
 
@@ -103,7 +126,7 @@ def git(repo: Path, *args: str, when: int | None = None) -> None:
 
 def build(ecosystem: str, name: str, count: int, out: Path) -> list[str]:
     """Create the repository at ``out`` with one commit per release."""
-    listing = pypi_versions(name) if ecosystem == "pypi" else npm_versions(name)
+    listing = LISTERS[ecosystem](name)
     versions = final_versions(listing, count)
     if out.exists():
         shutil.rmtree(out)
@@ -130,7 +153,7 @@ def build(ecosystem: str, name: str, count: int, out: Path) -> list[str]:
 def main() -> int:
     """Parse arguments and build the history."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("ecosystem", choices=["pypi", "npm"])
+    parser.add_argument("ecosystem", choices=sorted(LISTERS))
     parser.add_argument("name")
     parser.add_argument("--versions", type=int, default=30)
     parser.add_argument("--out", type=Path, required=True)

@@ -19,7 +19,7 @@ from app.analysis.parsing import ParsedBlob, blob_key
 
 LONG_LINE = 120  # characters, tabs counted as 4
 TAB_WIDTH = 4
-INDENT_SAMPLE_BYTES = 16_384  # a file's indentation style shows in its first lines
+INDENT_SAMPLE_BYTES = 4096  # a file's indentation style shows in its first lines
 TODO_MARKER = re.compile(r"\b(?:TODO|FIXME|XXX|HACK)\b")
 TAB_INDENTED_LANGUAGES = frozenset({"Go", "Makefile"})
 
