@@ -7,7 +7,6 @@ import asyncio
 import logging
 import multiprocessing
 import os
-import socket
 import sys
 from collections.abc import Callable, Sequence
 
@@ -56,7 +55,7 @@ def _new_loop() -> asyncio.AbstractEventLoop:
         return asyncio.new_event_loop()
 
 
-def _serve_one(settings: Settings, port: int, reuse_port: bool, sock: socket.socket | None) -> None:
+def _serve_one(settings: Settings, port: int, reuse_port: bool) -> None:
     """Run one web process until it is told to stop."""
     from aiohttp import web
 
@@ -103,21 +102,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     if args.workers == 1:
-        _serve_one(settings, port, False, None)
+        _serve_one(settings, port, False)
         return 0
     return _serve_many(settings, port, args.workers)
 
 
 def _serve_many(settings: Settings, port: int, workers: int) -> int:
-    """Several processes share one listening socket; the kernel spreads connections."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((settings.host, port))
-    sock.listen(4096)
-    sock.set_inheritable(True)
+    """Several processes on one port with SO_REUSEPORT: the kernel spreads connections evenly
+    across them (a shared accept socket lets one busy process take most of them)."""
     ctx = multiprocessing.get_context("fork")
     procs = [
-        ctx.Process(target=_serve_one, args=(settings, port, False, sock), daemon=False)
+        ctx.Process(target=_serve_one, args=(settings, port, True), daemon=False)
         for _ in range(workers)
     ]
     for proc in procs:

@@ -58,3 +58,43 @@ def test_serve_refuses_many_workers_in_embedded_mode(tmp_path: Path) -> None:
     proc = _run("serve", "--workers", "2", cwd=tmp_path)
     assert proc.returncode == 2
     assert "REDIS_URL" in proc.stderr
+
+
+def test_serve_many_workers_in_production(tmp_path: Path, pg_url: str, redis_db: int) -> None:
+    """`serve --workers 2`: two processes answer on one port, and stop together."""
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": pg_url,
+        "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
+        "PORT": str(port),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--workers", "2"],
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        deadline, answers = time.monotonic() + 60, 0
+        while time.monotonic() < deadline and answers < 20:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    answers += r.status == 200
+            except OSError:
+                time.sleep(0.2)
+        assert answers == 20
+        children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True)
+        assert len(children.stdout.split()) >= 2
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(20)
