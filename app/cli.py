@@ -68,18 +68,15 @@ def _serve_one(settings: Settings, port: int, reuse_port: bool) -> None:
     app = init_app(settings)
     loop = _new_loop()
     asyncio.set_event_loop(loop)
-    if sock is not None:
-        web.run_app(app, sock=sock, print=None, loop=loop, access_log=None)
-    else:
-        web.run_app(
-            app,
-            host=settings.host,
-            port=port,
-            reuse_port=reuse_port,
-            print=None,
-            loop=loop,
-            access_log=None,
-        )
+    web.run_app(
+        app,
+        host=settings.host,
+        port=port,
+        reuse_port=reuse_port,
+        print=None,
+        loop=loop,
+        access_log=None,
+    )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
