@@ -49,22 +49,47 @@ class ComplexityMetrics:
     parse_errors: int = 0
 
 
-def _keyed(spans: Sequence[FunctionSpan]) -> dict[tuple[str, int], FunctionSpan]:
-    """Spans keyed by (qualified name, occurrence), so overloads stay distinct."""
-    seen: dict[str, int] = defaultdict(int)
-    keyed: dict[tuple[str, int], FunctionSpan] = {}
-    for span in spans:
-        keyed[(span.name, seen[span.name])] = span
-        seen[span.name] += 1
-    return keyed
+Pair = tuple[FunctionSpan | None, FunctionSpan | None]  # (before, after)
 
 
-def _touched_keys(parsed: ParsedBlob | None, rows: frozenset[int]) -> set[tuple[str, int]]:
-    """Keys of the functions of one version that overlap the given rows."""
-    if parsed is None or not rows:
-        return set()
-    touched = {id(span) for span in parsed.overlapping(rows)}
-    return {key for key, span in _keyed(parsed.functions).items() if id(span) in touched}
+def _partner(
+    span: FunctionSpan, pool: list[FunctionSpan], row: int, used: set[int]
+) -> FunctionSpan | None:
+    """The same-named function of the other version, preferring the one at the mapped row."""
+    same = [other for other in pool if other.name == span.name and other.start_byte not in used]
+    chosen = next((other for other in same if other.start_row == row), same[0] if same else None)
+    if chosen is not None:
+        used.add(chosen.start_byte)
+    return chosen
+
+
+def touched_pairs(view: FileView) -> list[Pair]:
+    """Functions overlapping the hunks, each with its other version when there is one.
+
+    Only the changed rows (and the rows the touched functions map to) are looked
+    up in each tree; the counterpart is found by name near the mapped row.
+    """
+    before, after, diff = view.before, view.after, view.diff
+    after_touched = after.functions_on(diff.added_rows) if after else []
+    before_touched = before.functions_on(diff.removed_rows) if before else []
+    before_rows = diff.removed_rows | {diff.old_row_of(s.start_row) for s in after_touched}
+    after_rows = diff.added_rows | {diff.new_row_of(s.start_row) for s in before_touched}
+    before_pool = before.functions_on(before_rows) if before else []
+    after_pool = after.functions_on(after_rows) if after else []
+    used_before: set[int] = set()
+    used_after = {span.start_byte for span in after_touched}
+    pairs: list[Pair] = []
+    for span in after_touched:
+        pairs.append(
+            (_partner(span, before_pool, diff.old_row_of(span.start_row), used_before), span)
+        )
+    for span in before_touched:
+        if span.start_byte not in used_before:
+            used_before.add(span.start_byte)
+            pairs.append(
+                (span, _partner(span, after_pool, diff.new_row_of(span.start_row), used_after))
+            )
+    return pairs
 
 
 def _metrics(parsed: ParsedBlob | None, span: FunctionSpan | None) -> FunctionMetrics | None:
@@ -72,20 +97,21 @@ def _metrics(parsed: ParsedBlob | None, span: FunctionSpan | None) -> FunctionMe
     return None if parsed is None or span is None else parsed.metrics(span)
 
 
+def _start(pair: Pair) -> int:
+    """Where a pair sits: its "after" version, or its "before" when removed."""
+    span = pair[1] or pair[0]
+    return span.start_byte if span is not None else 0
+
+
 def file_changes(view: FileView) -> list[FunctionChange]:
-    """The touched functions of one file, paired by qualified name."""
-    before, after = view.before, view.after
-    before_spans = _keyed(before.functions) if before else {}
-    after_spans = _keyed(after.functions) if after else {}
-    touched = _touched_keys(before, view.diff.removed_rows) | _touched_keys(
-        after, view.diff.added_rows
-    )
+    """The touched functions of one file whose metrics changed, in source order."""
     changes = []
-    for key in sorted(touched, key=lambda k: (after_spans.get(k) or before_spans[k]).start_byte):
-        old = _metrics(before, before_spans.get(key))
-        new = _metrics(after, after_spans.get(key))
-        if old != new:
-            changes.append(FunctionChange(view.path, key[0], old, new))
+    for old_span, new_span in sorted(touched_pairs(view), key=_start):
+        old = _metrics(view.before, old_span)
+        new = _metrics(view.after, new_span)
+        span = new_span or old_span
+        if old != new and span is not None:
+            changes.append(FunctionChange(view.path, span.name, old, new))
     return changes
 
 

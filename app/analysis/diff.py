@@ -39,6 +39,27 @@ class FileDiff:
         """0-based rows of the old text that the commit deleted."""
         return frozenset(number - 1 for number, _ in self.removed)
 
+    def old_row_of(self, new_row: int) -> int:
+        """Where a row of the new text was in the old one (a changed row: its block's start)."""
+        return _map_row(self.blocks, new_row, 2, 0)
+
+    def new_row_of(self, old_row: int) -> int:
+        """Where a row of the old text is in the new one (a changed row: its block's start)."""
+        return _map_row(self.blocks, old_row, 0, 2)
+
+
+def _map_row(blocks: tuple[tuple[int, int, int, int], ...], row: int, side: int, other: int) -> int:
+    """Map a row through the change blocks from one side (0: old, 2: new) to the other."""
+    shift = 0
+    for block in blocks:
+        start, count = block[side], block[side + 1]
+        if row < start:
+            break
+        if row < start + count:
+            return block[other] + min(row - start, max(block[other + 1] - 1, 0))
+        shift = (block[other] + block[other + 1]) - (start + count)
+    return row + shift
+
 
 EMPTY_DIFF = FileDiff()
 

@@ -79,7 +79,9 @@ def queries_for(key: str) -> _Queries | None:
                       _kinds_pattern(spec.containers, "container")])
     )  # fmt: skip
     body = " ".join([_kinds_pattern(spec.decisions, "decision"), *spec.patterns,
-                     _kinds_pattern(spec.nesting, "nest")])  # fmt: skip
+                     _kinds_pattern(spec.nesting, "nest"),
+                     _kinds_pattern(spec.functions, "function")])  # fmt: skip
+
     comments = " ".join([_kinds_pattern(spec.comments, "comment"), *spec.docstrings])
     return _Queries(Query(language, index), Query(language, body), Query(language, comments))
 
@@ -168,15 +170,15 @@ def _sorted_captures(
     return rows
 
 
-def build_index(tree: Tree, queries: _Queries) -> list[FunctionSpan]:
-    """Every function of a tree with its qualified name, in source order.
+def name_functions(captures: list[tuple[int, int, str, Node]]) -> list[FunctionSpan]:
+    """Functions among sorted index captures, each with its qualified name.
 
     Containers and functions arrive outermost first, so a stack of open ranges
     gives each function the names of everything enclosing it.
     """
     spans: list[FunctionSpan] = []
     stack: list[tuple[int, str]] = []  # (end byte, name) of enclosing scopes
-    for start, neg_end, kind, node in _sorted_captures(queries.index, tree.root_node):
+    for start, neg_end, kind, node in captures:
         while stack and stack[-1][0] <= start:
             stack.pop()
         simple = node_name(node)
@@ -189,6 +191,29 @@ def build_index(tree: Tree, queries: _Queries) -> list[FunctionSpan]:
     return spans
 
 
+def build_index(tree: Tree, queries: _Queries) -> list[FunctionSpan]:
+    """Every function of a tree with its qualified name, in source order."""
+    return name_functions(_sorted_captures(queries.index, tree.root_node))
+
+
+def index_rows(tree: Tree, queries: _Queries, rows: Iterable[int]) -> list[FunctionSpan]:
+    """The functions overlapping some rows, named, without walking the whole tree.
+
+    A range-bounded query returns the nodes that intersect the range, enclosing
+    classes and functions included, which is all the naming needs.
+    """
+    wanted = sorted(set(rows))
+    seen: dict[tuple[int, int, str], Node] = {}
+    for first, last in _runs(wanted):
+        cursor = QueryCursor(queries.index)
+        cursor.set_point_range((first, 0), (last + 1, 0))
+        for kind, nodes in cursor.captures(tree.root_node).items():
+            for node in nodes:
+                seen[(node.start_byte, -node.end_byte, kind)] = node
+    captures = [(key[0], key[1], key[2], node) for key, node in sorted(seen.items())]
+    return [s for s in name_functions(captures) if _any_between(wanted, s.start_row, s.end_row)]
+
+
 def _is_else_if(node: Node) -> bool:
     """An ``else if`` continues a chain; it is not one level deeper."""
     parent = node.parent
@@ -197,23 +222,23 @@ def _is_else_if(node: Node) -> bool:
     return parent.type in ELSE_KINDS or parent.type == node.type
 
 
-def _inside(ranges: list[tuple[int, int]], start: int) -> bool:
-    """True when ``start`` falls inside one of the (sorted, disjoint) nested function ranges."""
-    index = bisect.bisect_right(ranges, (start, 1 << 62)) - 1
-    return index >= 0 and ranges[index][0] <= start < ranges[index][1]
+def measure(tree: Tree, queries: _Queries, span: FunctionSpan) -> FunctionMetrics:
+    """Complexity, length and nesting of one function, nested functions left out.
 
-
-def measure(
-    tree: Tree, queries: _Queries, span: FunctionSpan, nested: list[tuple[int, int]]
-) -> FunctionMetrics:
-    """Complexity, length and nesting of one function, nested functions left out."""
-    decisions = 0
-    deepest = 0
+    One query bounded to the function: captures arrive outermost first, so a
+    nested function comes before its contents, which are then skipped.
+    """
+    decisions = deepest = 0
     open_ends: list[int] = []
+    nested_end = -1
     for start, neg_end, kind, node in _sorted_captures(
         queries.body, tree.root_node, span.start_byte, span.end_byte
     ):
-        if _inside(nested, start):
+        if start < nested_end:
+            continue
+        if kind == "function":
+            if (start, -neg_end) != (span.start_byte, span.end_byte):
+                nested_end = -neg_end
             continue
         if kind == "decision":
             decisions += 1
@@ -223,8 +248,7 @@ def measure(
         if not _is_else_if(node):
             open_ends.append(-neg_end)
             deepest = max(deepest, len(open_ends))
-    length = span.end_row - span.start_row + 1
-    return FunctionMetrics(1 + decisions, length, deepest)
+    return FunctionMetrics(1 + decisions, span.end_row - span.start_row + 1, deepest)
 
 
 class ParsedBlob:
@@ -261,14 +285,17 @@ class ParsedBlob:
             span for span in self.functions if _any_between(wanted, span.start_row, span.end_row)
         ]
 
+    def functions_on(self, rows: Iterable[int]) -> list[FunctionSpan]:
+        """Functions overlapping the given 0-based rows (a bounded query, not the full index)."""
+        return index_rows(self.tree, self._queries, rows)
+
     def metrics(self, span: FunctionSpan) -> FunctionMetrics:
         """The metrics of one function of this blob, measured once."""
         with self._lock:
             cached = self._metrics.get(span.start_byte)
         if cached is not None:
             return cached
-        nested = _nested_ranges(self.functions, span)
-        result = measure(self.tree, self._queries, span, nested)
+        result = measure(self.tree, self._queries, span)
         with self._lock:
             self._metrics[span.start_byte] = result
         return result
@@ -320,19 +347,6 @@ def _runs(sorted_rows: list[int]) -> list[tuple[int, int]]:
         else:
             runs.append((row, row))
     return runs
-
-
-def _nested_ranges(spans: list[FunctionSpan], outer: FunctionSpan) -> list[tuple[int, int]]:
-    """Byte ranges of the functions directly nested in ``outer`` (outermost only)."""
-    ranges: list[tuple[int, int]] = []
-    for span in spans:
-        inside = outer.start_byte <= span.start_byte and span.end_byte <= outer.end_byte
-        if span is outer or not inside or span.start_byte == outer.start_byte:
-            continue
-        if ranges and span.start_byte < ranges[-1][1]:
-            continue
-        ranges.append((span.start_byte, span.end_byte))
-    return ranges
 
 
 def blob_key(content: bytes, blob_sha: str | None) -> str:
