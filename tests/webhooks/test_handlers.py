@@ -272,3 +272,19 @@ async def test_counts(ctx: dict[str, Any], fake_github: FakeGitHub) -> None:
     async with ctx["sessionmaker"]() as session:
         for model in (Installation, Repository, Entity):
             assert await session.scalar(select(func.count()).select_from(model)) == 1
+
+
+async def test_new_branch_push_is_completed_from_the_commits_api(
+    ctx: dict[str, Any], fake_github: FakeGitHub
+) -> None:
+    """Creating the monitored branch sends no commits; its latest history is listed instead."""
+    payload = push_payload(fake_github, commits=1)
+    full = payload["repository"]["full_name"]
+    shas = [f"{i:040x}" for i in range(200, 205)]
+    for sha in shas:
+        fake_github.add_commit(full, sha, [], branch="master")
+    payload.update(before="0" * 40, created=True, after=shas[-1], commits=[])
+    await run(ctx, "push", payload)
+    (repo,) = await rows(ctx, Repository)
+    assert await queued_jobs(ctx) == sorted(f"analyze:{repo.id}:{s}" for s in shas)
+    assert fake_github.calls("repos/list-commits")
