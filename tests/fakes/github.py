@@ -341,8 +341,8 @@ class FakeGitHub:
             full = f"{p['owner']}/{p['repo']}"
             if (denied := self._check_token(request, self._repo_installation(full))) is not None:
                 return denied
-            branch = request.query.get("sha") or self.repos[full]["default_branch"]
-            shas = list(reversed(self.branches.get(full, {}).get(branch, [])))
+            ref = request.query.get("sha") or self.repos[full]["default_branch"]
+            shas = list(reversed(self._history(full, ref)))
             per_page = int(request.query.get("per_page", "30"))
             items = [_summary(self.commits[full][s]) for s in shas[:per_page]]
             etag = '"' + str(hash(tuple(shas[:per_page]))) + '"'
@@ -426,6 +426,16 @@ class FakeGitHub:
             if manifest is None:
                 return _error(404, "Not Found")
             return web.json_response(manifest, status=201)
+
+    def _history(self, full_name: str, ref: str) -> list[str]:
+        """Oldest-first commits reachable from a branch name or a commit sha."""
+        branches = self.branches.get(full_name, {})
+        if ref in branches:
+            return branches[ref]
+        for shas in branches.values():
+            if ref in shas:
+                return shas[: shas.index(ref) + 1]
+        return []
 
     async def _contents(self, request: web.Request, p: dict[str, str]) -> web.Response:
         full = f"{p['owner']}/{p['repo']}"
