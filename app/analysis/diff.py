@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 _HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
@@ -29,12 +30,12 @@ class FileDiff:
     # what an incremental re-parse needs to know about the edit.
     blocks: tuple[tuple[int, int, int, int], ...] = ()
 
-    @property
+    @cached_property
     def added_rows(self) -> frozenset[int]:
         """0-based rows of the new text that the commit wrote (tree-sitter's numbering)."""
         return frozenset(number - 1 for number, _ in self.added)
 
-    @property
+    @cached_property
     def removed_rows(self) -> frozenset[int]:
         """0-based rows of the old text that the commit deleted."""
         return frozenset(number - 1 for number, _ in self.removed)

@@ -79,6 +79,8 @@ _FORMAT_HINT = re.compile("|".join(map(re.escape, FORMAT_LITERALS)))
 # Substring tests on the lower-cased text are much cheaper than case-insensitive regexes.
 _NAME_WORDS = ("secret", "token", "passw", "pwd", "apikey", "api_key", "accesskey",
                "access_key", "privatekey", "private_key", "credential")  # fmt: skip
+# A value long enough for the entropy heuristic, in quotes: without one, no line needs it.
+_LONG_QUOTED = re.compile(rf"[\"'][^\"'\s]{{{ENTROPY_MIN_LENGTH},}}[\"']")
 _SQL = r"(?:SELECT\s.*\bFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b"
 _SQL_CONCATENATION = re.compile(
     rf"(?i)[\"'`]\s*{_SQL}[^\"'`]*[\"'`]\s*(?:\+|%\s*[\w(]|\.format\s*\()"
@@ -86,23 +88,23 @@ _SQL_CONCATENATION = re.compile(
     rf"|`\s*{_SQL}[^`]*\$\{{"
 )
 
-RISKY_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("eval", re.compile(r"(?<![\w.$])eval\s*\(")),
-    ("exec", re.compile(r"(?<![\w.$])exec\s*\(")),
-    ("shell_true", re.compile(r"\bshell\s*=\s*True\b")),
-    ("os_system", re.compile(r"\bos\.system\s*\(")),
-    ("pickle_loads", re.compile(r"\b(?:c?[pP]ickle|dill|marshal)\.loads?\s*\(")),
-    ("yaml_load", re.compile(r"\byaml\.load\s*\((?![^)]*Loader)")),
-    ("inner_html", re.compile(r"\.(?:inner|outer)HTML\s*\+?=(?!=)|dangerouslySetInnerHTML")),
-    ("document_write", re.compile(r"\bdocument\.write(?:ln)?\s*\(")),
-    ("sql_concatenation", _SQL_CONCATENATION),
-    ("unserialize", re.compile(r"(?<![\w.>])unserialize\s*\(")),
+# (kind, lower-case words one of which the line must hold, pattern)
+RISKY_RULES: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
+    ("eval", ("eval",), re.compile(r"(?<![\w.$])eval\s*\(")),
+    ("exec", ("exec",), re.compile(r"(?<![\w.$])exec\s*\(")),
+    ("shell_true", ("shell",), re.compile(r"\bshell\s*=\s*True\b")),
+    ("os_system", ("system",), re.compile(r"\bos\.system\s*\(")),
+    ("pickle_loads", ("pickle", "dill", "marshal"),
+     re.compile(r"\b(?:c?[pP]ickle|dill|marshal)\.loads?\s*\(")),
+    ("yaml_load", ("yaml",), re.compile(r"\byaml\.load\s*\((?![^)]*Loader)")),
+    ("inner_html", ("html",),
+     re.compile(r"\.(?:inner|outer)HTML\s*\+?=(?!=)|dangerouslySetInnerHTML")),
+    ("document_write", ("document",), re.compile(r"\bdocument\.write(?:ln)?\s*\(")),
+    ("sql_concatenation", ("select", "insert", "update", "delete"), _SQL_CONCATENATION),
+    ("unserialize", ("unserialize",), re.compile(r"(?<![\w.>])unserialize\s*\(")),
 )  # fmt: skip
-
-
 # Every risky rule needs one of these words; most lines have none and skip the rules.
-_RISKY_WORDS = ("eval", "exec", "shell", "system", "pickle", "dill", "marshal", "yaml", "html",
-                "document", "select", "insert", "update", "delete", "unserialize")  # fmt: skip
+_RISKY_WORDS = tuple(word for _, words, _ in RISKY_RULES for word in words)
 TEXT_RULES = frozenset({"sql_concatenation"})  # risky by what a string holds
 
 
@@ -224,7 +226,9 @@ def secrets_in_line(path: str, number: int, text: str, following: str = "") -> l
             for rule in SECRET_RULES
             for token in _documented(rule, text, following)
         ]
-    if found or len(text) > ENTROPY_MAX_LINE or not _has_word(text, _NAME_WORDS):
+    if found or len(text) > ENTROPY_MAX_LINE or not _LONG_QUOTED.search(text):
+        return found
+    if not _has_word(text, _NAME_WORDS):
         return found
     return [
         SecretFinding(ENTROPY_KIND, path, number, redact("", match.group("value")))
@@ -244,14 +248,14 @@ def _code_position(view: FileView, number: int, text: str, start: int) -> bool:
 def _risky_in_line(view: FileView, number: int, text: str) -> list[RiskyCall]:
     """Risky constructs on one added line; outside SQL, strings and comments do not count."""
     calls: list[RiskyCall] = []
-    if not _has_word(text, _RISKY_WORDS):
-        return calls
-    for kind, pattern in RISKY_RULES:
+    lowered = text.lower()
+    for kind, words, pattern in RISKY_RULES:
+        if not any(word in lowered for word in words):
+            continue
         match = pattern.search(text)
-        in_code = kind in TEXT_RULES or (
-            match and _code_position(view, number, text, match.start())
-        )
-        if match and in_code:
+        if match is None:
+            continue
+        if kind in TEXT_RULES or _code_position(view, number, text, match.start()):
             calls.append(RiskyCall(kind, view.path, number))
     return calls
 
@@ -292,7 +296,7 @@ def _file_secrets(view: FileView) -> list[SecretFinding]:
     added = _added_lines(view)
     joined = "\n".join(text for _, text in added)
     lines = set(candidate_lines(joined, _FORMAT_HINT)) if _format_hint(joined) else set()
-    if view.excluded is None:
+    if view.excluded is None and _LONG_QUOTED.search(joined):
         lines.update(word_lines(joined, _NAME_WORDS))
     found: list[SecretFinding] = []
     for index in sorted(lines):

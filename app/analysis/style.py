@@ -105,13 +105,14 @@ def _file_dominant(view: FileView, added_text: str) -> str | None:
     return dominant_indent(added_text.encode("utf-8", "replace"))
 
 
-def _long_lines(lines: Sequence[str]) -> int:
-    """Lines over ``LONG_LINE`` characters, tabs counted as ``TAB_WIDTH``."""
-    return sum(
-        1
-        for text in lines
-        if len(text) > LONG_LINE or ("\t" in text and len(text.expandtabs(TAB_WIDTH)) > LONG_LINE)
-    )
+def _long_lines(lines: Sequence[str], joined: str) -> int:
+    """Lines over ``LONG_LINE`` characters, tabs counted as ``TAB_WIDTH`` (C-level maps first)."""
+    lengths = list(map(len, lines))
+    if not lengths or max(lengths) * TAB_WIDTH <= LONG_LINE:
+        return 0
+    if "\t" not in joined:
+        return sum(map(LONG_LINE.__lt__, lengths))
+    return sum(len(text.expandtabs(TAB_WIDTH)) > LONG_LINE for text in lines)
 
 
 def _debug_prints(language: str | None, lines: Sequence[str], joined: str) -> int:
@@ -124,10 +125,12 @@ def _debug_prints(language: str | None, lines: Sequence[str], joined: str) -> in
 
 def line_problems(view: FileView) -> Counter[str]:
     """Line-check problems on one file's added lines (regexes over the joined text)."""
-    lines = [raw[:-1] if raw.endswith("\r") else raw for _, raw in view.diff.added]
-    joined = "\n".join(lines)
+    joined = "\n".join(raw for _, raw in view.diff.added)
+    if "\r" in joined:  # CRLF files: the carriage return is not trailing whitespace
+        joined = joined.replace("\r\n", "\n").removesuffix("\r")
+    lines = joined.split("\n")
     problems: Counter[str] = Counter()
-    problems["long_lines"] = _long_lines(lines)
+    problems["long_lines"] = _long_lines(lines, joined)
     problems["trailing_whitespace"] = len(_TRAILING.findall(joined))
     problems["mixed_indentation"] = len(_MIXED[_file_dominant(view, joined)].findall(joined))
     problems["debug_prints"] = _debug_prints(None if view.is_test else view.language, lines, joined)
