@@ -131,13 +131,3 @@ class PendingLint:
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.wait()
-
-
-def lint_versions(
-    cache: BlobCache, versions: Sequence[tuple[str, bytes, str | None]]
-) -> dict[str, Findings] | None:
-    """Findings per blob key of each (file name, content, blob sha); None when ruff fails.
-
-    Ruff runs once, over the versions not already in the cache.
-    """
-    return PendingLint(cache, versions).result()

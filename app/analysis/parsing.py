@@ -270,20 +270,14 @@ class ParsedBlob:
 
     @property
     def functions(self) -> list[FunctionSpan]:
-        """The function index, built on first use."""
+        """Every function of the blob (a full-tree query, built on first use).
+
+        The analysis itself looks functions up by row with :meth:`functions_on`.
+        """
         with self._lock:
             if self._index is None:
                 self._index = build_index(self.tree, self._queries)
             return self._index
-
-    def overlapping(self, rows: Iterable[int]) -> list[FunctionSpan]:
-        """Functions containing at least one of the given 0-based rows."""
-        wanted = sorted(set(rows))
-        if not wanted:
-            return []
-        return [
-            span for span in self.functions if _any_between(wanted, span.start_row, span.end_row)
-        ]
 
     def functions_on(self, rows: Iterable[int]) -> list[FunctionSpan]:
         """Functions overlapping the given 0-based rows (a bounded query, not the full index)."""
@@ -435,7 +429,12 @@ def parse_blob(
 
 
 class BlobCache:
-    """A thread-safe LRU of per-blob results, keyed by blob sha and what was computed."""
+    """A thread-safe LRU of per-blob results, keyed by blob sha and what was computed.
+
+    The bookkeeping is thread-safe, but a tree-sitter tree must not be read by two
+    threads at once: share one cache between analyses that run one at a time (as
+    replay does), and give concurrent analyses their own (the default).
+    """
 
     def __init__(self, max_entries: int = DEFAULT_CACHE_ENTRIES) -> None:
         self.max_entries = max_entries

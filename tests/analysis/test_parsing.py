@@ -88,11 +88,15 @@ def test_in_literal_tells_strings_and_comments_from_code() -> None:
     assert parsed.in_literal(1, 5)
 
 
-def test_overlapping_only_returns_functions_on_the_given_rows() -> None:
+def test_functions_on_rows_are_the_ones_overlapping_them() -> None:
     parsed = parse_blob("python", b"def a():\n    pass\n\n\ndef b():\n    pass\n")
     assert parsed is not None
-    assert [span.name for span in parsed.overlapping({5})] == ["b"]
-    assert parsed.overlapping(set()) == []
+    assert [span.name for span in parsed.functions_on({5})] == ["b"]
+    assert [span.name for span in parsed.functions_on({0, 5})] == ["a", "b"]
+    assert parsed.functions_on(set()) == []
+    nested = parse_blob("python", b"class C:\n    def m(self):\n        return 1\n")
+    assert nested is not None
+    assert [span.name for span in nested.functions_on({2})] == ["C.m"]
 
 
 def test_blob_cache_parses_each_blob_once_and_evicts_oldest() -> None:
