@@ -39,6 +39,9 @@ def _cases() -> list[tuple[str, str, str]]:
     google = "AIza" + fake(ALNUM + "-_", 35, 6)
     slack = "xoxb-" + fake(string.digits, 12, 7) + "-" + fake(ALNUM, 24, 8)
     stripe = "sk_live_" + fake(ALNUM, 24, 9)
+    oauth = "GOCSPX-" + fake(ALNUM + "-_", 28, 12)
+    hook_path = "T" + fake(UPPER, 9, 13) + "/B" + fake(UPPER, 9, 14) + "/" + fake(ALNUM, 24, 15)
+    webhook = "https://hooks.slack.com/services/" + hook_path
     entropy = fake(ALNUM, 32, 10)
     return [
         ("github_token", f'TOKEN = "{github}"', github),
@@ -48,6 +51,8 @@ def _cases() -> list[tuple[str, str, str]]:
         ("google_api_key", f'KEY = "{google}"', google),
         ("slack_token", f'SLACK = "{slack}"', slack),
         ("stripe_key", f'STRIPE = "{stripe}"', stripe),
+        ("google_oauth_secret", f'CLIENT = "{oauth}"', oauth),
+        ("slack_webhook", f'HOOK = "{webhook}"', hook_path),
         ("high_entropy_string", f'client_secret = "{entropy}"', entropy),
     ]
 
