@@ -1,7 +1,8 @@
 /**
  * End to end in real headless Chromium: the unpacked extension, a session put into
  * chrome.storage through the service worker (the OAuth window cannot be automated headless),
- * and a server that pushes health changes over the WebSocket.
+ * and a server that pushes health changes over the WebSocket: by default a real
+ * `tamagitto serve` seeded through signed webhooks (see backend.mjs).
  */
 
 import assert from 'node:assert/strict';
@@ -20,6 +21,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await backend?.stop().catch(() => {});
+  await backend?.quit?.();
 });
 
 const badgeText = () => browser.worker.evaluate(() => chrome.action.getBadgeText({}));
