@@ -350,6 +350,8 @@ async def publish(
             "repository_id": target.id,
             "entity_id": update.entity.id,
             "commit_sha": row.sha,
+        "commit_message": row.message.splitlines()[0][:200] if row.message else "",
+        "author": row.author_name,
             "quality_score": row.quality_score,
             "health_delta": row.health_delta,
             "reasons": row.reasons,

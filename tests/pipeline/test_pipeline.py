@@ -60,8 +60,11 @@ async def test_push_to_status(pipeline: Pipeline) -> None:
     assert sum(h.delta for h in history) == creature.health - 100
     assert {h.analysis_id for h in history} <= {r.id for r in rows.values()}
     await asyncio.sleep(0.2)
-    kinds = [e["type"] for e in p.events.drain()]  # type: ignore[attr-defined]
+    events = p.events.drain()  # type: ignore[attr-defined]
+    kinds = [e["type"] for e in events]
     assert kinds.count("analysis_complete") == 3
+    messages = {e["commit_message"] for e in events if e["type"] == "analysis_complete"}
+    assert messages == {"document and clamp", "add tests", "add a tangled function"}
     assert "health_update" in kinds
 
 
