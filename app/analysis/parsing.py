@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from itertools import accumulate
 from typing import Any, TypeVar
 
@@ -24,6 +24,8 @@ from tree_sitter import Node, Parser, Query, QueryCursor, Tree
 from app.analysis.grammars import GRAMMARS, load_language
 
 DEFAULT_CACHE_ENTRIES = 512
+# Parsed trees take several times their source in memory: bound the source bytes held.
+DEFAULT_CACHE_BYTES = 24_000_000
 ANONYMOUS = "<anonymous>"
 ELSE_KINDS = frozenset({"else_clause", "else"})
 LITERAL_WORDS = ("string", "comment", "heredoc")  # node kinds holding text, not code
@@ -436,9 +438,13 @@ class BlobCache:
     replay does), and give concurrent analyses their own (the default).
     """
 
-    def __init__(self, max_entries: int = DEFAULT_CACHE_ENTRIES) -> None:
+    def __init__(
+        self, max_entries: int = DEFAULT_CACHE_ENTRIES, max_bytes: int = DEFAULT_CACHE_BYTES
+    ) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[tuple[str, str], object] = OrderedDict()
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple[str, str], tuple[object, int]] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -450,31 +456,37 @@ class BlobCache:
     def peek(self, kind: str, key: str) -> Any:
         """The cached value for (kind, key), or None; refreshes its recency."""
         with self._lock:
-            value = self._entries.get((kind, key))
-            if value is not None:
-                self._entries.move_to_end((kind, key))
-                self.hits += 1
-            return value
-
-    def put(self, kind: str, key: str, value: object) -> None:
-        """Store a value, evicting the least recently used entries past the bound."""
-        with self._lock:
-            self._entries[(kind, key)] = value
+            entry = self._entries.get((kind, key))
+            if entry is None:
+                return None
             self._entries.move_to_end((kind, key))
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            self.hits += 1
+            return entry[0]
 
-    def get_or_compute(self, kind: str, key: str, compute: Callable[[], T]) -> T:
+    def put(self, kind: str, key: str, value: object, size: int = 0) -> None:
+        """Store a value of about ``size`` source bytes, evicting the least recently used."""
+        with self._lock:
+            old = self._entries.pop((kind, key), None)
+            self._bytes += size - (old[1] if old else 0)
+            self._entries[(kind, key)] = (value, size)
+            while len(self._entries) > 1 and (
+                len(self._entries) > self.max_entries or self._bytes > self.max_bytes
+            ):
+                _, (_, evicted) = self._entries.popitem(last=False)
+                self._bytes -= evicted
+
+    def get_or_compute(self, kind: str, key: str, compute: Callable[[], T], size: int = 0) -> T:
         """Return the cached value for (kind, key), computing and storing it on a miss."""
         slot = (kind, key)
         with self._lock:
-            if slot in self._entries:
+            entry = self._entries.get(slot)
+            if entry is not None:
                 self._entries.move_to_end(slot)
                 self.hits += 1
-                return self._entries[slot]  # type: ignore[return-value]
+                return entry[0]  # type: ignore[return-value]
             self.misses += 1
         value = compute()
-        self.put(kind, key, value)
+        self.put(kind, key, value, size)
         return value
 
     def parsed(
@@ -491,6 +503,5 @@ class BlobCache:
         first parse is incremental: unchanged subtrees are reused.
         """
         key = blob_key(content, blob_sha)
-        return self.get_or_compute(
-            f"parse:{grammar}", key, lambda: parse_blob(grammar, content, base, blocks)
-        )
+        parse = partial(parse_blob, grammar, content, base, blocks)
+        return self.get_or_compute(f"parse:{grammar}", key, parse, len(content))

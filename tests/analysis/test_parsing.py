@@ -110,6 +110,17 @@ def test_blob_cache_parses_each_blob_once_and_evicts_oldest() -> None:
     assert cache.parsed("python", b"x = 1\n", "sha-1") is not first
 
 
+def test_blob_cache_bounds_the_source_bytes_it_holds() -> None:
+    cache = BlobCache(max_entries=100, max_bytes=25)
+    cache.put("ruff", "small", (), 10)
+    cache.put("ruff", "medium", (), 10)
+    cache.put("ruff", "large", (), 10)
+    assert cache.peek("ruff", "small") is None
+    assert cache.peek("ruff", "large") == ()
+    cache.put("ruff", "huge", (), 1000)  # alone over the bound: kept, everything else evicted
+    assert len(cache) == 1 and cache.peek("ruff", "huge") == ()
+
+
 def test_blob_key_is_git_object_id_when_no_sha_is_given() -> None:
     # `printf 'hi\n' | git hash-object --stdin`
     assert blob_key(b"hi\n", None) == "45b983be36b73c0788dc9cbcb76cbb80fc7bb057"
