@@ -106,7 +106,12 @@ def _start(pair: Pair) -> int:
 def file_changes(view: FileView) -> list[FunctionChange]:
     """The touched functions of one file whose metrics changed, in source order."""
     changes = []
-    for old_span, new_span in sorted(touched_pairs(view), key=_start):
+    pairs = sorted(touched_pairs(view), key=_start)
+    if view.before is not None:
+        view.before.measure_many([old for old, _ in pairs if old is not None])
+    if view.after is not None:
+        view.after.measure_many([new for _, new in pairs if new is not None])
+    for old_span, new_span in pairs:
         old = _metrics(view.before, old_span)
         new = _metrics(view.after, new_span)
         span = new_span or old_span

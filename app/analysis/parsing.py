@@ -13,8 +13,8 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from functools import cache, partial
 from itertools import accumulate
 from typing import Any, TypeVar
@@ -24,6 +24,7 @@ from tree_sitter import Node, Parser, Query, QueryCursor, Tree
 from app.analysis.grammars import GRAMMARS, load_language
 
 DEFAULT_CACHE_ENTRIES = 512
+BULK_MEASURE_AT = 4  # from this many functions on, one query measures them all
 # Parsed trees take several times their source in memory: bound the source bytes held.
 DEFAULT_CACHE_BYTES = 24_000_000
 ANONYMOUS = "<anonymous>"
@@ -125,8 +126,8 @@ def _binding_name(node: Node) -> str:
         parent = parent.parent  # Go: ``f := func() {}``
     if parent is None:
         return ANONYMOUS
-    for field in ("name", "left", "key", "pattern", "property", "declarator"):
-        named = parent.child_by_field_name(field)
+    for field_name in ("name", "left", "key", "pattern", "property", "declarator"):
+        named = parent.child_by_field_name(field_name)
         if named is not None and named.id != node.id:
             return _text(named).split("\n", 1)[0][:80]
     if parent.type in {"variable_declarator", "property_declaration"}:
@@ -253,6 +254,60 @@ def measure(tree: Tree, queries: _Queries, span: FunctionSpan) -> FunctionMetric
     return FunctionMetrics(1 + decisions, span.end_row - span.start_row + 1, deepest)
 
 
+@dataclass
+class _Open:
+    """A function being measured while a bulk query walks through it."""
+
+    start_byte: int
+    end_byte: int
+    rows: int
+    decisions: int = 0
+    deepest: int = 0
+    open_ends: list[int] = field(default_factory=list)
+
+    def metrics(self) -> FunctionMetrics:
+        """The finished figures."""
+        return FunctionMetrics(1 + self.decisions, self.rows, self.deepest)
+
+
+def _count(top: _Open, start: int, end: int, kind: str, node: Node) -> None:
+    """Attribute one decision or nesting capture to the innermost open function."""
+    if kind == "decision":
+        top.decisions += 1
+        return
+    while top.open_ends and top.open_ends[-1] <= start:
+        top.open_ends.pop()
+    if not _is_else_if(node):
+        top.open_ends.append(end)
+        top.deepest = max(top.deepest, len(top.open_ends))
+
+
+def measure_all(
+    tree: Tree, queries: _Queries, start_byte: int, end_byte: int
+) -> dict[int, FunctionMetrics]:
+    """Every function within a byte range measured in one query (keyed by start byte).
+
+    Same figures as :func:`measure` per function: each capture belongs to the
+    innermost function around it, found with a stack since captures arrive
+    outermost first.
+    """
+    results: dict[int, FunctionMetrics] = {}
+    stack: list[_Open] = []
+    for start, neg_end, kind, node in _sorted_captures(
+        queries.body, tree.root_node, start_byte, end_byte
+    ):
+        while stack and stack[-1].end_byte <= start:
+            done = stack.pop()
+            results[done.start_byte] = done.metrics()
+        if kind == "function":
+            rows = node.end_point[0] - node.start_point[0] + 1
+            stack.append(_Open(start, -neg_end, rows))
+        elif stack:
+            _count(stack[-1], start, -neg_end, kind, node)
+    results.update((done.start_byte, done.metrics()) for done in stack)
+    return results
+
+
 class ParsedBlob:
     """One parsed file version and everything measured on it so far."""
 
@@ -284,6 +339,17 @@ class ParsedBlob:
     def functions_on(self, rows: Iterable[int]) -> list[FunctionSpan]:
         """Functions overlapping the given 0-based rows (a bounded query, not the full index)."""
         return index_rows(self.tree, self._queries, rows)
+
+    def measure_many(self, spans: Sequence[FunctionSpan]) -> None:
+        """Measure many functions with one query over their range (cheaper than one each)."""
+        missing = [span for span in spans if span.start_byte not in self._metrics]
+        if len(missing) < BULK_MEASURE_AT:
+            return
+        found = measure_all(self.tree, self._queries, min(s.start_byte for s in missing),
+                            max(s.end_byte for s in missing))  # fmt: skip
+        with self._lock:
+            for start, metrics in found.items():
+                self._metrics.setdefault(start, metrics)
 
     def metrics(self, span: FunctionSpan) -> FunctionMetrics:
         """The metrics of one function of this blob, measured once."""

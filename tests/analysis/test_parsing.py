@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 
 from app.analysis.grammars import GRAMMARS, load_language
-from app.analysis.parsing import BlobCache, FunctionMetrics, blob_key, parse_blob, queries_for
+from app.analysis.languages import grammar_of
+from app.analysis.parsing import (
+    BlobCache,
+    FunctionMetrics,
+    blob_key,
+    measure,
+    measure_all,
+    parse_blob,
+    queries_for,
+)
+from tests.analysis.lang_cases import CASES, LangCase
 
 
 @pytest.mark.parametrize("key", sorted(GRAMMARS))
@@ -130,3 +140,27 @@ def test_blob_key_is_git_object_id_when_no_sha_is_given() -> None:
 def test_broken_source_still_parses_with_error_flag() -> None:
     parsed = parse_blob("python", b"def f(:\n    if\n")
     assert parsed is not None and parsed.has_error
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.language)
+def test_one_query_for_many_functions_measures_like_one_each(case: LangCase) -> None:
+    grammar = grammar_of(case.source_path)
+    assert grammar is not None
+    for text in (case.after, case.test, NESTED_PY if grammar == "python" else case.after):
+        parsed = parse_blob(grammar_of(case.source_path) or "", text.encode())
+        queries = queries_for(parsed.grammar) if parsed else None
+        assert parsed is not None and queries is not None
+        bulk = measure_all(parsed.tree, queries, 0, len(text.encode()))
+        assert {s.start_byte: measure(parsed.tree, queries, s) for s in parsed.functions} == bulk
+
+
+NESTED_PY = """def outer(a):
+    for x in a:
+        def inner(y):
+            if y and x:
+                while y:
+                    return 1
+        if x:
+            inner(x)
+    return [z for z in a if z]
+"""
