@@ -9,7 +9,8 @@ the next release's sources, so the diffs are what changed between releases.
     uv run python bench/release_history.py go github.com/spf13/cobra --out /tmp/cobra-history
 
 PyPI sdists come through ``pip download``; npm tarballs through ``npm pack``; Go modules
-through ``go mod download`` (the Go toolchain must be installed). Downloads
+through ``go mod download`` (needs the Go toolchain and the Go module proxy, which the
+development machines here cannot reach: the Go path is untested). Downloads
 are kept in ``bench/.cache/releases`` so a rebuild is offline. Only final releases
 (no alpha, beta or rc) are used.
 """
