@@ -1,1 +1,1 @@
-"""Tamagitto."""
+"""Commit analysis: sources, per-family metrics, scoring, the optional review and replay."""
