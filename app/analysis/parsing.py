@@ -481,7 +481,12 @@ def _reparse(
     old = base.tree.copy()
     for start, old_end, new_end, start_point, old_end_point, new_end_point in edits:
         old.edit(start, old_end, new_end, start_point, old_end_point, new_end_point)
-    return parser.parse(content, old_tree=old)
+    tree = parser.parse(content, old_tree=old)
+    # Error recovery may reuse old nodes differently from a fresh parse; results must not
+    # depend on what was parsed before, so syntax errors always get a full parse.
+    if tree.root_node.has_error or base.tree.root_node.has_error:
+        return parser.parse(content)
+    return tree
 
 
 def parse_blob(

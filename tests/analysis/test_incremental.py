@@ -25,13 +25,13 @@ def _same_tree(grammar: str, before: str, after: str) -> bool:
     return str(incremental.tree.root_node) == str(full.tree.root_node)
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(st.lists(st.sampled_from(LINES), max_size=30), st.lists(st.sampled_from(LINES), max_size=30))
 def test_python_incremental_equals_full(before: list[str], after: list[str]) -> None:
     assert _same_tree("python", "\n".join(before) + "\n", "\n".join(after) + "\n")
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(
     st.lists(st.sampled_from(TS_LINES), max_size=30),
     st.lists(st.sampled_from(TS_LINES), max_size=30),
