@@ -40,7 +40,7 @@ SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 60
 TOP_REASONS = 2
 REPO_ID_MODULO = 2**31  # species_for wants an int id; a replay has only a name
-LINT_AHEAD = 8  # commits loaded and linted together, one ruff process per chunk
+LINT_AHEAD = 24  # commits loaded and linted together, one ruff process per chunk
 REPLAY_CACHE_ENTRIES = 2048  # parsed blobs and ruff findings kept across the replay
 
 
