@@ -44,21 +44,6 @@ def test_clamp():
     assert clamp(5, 0, 3) == 3
     assert clamp(-1, 0, 3) == 0
 """
-NESTED = b"""def tangled(items, flags):
-    total = 0
-    for item in items:
-        if item:
-            for flag in flags:
-                if flag and item > 1:
-                    while total < 100:
-                        if total % 2:
-                            total += item
-                        else:
-                            total -= 1
-                        if total > 50:
-                            break
-    return total
-"""
 
 
 @dataclass

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from app.models import CommitAnalysis, Entity, HealthHistory
 from app.web import RUNTIME
-from tests.pipeline.conftest import CALC_AFTER, CALC_BEFORE, NESTED, REPO, TEST_AFTER, Pipeline
+from tests.fakes.code import NESTED
+from tests.pipeline.conftest import CALC_AFTER, CALC_BEFORE, REPO, TEST_AFTER, Pipeline
 
 BASE = "b" * 40
 SHA1, SHA2, SHA3 = "1" * 40, "2" * 40, "3" * 40

@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 
 from tests.conftest import example, webhook_headers
+from tests.fakes.code import NESTED
 from tests.fakes.github import FakeGitHub, file_change
 from tests.site.serve import (
     ROOT,
@@ -32,21 +33,6 @@ REPO = "Codertocat/Hello-World"  # the webhook examples' repository
 REPO_ID = 186853002
 BASE_SHA = "b" * 40
 SHA = "5" * 40
-TANGLED = b"""def tangled(items, flags):
-    total = 0
-    for item in items:
-        if item:
-            for flag in flags:
-                if flag and item > 1:
-                    while total < 100:
-                        if total % 2:
-                            total += item
-                        else:
-                            total -= 1
-                        if total > 50:
-                            break
-    return total
-"""
 
 
 async def deliver(http: aiohttp.ClientSession, base: str, event: str, payload: Any) -> None:
@@ -129,9 +115,9 @@ async def test_push_webhook_updates_the_open_pet_page(
             assert born["entity"]["health_score"] == 100
             node = await open_page(base)
             fake_github.add_commit(
-                REPO, SHA, [file_change("tangle.py", None, TANGLED)],
+                REPO, SHA, [file_change("tangle.py", None, NESTED)],
                 message="add a tangled function", parents=[BASE_SHA], branch="master",
-                after={"tangle.py": TANGLED},
+                after={"tangle.py": NESTED},
             )  # fmt: skip
             await deliver(http, base, "push", push())
             out, err = await asyncio.wait_for(node.communicate(), 120)

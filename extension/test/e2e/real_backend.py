@@ -56,6 +56,7 @@ from aiohttp import web  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.crypto import generate_key  # noqa: E402
 from tests.conftest import WEBHOOK_SECRET, example, webhook_headers  # noqa: E402
+from tests.fakes.code import NESTED  # noqa: E402
 from tests.fakes.github import FakeGitHub, file_change  # noqa: E402
 from tests.fakes.github_user import CLIENT_ID, CLIENT_SECRET, WRITE, FakeGitHubUser  # noqa: E402
 
@@ -73,21 +74,6 @@ UTILS_BEFORE = b'''def add(a, b):
     """Add two numbers."""
     return a + b
 '''
-NESTED = b"""def tangled(items, flags):
-    total = 0
-    for item in items:
-        if item:
-            for flag in flags:
-                if flag and item > 1:
-                    while total < 100:
-                        if total % 2:
-                            total += item
-                        else:
-                            total -= 1
-                        if total > 50:
-                            break
-    return total
-"""
 
 
 def settings_with_key() -> bytes:
