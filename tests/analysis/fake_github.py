@@ -15,8 +15,19 @@ from typing import Any
 from aiohttp import web
 
 from tests.analysis.helpers import make_patch
+from tests.fakes.openapi import OpenAPIMismatch, validate_request
 
 PARENT, HEAD = "1" * 40, "2" * 40
+
+
+@web.middleware
+async def openapi_checked(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Refuse, as a 400, any request GitHub's OpenAPI description does not allow."""
+    try:
+        validate_request(request.method, request.path, dict(request.query))
+    except OpenAPIMismatch as exc:
+        return web.json_response({"message": str(exc)}, status=400)
+    return await handler(request)  # type: ignore[no-any-return]
 
 
 def git_sha(content: bytes) -> str:
@@ -96,7 +107,7 @@ class FakeGitHub:
         return web.json_response({"type": "file", "path": path, **_encoded(tree[path])})
 
     def app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(middlewares=[openapi_checked])
         app.router.add_get("/repos/{owner}/{repo}/commits/{sha}", self.commit)
         app.router.add_get("/repos/{owner}/{repo}/git/blobs/{sha}", self.blob)
         app.router.add_get("/repos/{owner}/{repo}/contents/{path:.+}", self.contents)
