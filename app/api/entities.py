@@ -25,6 +25,7 @@ from app.api.errors import (
 from app.api.params import path_id, printable, query_enum, query_int
 from app.api.sessions import authenticate
 from app.entities import rules
+from app.entities.jobs import request_images
 from app.entities.service import (
     EntityNotFound,
     pet_and_repository,
@@ -186,10 +187,19 @@ async def reset(request: web.Request) -> web.Response:
         ) from None
     event["message"] = f"{doc['name']} has hatched!"
     await _publish(request, event)
+    await queue_pictures(request, born.id)
     return web.json_response(
         {"entity": doc, "cooldown_expires": None, "message": f"{doc['name']} has hatched!"},
         status=201,
     )
+
+
+async def queue_pictures(request: web.Request, entity_id: int) -> None:
+    """Ask for the new generation's pictures; the sprites stand in until they exist."""
+    try:
+        await request_images(runtime(request).job_ctx(), entity_id)
+    except Exception as exc:
+        log.warning("could not queue pictures for pet %s (%s)", entity_id, type(exc).__name__)
 
 
 async def _publish(request: web.Request, event: dict[str, Any]) -> None:

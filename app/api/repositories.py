@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.api import pets
 from app.api.access import Access, require_push
 from app.api.context import iso, json_body, runtime, utc_now
-from app.api.entities import NAME_MAX, base_url, viewer
+from app.api.entities import NAME_MAX, base_url, queue_pictures, viewer
 from app.api.errors import REPOSITORY_NOT_FOUND, ApiError, invalid
 from app.api.params import MAX_ID, int_value, printable, query_enum, query_int
 from app.entities.service import create_pet, current_pet, set_frozen
@@ -187,6 +187,7 @@ async def monitor(request: web.Request) -> web.Response:
             "entity": doc,
             "message": f"Monitoring {row.full_name}: {doc['name']} is watching your commits.",
         }
+    await queue_pictures(request, entity.id)
     return web.json_response(body, status=201)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
@@ -333,3 +334,29 @@ async def test_cors_only_for_the_extension_and_the_site(client: TestClient) -> N
         assert "Access-Control-Allow-Origin" not in resp.headers
         resp = await client.get("/api/me", headers={"Origin": origin})
         assert "Access-Control-Allow-Origin" not in resp.headers
+
+
+async def test_monitoring_queues_the_new_pets_pictures(
+    make_client: Any,
+    make_settings: Any,
+    api_env: dict[str, str],
+    github: FakeGitHubUser,
+    redis_url: str,
+) -> None:
+    """With a Gemini key, a pet hatched through the API gets its picture job at once."""
+    from redis.asyncio import Redis
+
+    client = await make_client(make_settings(**api_env, GEMINI_API_KEY="AIza-test-key"))
+    repo = github.add_repo(7, "acme/pics", private=True, language="Go")
+    github.add_user("writer")
+    github.grant("writer", repo["id"], ADMIN)
+    writer = await _user(client, github, "writer")
+    resp = await client.post(f"/api/repositories/{repo['id']}/monitor", json={}, headers=writer)
+    assert resp.status == 201
+    entity_id = (await resp.json())["entity"]["id"]
+    redis = Redis.from_url(redis_url)
+    try:
+        queued = {j.decode() for j in await redis.zrange("arq:queue", 0, -1)}
+    finally:
+        await redis.aclose()
+    assert f"generate_images:{entity_id}:all" in queued
