@@ -7,6 +7,7 @@ the App's credentials, which are written to `.env` (mode 0600). Once configured,
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import secrets
@@ -48,9 +49,17 @@ def manifest(settings: Settings) -> dict[str, Any]:
     data["redirect_url"] = f"{base}/setup/callback"
     data["setup_url"] = f"{base}/"
     data["callback_urls"] = [f"{base}/auth/callback"] + [
-        f"https://{ext}.chromiumapp.org/" for ext in settings.extension_id_list
+        extension_redirect(ext) for ext in settings.extension_id_list
     ]
     return data
+
+
+def extension_redirect(ext_id: str) -> str:
+    """The OAuth redirect of an extension: Chrome's from its id, Firefox's (ids like
+    `name@domain` or `{uuid}`) from the SHA-1 of its add-on id."""
+    if "@" in ext_id or ext_id.startswith("{"):
+        return f"https://{hashlib.sha1(ext_id.encode()).hexdigest()}.extensions.allizom.org/"
+    return f"https://{ext_id}.chromiumapp.org/"
 
 
 def _open(app: web.Application) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,7 @@ STATE_TTL = timedelta(minutes=10)
 STATE_TYPE = "oauth_state"
 STATE_PREFIX = "state:"
 CHROMIUM_APP = ".chromiumapp.org"
+FIREFOX_APP = ".extensions.allizom.org"
 MAX_URI = 2048
 _UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
 
@@ -41,8 +43,14 @@ def _origin(parts: Any) -> tuple[str, str, int]:
     return parts.scheme, (parts.hostname or "").lower(), parts.port or default
 
 
+def firefox_redirect_hosts(config: Settings) -> set[str]:
+    """Firefox's `identity.getRedirectURL()` host is the SHA-1 of the add-on id, in hex."""
+    return {hashlib.sha1(i.encode()).hexdigest() for i in config.extension_id_list}
+
+
 def allowed_redirect(uri: str, config: Settings) -> bool:
-    """An extension's chromiumapp.org URL from EXTENSION_IDS, or a page under PUBLIC_URL.
+    """An extension's redirect URL from EXTENSION_IDS (Chrome's chromiumapp.org, Firefox's
+    extensions.allizom.org), or a page under PUBLIC_URL.
 
     Parsing rejects the usual open-redirect tricks: credentials in the URL, backslashes,
     whitespace, `..` segments, look-alike hosts and other ports.
@@ -60,6 +68,8 @@ def allowed_redirect(uri: str, config: Settings) -> bool:
     if parts.scheme == "https" and host.endswith(CHROMIUM_APP) and parts.port is None:
         ext_id = host[: -len(CHROMIUM_APP)]
         return ext_id in {i.lower() for i in config.extension_id_list}
+    if parts.scheme == "https" and host.endswith(FIREFOX_APP) and parts.port is None:
+        return host[: -len(FIREFOX_APP)] in firefox_redirect_hosts(config)
     public = urlsplit(config.public_url)
     if _origin(parts) != _origin(public):
         return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
@@ -234,3 +235,18 @@ async def test_no_token_text_in_logs(
     assert github.issued, "the fake issued tokens"
     for secret in [*github.issued, session_token, renewed, SESSION_SECRET]:
         assert secret not in text
+
+
+def test_firefox_redirect_is_the_sha1_of_the_add_on_id(
+    make_settings: Any, api_env: dict[str, str]
+) -> None:
+    """Firefox's identity.getRedirectURL() host is the SHA-1 hex of the add-on id."""
+    import hashlib
+
+    settings = make_settings(**{**api_env, "EXTENSION_IDS": f"{EXTENSION_ID},pets@example.org"})
+    host = hashlib.sha1(b"pets@example.org").hexdigest()
+    assert allowed_redirect(f"https://{host}.extensions.allizom.org/", settings)
+    other = hashlib.sha1(b"someone-else@example.org").hexdigest()
+    assert not allowed_redirect(f"https://{other}.extensions.allizom.org/", settings)
+    assert not allowed_redirect(f"http://{host}.extensions.allizom.org/", settings)
+    assert not allowed_redirect(f"https://{host}.extensions.allizom.org:444/", settings)

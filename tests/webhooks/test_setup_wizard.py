@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
@@ -49,10 +50,16 @@ def test_app_yml_declares_what_the_app_needs() -> None:
 
 
 def test_manifest_points_at_public_url(make_settings: Callable[..., Settings]) -> None:
-    data = manifest(make_settings(PUBLIC_URL="https://pets.example.com", EXTENSION_IDS="abc"))
+    data = manifest(
+        make_settings(PUBLIC_URL="https://pets.example.com", EXTENSION_IDS="abc,pets@example.org")
+    )
     assert data["hook_attributes"]["url"] == "https://pets.example.com/webhook/github"
     assert data["redirect_url"] == "https://pets.example.com/setup/callback"
     assert "https://abc.chromiumapp.org/" in data["callback_urls"]
+    firefox = (
+        "https://" + hashlib.sha1(b"pets@example.org").hexdigest() + ".extensions.allizom.org/"
+    )
+    assert firefox in data["callback_urls"]
 
 
 async def test_manifest_flow(
