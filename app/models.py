@@ -263,16 +263,6 @@ class Job(Base):
     finished_at: Mapped[datetime | None]
 
 
-class WebhookDelivery(Base):
-    """Delivery ids accepted in embedded mode (GitHub's 3-day redelivery window)."""
-
-    __tablename__ = "webhook_deliveries"
-
-    delivery_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    event: Mapped[str] = mapped_column(String(64))
-    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-
-
 __all__ = [
     "Base",
     "CommitAnalysis",
@@ -284,7 +274,6 @@ __all__ = [
     "Repository",
     "RevokedSession",
     "User",
-    "WebhookDelivery",
     "func",
     "utcnow",
 ]

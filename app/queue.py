@@ -18,7 +18,7 @@ from arq.connections import ArqRedis
 from arq.constants import default_queue_name, expires_extra_ms, job_key_prefix, result_key_prefix
 from arq.cron import CronJob
 from arq.jobs import serialize_job
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -30,6 +30,9 @@ JobFunction = Callable[..., Awaitable[Any]]
 
 # arq keeps a finished job's result (and so blocks its id) for an hour; we mirror that.
 KEEP_RESULT = timedelta(hours=1)
+# Finished rows are deleted after this: longer than any `unique_for` used (3 days for webhooks).
+KEEP_FINISHED = timedelta(days=4)
+PRUNE_EVERY = 3600.0
 MAX_TRIES = 5
 UNIQUE_PREFIX = "tamagitto:unique:"
 
@@ -126,8 +129,9 @@ class ArqQueue:
         queue = self.queue_name or default_queue_name
         keys = [UNIQUE_PREFIX + job_id, job_key_prefix + job_id, result_key_prefix + job_id, queue]
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending.append((keys, [int(unique_for), payload, expires_extra_ms, now_ms, job_id],
-                              future))
+        self._pending.append(
+            (keys, [int(unique_for), payload, expires_extra_ms, now_ms, job_id], future)
+        )
         if len(self._pending) == 1:
             asyncio.get_running_loop().call_soon(self._flush)
         return bool(await future)
@@ -187,6 +191,7 @@ class InlineQueue:
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _runner: asyncio.Task[None] | None = None
+    _pruned_at: float = 0.0
 
     async def enqueue(
         self,
@@ -245,6 +250,7 @@ class InlineQueue:
             await session.execute(
                 update(Job).where(Job.status == "running").values(status="queued")
             )
+        await self.prune()
         self._runner = asyncio.create_task(self._run_forever(), name="inline-queue")
 
     async def stop(self) -> None:
@@ -254,6 +260,16 @@ class InlineQueue:
             await asyncio.gather(self._runner, return_exceptions=True)
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=10)
+
+    async def prune(self, now: datetime | None = None) -> int:
+        """Delete rows finished longer ago than KEEP_FINISHED, so the table stays small."""
+        cutoff = (now or utcnow()) - KEEP_FINISHED
+        async with self.sessionmaker.begin() as session:
+            result = await session.execute(
+                delete(Job).where(Job.status.in_(("done", "failed")), Job.finished_at < cutoff)
+            )
+        self._pruned_at = time.monotonic()
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def join(self, timeout: float = 30.0) -> None:
         """Wait until no job is queued, due or running (tests and replay use this)."""
@@ -274,6 +290,8 @@ class InlineQueue:
         """Claim due jobs up to max_jobs at a time; sleep until woken or the next poll."""
         while True:
             try:
+                if time.monotonic() - self._pruned_at > PRUNE_EVERY:
+                    await self.prune()
                 claimed = await self._claim(self.max_jobs - len(self._tasks))
             except Exception:
                 log.exception("inline queue: cannot read jobs; retrying")

@@ -144,3 +144,33 @@ async def test_inline_cron_runs_arq_cron_definitions() -> None:
         await runner.stop()
     assert calls and calls[0] == ("cron",)
     assert job.next_run is None  # the shared definition was not mutated
+
+
+async def test_inline_queue_prunes_old_finished_rows(
+    sqlite_sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """Finished rows go after 4 days; queued and recent ones stay (they still deduplicate)."""
+    from datetime import timedelta
+
+    from app.models import utcnow
+
+    queue = InlineQueue(sqlite_sessionmaker, {"record": record})
+    now = utcnow()
+    async with sqlite_sessionmaker.begin() as session:
+        session.add_all(
+            [
+                Job(
+                    id="old", function="record", status="done", finished_at=now - timedelta(days=5)
+                ),
+                Job(
+                    id="recent",
+                    function="record",
+                    status="done",
+                    finished_at=now - timedelta(days=2),
+                ),
+                Job(id="waiting", function="record", status="queued"),
+            ]
+        )
+    assert await queue.prune(now) == 1
+    async with sqlite_sessionmaker() as session:
+        assert sorted((await session.scalars(select(Job.id))).all()) == ["recent", "waiting"]
