@@ -4,7 +4,8 @@
  * Copies the runtime files to dist/<target>/ (git-ignored) and adjusts the copy:
  *  - --server: the default server URL and the manifest's host permission (self-hosted builds);
  *  - firefox: an event-page background (`background.scripts`: Firefox has no extension service
- *    workers), without the Chrome-only `key` and `minimum_chrome_version`;
+ *    workers), host permissions without a port (Firefox's match patterns take none), without
+ *    the Chrome-only `key` and `minimum_chrome_version`;
  *  - --store: drops `key` (the stores assign the id; the key only pins the id of unpacked loads).
  * The source tree itself stays loadable unpacked in Chrome as it is.
  */
@@ -13,6 +14,7 @@ import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { originPattern } from '../src/config.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const RUNTIME_FILES = ['manifest.json', 'background.js', 'popup.html', 'popup.css', 'popup.js', 'options.html', 'options.css', 'options.js', 'src', 'icons'];
@@ -21,12 +23,15 @@ const DEFAULT_LINE = /^export const DEFAULT_SERVER_URL = '[^']*';$/m;
 export function buildManifest(manifest, { target = 'chrome', server, store = false } = {}) {
   const out = structuredClone(manifest);
   if (server) {
-    const { origin, protocol, hostname, port } = new URL(server);
+    const { origin, protocol } = new URL(server);
     if (!/^https?:$/.test(protocol) || origin === 'null') throw new Error(`not an http(s) server URL: ${server}`);
-    out.host_permissions = [`${protocol}//${hostname}${port ? `:${port}` : ''}/*`];
+    out.host_permissions = [originPattern(server)];
   }
   if (target === 'firefox') {
     out.background = { scripts: [manifest.background.service_worker], type: 'module' };
+    // Firefox match patterns take no port (see originPattern): `http://localhost:3000/*` would
+    // be accepted and granted, yet match nothing.
+    out.host_permissions = out.host_permissions.map((pattern) => pattern.replace(/^([a-z*]+:\/\/[^/]*?):\d+\//, '$1/'));
     delete out.minimum_chrome_version;
     delete out.key;
   } else if (target !== 'chrome') {

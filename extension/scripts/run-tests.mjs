@@ -1,4 +1,4 @@
-/** Run one suite (`unit` or `e2e`) with node's test runner: every test/<suite>/*.test.mjs file. */
+/** Run one suite (`unit`, `e2e` or `firefox`) with node's test runner: every test/<suite>/*.test.mjs file. */
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ if (!files.length) {
   console.error(`no test files in ${dir}`);
   process.exit(1);
 }
-const args = ['--test', '--test-concurrency=1', ...(suite === 'e2e' ? ['--test-timeout=180000'] : []), ...process.argv.slice(3), ...files];
+const timeout = { e2e: 180_000, firefox: 60_000 }[suite];
+const args = ['--test', '--test-concurrency=1', ...(timeout ? [`--test-timeout=${timeout}`] : []), ...process.argv.slice(3), ...files];
 const { status } = spawnSync(process.execPath, args, { stdio: 'inherit' });
 process.exit(status ?? 1);

@@ -5,3 +5,8 @@
 export function getExt() {
   return globalThis.browser ?? globalThis.chrome;
 }
+
+/** Firefox (its pages live at moz-extension://), where match patterns cannot carry a port. */
+export function isFirefox(ext) {
+  return String(ext.runtime?.getURL?.('') ?? '').startsWith('moz-extension:');
+}

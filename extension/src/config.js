@@ -36,10 +36,16 @@ export function normalizeServerUrl(input) {
   return url.origin;
 }
 
-/** The host-permission match pattern that covers one server origin. */
-export function originPattern(serverUrl) {
+/**
+ * The host-permission match pattern that covers one server origin. Firefox's match patterns take
+ * no port: it accepts `http://localhost:3000/*`, even reports it from `permissions.contains`, but
+ * the pattern matches no URL, so the grant does nothing and every request to the server meets
+ * CORS. Without a port a pattern covers every port of the host, so Firefox gets
+ * `{ port: false }`; Chrome keeps the exact origin.
+ */
+export function originPattern(serverUrl, { port: withPort = true } = {}) {
   const { protocol, hostname, port } = new URL(serverUrl);
-  return `${protocol}//${hostname}${port ? `:${port}` : ''}/*`;
+  return `${protocol}//${hostname}${withPort && port ? `:${port}` : ''}/*`;
 }
 
 /** The WebSocket URL for a server origin, with the session token in the query string. */

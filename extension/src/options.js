@@ -1,5 +1,6 @@
 /** The options page: the server URL (with its host permission) and optional notifications. */
 
+import { isFirefox } from './browser.js';
 import { DEFAULT_SERVER_URL, KEYS, normalizeServerUrl, originPattern } from './config.js';
 import { clearSession, getServerUrl } from './store.js';
 
@@ -10,16 +11,19 @@ import { clearSession, getServerUrl } from './store.js';
  */
 export async function saveServerUrl({ ext, input }) {
   const origin = normalizeServerUrl(input);
-  const granted = await ext.permissions.request({ origins: [originPattern(origin)] });
+  const patternOf = (url) => originPattern(url, { port: !isFirefox(ext) });
+  const granted = await ext.permissions.request({ origins: [patternOf(origin)] });
   if (!granted) throw new Error(`Permission to reach ${origin} was not granted.`);
   const storage = ext.storage.local;
   const previous = await getServerUrl(storage);
   if (previous === origin) return { origin, changed: false };
   await clearSession(storage);
   await storage.set({ [KEYS.serverUrl]: origin });
-  if (previous !== DEFAULT_SERVER_URL) {
-    // The old origin was an optional grant; give it back (the default one is in the manifest).
-    await ext.permissions.remove({ origins: [originPattern(previous)] }).catch(() => false);
+  const old = patternOf(previous);
+  if (old !== patternOf(DEFAULT_SERVER_URL) && old !== patternOf(origin)) {
+    // The old origin was an optional grant; give it back (the default one is in the manifest, and
+    // on Firefox another port of the same host shares the new server's pattern).
+    await ext.permissions.remove({ origins: [old] }).catch(() => false);
   }
   return { origin, changed: true };
 }

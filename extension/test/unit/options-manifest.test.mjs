@@ -16,6 +16,7 @@ test('server URLs are reduced to an origin; bad ones are refused', () => {
   assert.throws(() => normalizeServerUrl('ftp://pets.example.com'), /http/);
   assert.equal(originPattern('http://localhost:3000'), 'http://localhost:3000/*');
   assert.equal(originPattern('https://pets.example.com'), 'https://pets.example.com/*');
+  assert.equal(originPattern('http://localhost:3000', { port: false }), 'http://localhost/*', 'Firefox match patterns take no port');
   assert.equal(socketUrl('https://pets.example.com', 'a.b.c'), 'wss://pets.example.com/api/ws?token=a.b.c');
 });
 
@@ -28,6 +29,16 @@ test('saving a new server asks for its host permission, then signs out and store
 
   await saveServerUrl({ ext: chrome, input: 'https://other.example.com' });
   assert.equal(chrome.permissions.granted.has('https://pets.example.com/*'), false, 'the old optional grant is given back');
+});
+
+test('on Firefox the host permission asked for has no port, and a grant the new server shares is kept', async () => {
+  const firefox = createFakeChrome({ storage: { [KEYS.session]: session() } });
+  firefox.runtime.getURL = (path) => `moz-extension://0b6c1a3e-1111-4222-8333-944455556666/${path}`;
+  await saveServerUrl({ ext: firefox, input: 'http://pets.example.com:8080' });
+  assert.deepEqual(firefox.calls.permissionRequests, [{ origins: ['http://pets.example.com/*'] }]);
+  await saveServerUrl({ ext: firefox, input: 'http://pets.example.com:9090' });
+  assert.equal(firefox.permissions.granted.has('http://pets.example.com/*'), true, 'same host, same pattern: not given back');
+  assert.equal(firefox.storage.local.data[KEYS.serverUrl], 'http://pets.example.com:9090');
 });
 
 test('saving the same server keeps the session; a refused permission changes nothing', async () => {
@@ -101,6 +112,9 @@ test('build: a Firefox manifest gets an event-page background; --server moves ho
   assert.equal(firefox.key, undefined);
   assert.deepEqual(firefox.host_permissions, ['https://pets.example.com/*']);
   assert.equal(firefox.browser_specific_settings.gecko.id, manifest.browser_specific_settings.gecko.id);
+  assert.deepEqual(buildManifest(manifest, { target: 'firefox' }).host_permissions, ['http://localhost/*'], 'Firefox: the default server without its port');
+  assert.deepEqual(buildManifest(manifest, { target: 'firefox', server: 'http://127.0.0.1:8080' }).host_permissions, ['http://127.0.0.1/*']);
+  assert.deepEqual(buildManifest(manifest, { server: 'http://127.0.0.1:8080' }).host_permissions, ['http://127.0.0.1:8080/*'], 'Chrome keeps the port');
   const chrome = buildManifest(manifest, { target: 'chrome' });
   assert.deepEqual(chrome, manifest, 'a plain chrome build is the source manifest');
   assert.equal(buildManifest(manifest, { store: true }).key, undefined);
