@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 import uuid
@@ -122,6 +123,16 @@ async def metrics(request: web.Request) -> web.Response:
     return response
 
 
+def settle_garbage_collector() -> None:
+    """Move everything loaded at start-up out of the collector's reach.
+
+    The modules, models and SDKs imported at start-up are ~190k objects; a full collection
+    over them pauses the loop for ~100 ms, which is what request p99 would show.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def _runtime_ctx(
     settings: Settings, run_jobs: bool
 ) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -130,6 +141,7 @@ def _runtime_ctx(
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         async with open_runtime(settings, run_jobs=run_jobs) as runtime:
             app[RUNTIME] = runtime
+            settle_garbage_collector()
             yield
 
     return ctx
