@@ -32,8 +32,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest import PG_ADMIN, REDIS, database, flush, free_port, wait_for  # noqa: E402
-from tests.conftest import WEBHOOK_SECRET, example, webhook_headers  # noqa: E402
-from tests.fakes.github import FakeGitHub, file_change  # noqa: E402
+from tests.conftest import (  # noqa: E402
+    WEBHOOK_SECRET,
+    installation_payload,
+    push_payload,
+    webhook_headers,
+)
+from tests.fakes.github import FakeGitHub  # noqa: E402
 
 REPO = "Codertocat/Hello-World"
 INSTALLATION = 957387
@@ -65,44 +70,19 @@ def add_commits(fake: FakeGitHub, count: int) -> list[str]:
             "calc.py": (source(i - 1) if i else None, source(i)),
             "test_calc.py": (tests_for(i - 1) if i else None, tests_for(i)),
         }
-        changes = [file_change(p, b, a) for p, (b, a) in files.items()]
-        fake.add_commit(
-            REPO,
-            sha,
-            changes,
-            message=f"step {i}",
-            parents=[parent],
-            branch="master",
-            before={p: b for p, (b, _) in files.items() if b is not None},
-            after={p: a for p, (_, a) in files.items()},
-        )
+        fake.add_change(REPO, sha, parent, files, message=f"step {i}")
         shas.append(sha)
         parent = sha
     return shas
 
 
 def push_body(sha: str, before: str) -> bytes:
-    payload = example("push")
-    payload.update(
-        ref="refs/heads/master",
-        before=before,
-        after=sha,
-        created=False,
-        deleted=False,
-        installation={"id": INSTALLATION},
-        commits=[{"id": sha, "distinct": True, "message": "step"}],
-    )
-    payload["repository"]["language"] = "Python"
-    return json.dumps(payload).encode()
+    return json.dumps(push_payload([sha], before, INSTALLATION, message="step")).encode()
 
 
 def installation_body() -> bytes:
-    payload = example("installation", "created")
-    payload["installation"]["id"] = INSTALLATION
-    payload["repositories"] = [
-        {"id": 186853002, "full_name": REPO, "name": "Hello-World", "private": False}
-    ]
-    return json.dumps(payload).encode()
+    repo = {"id": 186853002, "full_name": REPO, "name": "Hello-World", "private": False}
+    return json.dumps(installation_payload(INSTALLATION, [repo])).encode()
 
 
 async def start_fake() -> tuple[FakeGitHub, Any, dict[str, float]]:

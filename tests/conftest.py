@@ -280,6 +280,40 @@ def example(event: str, action: str | None = None) -> dict[str, Any]:
     raise KeyError(f"no example for {event}.{action}")
 
 
+def push_payload(
+    shas: list[str],
+    before: str,
+    installation_id: int,
+    *,
+    message: str = "change",
+    branch: str = "master",
+    language: str = "Python",
+) -> dict[str, Any]:
+    """A real push example carrying these commits to `branch` of its repository."""
+    payload = example("push")
+    payload.update(
+        ref=f"refs/heads/{branch}",
+        before=before,
+        after=shas[-1],
+        created=False,
+        deleted=False,
+        installation={"id": installation_id},
+        commits=[{"id": sha, "distinct": True, "message": message} for sha in shas],
+    )
+    payload["repository"]["language"] = language
+    return payload
+
+
+def installation_payload(
+    installation_id: int, repositories: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A real `installation.created` example for this installation and repositories."""
+    payload = example("installation", "created")
+    payload["installation"]["id"] = installation_id
+    payload["repositories"] = repositories
+    return payload
+
+
 @pytest.fixture
 async def fake_github(aiohttp_server: Any) -> Any:
     """A running fake GitHub; `.url` is its base URL for GITHUB_API_URL and GITHUB_URL."""

@@ -180,6 +180,29 @@ class FakeGitHub:
             self.branches.setdefault(full_name, {}).setdefault(branch, []).append(sha)
         return commit
 
+    def add_change(
+        self,
+        full_name: str,
+        sha: str,
+        parent: str,
+        files: dict[str, tuple[bytes | None, bytes | None]],
+        *,
+        message: str = "change",
+        branch: str = "master",
+    ) -> dict[str, Any]:
+        """A commit given as {path: (before, after)}; patches and blobs are derived."""
+        changes = [file_change(path, before, after) for path, (before, after) in files.items()]
+        return self.add_commit(
+            full_name,
+            sha,
+            changes,
+            message=message,
+            parents=[parent],
+            branch=branch,
+            before={p: b for p, (b, _) in files.items() if b is not None},
+            after={p: a for p, (_, a) in files.items() if a is not None},
+        )
+
     def fail(
         self,
         method: str,

@@ -14,8 +14,8 @@ from redis.asyncio import Redis
 from app.bus import RedisBus, event_channel
 from app.config import Settings
 from app.web import init_app
-from tests.conftest import example, truncate_all, webhook_headers
-from tests.fakes.github import FakeGitHub, file_change
+from tests.conftest import installation_payload, push_payload, truncate_all, webhook_headers
+from tests.fakes.github import FakeGitHub
 from worker.settings import worker_kwargs
 
 INSTALLATION = 957387
@@ -82,31 +82,10 @@ class Pipeline:
         files: dict[str, tuple[bytes | None, bytes | None]],
         message: str = "change",
     ) -> None:
-        changes = [file_change(path, before, after) for path, (before, after) in files.items()]
-        self.fake.add_commit(
-            REPO,
-            sha,
-            changes,
-            message=message,
-            parents=[parent],
-            branch="master",
-            before={p: b for p, (b, _) in files.items() if b is not None},
-            after={p: a for p, (_, a) in files.items() if a is not None},
-        )
+        self.fake.add_change(REPO, sha, parent, files, message=message)
 
     def push(self, shas: list[str], before: str) -> dict[str, Any]:
-        payload = example("push")
-        payload.update(
-            ref="refs/heads/master",
-            before=before,
-            after=shas[-1],
-            created=False,
-            deleted=False,
-            installation={"id": INSTALLATION},
-            commits=[{"id": s, "distinct": True, "message": "m"} for s in shas],
-        )
-        payload["repository"]["language"] = "Python"
-        return payload
+        return push_payload(shas, before, INSTALLATION)
 
 
 @pytest.fixture
@@ -131,11 +110,10 @@ async def pipeline(
     )
     client = await aiohttp_client(init_app(settings))
     pipe = Pipeline(client, fake_github, settings, redis_url)
-    created = example("installation", "created")
-    created["repositories"] = [
-        {"id": 186853002, "full_name": REPO, "name": "Hello-World", "private": False}
-    ]
-    created["installation"]["id"] = INSTALLATION
+    created = installation_payload(
+        INSTALLATION,
+        [{"id": 186853002, "full_name": REPO, "name": "Hello-World", "private": False}],
+    )
     assert await pipe.deliver("installation", created) == 202
     listener = Redis.from_url(redis_url)
     bus = RedisBus(listener, event_channel(redis_url))

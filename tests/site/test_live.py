@@ -16,9 +16,9 @@ from typing import Any
 
 import aiohttp
 
-from tests.conftest import example, webhook_headers
+from tests.conftest import installation_payload, push_payload, webhook_headers
 from tests.fakes.code import NESTED
-from tests.fakes.github import FakeGitHub, file_change
+from tests.fakes.github import FakeGitHub
 from tests.site.serve import (
     ROOT,
     RUNNER,
@@ -57,28 +57,13 @@ async def public_pet(http: aiohttp.ClientSession, base: str, timeout: float = 30
 
 def installation_created() -> Any:
     """installation.created for one public Python repository."""
-    payload = example("installation", "created")
-    payload["installation"]["id"] = INSTALLATION
-    payload["repositories"] = [
-        {"id": REPO_ID, "full_name": REPO, "name": "Hello-World", "private": False}
-    ]
-    return payload
+    repo = {"id": REPO_ID, "full_name": REPO, "name": "Hello-World", "private": False}
+    return installation_payload(INSTALLATION, [repo])
 
 
 def push() -> Any:
     """A push of one commit to the default branch."""
-    payload = example("push")
-    payload.update(
-        ref="refs/heads/master",
-        before=BASE_SHA,
-        after=SHA,
-        created=False,
-        deleted=False,
-        installation={"id": INSTALLATION},
-        commits=[{"id": SHA, "distinct": True, "message": "add a tangled function"}],
-    )
-    payload["repository"]["language"] = "Python"
-    return payload
+    return push_payload([SHA], BASE_SHA, INSTALLATION, message="add a tangled function")
 
 
 async def open_page(base: str) -> asyncio.subprocess.Process:
@@ -114,11 +99,9 @@ async def test_push_webhook_updates_the_open_pet_page(
             born = await public_pet(http, base)
             assert born["entity"]["health_score"] == 100
             node = await open_page(base)
-            fake_github.add_commit(
-                REPO, SHA, [file_change("tangle.py", None, NESTED)],
-                message="add a tangled function", parents=[BASE_SHA], branch="master",
-                after={"tangle.py": NESTED},
-            )  # fmt: skip
+            fake_github.add_change(
+                REPO, SHA, BASE_SHA, {"tangle.py": (None, NESTED)}, message="add a tangled function"
+            )
             await deliver(http, base, "push", push())
             out, err = await asyncio.wait_for(node.communicate(), 120)
             assert node.returncode == 0, err.decode()

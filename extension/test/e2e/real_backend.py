@@ -55,9 +55,14 @@ from aiohttp import web  # noqa: E402
 
 from app.config import Settings  # noqa: E402
 from app.crypto import generate_key  # noqa: E402
-from tests.conftest import WEBHOOK_SECRET, example, webhook_headers  # noqa: E402
+from tests.conftest import (  # noqa: E402
+    WEBHOOK_SECRET,
+    installation_payload,
+    push_payload,
+    webhook_headers,
+)
 from tests.fakes.code import NESTED  # noqa: E402
-from tests.fakes.github import FakeGitHub, file_change  # noqa: E402
+from tests.fakes.github import FakeGitHub  # noqa: E402
 from tests.fakes.github_user import CLIENT_ID, CLIENT_SECRET, WRITE, FakeGitHubUser  # noqa: E402
 
 EXTENSION_ID = "mikcojloidckgaoaldimjclbgghjikom"  # the unpacked extension's fixed id
@@ -168,17 +173,7 @@ class FakeGitHubSite:
     def add_commit(
         self, sha: str, parent: str, files: dict[str, tuple[bytes | None, bytes]], message: str
     ) -> None:
-        changes = [file_change(path, before, after) for path, (before, after) in files.items()]
-        self.app_side.add_commit(
-            REPO,
-            sha,
-            changes,
-            message=message,
-            parents=[parent],
-            branch="master",
-            before={p: b for p, (b, _) in files.items() if b is not None},
-            after={p: a for p, (_, a) in files.items()},
-        )
+        self.app_side.add_change(REPO, sha, parent, dict(files), message=message)
 
 
 # ---- the real server -----------------------------------------------------------------------------
@@ -297,26 +292,11 @@ class Driver:
                 raise RuntimeError(f"{event} webhook answered {resp.status}: {await resp.text()}")
 
     async def install(self) -> None:
-        payload = example("installation", "created")
-        payload["installation"]["id"] = INSTALLATION
-        payload["repositories"] = [
-            {"id": REPO_ID, "full_name": REPO, "name": "Hello-World", "private": False}
-        ]
-        await self.deliver("installation", payload)
+        repo = {"id": REPO_ID, "full_name": REPO, "name": "Hello-World", "private": False}
+        await self.deliver("installation", installation_payload(INSTALLATION, [repo]))
 
     async def push(self, sha: str, before: str, message: str) -> None:
-        payload = example("push")
-        payload.update(
-            ref="refs/heads/master",
-            before=before,
-            after=sha,
-            created=False,
-            deleted=False,
-            installation={"id": INSTALLATION},
-            commits=[{"id": sha, "distinct": True, "message": message}],
-        )
-        payload["repository"]["language"] = "Python"
-        await self.deliver("push", payload)
+        await self.deliver("push", push_payload([sha], before, INSTALLATION, message=message))
 
     async def api(self, method: str, path: str, body: Any = None) -> Any:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
