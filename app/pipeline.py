@@ -25,6 +25,7 @@ from app.analysis.engine import AnalysisResult
 from app.analysis.engine import analyze_commit as analyze
 from app.analysis.review import apply_review, review_commit
 from app.analysis.scoring import Score
+from app.analysis.source import GitHubCommitSource
 from app.entities.jobs import after_update
 from app.entities.service import (
     PetUpdate,
@@ -57,7 +58,6 @@ class Target:
     id: int
     full_name: str
     installation_id: int
-    default_branch: str
 
 
 def backoff(job_try: int) -> float:
@@ -109,7 +109,7 @@ async def load_target(ctx: dict[str, Any], repository_id: int) -> Target | None:
         inst = await session.get(Installation, repo.installation_id)
         if inst is None or inst.deleted_at is not None or inst.suspended_at is not None:
             return None
-        return Target(repo.id, repo.full_name, repo.installation_id, repo.default_branch)
+        return Target(repo.id, repo.full_name, repo.installation_id)
 
 
 def github(ctx: dict[str, Any]) -> GitHubApp:
@@ -122,8 +122,6 @@ async def fetch_and_analyse(
     gh: GitHubAPI, target: Target, sha: str, config: RepoConfig
 ) -> tuple[Any, AnalysisResult]:
     """The commit's files through the GitHub source, then the CPU-bound analysis in a thread."""
-    from app.analysis.source import GitHubCommitSource
-
     owner, name = target.full_name.split("/", 1)
     commit = await GitHubCommitSource(gh, owner, name).get_commit(sha)
     return commit, await asyncio.to_thread(analyze, commit, ignore=config.ignore)
@@ -350,8 +348,8 @@ async def publish(
             "repository_id": target.id,
             "entity_id": update.entity.id,
             "commit_sha": row.sha,
-        "commit_message": row.message.splitlines()[0][:200] if row.message else "",
-        "author": row.author_name,
+            "commit_message": row.message.splitlines()[0][:200] if row.message else "",
+            "author": row.author_name,
             "quality_score": row.quality_score,
             "health_delta": row.health_delta,
             "reasons": row.reasons,

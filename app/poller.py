@@ -18,7 +18,7 @@ from gidgethub.abc import GitHubAPI
 from sqlalchemy import select
 
 from app.github import GitHubApp
-from app.handlers.push import ANALYZE, analyze_job_id, unanalysed
+from app.handlers.push import queue_analyses, unanalysed
 from app.models import Installation, Repository
 
 log = logging.getLogger(__name__)
@@ -112,12 +112,7 @@ async def poll_branch(ctx: dict[str, Any], gh: GitHubAPI, item: Watched) -> int:
         repo = await session.get(Repository, item.repository_id)
         if repo is not None and item.branch == repo.default_branch:
             repo.last_seen_sha = shas[-1]
-    queued = 0
-    for sha in todo:
-        if await ctx["queue"].enqueue(
-            ANALYZE, item.repository_id, sha, True, job_id=analyze_job_id(item.repository_id, sha)
-        ):
-            queued += 1
+    queued = await queue_analyses(ctx, item.repository_id, todo, post_status=True)
     if queued:
         log.info(
             "poller: %s@%s had %d commit(s) no webhook told us about",

@@ -176,15 +176,22 @@ async def _note_push(
     repo.config = config.as_dict()
 
 
-async def queue_plan(ctx: dict[str, Any], plan: PushPlan) -> int:
-    """One analyze job per commit; a big push also gets one summary status job."""
+async def queue_analyses(
+    ctx: dict[str, Any], repository_id: int, shas: Sequence[str], post_status: bool
+) -> int:
+    """One analyze job per commit, deduplicated by repository and sha; how many were new."""
     queued = 0
-    for sha in plan.shas:
-        post = not plan.summarize
+    for sha in shas:
         if await ctx["queue"].enqueue(
-            ANALYZE, plan.repository_id, sha, post, job_id=analyze_job_id(plan.repository_id, sha)
+            ANALYZE, repository_id, sha, post_status, job_id=analyze_job_id(repository_id, sha)
         ):
             queued += 1
+    return queued
+
+
+async def queue_plan(ctx: dict[str, Any], plan: PushPlan) -> int:
+    """One analyze job per commit; a big push also gets one summary status job."""
+    queued = await queue_analyses(ctx, plan.repository_id, plan.shas, not plan.summarize)
     if plan.summarize:
         await ctx["queue"].enqueue(
             PUSH_STATUS,
