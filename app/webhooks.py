@@ -7,7 +7,7 @@ it can: one HMAC and one queue round trip. Routing, API calls and writes happen 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import orjson
 from aiohttp import web
@@ -15,6 +15,7 @@ from gidgethub import ValidationFailure
 from gidgethub.sansio import validate_event
 from prometheus_client import Counter
 
+from app.api.errors import error_body
 from app.config import Settings
 from app.queue import QueueUnavailable
 from app.web import SETTINGS, runtime_of
@@ -31,9 +32,8 @@ DELIVERIES = Counter("tamagitto_webhook_deliveries_total", "Webhook deliveries",
 
 def error(status: int, code: str, message: str) -> web.Response:
     """The API's error shape, used for every refusal on this path."""
-    body = {"error": code, "message": message, "timestamp": datetime.now(UTC).isoformat()}
     DELIVERIES.labels(code).inc()
-    return web.json_response(body, status=status)
+    return web.json_response(error_body(code, message), status=status)
 
 
 async def read_limited(request: web.Request, limit: int = MAX_BODY) -> bytes | None:
