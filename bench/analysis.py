@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 import lizard  # noqa: E402
 
 from app.analysis.gitlocal import LocalGitSource  # noqa: E402
+from app.analysis.lanes import default_jobs  # noqa: E402
 from app.analysis.replay import replay  # noqa: E402
 
 DEFAULT_COMMITS = 200
@@ -78,9 +79,9 @@ def lizard_pass(per_commit: list[list[Version]]) -> None:
             lizard.analyze_file.analyze_source_code(name, text)
 
 
-def replay_pass(path: str, limit: int) -> int:
+def replay_pass(path: str, limit: int, jobs: int) -> int:
     """A full replay (fresh caches); returns the number of commits."""
-    return len(asyncio.run(replay(path, limit=limit))["commits"])
+    return len(asyncio.run(replay(path, limit=limit, jobs=jobs))["commits"])
 
 
 def rate(commits: int, seconds: float) -> float:
@@ -88,7 +89,7 @@ def rate(commits: int, seconds: float) -> float:
     return round(commits / seconds, 2) if seconds > 0 else 0.0
 
 
-def run(path: str, limit: int, repeats: int) -> dict[str, Any]:
+def run(path: str, limit: int, repeats: int, jobs: int) -> dict[str, Any]:
     """Load the versions (warming git's caches for both), then alternate the two sides.
 
     The best of ``repeats`` runs is kept for each side: on a shared machine the
@@ -99,7 +100,7 @@ def run(path: str, limit: int, repeats: int) -> dict[str, Any]:
     ours: list[tuple[float, float]] = []
     floor: list[tuple[float, float]] = []
     for _ in range(repeats):
-        ours.append(measure(lambda: replay_pass(path, limit)))
+        ours.append(measure(lambda: replay_pass(path, limit, jobs)))
         floor.append(measure(lambda: lizard_pass(per_commit)))
     (ours_wall, ours_cpu), (lizard_wall, lizard_cpu) = min(ours), min(floor)
     return {
@@ -107,6 +108,7 @@ def run(path: str, limit: int, repeats: int) -> dict[str, Any]:
         "commits": commits,
         "file_versions": sum(len(v) for v in per_commit),
         "repeats": repeats,
+        "jobs": jobs,
         "ours_seconds": round(ours_wall, 3),
         "lizard_seconds": round(lizard_wall, 3),
         "ours_cpu_seconds": round(min(c for _, c in ours), 3),
@@ -126,9 +128,11 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true",
                         help=f"at most {QUICK_COMMITS} commits, one run per side")  # fmt: skip
     parser.add_argument("--repeat", type=int, default=DEFAULT_REPEATS, help="runs per side")
+    parser.add_argument("--jobs", type=int, default=default_jobs(),
+                        help="processes our replay may use (default: one per core)")  # fmt: skip
     args = parser.parse_args()
     limit = min(args.n, QUICK_COMMITS) if args.quick else args.n
-    figures = run(args.path, limit, 1 if args.quick else max(1, args.repeat))
+    figures = run(args.path, limit, 1 if args.quick else max(1, args.repeat), max(1, args.jobs))
     print(f"{figures['repository']}: {figures['commits']} commits, "
           f"{figures['file_versions']} file versions", file=sys.stderr)  # fmt: skip
     for side in ("ours", "lizard"):

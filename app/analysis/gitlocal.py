@@ -191,12 +191,16 @@ class LocalGitSource:
         return out
 
     async def check(self) -> None:
-        """Raise :class:`NotAGitRepository` unless the path is a git repository."""
-        if not await asyncio.to_thread(os.path.isdir, self.path):
-            raise NotAGitRepository(f"{self.path} is not a directory")
+        """Raise :class:`NotAGitRepository` unless the path is a git repository.
+
+        git itself is asked first; the folder is looked at only to word the error
+        (no thread on the happy path: replay forks its workers after this).
+        """
         try:
             await self.git("rev-parse", "--git-dir")
-        except SourceError as error:
+        except (SourceError, OSError) as error:
+            if not await asyncio.to_thread(os.path.isdir, self.path):
+                raise NotAGitRepository(f"{self.path} is not a directory") from error
             raise NotAGitRepository(f"{self.path} is not a git repository") from error
 
     async def current_branch(self) -> str | None:

@@ -9,7 +9,6 @@ the last commit.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from collections import Counter
@@ -18,13 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app.analysis.commit import Commit
-from app.analysis.engine import AnalysisResult, analyze_commit
-from app.analysis.files import is_candidate
 from app.analysis.gitlocal import LocalGitSource
-from app.analysis.languages import grammar_of
-from app.analysis.lint import PendingLint
-from app.analysis.parsing import BlobCache
+from app.analysis.lanes import Analysed, analyse_all, default_jobs
 from app.entities import rules
 from app.entities.species import (
     SUBSPECIES,
@@ -40,8 +34,6 @@ SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 60
 TOP_REASONS = 2
 REPO_ID_MODULO = 2**31  # species_for wants an int id; a replay has only a name
-LINT_AHEAD = 24  # commits loaded and linted together, one ruff process per chunk
-REPLAY_CACHE_ENTRIES = 2048  # parsed blobs and ruff findings kept across the replay
 
 
 @dataclass
@@ -70,18 +62,16 @@ def step_pet(pet: rules.PetState | None, delta: int, at: datetime) -> rules.PetS
     return rules.apply_commit(pet, delta, at)
 
 
-def commit_entry(commit: Commit, result: AnalysisResult, pet: rules.PetState) -> dict[str, Any]:
+def commit_entry(commit: Analysed, pet: rules.PetState) -> dict[str, Any]:
     """One commit of the ``--json`` document."""
     return {
-        "sha": commit.info.sha,
-        "committed_at": commit.info.committed_at.isoformat(),
-        "delta": result.score.delta,
+        "sha": commit.sha,
+        "committed_at": commit.committed_at.isoformat(),
+        "delta": commit.delta,
         "health": pet.health,
         "state": rules.visual_state(pet),
-        "reasons": [
-            {"code": r.code, "points": r.points, "detail": r.detail} for r in result.score.reasons
-        ],
-        "metrics": result.metrics_dict(),
+        "reasons": commit.reasons,
+        "metrics": commit.metrics,
     }
 
 
@@ -105,63 +95,11 @@ def rules_name(repository: str, generation: int) -> str:
     return generation_name(pet_name(repository), generation)
 
 
-def _record(run: _Run, commit: Commit, result: AnalysisResult) -> None:
+def _record(run: _Run, commit: Analysed) -> None:
     """Apply one analysed commit to the pet and keep its timeline entry."""
-    run.pet = step_pet(run.pet, result.score.delta, commit.info.committed_at)
-    run.entries.append(commit_entry(commit, result, run.pet))
-    run.languages.update(result.language.lines_by_language)
-
-
-def python_versions_of(commits: list[Commit]) -> list[tuple[str, bytes, str | None]]:
-    """Every Python version the engine will lint in these commits (same selection rules)."""
-    versions: list[tuple[str, bytes, str | None]] = []
-    for commit in commits:
-        for change in commit.files:
-            if grammar_of(change.path) != "python" or not is_candidate(change):
-                continue
-            versions.extend(
-                (change.path, content, sha)
-                for content, sha in (
-                    (change.before, change.before_blob),
-                    (change.after, change.after_blob),
-                )
-                if content is not None
-            )
-    return versions
-
-
-async def _prepare(source: LocalGitSource, shas: list[str], cache: BlobCache) -> list[Commit]:
-    """Load a chunk of commits (one git diff process) and lint their Python in one ruff run.
-
-    One process of each per chunk instead of per commit: their start-up costs
-    more than a small commit's work. The engine then finds the findings cached.
-    """
-    await source.prefetch(shas)
-    commits = [await source.get_commit(sha) for sha in shas]
-    versions = python_versions_of(commits)
-    if versions:
-        await asyncio.to_thread(lambda: PendingLint(cache, versions).result())
-    return commits
-
-
-async def _replay_commits(
-    source: LocalGitSource, shas: list[str], progress: Progress | None
-) -> _Run:
-    """Load and lint chunk k+1 while the commits of chunk k are analysed in a thread."""
-    run, cache = _Run(), BlobCache(REPLAY_CACHE_ENTRIES)
-    chunks = [shas[i : i + LINT_AHEAD] for i in range(0, len(shas), LINT_AHEAD)]
-    upcoming = asyncio.ensure_future(_prepare(source, chunks[0], cache)) if chunks else None
-    for index in range(len(chunks)):
-        assert upcoming is not None
-        commits = await upcoming
-        if index + 1 < len(chunks):
-            upcoming = asyncio.ensure_future(_prepare(source, chunks[index + 1], cache))
-        for commit in commits:
-            result = await asyncio.to_thread(analyze_commit, commit, cache=cache)
-            _record(run, commit, result)
-            if progress is not None:
-                progress(len(run.entries), len(shas))
-    return run
+    run.pet = step_pet(run.pet, commit.delta, commit.committed_at)
+    run.entries.append(commit_entry(commit, run.pet))
+    run.languages.update(commit.lines_by_language)
 
 
 async def replay(
@@ -171,15 +109,20 @@ async def replay(
     limit: int | None = None,
     since: str | None = None,
     progress: Progress | None = None,
+    jobs: int | None = None,
 ) -> dict[str, Any]:
     """Replay a repository and return the ``--json`` document.
 
-    Raises ``NotAGitRepository`` or ``UnknownRevision`` (both ``SourceError``).
+    ``jobs`` processes analyse commits side by side (default: one per core); the
+    result is the same whatever their number. Raises ``NotAGitRepository`` or
+    ``UnknownRevision`` (both ``SourceError``).
     """
     started = time.perf_counter()
+    run = _Run()
     async with LocalGitSource(path) as source:
         shas = await source.list_first_parent(branch, limit, since)
-        run = await _replay_commits(source, shas, progress)
+        for commit in await analyse_all(source, shas, jobs or default_jobs(), progress):
+            _record(run, commit)
     seconds = time.perf_counter() - started
     repository = repository_name(str(path))
     return {

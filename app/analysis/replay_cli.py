@@ -22,7 +22,7 @@ BAR_WIDTH = 30
 
 
 def _positive(text: str) -> int:
-    """argparse type for ``--limit``: a positive integer."""
+    """argparse type for ``--limit`` and ``--jobs``: a positive integer."""
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
@@ -42,6 +42,10 @@ def add_replay_parser(subparsers: Any) -> None:
     parser.add_argument("--limit", type=_positive, metavar="N", help="only the last N commits")
     parser.add_argument("--since", metavar="DATE", help="only commits after DATE (git syntax)")
     parser.add_argument("--json", action="store_true", help="print the JSON document")
+    parser.add_argument(
+        "--jobs", type=_positive, metavar="N",
+        help="processes analysing commits side by side (default: one per core)",
+    )  # fmt: skip
     parser.set_defaults(func=run_replay)
 
 
@@ -70,7 +74,7 @@ def run_replay(
     try:
         doc = asyncio.run(
             replay(args.path, branch=args.branch, limit=args.limit, since=args.since,
-                   progress=progress)
+                   progress=progress, jobs=args.jobs)
         )  # fmt: skip
     except SourceError as error:
         err.write(f"tamagitto replay: {error}\n")

@@ -167,6 +167,8 @@ def test_command_errors_exit_two(tmp_path: Path, extra: list[str]) -> None:
     assert ("not a git repository" if not extra else "unknown branch") in err.getvalue()
 
 
-def test_limit_must_be_positive() -> None:
+@pytest.mark.parametrize("option", ["--limit", "--jobs"])
+def test_counts_must_be_positive(option: str) -> None:
     with pytest.raises(SystemExit):
-        _args(".", "--limit", "0")
+        _args(".", option, "0")
+    assert getattr(_args(".", option, "3"), option[2:]) == 3
