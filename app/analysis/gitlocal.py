@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from types import TracebackType
@@ -114,6 +115,22 @@ class _BatchReader:
             kind, size, stdout = answer
             data = await stdout.readexactly(size + 1)
         return kind, data[:-1]
+
+    async def objects(self, revs: list[str]) -> dict[str, tuple[str, bytes]]:
+        """(type, bytes) of many objects in one round trip; missing ones are left out."""
+        async with self._lock:
+            process = await self._ensure()
+            assert process.stdin is not None and process.stdout is not None
+            process.stdin.write("".join(f"contents {rev}\n" for rev in revs).encode())
+            await process.stdin.drain()
+            found = {}
+            for rev in revs:
+                header = (await process.stdout.readline()).split()
+                if len(header) != 3:
+                    continue  # "<rev> missing"
+                data = await process.stdout.readexactly(int(header[2]) + 1)
+                found[rev] = (header[1].decode(), data[:-1])
+        return found
 
     async def blobs(self, shas: list[str], max_size: int) -> dict[str, bytes]:
         """Many blobs in two round trips: sizes first, then the contents of those within bounds.
@@ -256,6 +273,18 @@ class LocalGitSource:
         full = await self.resolve(sha) if len(sha) != 40 else sha
         return parse_commit_object(full or sha, found[1])
 
+    async def commit_infos(self, shas: list[str]) -> list[CommitInfo]:
+        """Metadata of many commits in one request to the batch process."""
+        found = await self._batch.objects(shas)
+        infos = []
+        for sha in shas:
+            kind, raw = found.get(sha, ("missing", b""))
+            if kind != "commit" or len(sha) != 40:
+                infos.append(await self.commit_info(sha))  # short or unknown: resolved or refused
+            else:
+                infos.append(parse_commit_object(sha, raw))
+        return infos
+
     async def diff_entries(self, info: CommitInfo) -> tuple[list[RawEntry], list[str | None]]:
         """Raw entries and patches of a commit against its first parent."""
         base = [info.parents[0], info.sha] if info.parents else ["--root", info.sha]
@@ -272,7 +301,7 @@ class LocalGitSource:
         A later :meth:`get_commit` of these shas takes them from memory; spawning
         one ``diff-tree`` per commit costs more than small commits' diffs.
         """
-        infos = [await self.commit_info(sha) for sha in shas]
+        infos = await self.commit_infos(shas)
         request = "".join(f"{i.sha} {i.parents[0]}\n" if i.parents else f"{i.sha}\n" for i in infos)
         output = await self.git(*DIFF_STDIN_ARGS, stdin=request.encode())
         sections = split_by_commit(output.decode("utf-8", "replace"), [i.sha for i in infos])
@@ -281,6 +310,18 @@ class LocalGitSource:
 
     async def get_commit(self, sha: str) -> Commit:
         """The commit with its files; contents only for the files analysed deeply."""
+        return (await self.get_commits([sha]))[0]
+
+    async def get_commits(self, shas: list[str]) -> list[Commit]:
+        """Several commits, their contents read in one request (a round trip costs more
+        than a small commit's blobs)."""
+        plans = [await self._plan(sha) for sha in shas]
+        wanted = sorted({blob for plan in plans for blob in plan.blobs()})
+        contents = await self._batch.blobs(wanted, MAX_DEEP_BYTES) if wanted else {}
+        return [plan.commit(contents) for plan in plans]
+
+    async def _plan(self, sha: str) -> _Plan:
+        """A commit's files before their contents are read."""
         ready = self._prefetched.pop(sha, None)
         if ready is None:
             info = await self.commit_info(sha)
@@ -288,19 +329,43 @@ class LocalGitSource:
         else:
             info, (entries, patches) = ready
         shallow = [_changed_file(e, p) for e, p in zip(entries, patches, strict=False)]
-        deep = deep_paths(shallow)
-        chosen = [
-            e for f, e in zip(shallow, entries, strict=False) if f.path in deep and not e.is_gitlink
-        ]
-        wanted = sorted({sha for e in chosen for sha in (e.old_blob, e.new_blob) if sha})
-        contents = await self._batch.blobs(wanted, MAX_DEEP_BYTES) if wanted else {}
+        return _Plan(info, shallow, entries, deep_paths(shallow))
+
+
+@dataclass
+class _Plan:
+    """One commit's changed files, and which of them get their contents read."""
+
+    info: CommitInfo
+    shallow: list[ChangedFile]
+    entries: list[RawEntry]
+    deep: set[str]
+
+    def _is_deep(self, change: ChangedFile, entry: RawEntry) -> bool:
+        """Whether a file gets its contents (gitlinks have none to read)."""
+        return change.path in self.deep and not entry.is_gitlink
+
+    def blobs(self) -> set[str]:
+        """The blob shas to read for this commit."""
+        pairs = zip(self.shallow, self.entries, strict=False)
+        return {
+            blob
+            for change, entry in pairs
+            if self._is_deep(change, entry)
+            for blob in (entry.old_blob, entry.new_blob)
+            if blob
+        }
+
+    def commit(self, contents: dict[str, bytes]) -> Commit:
+        """The commit, with the contents read for its deep files."""
         files = [
-            _replace_contents(f, contents.get(e.old_blob or ""), contents.get(e.new_blob or ""))
-            if f.path in deep and not e.is_gitlink
-            else f
-            for f, e in zip(shallow, entries, strict=False)
-        ]
-        return Commit(info, files)
+            replace(change, before=contents.get(entry.old_blob or ""),
+                    after=contents.get(entry.new_blob or ""))
+            if self._is_deep(change, entry)
+            else change
+            for change, entry in zip(self.shallow, self.entries, strict=False)
+        ]  # fmt: skip
+        return Commit(self.info, files)
 
 
 def _changed_file(entry: RawEntry, patch: str | None) -> ChangedFile:
@@ -316,12 +381,3 @@ def _changed_file(entry: RawEntry, patch: str | None) -> ChangedFile:
         before_blob=entry.old_blob,
         after_blob=entry.new_blob,
     )
-
-
-def _replace_contents(
-    change: ChangedFile, before: bytes | None, after: bytes | None
-) -> ChangedFile:
-    """A copy of a changed file with contents."""
-    from dataclasses import replace
-
-    return replace(change, before=before, after=after)

@@ -98,7 +98,7 @@ async def prepare(source: LocalGitSource, shas: list[str], cache: BlobCache) -> 
     more than a small commit's work. The engine then finds the findings cached.
     """
     await source.prefetch(shas)
-    commits = [await source.get_commit(sha) for sha in shas]
+    commits = await source.get_commits(shas)
     versions = python_versions_of(commits)
     if versions:
         await asyncio.to_thread(lambda: PendingLint(cache, versions).result())
