@@ -104,7 +104,36 @@ def _patch_of(section: str) -> str | None:
     if start < 0:
         binary = "\nBinary files " in section or "\nGIT binary patch" in section
         return None if binary else ""
-    return section[start + 1 :]
+    return section[start + 1 :].removesuffix("\n")  # like GitHub: no final newline
+
+
+def parse_numstat_z(output: bytes) -> list[tuple[int, int]]:
+    """``diff-tree --numstat -z`` as (additions, deletions) per file, in diff order.
+
+    A binary file (``-``) counts zero, like on GitHub. A rename's record is
+    ``A\tD\t`` followed by its two names, each its own NUL-ended field.
+    """
+    fields = output.split(b"\0")
+    found: list[tuple[int, int]] = []
+    index = 0
+    while index < len(fields):
+        head = fields[index]
+        index += 1
+        parts = head.split(b"\t", 2)
+        if len(parts) != 3:
+            continue  # the empty field after the last NUL
+        if not parts[2]:
+            index += 2  # a rename or copy: old and new names follow
+        added, deleted = parts[0], parts[1]
+        found.append(
+            (int(added) if added.isdigit() else 0, int(deleted) if deleted.isdigit() else 0)
+        )
+    return found
+
+
+def _number(field: bytes) -> int:
+    """A numstat count; ``-`` (binary) is zero."""
+    return int(field) if field.isdigit() else 0
 
 
 def counts(patch: str | None) -> tuple[int, int]:

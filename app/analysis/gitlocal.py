@@ -22,7 +22,14 @@ from app.analysis.commit import (
     UnknownRevision,
 )
 from app.analysis.files import deep_paths
-from app.analysis.gitdiff import RawEntry, bounded, counts, split_by_commit, split_output
+from app.analysis.gitdiff import (
+    RawEntry,
+    bounded,
+    counts,
+    parse_numstat_z,
+    split_by_commit,
+    split_output,
+)
 from app.analysis.paths import MAX_DEEP_BYTES
 
 _GIT_ENV_DROP = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY")
@@ -31,6 +38,14 @@ _DIFF_OPTIONS = (
     *("--no-color", "--no-ext-diff", "--no-textconv"),
 )
 DIFF_ARGS = (*_DIFF_OPTIONS, "--no-commit-id")
+# Counting a commit's files needs no content diff: trees only, no rename detection.
+ENTRIES_STDIN_ARGS = ("diff-tree", "-r", "--raw", "--no-abbrev", "--stdin", "--always", "--root")
+HUGE_RAW_ARGS = ("-c", "core.quotepath=false", "diff-tree", "-r", "-M", "--raw", "--no-abbrev",
+                 "--no-commit-id")  # fmt: skip
+HUGE_NUMSTAT_ARGS = ("diff-tree", "-r", "-M", "--numstat", "-z", "--no-commit-id")
+# Like GitHub's commit API, only a huge commit's first files come with a patch; the others
+# get their counts (from --numstat), so a vendoring commit does not load every line it adds.
+MAX_PATCHED_FILES = 300
 # Many commits in one process: each commit's output starts with a line holding its sha.
 DIFF_STDIN_ARGS = (*_DIFF_OPTIONS, "--stdin", "--always", "--root")
 
@@ -75,6 +90,11 @@ def parse_commit_object(sha: str, raw: bytes) -> CommitInfo:
         committed_at=committed_at,
         parents=tuple(fields.get("parent", [])),
     )
+
+
+# Raw entries, their patches (None: binary, or past MAX_PATCHED_FILES) and, for huge
+# commits, each file's (additions, deletions) from --numstat.
+_Diff = tuple[list[RawEntry], list[str | None], list[tuple[int, int]] | None]
 
 
 class _BatchReader:
@@ -175,7 +195,7 @@ class LocalGitSource:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = str(Path(path).expanduser())
         self._batch = _BatchReader(self.path)
-        self._prefetched: dict[str, tuple[CommitInfo, tuple[list[RawEntry], list[str | None]]]] = {}
+        self._prefetched: dict[str, tuple[CommitInfo, _Diff]] = {}
 
     async def __aenter__(self) -> LocalGitSource:
         """Check the repository on entry."""
@@ -285,28 +305,54 @@ class LocalGitSource:
                 infos.append(parse_commit_object(sha, raw))
         return infos
 
-    async def diff_entries(self, info: CommitInfo) -> tuple[list[RawEntry], list[str | None]]:
-        """Raw entries and patches of a commit against its first parent."""
-        base = [info.parents[0], info.sha] if info.parents else ["--root", info.sha]
-        text = (await self.git(*DIFF_ARGS, *base)).decode("utf-8", "replace")
-        return split_output(text)
-
     async def blob(self, sha: str) -> bytes | None:
         """One blob's bytes when it exists and is within the deep-analysis bound."""
         return (await self._batch.blobs([sha], MAX_DEEP_BYTES)).get(sha)
 
     async def prefetch(self, shas: list[str]) -> None:
-        """Read the metadata and diffs of many commits with one git process.
+        """Read the metadata and diffs of many commits with few git processes.
 
         A later :meth:`get_commit` of these shas takes them from memory; spawning
-        one ``diff-tree`` per commit costs more than small commits' diffs.
+        one ``diff-tree`` per commit costs more than small commits' diffs. Commits
+        with more than ``MAX_PATCHED_FILES`` files are read on their own (see
+        :meth:`_huge_diff`).
         """
         infos = await self.commit_infos(shas)
-        request = "".join(f"{i.sha} {i.parents[0]}\n" if i.parents else f"{i.sha}\n" for i in infos)
-        output = await self.git(*DIFF_STDIN_ARGS, stdin=request.encode())
-        sections = split_by_commit(output.decode("utf-8", "replace"), [i.sha for i in infos])
+        huge = await self._huge_commits(infos)
+        usual = [info for info in infos if info.sha not in huge]
+        if usual:
+            request = "".join(_diff_request(info) for info in usual)
+            output = await self.git(*DIFF_STDIN_ARGS, stdin=request.encode())
+            sections = split_by_commit(output.decode("utf-8", "replace"), [i.sha for i in usual])
+            for info in usual:
+                entries, patches = split_output(sections.get(info.sha, ""))
+                self._prefetched[info.sha] = (info, (entries, patches, None))
         for info in infos:
-            self._prefetched[info.sha] = (info, split_output(sections.get(info.sha, "")))
+            if info.sha in huge:
+                self._prefetched[info.sha] = (info, await self._huge_diff(info))
+
+    async def _huge_commits(self, infos: list[CommitInfo]) -> set[str]:
+        """The commits changing more than ``MAX_PATCHED_FILES`` files (a tree diff: cheap)."""
+        request = "".join(_diff_request(info) for info in infos)
+        output = await self.git(*ENTRIES_STDIN_ARGS, stdin=request.encode())
+        sections = split_by_commit(output.decode("utf-8", "replace"), [i.sha for i in infos])
+        return {
+            sha for sha, text in sections.items() if text.count("\n:") + text.startswith(":")
+            > MAX_PATCHED_FILES
+        }  # fmt: skip
+
+    async def _huge_diff(self, info: CommitInfo) -> _Diff:
+        """Every file with its counts; patches for the first ``MAX_PATCHED_FILES`` only."""
+        base = [info.parents[0], info.sha] if info.parents else ["--root", info.sha]
+        raw = (await self.git(*HUGE_RAW_ARGS, *base)).decode("utf-8", "replace")
+        entries, _ = split_output(raw)
+        numbers = parse_numstat_z(await self.git(*HUGE_NUMSTAT_ARGS, *base))
+        head = entries[:MAX_PATCHED_FILES]
+        paths = dict.fromkeys(name for e in head for name in (e.old_path, e.path) if name)
+        patched = await self.git("--literal-pathspecs", *DIFF_ARGS, *base, "--", *paths)
+        found = dict(zip(*_by_path(patched), strict=False))
+        patches = [found.get(e.path) if i < len(head) else None for i, e in enumerate(entries)]
+        return entries, patches, numbers if len(numbers) == len(entries) else None
 
     async def get_commit(self, sha: str) -> Commit:
         """The commit with its files; contents only for the files analysed deeply."""
@@ -324,11 +370,13 @@ class LocalGitSource:
         """A commit's files before their contents are read."""
         ready = self._prefetched.pop(sha, None)
         if ready is None:
-            info = await self.commit_info(sha)
-            entries, patches = await self.diff_entries(info)
-        else:
-            info, (entries, patches) = ready
-        shallow = [_changed_file(e, p) for e, p in zip(entries, patches, strict=False)]
+            await self.prefetch([sha])
+            ready = self._prefetched.pop(sha)
+        info, (entries, patches, numbers) = ready
+        shallow = [
+            _changed_file(e, p, numbers[i] if numbers else None)
+            for i, (e, p) in enumerate(zip(entries, patches, strict=False))
+        ]
         return _Plan(info, shallow, entries, deep_paths(shallow))
 
 
@@ -368,9 +416,22 @@ class _Plan:
         return Commit(self.info, files)
 
 
-def _changed_file(entry: RawEntry, patch: str | None) -> ChangedFile:
+def _diff_request(info: CommitInfo) -> str:
+    """One line of ``diff-tree --stdin`` input: the commit and its first parent."""
+    return f"{info.sha} {info.parents[0]}\n" if info.parents else f"{info.sha}\n"
+
+
+def _by_path(output: bytes) -> tuple[list[str], list[str | None]]:
+    """Paths and patches of a ``diff-tree --raw -p`` output."""
+    entries, patches = split_output(output.decode("utf-8", "replace"))
+    return [entry.path for entry in entries], patches
+
+
+def _changed_file(
+    entry: RawEntry, patch: str | None, counted: tuple[int, int] | None = None
+) -> ChangedFile:
     """A changed file with counts and patch, no contents yet."""
-    additions, deletions = counts(patch)
+    additions, deletions = counted if counted is not None else counts(patch)
     return ChangedFile(
         path=entry.path,
         old_path=entry.old_path,

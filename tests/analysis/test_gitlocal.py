@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from app.analysis import gitlocal
 from app.analysis.commit import NotAGitRepository, UnknownRevision
-from app.analysis.gitdiff import unquote_path
+from app.analysis.gitdiff import parse_numstat_z, unquote_path
 from app.analysis.gitlocal import LocalGitSource
 from tests.analysis.helpers import GitRepo
 
@@ -146,3 +147,44 @@ async def test_prefetched_commits_equal_one_by_one(repo: GitRepo) -> None:
         assert source._prefetched == {}
     assert batched == one_by_one
     assert [len(c.files) for c in batched] == [2, 0, 1, 1, 2]
+
+
+@pytest.mark.parametrize("root", [True, False])
+async def test_a_huge_commit_gets_patches_for_its_first_files_only(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch, root: bool
+) -> None:
+    if not root:
+        repo.commit("base", {"keep/moved_from.py": "a = 1\nb = 2\nc = 3\n", "z.txt": "z\n"})
+    files: dict[str, str | bytes | None] = {f"f{n:02}.py": f"v = {n}\n" * (n + 1) for n in range(9)}
+    files["blob.bin"] = b"\0\1\2"
+    files["z.txt"] = None if not root else "z\n"
+    if not root:
+        files["keep/moved_from.py"] = None
+        files["keep/moved_to.py"] = "a = 1\nb = 2\nc = 3\n"
+    sha = repo.commit("huge", files)
+    async with LocalGitSource(repo.path) as source:
+        whole = {f.path: f for f in (await source.get_commit(sha)).files}
+    monkeypatch.setattr(gitlocal, "MAX_PATCHED_FILES", 4)
+    async with LocalGitSource(repo.path) as source:
+        capped = (await source.get_commit(sha)).files
+    assert [f.path for f in capped] == list(whole)  # every file, in git's order
+    for index, change in enumerate(capped):
+        full = whole[change.path]
+        assert (change.status, change.old_path) == (full.status, full.old_path)
+        assert (change.additions, change.deletions) == (full.additions, full.deletions)
+        if index < 4:
+            assert (change.patch, change.before, change.after) == (
+                full.patch,
+                full.before,
+                full.after,
+            )
+        else:
+            assert change.patch is None and change.after is None
+    assert whole["blob.bin"].additions == 0 and whole["f08.py"].additions == 9
+    if not root:
+        assert whole["keep/moved_to.py"].old_path == "keep/moved_from.py"
+
+
+def test_numstat_records() -> None:
+    output = b"3\t1\ta.py\x00-\t-\tlogo.png\x000\t0\t\x00old name.py\x00new name.py\x00"
+    assert parse_numstat_z(output) == [(3, 1), (0, 0), (0, 0)]
