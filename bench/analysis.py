@@ -4,9 +4,11 @@
 ``ours`` is the full replay (git reads, parsing, every metric family, ruff, scoring
 and the pet rules), timed end to end. ``lizard`` is the floor: lizard alone over the
 same file versions our replay analysed deeply, before and after each changed file,
-read from memory beforehand, with no scoring. Both are reported in commits per
-second of wall time (best of ``--repeat`` alternating runs); ``cpu_ratio`` compares
-CPU seconds including child processes (git, ruff), which a busy machine disturbs less.
+read from memory beforehand, with no scoring. Our replay runs as shipped, one
+process per core (``--jobs`` sets it; lizard uses one). Both are reported in
+commits per second of wall time (best of ``--repeat`` alternating runs);
+``cpu_ratio`` compares CPU seconds including child processes (our workers, git,
+ruff): what one core would give, and less disturbed by a busy machine.
 
     uv run python bench/analysis.py PATH [N]     # the last N commits (default 200)
     uv run python bench/analysis.py PATH --quick # at most 40 commits, one run: under a minute
