@@ -224,10 +224,12 @@ async def analyse_all(
     context = _context()
     claims = Claims(len(shas), workers + 1, context)
 
+    shown = [0]  # the last total reported
+
     def count(commits: int) -> None:
-        total = claims.analysed(commits)
+        shown[0] = claims.analysed(commits)
         if progress is not None:
-            progress(total, len(shas))
+            progress(shown[0], len(shas))
 
     pool = start_pool(workers, claims, context) if workers else None
     loop = asyncio.get_running_loop()
@@ -247,6 +249,6 @@ async def analyse_all(
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    if progress is not None and workers:
-        progress(len(shas), len(shas))  # the workers' commits arrive all at once
+    if progress is not None and shown[0] < len(shas):
+        progress(len(shas), len(shas))  # the workers' last commits, counted after ours
     return [item for start in sorted(done) for item in done[start]]
