@@ -10,15 +10,15 @@ import argparse
 import asyncio
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from app.api.keys import keyring
-from app.api.users import token_aad
 from app.config import Settings
-from app.crypto import Keyring
-from app.models import User
+
+if TYPE_CHECKING:  # the database and API packages load only when the command runs
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from app.crypto import Keyring
+    from app.models import User
 
 BATCH = 200
 
@@ -34,6 +34,8 @@ class Outcome:
 
 def reseal(ring: Keyring, user: User) -> bool:
     """Re-encrypt one row's tokens under the newest key; False when a token cannot be read."""
+    from app.api.users import token_aad
+
     assert user.token_key_id is not None
     plain: dict[str, str] = {}
     for kind, blob in (
@@ -61,6 +63,9 @@ async def rotate(
     sessionmaker: async_sessionmaker[AsyncSession], ring: Keyring, dry_run: bool = False
 ) -> Outcome:
     """Walk users in id order, a locked batch per transaction, moving old rows to the new key."""
+    from sqlalchemy import select
+
+    from app.models import User
     outcome = Outcome()
     last_id = 0
     while True:
@@ -97,6 +102,7 @@ def _count(outcome: Outcome, ring: Keyring, user: User, dry_run: bool) -> None:
 async def run(settings: Settings, dry_run: bool) -> Outcome:
     """Open the database and rotate."""
     from app import db
+    from app.api.keys import keyring
 
     ring = keyring(settings)
     if ring is None:
