@@ -98,3 +98,16 @@ def test_serve_many_workers_in_production(tmp_path: Path, pg_url: str, redis_db:
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(20)
+
+
+def test_building_the_parser_loads_no_heavy_package() -> None:
+    """Every command (replay, --help) pays for what the parser imports: keep it light."""
+    script = (
+        "import sys; from app.cli import build_parser; build_parser(); "
+        "print(','.join(m for m in ('sqlalchemy', 'google.genai', 'aiohttp', 'app.api') "
+        "if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == ""
