@@ -33,6 +33,7 @@ from app.analysis.parsing import BlobCache
 
 LINT_AHEAD = 24  # most commits a lane claims: loaded together, linted by one ruff process
 MIN_CLAIM = 4  # fewest commits a claim takes, unless fewer are left
+MAX_DEFAULT_JOBS = 8  # more lanes mostly repeat each other's cold-cache work (--jobs overrides)
 CACHE_ENTRIES = 2048  # parsed blobs and ruff findings a lane keeps
 
 Counter = Callable[[int], object]
@@ -66,11 +67,12 @@ def analysed(commit: Commit, result: AnalysisResult) -> Analysed:
 
 
 def default_jobs() -> int:
-    """The cores this process may run on."""
+    """The cores this process may run on, at most ``MAX_DEFAULT_JOBS``."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_DEFAULT_JOBS))
 
 
 def python_versions_of(commits: list[Commit]) -> list[tuple[str, bytes, str | None]]:
