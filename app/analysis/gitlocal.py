@@ -7,6 +7,7 @@ Blobs and commit objects come from one long-lived ``git cat-file
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -104,9 +105,12 @@ class _BatchReader:
         self._path = path
         self._process: asyncio.subprocess.Process | None = None
         self._lock = asyncio.Lock()
+        self._closed = False
 
     async def _ensure(self) -> asyncio.subprocess.Process:
-        """Start the process on first use."""
+        """Start the process on first use (never again once closed)."""
+        if self._closed:
+            raise SourceError("the git source is closed")
         if self._process is None or self._process.returncode is not None:
             self._process = await asyncio.create_subprocess_exec(
                 "git", "-C", self._path, "cat-file", "--batch-command",
@@ -177,6 +181,7 @@ class _BatchReader:
 
     async def close(self) -> None:
         """Stop the process."""
+        self._closed = True
         process, self._process = self._process, None
         if process is None or process.returncode is not None:
             return
@@ -222,7 +227,13 @@ class LocalGitSource:
             stdin=None if stdin is None else asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
-        out, err = await process.communicate(stdin)
+        try:
+            out, err = await process.communicate(stdin)
+        except BaseException:  # cancelled: stop git rather than leave it to a closed loop
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+            raise
         if process.returncode != 0:
             raise SourceError(err.decode("utf-8", "replace").strip() or f"git {args[0]} failed")
         return out

@@ -13,6 +13,7 @@ rules, applied afterwards in commit order, see the same deltas whatever ``jobs``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import threading
@@ -160,19 +161,32 @@ async def lane(source: LocalGitSource, shas: list[str], take: Take, count: Count
     if claim is None:
         return done
     upcoming = asyncio.ensure_future(prepare(source, shas[slice(*claim)], cache))
-    while claim is not None:
-        commits = await upcoming
-        following = take()
-        if following is not None:
-            upcoming = asyncio.ensure_future(prepare(source, shas[slice(*following)], cache))
-        results = []
-        for commit in commits:
-            result = await asyncio.to_thread(analyze_commit, commit, cache=cache)
-            results.append(analysed(commit, result))
-            count(1)
-        done[claim[0]] = results
-        claim = following
+    try:
+        while claim is not None:
+            commits = await upcoming
+            following = take()
+            if following is not None:
+                upcoming = asyncio.ensure_future(prepare(source, shas[slice(*following)], cache))
+            results = []
+            for commit in commits:
+                result = await asyncio.to_thread(analyze_commit, commit, cache=cache)
+                results.append(analysed(commit, result))
+                count(1)
+            done[claim[0]] = results
+            claim = following
+    finally:
+        await _settle(upcoming)
     return done
+
+
+async def _settle(task: asyncio.Future[list[Commit]]) -> None:
+    """Stop a load still under way when its lane stops early, and wait until it has.
+
+    Left running, it would go on using the git source its lane is about to close.
+    """
+    task.cancel()  # nothing happens to a finished one
+    with contextlib.suppress(Exception, asyncio.CancelledError):
+        await task
 
 
 _claims: Claims | None = None  # a worker process's view of the shared claims
