@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import threading
 from multiprocessing.context import BaseContext
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from app.analysis import lanes
+from app.analysis.gitlocal import LocalGitSource
 from app.analysis.replay import replay
 from tests.analysis.helpers import GitRepo
 from tests.analysis.test_security import CASES
@@ -125,3 +127,20 @@ async def test_a_short_history_starts_no_worker(
     monkeypatch.setattr(lanes, "start_pool", no_pool)
     doc = await replay(history, jobs=4, limit=lanes.MIN_CLAIM * 2)
     assert len(doc["commits"]) == lanes.MIN_CLAIM * 2
+
+
+async def test_a_lane_that_fails_leaves_no_load_running(
+    history: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next claim's load is under way when analysis fails: it must be stopped, not orphaned."""
+
+    def broken(commit: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("analysis broke")
+
+    monkeypatch.setattr(lanes, "analyze_commit", broken)
+    claims = iter([(0, 4), (4, 8)])
+    async with LocalGitSource(history) as source:
+        shas = await source.list_first_parent()
+        with pytest.raises(RuntimeError, match="analysis broke"):
+            await lanes.lane(source, shas, lambda: next(claims, None), lambda n: None)
+        assert asyncio.all_tasks() == {asyncio.current_task()}
