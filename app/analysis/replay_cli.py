@@ -1,8 +1,9 @@
 """``tamagitto replay PATH``: the parser and the command, for ``app/cli.py`` to wire in.
 
 Exit codes: 0 on success, 2 when the path is not a git repository or the
-branch does not exist. ``--json`` prints the document other tools build on;
-otherwise a readable timeline. A progress bar goes to stderr only on a TTY.
+branch does not exist, 130 when interrupted (Ctrl-C). ``--json`` prints the
+document other tools build on; otherwise a readable timeline. A progress bar
+goes to stderr only on a TTY.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from app.analysis.replay import format_timeline, replay
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 BAR_WIDTH = 30
 
 
@@ -79,6 +81,9 @@ def run_replay(
     except SourceError as error:
         err.write(f"tamagitto replay: {error}\n")
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        err.write("\ntamagitto replay: interrupted\n")
+        return EXIT_INTERRUPTED
     text = json.dumps(doc, ensure_ascii=False) if args.json else format_timeline(doc)
     try:
         out.write(text + "\n")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from app.analysis import replay_cli
 from app.analysis.replay import format_timeline, replay, sparkline, step_pet
 from app.analysis.replay_cli import add_replay_parser, run_replay
 from app.entities import rules
@@ -172,3 +173,15 @@ def test_counts_must_be_positive(option: str) -> None:
     with pytest.raises(SystemExit):
         _args(".", option, "0")
     assert getattr(_args(".", option, "3"), option[2:]) == 3
+
+
+def test_an_interrupted_replay_exits_130_without_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def interrupted(*args: object, **kwargs: object) -> dict[str, object]:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(replay_cli, "replay", interrupted)
+    out, err = io.StringIO(), io.StringIO()
+    assert run_replay(_args(str(tmp_path)), stdout=out, stderr=err) == 130
+    assert err.getvalue().strip() == "tamagitto replay: interrupted" and out.getvalue() == ""
