@@ -10,7 +10,8 @@ commits per second of wall time (best of ``--repeat`` alternating runs);
 ``cpu_ratio`` compares CPU seconds including child processes (our workers, git,
 ruff): what one core would give, and less disturbed by a busy machine.
 
-    uv run python bench/analysis.py PATH [N]     # the last N commits (default 200)
+    uv run python bench/analysis.py [PATH] [N]   # the last N commits (default 200) of PATH
+                                                 # (default: this repository)
     uv run python bench/analysis.py PATH --quick # at most 40 commits, one run: under a minute
 
 The last line printed is one JSON object with the figures.
@@ -125,7 +126,8 @@ def run(path: str, limit: int, repeats: int, jobs: int) -> dict[str, Any]:
 def main() -> int:
     """Parse arguments, run, print a summary and the JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("path", help="a local git repository")
+    parser.add_argument("path", nargs="?", default=str(ROOT),
+                        help="a local git repository (default: this one)")  # fmt: skip
     parser.add_argument("n", nargs="?", type=int, default=DEFAULT_COMMITS, help="commits")
     parser.add_argument("--quick", action="store_true",
                         help=f"at most {QUICK_COMMITS} commits, one run per side")  # fmt: skip
