@@ -2,7 +2,9 @@
 """Build a git history from a package's released versions, one version per commit.
 
 A real-world history for ``bench/analysis.py``: each commit replaces the tree with
-the next release's sources, so the diffs are what changed between releases.
+the next release's sources, so the diffs are what changed between releases. A
+helper, not a benchmark: with no arguments it builds requests' last 30 releases in
+``bench/.cache/histories/requests``; the last line printed is a JSON summary.
 
     uv run python bench/release_history.py pypi requests --versions 40 --out /tmp/requests-history
     uv run python bench/release_history.py npm rxjs --versions 30 --out /tmp/rxjs-history
@@ -25,6 +27,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
 import zipfile
@@ -166,15 +169,18 @@ def build(
 def main() -> int:
     """Parse arguments and build the history."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("ecosystem", choices=sorted(LISTERS))
-    parser.add_argument("name")
+    parser.add_argument("ecosystem", nargs="?", default="pypi", choices=sorted(LISTERS))
+    parser.add_argument("name", nargs="?", default="requests")
     parser.add_argument("--versions", type=int, default=30)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path, help="default: bench/.cache/histories/NAME")
     parser.add_argument("--wheel", action="store_true", help="PyPI: this platform's wheels")
     parser.add_argument("--keep", metavar="FOLDER", help="only this folder of each release")
     args = parser.parse_args()
-    versions = build(args.ecosystem, args.name, args.versions, args.out, args.wheel, args.keep)
-    print(f"{args.out}: {len(versions)} releases of {args.name}, {versions[0]} to {versions[-1]}")
+    out = args.out or ROOT / "bench" / ".cache" / "histories" / args.name.replace("/", "_")
+    versions = build(args.ecosystem, args.name, args.versions, out, args.wheel, args.keep)
+    print(f"{out}: {len(versions)} releases of {args.name}, {versions[0]} to {versions[-1]}",
+          file=sys.stderr)  # fmt: skip
+    print(json.dumps({"history": str(out), "name": args.name, "releases": versions}))
     return 0
 
 
