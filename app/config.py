@@ -52,7 +52,10 @@ class Settings(BaseSettings):
     """Every setting Tamagitto reads; nothing else in the code reads the environment."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
         env_ignore_empty=True,
     )
 

@@ -66,6 +66,7 @@ async def rotate(
     from sqlalchemy import select
 
     from app.models import User
+
     outcome = Outcome()
     last_id = 0
     while True:

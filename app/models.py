@@ -127,8 +127,13 @@ class Entity(Base):
         CheckConstraint("status IN ('alive', 'dying', 'dead')", name="status_values"),
         UniqueConstraint("repository_id", "generation", name="uq_entities_repository_generation"),
         # One current pet per repository, enforced by the database.
-        Index("uq_entities_current", "repository_id", unique=True,
-              postgresql_where=text("is_current"), sqlite_where=text("is_current")),
+        Index(
+            "uq_entities_current",
+            "repository_id",
+            unique=True,
+            postgresql_where=text("is_current"),
+            sqlite_where=text("is_current"),
+        ),
         # Room on each page for HOT updates: the hourly decay rewrites many rows in place.
         {"postgresql_with": {"fillfactor": 60}},
     )
