@@ -136,7 +136,8 @@ def ensure_node_modules() -> bool:
 def require_browser_tools() -> None:
     """Node, Chromium and site/node_modules, or a clear skip saying how to install them.
 
-    Under CI (`CI=true`) a missing tool fails instead: CI must not pass by skipping.
+    Under `./scripts/test` (which installs them and sets TAMAGITTO_TEST_STRICT=1) and under
+    `CI=true`, a missing tool fails instead: the suite must not pass by skipping.
     """
     problem = None
     if shutil.which("node") is None:
@@ -147,7 +148,8 @@ def require_browser_tools() -> None:
         problem = "site/node_modules is missing and `cd site && npm ci` failed"
     if problem is None:
         return
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    strict = (os.environ.get(name, "").lower() for name in ("TAMAGITTO_TEST_STRICT", "CI"))
+    if any(value in ("1", "true", "yes") for value in strict):
         pytest.fail(problem)
     pytest.skip(problem)
 
