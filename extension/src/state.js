@@ -7,20 +7,24 @@ export const SCREENS = ['loading', 'signin', 'repositories', 'dashboard', 'death
 
 const emptyRepositories = () => ({ items: null, loading: false, error: null, query: '', pending: {} });
 
+/** The fields cached in storage.local, as they are before anything is stored. */
+const emptyCache = () => ({
+  serverUrl: DEFAULT_SERVER_URL,
+  session: null,
+  entities: [],
+  currentEntityId: null,
+  histories: {},
+  activity: {},
+  cooldowns: {},
+  lastUpdated: null,
+  connection: null,
+});
+
 export function initialState(now = 0) {
   return {
     booted: false,
     now,
-    // cached in storage.local
-    serverUrl: DEFAULT_SERVER_URL,
-    session: null,
-    entities: [],
-    currentEntityId: null,
-    histories: {},
-    activity: {},
-    cooldowns: {},
-    lastUpdated: null,
-    connection: null,
+    ...emptyCache(),
     // popup only
     view: 'main', // 'main' | 'repositories' | 'settings'
     loading: false,
@@ -47,24 +51,13 @@ const CACHED_FIELDS = {
   [KEYS.lastUpdated]: 'lastUpdated',
   [KEYS.connection]: 'connection',
 };
-const EMPTY_VALUES = {
-  serverUrl: DEFAULT_SERVER_URL,
-  session: null,
-  entities: [],
-  currentEntityId: null,
-  histories: {},
-  activity: {},
-  cooldowns: {},
-  lastUpdated: null,
-  connection: null,
-};
 
 /** `changes` maps storage keys to their new values (undefined = removed). */
 function applyStorageChanges(state, changes) {
   const next = { ...state };
   for (const [key, value] of Object.entries(changes)) {
     const field = CACHED_FIELDS[key];
-    if (field) next[field] = value === undefined ? EMPTY_VALUES[field] : value;
+    if (field) next[field] = value === undefined ? emptyCache()[field] : value;
   }
   if (state.session && !next.session) {
     // Signed out (by the user, or by a 401 anywhere): nothing of the old view survives.
