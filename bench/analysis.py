@@ -49,7 +49,7 @@ async def file_versions(path: str, limit: int) -> list[list[Version]]:
     """For each commit, the before and after text of the files analysed deeply."""
     async with LocalGitSource(path) as source:
         shas = await source.list_first_parent(limit=limit)
-        commits = [await source.get_commit(sha) for sha in shas]
+        commits = await source.get_commits(shas)
     per_commit = []
     for commit in commits:
         versions = []

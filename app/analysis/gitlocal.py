@@ -316,14 +316,10 @@ class LocalGitSource:
                 infos.append(parse_commit_object(sha, raw))
         return infos
 
-    async def blob(self, sha: str) -> bytes | None:
-        """One blob's bytes when it exists and is within the deep-analysis bound."""
-        return (await self._batch.blobs([sha], MAX_DEEP_BYTES)).get(sha)
-
     async def prefetch(self, shas: list[str]) -> None:
         """Read the metadata and diffs of many commits with few git processes.
 
-        A later :meth:`get_commit` of these shas takes them from memory; spawning
+        A later :meth:`get_commits` of these shas takes them from memory; spawning
         one ``diff-tree`` per commit costs more than small commits' diffs. Commits
         with more than ``MAX_PATCHED_FILES`` files are read on their own (see
         :meth:`_huge_diff`).
@@ -361,7 +357,8 @@ class LocalGitSource:
         head = entries[:MAX_PATCHED_FILES]
         paths = dict.fromkeys(name for e in head for name in (e.old_path, e.path) if name)
         patched = await self.git("--literal-pathspecs", *DIFF_ARGS, *base, "--", *paths)
-        found = dict(zip(*_by_path(patched), strict=False))
+        found_entries, found_patches = split_output(patched.decode("utf-8", "replace"))
+        found = {e.path: p for e, p in zip(found_entries, found_patches, strict=False)}
         patches = [found.get(e.path) if i < len(head) else None for i, e in enumerate(entries)]
         return entries, patches, numbers if len(numbers) == len(entries) else None
 
@@ -370,20 +367,19 @@ class LocalGitSource:
         return (await self.get_commits([sha]))[0]
 
     async def get_commits(self, shas: list[str]) -> list[Commit]:
-        """Several commits, their contents read in one request (a round trip costs more
-        than a small commit's blobs)."""
-        plans = [await self._plan(sha) for sha in shas]
+        """Several commits: diffs of those not prefetched yet read together, then every
+        content in one request (a round trip costs more than a small commit's blobs)."""
+        missing = [sha for sha in dict.fromkeys(shas) if sha not in self._prefetched]
+        if missing:
+            await self.prefetch(missing)
+        plans = [self._plan(sha) for sha in shas]
         wanted = sorted({blob for plan in plans for blob in plan.blobs()})
         contents = await self._batch.blobs(wanted, MAX_DEEP_BYTES) if wanted else {}
         return [plan.commit(contents) for plan in plans]
 
-    async def _plan(self, sha: str) -> _Plan:
-        """A commit's files before their contents are read."""
-        ready = self._prefetched.pop(sha, None)
-        if ready is None:
-            await self.prefetch([sha])
-            ready = self._prefetched.pop(sha)
-        info, (entries, patches, numbers) = ready
+    def _plan(self, sha: str) -> _Plan:
+        """A prefetched commit's files before their contents are read."""
+        info, (entries, patches, numbers) = self._prefetched.pop(sha)
         shallow = [
             _changed_file(e, p, numbers[i] if numbers else None)
             for i, (e, p) in enumerate(zip(entries, patches, strict=False))
@@ -430,12 +426,6 @@ class _Plan:
 def _diff_request(info: CommitInfo) -> str:
     """One line of ``diff-tree --stdin`` input: the commit and its first parent."""
     return f"{info.sha} {info.parents[0]}\n" if info.parents else f"{info.sha}\n"
-
-
-def _by_path(output: bytes) -> tuple[list[str], list[str | None]]:
-    """Paths and patches of a ``diff-tree --raw -p`` output."""
-    entries, patches = split_output(output.decode("utf-8", "replace"))
-    return [entry.path for entry in entries], patches
 
 
 def _changed_file(

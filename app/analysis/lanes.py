@@ -1,9 +1,9 @@
 """Analyse a long list of commits on every core, for replay.
 
-Analysis is CPU-bound Python, so one process uses one core. The commits are cut
-into segments of consecutive commits. This process works through them from the
-oldest; each worker process takes them from the newest, and they meet in the
-middle, so a core never waits for another while work is left. Each lane keeps its
+Analysis is CPU-bound Python, so one process uses one core. Lanes claim runs of
+consecutive commits (see :class:`Claims`): this process from the oldest end, each
+worker process from the newest, and they meet wherever the work balances, so a
+core never waits for another while work is left. Each lane keeps its
 own blob cache: the "after" of one commit is the "before" of the next within a
 lane. A commit's result never depends on which lane analysed it (cached results
 are keyed by content, and incremental parses equal full parses), so the pet
@@ -95,12 +95,11 @@ def python_versions_of(commits: list[Commit]) -> list[tuple[str, bytes, str | No
 
 
 async def prepare(source: LocalGitSource, shas: list[str], cache: BlobCache) -> list[Commit]:
-    """Load commits (one git diff process) and lint their Python in one ruff run.
+    """Load commits (git diffs read together) and lint their Python in one ruff run.
 
-    One process of each per chunk instead of per commit: their start-up costs
-    more than a small commit's work. The engine then finds the findings cached.
+    Processes per chunk instead of per commit: their start-up costs more than a
+    small commit's work. The engine then finds the findings cached.
     """
-    await source.prefetch(shas)
     commits = await source.get_commits(shas)
     versions = python_versions_of(commits)
     if versions:
