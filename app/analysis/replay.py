@@ -12,13 +12,12 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from app.analysis.gitlocal import LocalGitSource
-from app.analysis.lanes import Analysed, analyse_all, default_jobs
+from app.analysis.lanes import Analysed, Progress, analyse_all, default_jobs
 from app.entities import rules
 from app.entities.species import (
     SUBSPECIES,
@@ -29,7 +28,6 @@ from app.entities.species import (
     stable_hash,
 )
 
-Progress = Callable[[int, int], None]
 SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 60
 TOP_REASONS = 2
