@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -93,6 +95,11 @@ class Settings(BaseSettings):
     session_secret: SecretStr | None = Field(default=None, alias="SESSION_SECRET")
     token_encryption_keys: SecretStr | None = Field(default=None, alias="TOKEN_ENCRYPTION_KEYS")
     extension_ids: str = Field(default="", alias="EXTENSION_IDS")
+    trusted_proxies: str = Field(default="", alias="TRUSTED_PROXIES")
+    webhook_max_body: int = Field(default=25 * 1024**2, alias="WEBHOOK_MAX_BODY", ge=1)
+    unverified_body_budget: int = Field(
+        default=64 * 1024**2, alias="UNVERIFIED_BODY_BUDGET", ge=64 * 1024
+    )
 
     @field_validator("private_key", mode="before")
     @classmethod
@@ -169,12 +176,25 @@ class Settings(BaseSettings):
             parse_keys(value.get_secret_value())
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: str) -> str:
+        """Every entry must be an IP address or CIDR, or the proxy rule would silently differ."""
+        _networks(value)
+        return value
+
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
-        """Contradictions between fields."""
-        if self.private_key is not None and self.private_key_path is not None:
-            raise ValueError("set PRIVATE_KEY or PRIVATE_KEY_PATH, not both")
+        """Settings that are each valid but cannot work together."""
+        problems = contradictions(lambda name: getattr(self, _FIELD_OF[name]) is not None)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
+
+    @cached_property
+    def trusted_networks(self) -> tuple[IPNetwork, ...]:
+        """TRUSTED_PROXIES parsed: peers whose X-Forwarded-For is believed."""
+        return _networks(self.trusted_proxies)
 
     @cached_property
     def private_key_pem(self) -> str | None:
@@ -255,6 +275,67 @@ class Settings(BaseSettings):
         )
 
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# The settings the consistency rules look at, by environment name.
+_FIELD_OF = {
+    "APP_ID": "app_id",
+    "WEBHOOK_SECRET": "webhook_secret",
+    "GITHUB_CLIENT_ID": "github_client_id",
+    "GITHUB_CLIENT_SECRET": "github_client_secret",
+    "SESSION_SECRET": "session_secret",
+    "PRIVATE_KEY": "private_key",
+    "PRIVATE_KEY_PATH": "private_key_path",
+}
+
+
+def _networks(value: str) -> tuple[IPNetwork, ...]:
+    """Comma- or space-separated addresses and CIDRs; a bare address is a /32 (or /128)."""
+    found = []
+    for item in value.replace(",", " ").split():
+        try:
+            found.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"TRUSTED_PROXIES: {item!r} is not an IP address or CIDR") from None
+    return tuple(found)
+
+
+def contradictions(is_set: Callable[[str], bool]) -> list[str]:
+    """Settings that are each fine but cannot work together, by environment name.
+
+    Checked on presence only, so the same rules run on raw values when other fields are
+    invalid, and start-up lists every problem at once.
+    """
+    problems = []
+    if is_set("APP_ID") and not is_set("WEBHOOK_SECRET"):
+        problems.append("APP_ID is set without WEBHOOK_SECRET: no webhook could be verified")
+    if is_set("GITHUB_CLIENT_ID") and not is_set("GITHUB_CLIENT_SECRET"):
+        problems.append("GITHUB_CLIENT_ID is set without GITHUB_CLIENT_SECRET: sign-in needs both")
+    if (
+        is_set("GITHUB_CLIENT_ID")
+        and not is_set("SESSION_SECRET")
+        and not (is_set("PRIVATE_KEY") or is_set("PRIVATE_KEY_PATH"))
+    ):
+        problems.append(
+            "GITHUB_CLIENT_ID is set without SESSION_SECRET (nor a private key to derive one "
+            "from): no session could be signed"
+        )
+    if is_set("PRIVATE_KEY") and is_set("PRIVATE_KEY_PATH"):
+        problems.append("set PRIVATE_KEY or PRIVATE_KEY_PATH, not both")
+    return problems
+
+
+def _raw_values(env_file: str | os.PathLike[str] | None, overrides: Mapping[str, Any]) -> set[str]:
+    """Which settings were given at all (environment, `.env`, overrides), unvalidated."""
+    from pydantic_settings import DotEnvSettingsSource, EnvSettingsSource
+
+    dotenv = None if env_file is None else Path(env_file)
+    given: dict[str, Any] = {**DotEnvSettingsSource(Settings, env_file=dotenv)()}
+    given.update(EnvSettingsSource(Settings)())
+    given.update(overrides)
+    return {name for name, value in given.items() if value not in (None, "")}
+
+
 def _describe(err: Any) -> str:
     """Turn one pydantic error into a line naming the environment variable."""
     loc = ".".join(str(x) for x in err.get("loc", ()) if x != "__root__")
@@ -272,4 +353,6 @@ def load_settings(env_file: str | os.PathLike[str] | None = ".env", **overrides:
         problems: list[str] = []
         for err in exc.errors():
             problems.extend(p.strip() for p in _describe(err).split("; "))
+        given = _raw_values(env_file, overrides)
+        problems += [p for p in contradictions(given.__contains__) if p not in problems]
         raise SettingsError(problems) from None

@@ -59,7 +59,7 @@ def test_postgres_url_gets_asyncpg_driver(make_settings: Callable[..., Settings]
 
 def test_escaped_private_key_is_accepted(make_settings: Callable[..., Settings]) -> None:
     pem = _pem()
-    s = make_settings(APP_ID="123", PRIVATE_KEY=pem.replace("\n", "\\n"))
+    s = make_settings(APP_ID="123", PRIVATE_KEY=pem.replace("\n", "\\n"), WEBHOOK_SECRET="w")
     assert s.private_key_pem == pem
     assert s.app_configured
 
@@ -68,6 +68,7 @@ def test_every_problem_is_listed(make_settings: Callable[..., Settings]) -> None
     with pytest.raises(SettingsError) as info:
         make_settings(
             APP_ID="twelve",
+            WEBHOOK_SECRET="whsec",
             PRIVATE_KEY="-----BEGIN RSA PRIVATE KEY-----\\nnope\\n-----END RSA PRIVATE KEY-----",
             GITHUB_API_URL="not a url",
             REDIS_URL="http://nope",
@@ -87,6 +88,71 @@ def test_contradictory_key_settings(make_settings: Callable[..., Settings], tmp_
     with pytest.raises(SettingsError, match="not both"):
         make_settings(PRIVATE_KEY=pem, PRIVATE_KEY_PATH=str(key_file))
     assert make_settings(PRIVATE_KEY_PATH=str(key_file)).private_key_pem == pem
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"APP_ID": "1"}, ["APP_ID is set without WEBHOOK_SECRET"]),
+        ({"GITHUB_CLIENT_ID": "Iv1.x", "SESSION_SECRET": "s"}, ["without GITHUB_CLIENT_SECRET"]),
+        ({"GITHUB_CLIENT_ID": "Iv1.x", "GITHUB_CLIENT_SECRET": "c"}, ["without SESSION_SECRET"]),
+        (
+            {"GITHUB_CLIENT_ID": "Iv1.x"},
+            ["without GITHUB_CLIENT_SECRET", "without SESSION_SECRET"],
+        ),
+    ],
+)
+def test_settings_that_cannot_work(
+    make_settings: Callable[..., Settings], env: dict[str, str], expected: list[str]
+) -> None:
+    with pytest.raises(SettingsError) as info:
+        make_settings(**env)
+    assert len(info.value.problems) == len(expected), info.value.problems
+    for problem, fragment in zip(info.value.problems, expected, strict=True):
+        assert fragment in problem
+
+
+def test_consistent_settings_start(make_settings: Callable[..., Settings]) -> None:
+    s = make_settings(
+        APP_ID="1",
+        WEBHOOK_SECRET="w",
+        GITHUB_CLIENT_ID="c",
+        GITHUB_CLIENT_SECRET="x",
+        SESSION_SECRET="s",
+    )
+    assert s.app_id == 1 and s.github_client_id == "c"
+    # The session key can also come from the App's private key (app/api/keys.py).
+    pem = _pem()
+    derived = make_settings(GITHUB_CLIENT_ID="c", GITHUB_CLIENT_SECRET="x", PRIVATE_KEY=pem)
+    assert derived.session_secret is None
+
+
+def test_contradictions_listed_with_invalid_values(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    key_file = tmp_path / "key.pem"
+    pem = _pem()
+    key_file.write_text(pem)
+    with pytest.raises(SettingsError) as info:
+        make_settings(
+            PORT="0",
+            APP_ID="7",
+            GITHUB_CLIENT_ID="Iv1.x",
+            PRIVATE_KEY=pem,
+            PRIVATE_KEY_PATH=str(key_file),
+        )
+    text = str(info.value)
+    assert len(info.value.problems) == 4, info.value.problems
+    for fragment in ("PORT", "WEBHOOK_SECRET", "GITHUB_CLIENT_SECRET", "not both"):
+        assert fragment in text
+
+
+def test_trusted_proxies_parse(make_settings: Callable[..., Settings]) -> None:
+    s = make_settings(TRUSTED_PROXIES="10.0.0.0/8, 192.0.2.7 fd00::/8")
+    assert [str(n) for n in s.trusted_networks] == ["10.0.0.0/8", "192.0.2.7/32", "fd00::/8"]
+    assert make_settings().trusted_networks == ()
+    with pytest.raises(SettingsError, match="TRUSTED_PROXIES"):
+        make_settings(TRUSTED_PROXIES="10.0.0.0/8,caddy")
 
 
 def test_secrets_never_in_repr(make_settings: Callable[..., Settings]) -> None:

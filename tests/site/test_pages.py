@@ -119,6 +119,7 @@ async def test_install_button_uses_the_app_slug_on_ghe(
     settings = make_settings(
         APP_ID="42",
         PRIVATE_KEY=_private_key(),
+        WEBHOOK_SECRET="site-test-secret",
         GHE_HOST="ghe.example",
         GITHUB_API_URL=str(github.make_url("/api/v3")),
     )
@@ -136,7 +137,10 @@ async def test_install_button_survives_github_failing(
     calls: list[str] = []
     github = await _fake_github(aiohttp_server, 500, calls)
     settings = make_settings(
-        APP_ID="42", PRIVATE_KEY=_private_key(), GITHUB_API_URL=str(github.make_url("/api/v3"))
+        APP_ID="42",
+        PRIVATE_KEY=_private_key(),
+        WEBHOOK_SECRET="site-test-secret",
+        GITHUB_API_URL=str(github.make_url("/api/v3")),
     )
     client = await aiohttp_client(init_app(settings))
     for _ in range(3):
