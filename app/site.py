@@ -391,6 +391,16 @@ SETTING_HELP: Final[dict[str, tuple[str | None, str]]] = {
     "SESSION_SECRET": (None, "the key that signs session tokens (HS256)"),
     "TOKEN_ENCRYPTION_KEYS": (None, "AES-256-GCM keys for stored user tokens, newest first"),
     "EXTENSION_IDS": (None, "Chrome extension ids allowed to sign in, comma separated"),
+    "TRUSTED_PROXIES": (
+        None,
+        "proxies (IP addresses or CIDRs) whose <code>X-Forwarded-For</code> is believed; "
+        "unset, the header is ignored",
+    ),
+    "WEBHOOK_MAX_BODY": ("25 MiB", "the largest webhook body accepted, in bytes (413 above)"),
+    "UNVERIFIED_BODY_BUDGET": (
+        "64 MiB",
+        "bytes all webhook bodies not yet verified may hold at once, per process (503 above)",
+    ),
 }
 
 

@@ -11,14 +11,15 @@ import ipaddress
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
 
-from app.api.context import runtime
+from app.api.context import runtime, settings
 from app.api.errors import RATE_LIMIT_EXCEEDED, ApiError, error_response
 from app.api.sessions import unverified_subject
+from app.config import IPNetwork
 
 log = logging.getLogger(__name__)
 
@@ -50,18 +51,38 @@ def group_for(method: str, path: str) -> str:
     return DEFAULT_GROUP
 
 
+def forwarded_client(peer: str, forwarded: str | None, trusted: Sequence[IPNetwork]) -> str:
+    """The client a request speaks for: the peer, unless the peer is a trusted proxy.
+
+    Behind trusted proxies, X-Forwarded-For is read from the right and the first hop that is
+    not itself a trusted proxy is the client. Anything to its left was written by the client
+    and proves nothing. With no TRUSTED_PROXIES (the default), the header is never read.
+    """
+    if not forwarded or not _is_trusted(peer, trusted):
+        return peer
+    hops = [hop.strip() for hop in forwarded.split(",")]
+    for hop in reversed(hops):
+        if not _is_trusted(hop, trusted):
+            return hop or peer
+    return hops[0] or peer
+
+
+def _is_trusted(address: str, trusted: Sequence[IPNetwork]) -> bool:
+    """Is this address inside TRUSTED_PROXIES? A malformed one never is."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)
+
+
 def client_address(request: web.Request) -> str:
-    """The peer, or the last X-Forwarded-For hop when the peer is a local proxy (Caddy)."""
-    peer = request.remote or "unknown"
-    forwarded = request.headers.get("X-Forwarded-For")
-    if forwarded:
-        try:
-            trusted = ipaddress.ip_address(peer)
-        except ValueError:
-            return peer
-        if trusted.is_loopback or trusted.is_private:
-            return forwarded.split(",")[-1].strip() or peer
-    return peer
+    """The request's client address, following X-Forwarded-For through trusted proxies only."""
+    return forwarded_client(
+        request.remote or "unknown",
+        request.headers.get("X-Forwarded-For"),
+        settings(request).trusted_networks,
+    )
 
 
 def subject_of(request: web.Request) -> str:

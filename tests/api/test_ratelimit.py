@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import time
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.api.ratelimit import group_for
+from app.api.ratelimit import forwarded_client, group_for
+from app.config import Settings
 from tests.api.conftest import ClientFactory, bearer, sign_in
 from tests.fakes.github_user import FakeGitHubUser
 
@@ -64,3 +68,51 @@ async def test_authentication_group_allows_ten_a_minute(
         resp = await client.post("/api/auth/github/initiate", json={"redirect_uri": "x"})
         statuses.append(resp.status)
     assert statuses == [400] * 10 + [429]
+
+
+def test_forwarded_client_trusts_only_configured_proxies() -> None:
+    proxies = [ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("127.0.0.1/32")]
+    # No TRUSTED_PROXIES: the header is never read, even from loopback or a private range.
+    assert forwarded_client("10.1.2.3", "203.0.113.9", []) == "10.1.2.3"
+    assert forwarded_client("127.0.0.1", "203.0.113.9", []) == "127.0.0.1"
+    # An untrusted peer's header proves nothing.
+    assert forwarded_client("198.51.100.1", "203.0.113.9", proxies) == "198.51.100.1"
+    # Rightmost untrusted hop: what the client wrote on the left is ignored.
+    assert forwarded_client("127.0.0.1", "1.1.1.1, 203.0.113.9, 10.0.0.5", proxies) == (
+        "203.0.113.9"
+    )
+    assert forwarded_client("127.0.0.1", "10.0.0.7, 10.0.0.5", proxies) == "10.0.0.7"
+    assert forwarded_client("127.0.0.1", "garbage", proxies) == "garbage"
+    assert forwarded_client("127.0.0.1", " , ", proxies) == "127.0.0.1"
+
+
+async def _rotating(client: Any, count: int) -> list[int]:
+    """Anonymous sign-in attempts, each claiming another address in X-Forwarded-For."""
+    if time.time() % 60 > 57:
+        await asyncio.sleep(60 - time.time() % 60 + 0.1)
+    statuses = []
+    for i in range(count):
+        resp = await client.post(
+            "/api/auth/github/initiate",
+            json={"redirect_uri": "x"},
+            headers={"X-Forwarded-For": f"203.0.113.{i + 1}"},
+        )
+        statuses.append(resp.status)
+    return statuses
+
+
+async def test_rotated_forwarded_for_does_not_escape_the_limit(
+    make_client: ClientFactory, api_settings: object, db: async_sessionmaker[AsyncSession]
+) -> None:
+    client = await make_client(api_settings)  # loopback peer, TRUSTED_PROXIES unset
+    assert await _rotating(client, 12) == [400] * 10 + [429] * 2
+
+
+async def test_forwarded_for_is_followed_behind_a_trusted_proxy(
+    make_client: ClientFactory,
+    make_settings: Callable[..., Settings],
+    api_env: dict[str, str],
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    client = await make_client(make_settings(**api_env, TRUSTED_PROXIES="127.0.0.1"))
+    assert await _rotating(client, 12) == [400] * 12  # each address has its own budget

@@ -40,3 +40,11 @@ def test_caddyfile_routes_api_and_serves_site() -> None:
     text = (ROOT / "deploy/Caddyfile").read_text()
     assert "reverse_proxy web:8000" in text
     assert "handle /assets/*" in text and "file_server" in text
+
+
+def test_only_caddy_is_a_trusted_proxy() -> None:
+    compose = (ROOT / "deploy/compose.yaml").read_text()
+    caddy_ip = compose.split("ipv4_address:", 1)[1].split()[0]
+    assert f"TRUSTED_PROXIES: ${{TRUSTED_PROXIES:-{caddy_ip}}}" in compose
+    # Caddy writes the header itself, so a client cannot prepend a forged hop.
+    assert "header_up X-Forwarded-For {remote_host}" in (ROOT / "deploy/Caddyfile").read_text()
