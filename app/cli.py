@@ -134,13 +134,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     _preflight(settings)
-    from arq.worker import Worker
+    from worker.settings import run_workers
 
-    from worker.settings import worker_kwargs
-
-    asyncio.set_event_loop(_new_loop())
-    worker = Worker(**worker_kwargs(settings, burst=args.burst))
-    worker.run()
+    loop = _new_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_until_complete(run_workers(settings, burst=args.burst))
+    finally:
+        loop.close()
     return 0
 
 

@@ -38,13 +38,13 @@ from app.entities.service import (
 from app.entities.species import emoji_for, generation_name, strip_generation, subspecies_for
 from app.github import GitHubApp
 from app.models import CommitAnalysis, Entity, Installation, Repository
+from app.queue import MAX_TRIES
 from app.repo_config import RepoConfig, load_config
 from app.status import StatusText, push_description, status_description
 
 log = logging.getLogger(__name__)
 
-MAX_TRIES = 5
-BACKOFF_BASE = 2.0  # seconds; 2, 4, 8, 16 between the five tries
+BACKOFF_BASE = 2.0  # seconds; 2, 4, 8, ... between the MAX_TRIES tries
 
 
 class Stop(Exception):

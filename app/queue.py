@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import functools
+import json
 import logging
 import time
 import uuid
@@ -15,11 +17,17 @@ from typing import Any, Protocol
 
 from arq import Retry
 from arq.connections import ArqRedis
-from arq.constants import default_queue_name, expires_extra_ms, job_key_prefix, result_key_prefix
+from arq.constants import (
+    default_queue_name,
+    expires_extra_ms,
+    job_key_prefix,
+    result_key_prefix,
+    retry_key_prefix,
+)
 from arq.cron import CronJob
 from arq.jobs import serialize_job
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import Job, utcnow
@@ -33,19 +41,144 @@ KEEP_RESULT = timedelta(hours=1)
 # Finished rows are deleted after this: longer than any `unique_for` used (3 days for webhooks).
 KEEP_FINISHED = timedelta(days=4)
 PRUNE_EVERY = 3600.0
-MAX_TRIES = 5
-UNIQUE_PREFIX = "tamagitto:unique:"
+# Every job gets this many tries in both modes (arq's max_tries, the inline runner, the jobs
+# that give up on their own). With `transient_backoff` they span about nine minutes.
+MAX_TRIES = 7
+BACKOFF_FIRST = 2.0
+BACKOFF_FACTOR = 3.0
+BACKOFF_MAX = 300.0
 
-# KEYS: reservation, arq job, arq result, arq queue. ARGV: reservation ttl (s), serialized job,
-# job ttl (ms), score (ms), job id. Returns 0 when the id is reserved already.
+# A job's in-progress lock in arq lasts its worker's longest timeout + 10 s, and a crashed
+# worker's jobs wait that long. Normal jobs keep it under a minute; jobs that may run longer
+# (the hourly decay, the poller's sweep, picture generation) have their own queue and worker.
+NORMAL_TIMEOUT = 40
+LONG_TIMEOUT = 1800
+LONG_QUEUE = "tamagitto:queue:long"
+LONG_JOBS = frozenset({"decay_pets", "poll_repositories", "generate_images"})
+
+# A job enqueued with `unique_for` leaves its window (seconds) under WINDOW_PREFIX; only its
+# success turns that into a DONE_PREFIX key. So an id counts as taken while its job is pending
+# or after it was handled, never merely because it was received.
+WINDOW_PREFIX = "tamagitto:window:"
+DONE_PREFIX = "tamagitto:done:"
+# Jobs that failed for good: job id -> JSON (function, args, tries, error, queue, failed_at).
+PARKED_KEY = "tamagitto:parked"
+
+# KEYS: done, window, arq job, arq result, arq queue. ARGV: window (s), serialized job,
+# job ttl (ms), score (ms), job id. Returns 0 when the id was handled or its job is pending.
 UNIQUE_ENQUEUE_LUA = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
-if redis.call('EXISTS', KEYS[2], KEYS[3]) == 0 then
-  redis.call('PSETEX', KEYS[2], ARGV[3], ARGV[2])
-  redis.call('ZADD', KEYS[4], ARGV[4], ARGV[5])
-end
+if redis.call('EXISTS', KEYS[1], KEYS[3]) > 0 then return 0 end
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[1])
+redis.call('DEL', KEYS[4])
+redis.call('PSETEX', KEYS[3], ARGV[3], ARGV[2])
+redis.call('ZADD', KEYS[5], ARGV[4], ARGV[5])
 return 1
 """
+
+# KEYS: arq job, arq retry counter, queue, parked. ARGV: serialized job, job ttl (ms), score,
+# job id. Puts a parked job back unless a redelivery queued it again meanwhile.
+REQUEUE_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('DEL', KEYS[2])
+  redis.call('PSETEX', KEYS[1], ARGV[2], ARGV[1])
+  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+end
+return redis.call('HDEL', KEYS[4], ARGV[4])
+"""
+
+
+def transient_backoff(job_try: int) -> float:
+    """2, 6, 18, 54, 162, 300 s between the seven tries: a short outage costs seconds, a long
+    one about nine minutes before the job is parked."""
+    return min(BACKOFF_MAX, BACKOFF_FIRST * BACKOFF_FACTOR ** max(0, job_try - 1))
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Database or Redis trouble (or a dropped socket): worth another try later."""
+    if isinstance(exc, DBAPIError | OSError | TimeoutError | QueueUnavailable):
+        return True
+    if type(exc).__name__ == "DatabaseUnavailable":
+        return True
+    module = type(exc).__module__
+    return module.startswith("redis") and "Connection" in type(exc).__name__
+
+
+def durable(function: JobFunction) -> JobFunction:
+    """Wrap a job so database and Redis failures retry with backoff instead of failing it.
+
+    On the last try the original error propagates: the queue then parks the job for
+    `tamagitto jobs retry`. The wrapper keeps the function's name (arq registers by it).
+    """
+
+    @functools.wraps(function)
+    async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await function(ctx, *args, **kwargs)
+        except Exception as exc:
+            job_try = int(ctx.get("job_try") or 1)
+            if not is_transient(exc) or job_try >= MAX_TRIES:
+                raise
+            delay = transient_backoff(job_try)
+            log.warning(
+                "job %s (%s) try %d/%d failed (%s: %s); again in %.0f s",
+                ctx.get("job_id"),
+                function.__name__,
+                job_try,
+                MAX_TRIES,
+                type(exc).__name__,
+                str(exc).splitlines()[0] if str(exc) else "",
+                delay,
+            )
+            raise Retry(defer=delay) from exc
+
+    return run
+
+
+def queue_for(name: str) -> str:
+    """The arq queue a job function belongs to."""
+    return LONG_QUEUE if name in LONG_JOBS else default_queue_name
+
+
+@dataclass(frozen=True)
+class ParkedJob:
+    """A job that failed for good, as `tamagitto jobs failed` lists it."""
+
+    id: str
+    function: str
+    args: list[Any]
+    tries: int
+    error: str
+    failed_at: datetime | None
+    queue: str = default_queue_name
+
+    def to_json(self) -> str:
+        """What the parked hash stores (args are JSON in both modes)."""
+        return json.dumps(
+            {
+                "function": self.function,
+                "args": self.args,
+                "tries": self.tries,
+                "error": self.error,
+                "failed_at": self.failed_at.isoformat() if self.failed_at else None,
+                "queue": self.queue,
+            },
+            default=str,
+        )
+
+    @classmethod
+    def from_json(cls, job_id: str, raw: str | bytes) -> ParkedJob:
+        """Read an entry of the parked hash back."""
+        data = json.loads(raw)
+        failed_at = data.get("failed_at")
+        return cls(
+            id=job_id,
+            function=data.get("function", "?"),
+            args=list(data.get("args") or []),
+            tries=int(data.get("tries") or 0),
+            error=data.get("error") or "",
+            failed_at=datetime.fromisoformat(failed_at) if failed_at else None,
+            queue=data.get("queue") or default_queue_name,
+        )
 
 
 class QueueUnavailable(Exception):
@@ -81,6 +214,14 @@ class JobQueue(Protocol):
         """Raise if the queue cannot accept jobs right now."""
         ...
 
+    async def failed(self) -> list[ParkedJob]:
+        """Jobs that failed for good and wait for `tamagitto jobs retry`, oldest first."""
+        ...
+
+    async def retry(self, ids: Sequence[str] | None = None) -> list[str]:
+        """Queue parked jobs again (all of them when `ids` is None); the ids requeued."""
+        ...
+
 
 class ArqQueue:
     """Production queue: jobs go to Redis and any `tamagitto worker` runs them."""
@@ -104,8 +245,7 @@ class ArqQueue:
         if unique_for is not None and job_id is not None:
             return await self._enqueue_unique(name, args, job_id, unique_for)
         kwargs: dict[str, Any] = {"_job_id": job_id, "_defer_by": defer_by}
-        if self.queue_name:
-            kwargs["_queue_name"] = self.queue_name
+        kwargs["_queue_name"] = self.queue_name or queue_for(name)
         try:
             job = await self.redis.enqueue_job(name, *args, **kwargs)
         except Exception as exc:
@@ -126,8 +266,14 @@ class ArqQueue:
         """
         now_ms = int(time.time() * 1000)
         payload = serialize_job(name, args, {}, None, now_ms, serializer=self.redis.job_serializer)
-        queue = self.queue_name or default_queue_name
-        keys = [UNIQUE_PREFIX + job_id, job_key_prefix + job_id, result_key_prefix + job_id, queue]
+        queue = self.queue_name or queue_for(name)
+        keys = [
+            DONE_PREFIX + job_id,
+            WINDOW_PREFIX + job_id,
+            job_key_prefix + job_id,
+            result_key_prefix + job_id,
+            queue,
+        ]
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending.append(
             (keys, [int(unique_for), payload, expires_extra_ms, now_ms, job_id], future)
@@ -174,6 +320,34 @@ class ArqQueue:
         async with asyncio.timeout(2):
             await self.redis.ping()
 
+    async def failed(self) -> list[ParkedJob]:
+        """The parked hash, oldest failure first."""
+        raw = await self.redis.hgetall(PARKED_KEY)  # type: ignore[misc]
+        jobs = [ParkedJob.from_json(k.decode(), v) for k, v in raw.items()]
+        return sorted(jobs, key=lambda j: (j.failed_at or datetime.min.replace(tzinfo=UTC), j.id))
+
+    async def retry(self, ids: Sequence[str] | None = None) -> list[str]:
+        """Each parked job goes back to its queue with its tries reset, atomically."""
+        parked = {job.id: job for job in await self.failed()}
+        chosen = list(parked) if ids is None else [i for i in ids if i in parked]
+        script = self.redis.register_script(REQUEUE_LUA)
+        done = []
+        for job_id in chosen:
+            job = parked[job_id]
+            now_ms = int(time.time() * 1000)
+            payload = serialize_job(
+                job.function,
+                tuple(job.args),
+                {},
+                None,
+                now_ms,
+                serializer=self.redis.job_serializer,
+            )
+            keys = [job_key_prefix + job_id, retry_key_prefix + job_id, job.queue, PARKED_KEY]
+            if await script(keys=keys, args=[payload, expires_extra_ms, now_ms, job_id]):
+                done.append(job_id)
+        return done
+
 
 @dataclass
 class InlineQueue:
@@ -214,20 +388,25 @@ class InlineQueue:
             raise QueueUnavailable(f"database: {type(exc).__name__}") from exc
         except IntegrityError:
             keep = max(KEEP_RESULT, timedelta(seconds=unique_for or 0))
-            if not await self._requeue_expired(job, now, keep):
+            if not await self._requeue_finished(job, now, keep):
                 return False
         self._wake.set()
         return True
 
-    async def _requeue_expired(self, job: Job, now: datetime, keep: timedelta) -> bool:
-        """Reuse the id of a job finished longer ago than `keep` (arq keeps results 1 h)."""
+    async def _requeue_finished(self, job: Job, now: datetime, keep: timedelta) -> bool:
+        """Reuse the id of a job that failed for good, or succeeded longer ago than `keep`.
+
+        Only success blocks an id: a redelivery of a delivery whose job was parked runs it.
+        """
         async with self.sessionmaker.begin() as session:
             result = await session.execute(
                 update(Job)
                 .where(
                     Job.id == job.id,
-                    Job.status.in_(("done", "failed")),
-                    Job.finished_at < now - keep,
+                    or_(
+                        Job.status == "failed",
+                        (Job.status == "done") & (Job.finished_at < now - keep),
+                    ),
                 )
                 .values(
                     status="queued",
@@ -243,6 +422,36 @@ class InlineQueue:
 
     async def ping(self) -> None:
         """The database is the queue; the readiness check covers it."""
+
+    async def failed(self) -> list[ParkedJob]:
+        """Rows that failed for good (they are never pruned)."""
+        async with self.sessionmaker() as session:
+            rows = (
+                await session.scalars(
+                    select(Job).where(Job.status == "failed").order_by(Job.finished_at, Job.id)
+                )
+            ).all()
+        return [
+            ParkedJob(
+                r.id, r.function, list(r.args or []), r.attempts, r.error or "", r.finished_at
+            )
+            for r in rows
+        ]
+
+    async def retry(self, ids: Sequence[str] | None = None) -> list[str]:
+        """Failed rows become queued with their tries reset; a running runner picks them up."""
+        condition = Job.status == "failed"
+        if ids is not None:
+            condition = condition & Job.id.in_(list(ids))
+        async with self.sessionmaker.begin() as session:
+            chosen = list((await session.scalars(select(Job.id).where(condition))).all())
+            await session.execute(
+                update(Job)
+                .where(condition, Job.id.in_(chosen))
+                .values(status="queued", attempts=0, error=None, run_at=utcnow(), finished_at=None)
+            )
+        self._wake.set()
+        return chosen
 
     async def start(self) -> None:
         """Resume jobs interrupted by a crash, then run queued jobs in the background."""
@@ -262,11 +471,14 @@ class InlineQueue:
             await asyncio.wait(self._tasks, timeout=10)
 
     async def prune(self, now: datetime | None = None) -> int:
-        """Delete rows finished longer ago than KEEP_FINISHED, so the table stays small."""
+        """Delete rows done longer ago than KEEP_FINISHED, so the table stays small.
+
+        Failed rows stay until `tamagitto jobs retry` (or a redelivery) runs them again.
+        """
         cutoff = (now or utcnow()) - KEEP_FINISHED
         async with self.sessionmaker.begin() as session:
             result = await session.execute(
-                delete(Job).where(Job.status.in_(("done", "failed")), Job.finished_at < cutoff)
+                delete(Job).where(Job.status == "done", Job.finished_at < cutoff)
             )
         self._pruned_at = time.monotonic()
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -340,11 +552,14 @@ class InlineQueue:
                 status, run_at = "queued", utcnow() + timedelta(seconds=_defer_seconds(exc))
             else:
                 status, error = "failed", f"gave up after {job.attempts} tries"
+                log.error("job %s (%s) parked: %s", job.id, job.function, error)
         except asyncio.CancelledError:
             status = "queued"
             raise
         except Exception as exc:
-            log.exception("job %s (%s) failed", job.id, job.function)
+            log.exception(
+                "job %s (%s) failed; parked for `tamagitto jobs retry`", job.id, job.function
+            )
             status, error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
         finally:
             await self._finish(job, status, error, run_at)

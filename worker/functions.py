@@ -1,4 +1,9 @@
-"""The registry of job functions and cron jobs, shared by arq and the in-process queue."""
+"""The registry of job functions and cron jobs, shared by arq and the in-process queue.
+
+Every job is wrapped by `durable`: database and Redis failures retry with backoff, in both modes.
+Jobs named in `app.queue.LONG_JOBS` run on their own arq queue, so that their long timeouts do
+not stretch the in-progress lock of every other job.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,23 @@ from app import poller
 from app.entities import jobs as pet_jobs
 from app.handlers import process_event
 from app.pipeline import analyze_commit, post_push_status
-from app.queue import JobFunction
+from app.queue import LONG_JOBS, JobFunction, durable
 
 FUNCTIONS: list[JobFunction] = [
-    process_event,
-    analyze_commit,
-    post_push_status,
-    poller.poll_repositories,
-    poller.poll_repository,
-    *pet_jobs.FUNCTIONS,
+    durable(f)
+    for f in (
+        process_event,
+        analyze_commit,
+        post_push_status,
+        poller.poll_repositories,
+        poller.poll_repository,
+        *pet_jobs.FUNCTIONS,
+    )
 ]
 CRON_JOBS: list[CronJob] = [*pet_jobs.cron_jobs(), *poller.cron_jobs()]
+
+NORMAL_FUNCTIONS: list[JobFunction] = [f for f in FUNCTIONS if f.__name__ not in LONG_JOBS]
+LONG_FUNCTIONS: list[JobFunction] = [f for f in FUNCTIONS if f.__name__ in LONG_JOBS]
+assert {f.__name__ for f in LONG_FUNCTIONS} | {c.name for c in CRON_JOBS} <= LONG_JOBS, (
+    "every long job and cron job must be named in app.queue.LONG_JOBS"
+)

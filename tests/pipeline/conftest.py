@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from arq.worker import Worker
 from redis.asyncio import Redis
 
 from app.bus import RedisBus, event_channel
@@ -16,6 +15,7 @@ from app.config import Settings
 from app.web import init_app
 from tests.conftest import installation_payload, push_payload, truncate_all, webhook_headers
 from tests.fakes.github import FakeGitHub
+from worker.durable import DurableWorker
 from worker.settings import worker_kwargs
 
 INSTALLATION = 957387
@@ -66,9 +66,11 @@ class Pipeline:
         )
         return int(resp.status)
 
-    async def work(self) -> Worker:
+    async def work(self) -> DurableWorker:
         """Run a burst worker until the queue is empty (jobs queued by jobs included)."""
-        worker = Worker(**worker_kwargs(self.settings, burst=True, poll_delay=0.05, max_jobs=4))
+        worker = DurableWorker(
+            **worker_kwargs(self.settings, burst=True, poll_delay=0.05, max_jobs=4)
+        )
         try:
             await worker.async_run()
         finally:
