@@ -30,6 +30,7 @@ DEFAULT_CACHE_BYTES = 24_000_000
 ANONYMOUS = "<anonymous>"
 ELSE_KINDS = frozenset({"else_clause", "else"})
 LITERAL_WORDS = ("string", "comment", "heredoc")  # node kinds holding text, not code
+STRING_WORDS = ("string", "heredoc")  # node kinds whose whitespace is the program's data
 _RECEIVER_TYPE = re.compile(r"([A-Za-z_]\w*)(?:\[[^\]]*\])?\s*\)\s*$")
 
 T = TypeVar("T")
@@ -362,13 +363,18 @@ class ParsedBlob:
             self._metrics[span.start_byte] = result
         return result
 
-    def in_literal(self, row: int, column: int) -> bool:
-        """True when the byte at (row, column) is inside a string or a comment."""
-        node: Node | None = self.tree.root_node.descendant_for_point_range(
-            (row, column), (row, column)
-        )
+    def node_at(self, row: int, column: int) -> Node | None:
+        """The smallest node covering the byte at (row, column)."""
+        return self.tree.root_node.descendant_for_point_range((row, column), (row, column))
+
+    def in_literal(self, row: int, column: int, words: tuple[str, ...] = LITERAL_WORDS) -> bool:
+        """True when the byte at (row, column) is inside a string or a comment.
+
+        ``words`` narrows it: :data:`STRING_WORDS` asks about strings only.
+        """
+        node = self.node_at(row, column)
         while node is not None:
-            if any(word in node.type for word in LITERAL_WORDS):
+            if any(word in node.type for word in words):
                 return True
             node = node.parent
         return False

@@ -237,8 +237,11 @@ def secrets_in_line(path: str, number: int, text: str, following: str = "") -> l
     ]
 
 
-def _code_position(view: FileView, number: int, text: str, start: int) -> bool:
-    """True unless the parsed file shows the match sits in a string or comment."""
+def code_position(view: FileView, number: int, text: str, start: int) -> bool:
+    """True unless the parsed file shows a match sits in a string or comment.
+
+    ``start`` is a character index into added line ``number``; tree-sitter counts bytes.
+    """
     if view.after is None:
         return True
     column = len(text[:start].encode("utf-8"))
@@ -255,7 +258,7 @@ def _risky_in_line(view: FileView, number: int, text: str) -> list[RiskyCall]:
         match = pattern.search(text)
         if match is None:
             continue
-        if kind in TEXT_RULES or _code_position(view, number, text, match.start()):
+        if kind in TEXT_RULES or code_position(view, number, text, match.start()):
             calls.append(RiskyCall(kind, view.path, number))
     return calls
 

@@ -3,11 +3,14 @@
 Python files get ruff on the before and after text, and only findings on
 added lines that outnumber the same rule's findings on removed lines count.
 Every language gets line checks: over-long lines, trailing whitespace, mixed
-indentation, left-in debug prints and new TODO/FIXME markers.
+indentation, left-in debug prints and new TODO/FIXME markers. Where the file is
+parsed, what sits inside a string literal is data, not layout or a call: a tab
+in a docstring is not mixed indentation and ``"print(x)"`` is not a debug print.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -15,20 +18,27 @@ from dataclasses import dataclass, field
 
 from app.analysis.files import FileView
 from app.analysis.lint import Findings
-from app.analysis.parsing import ParsedBlob, blob_key
+from app.analysis.parsing import STRING_WORDS, ParsedBlob, blob_key
+from app.analysis.security import candidate_lines, code_position
 
 LONG_LINE = 120  # characters, tabs counted as 4
 TAB_WIDTH = 4
 INDENT_SAMPLE_BYTES = 4096  # a file's indentation style shows in its first lines
 TODO_MARKER = re.compile(r"\b(?:TODO|FIXME|XXX|HACK)\b")
 TAB_INDENTED_LANGUAGES = frozenset({"Go", "Makefile"})
+# Python files whose prints are their output, not leftovers: scripts by place or by guard.
+SCRIPT_DIRS = frozenset({"scripts", "script", "bin", "tools", "examples", "bench", "benchmarks"})
+SCRIPT_NAMES = frozenset({"__main__.py", "setup.py", "noxfile.py", "manage.py"})
+_MAIN_GUARD = re.compile(rb"^if\s+__name__\s*==\s*[\"']__main__[\"']", re.MULTILINE)
+_PRINT = re.compile(r"(?<![\w.])p?print\s*\(")
 
 # Per language: literal hints (cheap to look for) and the pattern they unlock.
 _DEBUG_RULES: dict[str, tuple[tuple[str, ...], str]] = {
     "JavaScript": (("console.", "debugger"),
                    r"\bconsole\.(?:log|debug|trace|dir)\s*\(|^\s*debugger\s*;?\s*$"),
-    "Python": (("breakpoint", "set_trace", "pdb"),
-               r"\bbreakpoint\s*\(\s*\)|\b(?:i?pdb|pudb)\.set_trace\s*\(|^\s*import\s+i?pdb\b"),
+    "Python": (("breakpoint", "set_trace", "pdb", "print"),
+               r"\bbreakpoint\s*\(\s*\)|\b(?:i?pdb|pudb)\.set_trace\s*\(|^\s*import\s+i?pdb\b"
+               rf"|{_PRINT.pattern}"),
     "Ruby": (("binding.", "byebug"), r"\bbinding\.(?:pry|irb)\b|^\s*byebug\b"),
     "PHP": (("var_dump", "print_r", "dd("), r"\b(?:var_dump|print_r|dd)\s*\("),
     "Rust": (("dbg!",), r"\bdbg!\s*\("),
@@ -45,14 +55,6 @@ _DEBUG_RULES["TypeScript"] = _DEBUG_RULES["JavaScript"]
 DEBUG_RULES = {
     language: (hints, re.compile(pattern)) for language, (hints, pattern) in _DEBUG_RULES.items()
 }
-
-
-def is_debug_print(language: str | None, text: str) -> bool:
-    """A left-in debug statement in this language (hint first, regex only when it may match)."""
-    rule = DEBUG_RULES.get(language or "")
-    if rule is None or not any(hint in text for hint in rule[0]):
-        return False
-    return rule[1].search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -115,12 +117,64 @@ def _long_lines(lines: Sequence[str], joined: str) -> int:
     return sum(len(text.expandtabs(TAB_WIDTH)) > LONG_LINE for text in lines)
 
 
-def _debug_prints(language: str | None, lines: Sequence[str], joined: str) -> int:
-    """Left-in debug statements; the hints are looked for once in the whole text first."""
+def _debug_prints(view: FileView, lines: Sequence[str], joined: str) -> int:
+    """Left-in debug statements in non-test code; the hints are looked for once first."""
+    language = None if view.is_test else view.language
     rule = DEBUG_RULES.get(language or "")
     if rule is None or not any(hint in joined for hint in rule[0]):
         return 0
-    return sum(is_debug_print(language, text) for text in lines)
+    count = 0
+    for index, text in enumerate(lines):
+        match = rule[1].search(text) if any(hint in text for hint in rule[0]) else None
+        if match is not None and _is_leftover(view, view.diff.added[index][0], text, match):
+            count += 1
+    return count
+
+
+def _is_leftover(view: FileView, number: int, text: str, match: re.Match[str]) -> bool:
+    """A debug match that is a real call: not in a string or comment, not a script's output."""
+    start = match.start() + len(match.group()) - len(match.group().lstrip())
+    if not code_position(view, number, text, start):
+        return False
+    if view.language != "Python" or not _PRINT.match(text, start):
+        return True
+    return not _is_script(view) and not _prints_to_file(view, number, text, start)
+
+
+def _is_script(view: FileView) -> bool:
+    """A Python script, whose prints are what it is for: by place, name or ``__main__`` guard."""
+    path = view.path
+    if posixpath.basename(path) in SCRIPT_NAMES:
+        return True
+    if any(part in SCRIPT_DIRS for part in path.split("/")[:-1]):
+        return True
+    return view.after is not None and _MAIN_GUARD.search(view.after.source) is not None
+
+
+def _prints_to_file(view: FileView, number: int, text: str, start: int) -> bool:
+    """True for ``print(..., file=stream)``: output sent somewhere on purpose."""
+    if view.after is None:
+        return "file=" in text[start:]
+    node = view.after.node_at(number - 1, len(text[:start].encode("utf-8")))
+    while node is not None and node.type != "call":
+        node = node.parent
+    arguments = node.child_by_field_name("arguments") if node is not None else None
+    if arguments is None:
+        return False
+    for argument in arguments.named_children:
+        name = argument.child_by_field_name("name")
+        if argument.type == "keyword_argument" and name is not None and name.text == b"file":
+            return True
+    return False
+
+
+def _mixed_indentation(view: FileView, joined: str) -> int:
+    """Added lines indented against the file's style; lines inside a string literal are data."""
+    pattern = _MIXED[_file_dominant(view, joined)]
+    if view.after is None:
+        return len(pattern.findall(joined))
+    rows = (view.diff.added[index][0] - 1 for index in candidate_lines(joined, pattern))
+    return sum(not view.after.in_literal(row, 0, STRING_WORDS) for row in rows)
 
 
 def line_problems(view: FileView) -> Counter[str]:
@@ -132,8 +186,8 @@ def line_problems(view: FileView) -> Counter[str]:
     problems: Counter[str] = Counter()
     problems["long_lines"] = _long_lines(lines, joined)
     problems["trailing_whitespace"] = len(_TRAILING.findall(joined))
-    problems["mixed_indentation"] = len(_MIXED[_file_dominant(view, joined)].findall(joined))
-    problems["debug_prints"] = _debug_prints(None if view.is_test else view.language, lines, joined)
+    problems["mixed_indentation"] = _mixed_indentation(view, joined)
+    problems["debug_prints"] = _debug_prints(view, lines, joined)
     added_todos = _todo_lines(view.diff.added, view.after)
     removed_todos = _todo_lines(view.diff.removed, view.before)
     problems["todos"] = max(0, added_todos - removed_todos)

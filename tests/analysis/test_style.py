@@ -88,3 +88,57 @@ def test_without_ruff_only_line_checks_count(monkeypatch: pytest.MonkeyPatch) ->
     style = _style(change("app/m.py", None, "import os\nx = 1   \n"))
     assert not style.ruff_available
     assert style.ruff == {} and style.trailing_whitespace == 1
+
+
+def test_python_print_left_in_source_is_a_debug_print() -> None:
+    source = (
+        "def f(x):\n    print(x)\n    pprint(x)\n    fingerprint(x)\n    self.print(x)\n"
+        "    return x\n"
+    )
+    assert _style(change("app/m.py", None, source)).debug_prints == 2
+    assert _style(change("tests/test_m.py", None, source)).debug_prints == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "source"),
+    [
+        ("app/m.py", 'HELP = "call print(x) to see it"\n# print(x) was here\n'),
+        ("app/m.py", 'def f():\n    """Example:\n\n    print(f())\n    """\n'),
+        (
+            "app/m.py",
+            "import sys\n\n\ndef f(x):\n    print(\n        x,\n        file=sys.stderr,\n    )\n",
+        ),
+        (
+            "app/tool.py",
+            'def main():\n    print("hi")\n\n\nif __name__ == "__main__":\n    main()\n',
+        ),
+        ("scripts/release.py", 'print("released")\n'),
+        ("src/a.js", "const help = 'console.log(x) prints';\n"),
+    ],
+)
+def test_prints_in_strings_comments_and_scripts_are_not_debug_prints(
+    path: str, source: str
+) -> None:
+    assert _style(change(path, None, source)).debug_prints == 0
+
+
+def test_a_print_to_stdout_beside_one_to_a_file_still_counts() -> None:
+    source = "import sys\n\n\ndef f(x):\n    print(x, file=sys.stderr)\n    print(x)\n"
+    assert _style(change("app/m.py", None, source)).debug_prints == 1
+
+
+def test_tabs_inside_string_literals_are_not_mixed_indentation() -> None:
+    python = (
+        "def f():\n"
+        '    """Usage:\n'
+        "\n"
+        "\tf()  # a tab inside the docstring is text\n"
+        '    """\n'
+        "    table = '''\n"
+        "\ta\tb\n"
+        "'''\n"
+        "\treturn table\n"  # a real tab-indented line in a space-indented file
+    )
+    assert _style(change("app/m.py", None, python)).mixed_indentation == 1
+    javascript = "function f() {\n  const a = 1;\n  const b = 2;\n  return `\n\tline one\n`;\n}\n"
+    assert _style(change("src/a.js", None, javascript)).mixed_indentation == 0
