@@ -6,13 +6,13 @@ it can: one HMAC and one queue round trip. Routing, API calls and writes happen 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from datetime import timedelta
 
 import orjson
 from aiohttp import web
-from gidgethub import ValidationFailure
-from gidgethub.sansio import validate_event
 from prometheus_client import Counter
 
 from app.api.errors import error_body
@@ -23,7 +23,7 @@ from app.web import SETTINGS, runtime_of
 log = logging.getLogger(__name__)
 
 PATHS = ("/webhook/github", "/api/github/webhooks")
-MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
+CHUNK = 64 * 1024
 REDELIVERY_WINDOW = timedelta(days=3)
 PROCESS_EVENT = "process_event"
 
@@ -36,30 +36,105 @@ def error(status: int, code: str, message: str) -> web.Response:
     return web.json_response(error_body(code, message), status=status)
 
 
-async def read_limited(request: web.Request, limit: int = MAX_BODY) -> bytes | None:
-    """The body, or None once it passes `limit`: a huge body is never held in memory whole."""
-    if request.content_length is not None and request.content_length > limit:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+class Refused(Exception):
+    """A delivery turned away before it was verified; `answer()` is the response."""
+
+    def __init__(self, status: int, code: str, message: str, retry_after: int | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.retry_after = status, code, message, retry_after
+
+    def answer(self) -> web.Response:
+        response = error(self.status, self.code, self.message)
+        if self.retry_after is not None:
+            response.headers["Retry-After"] = str(self.retry_after)
+        return response
 
 
-def verify(settings: Settings, body: bytes, signature: str | None) -> str | None:
-    """None when the sha256 signature matches (constant-time, gidgethub); else why not."""
+class BodyBudget:
+    """Bytes held by bodies whose signature is not verified yet, across this process.
+
+    Anyone can send 25 MB; only a delivery that proves it knows the secret may keep it. While
+    the budget is spent, further unverified bytes get 503 instead of memory.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self.peak = 0
+
+    def take(self, size: int) -> bool:
+        """Reserve `size` bytes; False when that would pass the limit."""
+        if self.used + size > self.limit:
+            return False
+        self.used += size
+        self.peak = max(self.peak, self.used)
+        return True
+
+    def give(self, size: int) -> None:
+        """Release bytes once their request is verified or refused."""
+        self.used -= size
+
+
+BUDGET = web.AppKey("tamagitto.webhooks.body_budget", BodyBudget)
+
+
+def _signature(settings: Settings, header: str | None) -> tuple[bytes, str]:
+    """The secret and the hex digest to match; refused before any byte of the body is read."""
     if settings.webhook_secret is None:
-        return "WEBHOOK_SECRET is not configured"
-    if not signature or not signature.startswith("sha256="):
-        return "X-Hub-Signature-256 is missing"
+        raise Refused(401, "webhook_verification_failed", "WEBHOOK_SECRET is not configured")
+    if not header or not header.startswith("sha256="):
+        raise Refused(401, "webhook_verification_failed", "X-Hub-Signature-256 is missing")
+    return settings.webhook_secret.get_secret_value().encode(), header.removeprefix("sha256=")
+
+
+def _too_large(limit: int) -> Refused:
+    return Refused(413, "payload_too_large", f"webhook payloads are limited to {limit} bytes")
+
+
+def _budget_spent() -> Refused:
+    return Refused(503, "server_busy", "too many unverified bytes in flight; retry", retry_after=5)
+
+
+async def _stream(
+    request: web.Request, limit: int, budget: BodyBudget, mac: hmac.HMAC
+) -> list[bytes]:
+    """Read under the per-request limit and the shared budget, feeding the HMAC per chunk."""
+    declared = request.content_length or 0
+    if declared > limit:
+        raise _too_large(limit)
+    if not budget.take(declared):
+        raise _budget_spent()
+    reserved, chunks, size = declared, [], 0
     try:
-        validate_event(body, signature=signature, secret=settings.webhook_secret.get_secret_value())
-    except ValidationFailure:
-        return "X-Hub-Signature-256 does not match the payload"
-    return None
+        async for chunk in request.content.iter_chunked(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            if size > reserved:
+                if not budget.take(size - reserved):
+                    raise _budget_spent()
+                reserved = size
+            mac.update(chunk)
+            chunks.append(chunk)
+    finally:
+        budget.give(reserved)
+    return chunks
+
+
+async def read_signed(request: web.Request, settings: Settings, budget: BodyBudget) -> bytes:
+    """The body, verified while it streams in (sha256 HMAC, constant-time compare).
+
+    Unsigned requests are refused before reading; signed ones hold memory only within the
+    budget until the signature checks out. Raises Refused.
+    """
+    secret, expected = _signature(settings, request.headers.get("X-Hub-Signature-256"))
+    mac = hmac.new(secret, digestmod=hashlib.sha256)
+    chunks = await _stream(request, settings.webhook_max_body, budget, mac)
+    if not hmac.compare_digest(mac.hexdigest(), expected):
+        raise Refused(
+            401, "webhook_verification_failed", "X-Hub-Signature-256 does not match the payload"
+        )
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def is_json(body: bytes) -> bool:
@@ -82,12 +157,10 @@ async def receive(request: web.Request) -> web.Response:
     delivery = request.headers.get("X-GitHub-Delivery")
     if not event or not delivery:
         return error(400, "invalid_request", "X-GitHub-Event and X-GitHub-Delivery are required")
-    body = await read_limited(request)
-    if body is None:
-        return error(413, "payload_too_large", "webhook payloads are limited to 25 MB")
-    problem = verify(request.app[SETTINGS], body, request.headers.get("X-Hub-Signature-256"))
-    if problem:
-        return error(401, "webhook_verification_failed", problem)
+    try:
+        body = await read_signed(request, request.app[SETTINGS], request.app[BUDGET])
+    except Refused as refused:
+        return refused.answer()
     if not is_json(body):
         return error(400, "invalid_request", "the payload is not a JSON object")
     if event == "ping":
@@ -121,6 +194,7 @@ async def enqueue(request: web.Request, event: str, delivery: str, body: bytes) 
 def setup(app: web.Application) -> None:
     """Serve the seed's path, Probot's path, and WEBHOOK_PATH if set."""
     settings = app[SETTINGS]
+    app[BUDGET] = BodyBudget(settings.unverified_body_budget)
     paths = list(PATHS)
     if settings.webhook_path and settings.webhook_path not in paths:
         paths.append(settings.webhook_path)
