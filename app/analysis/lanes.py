@@ -47,6 +47,7 @@ class Analysed:
 
     sha: str
     committed_at: datetime
+    message: str  # the first line only: what the timeline shows
     delta: int
     reasons: list[dict[str, Any]]
     metrics: dict[str, Any]
@@ -58,6 +59,7 @@ def analysed(commit: Commit, result: AnalysisResult) -> Analysed:
     return Analysed(
         sha=commit.info.sha,
         committed_at=commit.info.committed_at,
+        message=first_line(commit.info.message),
         delta=result.score.delta,
         reasons=[
             {"code": r.code, "points": r.points, "detail": r.detail} for r in result.score.reasons
@@ -65,6 +67,11 @@ def analysed(commit: Commit, result: AnalysisResult) -> Analysed:
         metrics=result.metrics_dict(),
         lines_by_language=dict(result.language.lines_by_language),
     )
+
+
+def first_line(message: str) -> str:
+    """A commit message's subject, the line people read in a one-line log."""
+    return message.strip().split("\n", 1)[0].strip()
 
 
 def default_jobs() -> int:

@@ -5,6 +5,13 @@ commit's own date, so decay between commits happens as it would have. A pet
 that dies is revived at the first commit after its cooldown, as a person
 adopting a new pet would (the next generation). The replay's clock stops at
 the last commit.
+
+The pet's name and sub-species come from the repository's identity, as in
+production (where it is the GitHub id): here the root commit of the replayed
+first-parent chain, so every clone of a repository gets the same pet whatever
+its folder is called. The pet's life between commits (birth, the end of the
+grace period, death, revival) is told as events, each computed from the pure
+rules rather than inferred from health figures.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.analysis.gitlocal import LocalGitSource
@@ -24,14 +31,21 @@ from app.entities.species import (
     emoji_for,
     generation_name,
     pet_name,
+    roman,
     species_for,
-    stable_hash,
 )
 
 SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 60
 TOP_REASONS = 2
-REPO_ID_MODULO = 2**31  # species_for wants an int id; a replay has only a name
+MESSAGE_WIDTH = 40  # characters of a commit's first line shown in the timeline
+NO_IDENTITY = 0  # the seed of a repository without commits (it has no root commit yet)
+
+BIRTH = "birth"
+HUNGRY = "hungry"
+DEATH = "death"
+REVIVAL = "revival"
+EVENT_KINDS = (BIRTH, HUNGRY, DEATH, REVIVAL)
 
 
 @dataclass
@@ -40,6 +54,7 @@ class _Run:
 
     pet: rules.PetState | None = None
     entries: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
     languages: Counter[str] = field(default_factory=Counter)
 
 
@@ -49,23 +64,106 @@ def repository_name(path: str) -> str:
     return name[:-4] if name.endswith(".git") and len(name) > 4 else name
 
 
-def step_pet(pet: rules.PetState | None, delta: int, at: datetime) -> rules.PetState:
-    """Settle decay and death up to ``at``, revive when allowed, then apply the commit."""
+def identity_of(root: str | None) -> int:
+    """The number a replayed repository's pet is seeded with: its root commit's sha.
+
+    Production seeds with the repository's GitHub id; a local clone has no id, but
+    its root commit is the same in every clone, whatever the folder is called.
+    """
+    return NO_IDENTITY if root is None else int(root, 16)
+
+
+async def root_commit(source: LocalGitSource, branch: str | None) -> str | None:
+    """The oldest commit of the first-parent chain of ``branch``, None when it has none."""
+    head = await source.resolve(branch or "HEAD")
+    if head is None:
+        return None
+    out = await source.git("rev-list", "--first-parent", "--max-parents=0", head)
+    roots = out.decode().split()
+    return roots[0] if roots else None
+
+
+def arrive(pet: rules.PetState | None, at: datetime) -> rules.PetState:
+    """The pet a commit at ``at`` meets: born, decayed, dead, or revived when allowed."""
     if pet is None:
-        pet = rules.new_pet(at)
+        return rules.new_pet(at)
     pet = rules.settle(pet, at)
     expires = rules.cooldown_expires(pet)
     if pet.dead and expires is not None and at >= expires:
-        pet = rules.revive(pet, at)
-    return rules.apply_commit(pet, delta, at)
+        return rules.revive(pet, at)
+    return pet
 
 
-def commit_entry(commit: Analysed, pet: rules.PetState) -> dict[str, Any]:
-    """One commit of the ``--json`` document."""
+def step_pet(pet: rules.PetState | None, delta: int, at: datetime) -> rules.PetState:
+    """Settle decay and death up to ``at``, revive when allowed, then apply the commit."""
+    return rules.apply_commit(arrive(pet, at), delta, at)
+
+
+def event(at: datetime, kind: str, detail: str, pet: rules.PetState) -> dict[str, Any]:
+    """One event of the ``--json`` document: what happened to ``pet`` (as it is then)."""
+    return {
+        "at": at.isoformat(),
+        "kind": kind,
+        "detail": detail,
+        "generation": pet.generation,
+        "health": pet.health,
+    }
+
+
+def _plural(count: int, unit: str) -> str:
+    """``1 day``, ``3 days``."""
+    return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
+
+
+def hungry_event(pet: rules.PetState, at: datetime) -> dict[str, Any] | None:
+    """The end of the grace period before ``at``, when decay starts, if it came before it."""
+    if not rules.decays(pet):
+        return None
+    starts = rules.decay_base(pet)
+    if starts >= at:
+        return None
+    quiet = (starts - (pet.last_commit_at or pet.born_at)) // rules.DAY
+    detail = f"{_plural(quiet, 'day')} without a commit: hungry"
+    return event(starts, HUNGRY, detail, rules.settle(pet, starts))
+
+
+def death_detail() -> str:
+    """Why a pet dies: ``dead after 24 h at 0``."""
+    hours = rules.DEATH_AFTER // timedelta(hours=1)
+    return f"dead after {hours} h at {rules.MIN_HEALTH}"
+
+
+def events_before(
+    pet: rules.PetState | None, met: rules.PetState, at: datetime
+) -> list[dict[str, Any]]:
+    """What happened to ``pet`` from its last commit until ``met``, as a commit at ``at`` met it.
+
+    Each event is read off the same rules `arrive` follows (the pet is settled at
+    the event's own moment), so a timeline never says more or less than the rules did.
+    """
+    if pet is None:
+        return [event(at, BIRTH, f"generation {roman(met.generation)} hatched", met)]
+    found = [hungry_event(pet, at)]
+    settled = rules.settle(pet, at)
+    if settled.dead and not pet.dead and settled.died_at is not None:
+        found.append(event(settled.died_at, DEATH, death_detail(), settled))
+    if met.generation != settled.generation:
+        found.append(event(at, REVIVAL, f"generation {roman(met.generation)} hatched", met))
+    return [item for item in found if item is not None]
+
+
+def commit_entry(commit: Analysed, pet: rules.PetState, met: rules.PetState) -> dict[str, Any]:
+    """One commit of the ``--json`` document; ``met`` is the pet just before it applied.
+
+    ``applied`` is what health really moved by: it differs from ``delta`` at the
+    0/100 clamp and on a dead pet.
+    """
     return {
         "sha": commit.sha,
         "committed_at": commit.committed_at.isoformat(),
+        "message": commit.message,
         "delta": commit.delta,
+        "applied": pet.health - met.health,
         "health": pet.health,
         "state": rules.visual_state(pet),
         "reasons": commit.reasons,
@@ -73,13 +171,13 @@ def commit_entry(commit: Analysed, pet: rules.PetState) -> dict[str, Any]:
     }
 
 
-def pet_document(run: _Run, repository: str) -> dict[str, Any]:
+def pet_document(run: _Run, identity: int) -> dict[str, Any]:
     """The pet at the end of the replay (a newborn when there was no commit)."""
     language = run.languages.most_common(1)[0][0] if run.languages else None
-    _, subspecies = species_for(language, stable_hash("replay", repository) % REPO_ID_MODULO)
+    _, subspecies = species_for(language, identity)
     pet = run.pet
     return {
-        "name": rules_name(repository, pet.generation if pet else 1),
+        "name": rules_name(identity, pet.generation if pet else 1),
         "species": subspecies,
         "health": pet.health if pet else rules.MAX_HEALTH,
         "state": rules.visual_state(pet) if pet else rules.THRIVING,
@@ -88,15 +186,18 @@ def pet_document(run: _Run, repository: str) -> dict[str, Any]:
     }
 
 
-def rules_name(repository: str, generation: int) -> str:
-    """The pet's name for a repository and generation ("Mochi", "Mochi II")."""
-    return generation_name(pet_name(repository), generation)
+def rules_name(identity: int, generation: int) -> str:
+    """The pet's name for a repository's identity and a generation ("Mochi", "Mochi II")."""
+    return generation_name(pet_name(identity), generation)
 
 
 def _record(run: _Run, commit: Analysed) -> None:
-    """Apply one analysed commit to the pet and keep its timeline entry."""
-    run.pet = step_pet(run.pet, commit.delta, commit.committed_at)
-    run.entries.append(commit_entry(commit, run.pet))
+    """Apply one analysed commit to the pet; keep what happened before it, and its entry."""
+    at = commit.committed_at
+    met = arrive(run.pet, at)
+    run.events.extend(events_before(run.pet, met, at))
+    run.pet = rules.apply_commit(met, commit.delta, at)
+    run.entries.append(commit_entry(commit, run.pet, met))
     run.languages.update(commit.lines_by_language)
 
 
@@ -119,14 +220,16 @@ async def replay(
     run = _Run()
     async with LocalGitSource(path) as source:
         shas = await source.list_first_parent(branch, limit, since)
+        root = await root_commit(source, branch)
         for commit in await analyse_all(source, shas, jobs or default_jobs(), progress):
             _record(run, commit)
     seconds = time.perf_counter() - started
-    repository = repository_name(str(path))
     return {
-        "repository": repository,
-        "pet": pet_document(run, repository),
+        "repository": repository_name(str(path)),
+        "root_commit": root,
+        "pet": pet_document(run, identity_of(root)),
         "commits": run.entries,
+        "events": run.events,
         "stats": {
             "commits": len(run.entries),
             "seconds": round(seconds, 3),
@@ -151,20 +254,59 @@ def _top_reasons(entry: dict[str, Any]) -> str:
     return ", ".join(f"{r['code']} {r['points']:+d}" for r in shown)
 
 
+def shorten(text: str, width: int = MESSAGE_WIDTH) -> str:
+    """``text`` in at most ``width`` characters, so timeline columns stay aligned.
+
+    The cut falls between words when one ends in the second half, and an
+    ellipsis shows that something was left out.
+    """
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1]
+    space = cut.rfind(" ")
+    if space > width // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
 def timeline_line(entry: dict[str, Any]) -> str:
-    """``a1b2c3d 2024-05-01  +8 →  92 thriving   tests_added +8, docs_added +1``."""
+    """``a1b2c3d 2024-05-01   +8 →  92 thriving  Add tests for area   tests_added +8``."""
     day = entry["committed_at"][:10]
     return (
         f"{entry['sha'][:7]} {day} {entry['delta']:+4d} → {entry['health']:3d} "
-        f"{entry['state']:<9} {_top_reasons(entry)}"
-    )
+        f"{entry['state']:<9} {shorten(entry.get('message', '')):<{MESSAGE_WIDTH}}  "
+        f"{_top_reasons(entry)}"
+    ).rstrip()
+
+
+def event_line(item: dict[str, Any]) -> str:
+    """``      » 2024-05-04        92 hungry    3 days without a commit: hungry``."""
+    day, health = item["at"][:10], item["health"]
+    return f"{'»':>7} {day} {'':4}   {health:3d} {item['kind']:<9} {item['detail']}"
+
+
+def timeline_lines(doc: dict[str, Any]) -> list[str]:
+    """Commits and events in the order they happened to the pet.
+
+    Events come before the commit that followed them; a document without events
+    (written before they existed) gives commits only.
+    """
+    events: list[dict[str, Any]] = doc.get("events", [])
+    lines, shown = [], 0
+    for entry in doc["commits"]:
+        committed = datetime.fromisoformat(entry["committed_at"])
+        while shown < len(events) and datetime.fromisoformat(events[shown]["at"]) <= committed:
+            lines.append(event_line(events[shown]))
+            shown += 1
+        lines.append(timeline_line(entry))
+    return lines + [event_line(item) for item in events[shown:]]
 
 
 def format_timeline(doc: dict[str, Any]) -> str:
-    """The human report: one line per commit, then the pet, its sparkline and the figures."""
+    """The human report: one line per commit and event, then the pet, sparkline and figures."""
     pet, stats = doc["pet"], doc["stats"]
     lines = [f"Tamagitto replay of {doc['repository']}: {stats['commits']} commits", ""]
-    lines.extend(timeline_line(entry) for entry in doc["commits"])
+    lines.extend(timeline_lines(doc))
     if not doc["commits"]:
         lines.append("(no commits: the pet has no history yet)")
     kind = species_type_for(pet["species"])

@@ -5,14 +5,25 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
+import subprocess
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from app.analysis import replay_cli
-from app.analysis.replay import format_timeline, replay, sparkline, step_pet
+from app.analysis.replay import (
+    MESSAGE_WIDTH,
+    format_timeline,
+    replay,
+    shorten,
+    sparkline,
+    step_pet,
+)
 from app.analysis.replay_cli import add_replay_parser, run_replay
 from app.entities import rules
+from app.entities.species import PLANT, pet_name, subspecies_for
 from tests.analysis.helpers import WHEN, GitRepo
 from tests.analysis.test_security import CASES
 
@@ -95,12 +106,13 @@ async def test_health_follows_deltas_and_decay(tmp_path: Path) -> None:
 async def test_document_shape(tmp_path: Path) -> None:
     _build(tmp_path)
     doc = await replay(tmp_path / "shapes", limit=2)
-    assert set(doc) == {"repository", "pet", "commits", "stats"}
+    assert set(doc) == {"repository", "root_commit", "pet", "commits", "events", "stats"}
     assert doc["repository"] == "shapes"
     assert set(doc["pet"]) == {"name", "species", "health", "state", "status", "generation"}
     assert doc["pet"]["species"] in {"succulent", "fern", "flower"}  # Python: a plant
-    assert set(doc["commits"][0]) == {"sha", "committed_at", "delta", "health", "state",
-                                      "reasons", "metrics"}  # fmt: skip
+    assert set(doc["commits"][0]) == {"sha", "committed_at", "message", "delta", "applied",
+                                      "health", "state", "reasons", "metrics"}  # fmt: skip
+    assert set(doc["events"][0]) == {"at", "kind", "detail", "generation", "health"}
     assert set(doc["stats"]) == {"commits", "seconds", "commits_per_second"}
     assert doc["stats"]["commits"] == 2 == len(doc["commits"])
     json.dumps(doc)
@@ -185,3 +197,104 @@ def test_an_interrupted_replay_exits_130_without_a_traceback(
     out, err = io.StringIO(), io.StringIO()
     assert run_replay(_args(str(tmp_path)), stdout=out, stderr=err) == 130
     assert err.getvalue().strip() == "tamagitto replay: interrupted" and out.getvalue() == ""
+
+
+def _one_commit_repo(path: Path, docstring: str) -> GitRepo:
+    repo = GitRepo(path)
+    repo.commit("base", {"shapes.py": BASE.replace("Shapes.", docstring)})
+    return repo
+
+
+def _clone(source: Path, target: Path) -> Path:
+    subprocess.run(["git", "clone", "-q", str(source), str(target)], check=True)
+    return target
+
+
+async def test_the_pet_comes_from_the_root_commit_not_the_folder(tmp_path: Path) -> None:
+    first = _one_commit_repo(tmp_path / "a" / "repo", "Shapes.")
+    first.commit("more", {"notes.txt": "hello\n"})
+    _one_commit_repo(tmp_path / "b" / "repo", "Other shapes.")
+    clone = _clone(first.path, tmp_path / "c" / "renamed")
+    a, b, c = [await replay(p) for p in (first.path, tmp_path / "b" / "repo", clone)]
+    assert a["repository"] == b["repository"] == "repo" and c["repository"] == "renamed"
+    assert a["root_commit"] == a["commits"][0]["sha"] != b["root_commit"]
+    assert (a["pet"]["name"], a["pet"]["species"]) != (b["pet"]["name"], b["pet"]["species"])
+    assert (c["root_commit"], c["pet"]["name"], c["pet"]["species"]) == (
+        a["root_commit"], a["pet"]["name"], a["pet"]["species"],
+    )  # fmt: skip
+    seed = int(a["root_commit"], 16)
+    assert (a["pet"]["name"], a["pet"]["species"]) == (pet_name(seed), subspecies_for(PLANT, seed))
+    newest = await replay(first.path, limit=1)  # the root is outside the replayed commits
+    assert newest["commits"][0]["sha"] != a["root_commit"]
+    assert (newest["root_commit"], newest["pet"]["name"]) == (a["root_commit"], a["pet"]["name"])
+
+
+def _story(tmp_path: Path) -> GitRepo:
+    """Born, hungry, dead before the second commit, revived at the third."""
+    repo = GitRepo(tmp_path / "story")
+    repo.commit("base\n\nThe body is not the title.", {"shapes.py": BASE})
+    repo.commit("add tests while the pet is dead", {"test_shapes.py": TESTS}, days=55)
+    repo.commit("x" * 80, {"notes.txt": "hello\n"}, days=5)
+    return repo
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+async def test_events_tell_birth_hunger_death_and_revival_at_exact_times(tmp_path: Path) -> None:
+    _story(tmp_path)
+    doc = await replay(tmp_path / "story")
+    first, dead, revived = doc["commits"]
+    born = _at(first["committed_at"])
+    hungry_at = born + rules.GRACE_DAYS * rules.DAY  # the decay clock starts at the commit
+    zero_at = hungry_at + math.ceil(first["health"] / rules.DECAY_PER_DAY) * rules.DAY
+    assert [(e["kind"], _at(e["at"]), e["generation"], e["health"]) for e in doc["events"]] == [
+        ("birth", born, 1, 100),
+        ("hungry", hungry_at, 1, first["health"]),
+        ("death", zero_at + timedelta(hours=24), 1, 0),
+        ("revival", _at(revived["committed_at"]), 2, 100),
+    ]
+    details = [e["detail"] for e in doc["events"]]
+    assert details[1:] == [
+        "3 days without a commit: hungry", "dead after 24 h at 0", "generation II hatched",
+    ]  # fmt: skip
+    assert _at(dead["committed_at"]) < zero_at + rules.DEATH_AFTER + rules.COOLDOWN
+    assert (dead["state"], revived["health"]) == ("dead", 100 + revived["applied"])
+
+
+async def test_applied_is_the_change_health_really_took(tmp_path: Path) -> None:
+    _story(tmp_path)
+    first, dead, revived = (await replay(tmp_path / "story"))["commits"]
+    assert first["delta"] > 0 and first["applied"] == 0  # a newborn is already at 100
+    assert dead["delta"] > 0 and dead["applied"] == 0 and dead["health"] == 0
+    assert revived["applied"] == max(-100, min(0, revived["delta"]))
+
+
+async def test_timeline_shows_messages_and_events_before_the_commit_they_precede(
+    tmp_path: Path,
+) -> None:
+    _story(tmp_path)
+    doc = await replay(tmp_path / "story")
+    assert [c["message"] for c in doc["commits"]] == [
+        "base", "add tests while the pet is dead", "x" * 80,
+    ]  # fmt: skip
+    lines = format_timeline(doc).splitlines()
+
+    def where(text: str) -> int:
+        return next(i for i, line in enumerate(lines) if text in line)
+
+    assert where("generation I hatched") < where(" base ")
+    assert where(" base ") < where("3 days without a commit: hungry")
+    assert where("hungry") < where("dead after 24 h at 0") < where("add tests while")
+    assert where("add tests while") < where("generation II hatched") < where("xxx")
+    assert "The body" not in "\n".join(lines)
+    assert "x" * (MESSAGE_WIDTH - 1) + "…" in lines[where("xxx")]
+    assert "x" * MESSAGE_WIDTH not in lines[where("xxx")]
+
+
+def test_shorten_cuts_long_messages_only() -> None:
+    assert shorten("fix it") == "fix it"
+    assert shorten("a" * MESSAGE_WIDTH) == "a" * MESSAGE_WIDTH
+    assert shorten("word " * 20, width=12) == "word word…"  # between words
+    assert shorten("a" * 30, width=12) == "a" * 11 + "…"  # no word ends: a hard cut
