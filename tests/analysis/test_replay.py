@@ -298,3 +298,20 @@ def test_shorten_cuts_long_messages_only() -> None:
     assert shorten("a" * MESSAGE_WIDTH) == "a" * MESSAGE_WIDTH
     assert shorten("word " * 20, width=12) == "word word…"  # between words
     assert shorten("a" * 30, width=12) == "a" * 11 + "…"  # no word ends: a hard cut
+
+
+async def test_a_commit_dated_before_the_last_one_repeats_no_event(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "skewed")
+    repo.commit("base", {"shapes.py": BASE})
+    repo.commit("ten days later", {"notes.txt": "a\n"}, days=10)
+    repo.commit("dated six days earlier", {"notes.txt": "b\n"}, days=-6)
+    repo.commit("much later", {"notes.txt": "c\n"}, days=16)
+    doc = await replay(repo.path)
+    times = [_at(c["committed_at"]) for c in doc["commits"]]
+    grace = rules.GRACE_DAYS * rules.DAY
+    assert [(e["kind"], _at(e["at"])) for e in doc["events"]] == [
+        ("birth", times[0]), ("hungry", times[0] + grace), ("hungry", times[1] + grace),
+    ]  # fmt: skip
+    lines = format_timeline(doc).splitlines()
+    hungry = [i for i, line in enumerate(lines) if "hungry" in line]
+    assert hungry[1] == next(i for i, line in enumerate(lines) if "much later" in line) - 1
