@@ -1,4 +1,4 @@
-"""The `tamagitto` command: serve, worker, migrate."""
+"""The `tamagitto` command: serve, worker, migrate (and the features' own commands)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import argparse
 import asyncio
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
+import signal
 import sys
+import time
 from collections.abc import Callable, Sequence
 
 from app.config import Settings, SettingsError, load_settings
@@ -104,23 +107,77 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return _serve_many(settings, port, args.workers)
 
 
+DRAIN_SECONDS = 15.0
+PR_SET_PDEATHSIG = 1
+
+
 def _serve_many(settings: Settings, port: int, workers: int) -> int:
     """Several processes on one port with SO_REUSEPORT: the kernel spreads connections evenly
-    across them (a shared accept socket lets one busy process take most of them)."""
+    across them (a shared accept socket lets one busy process take most of them).
+
+    SIGTERM or SIGINT drains every child (aiohttp finishes requests in flight) and exits; a
+    child that dies takes the others down with it, so a supervisor sees one failure and
+    restarts the whole; and a child never outlives this process, even after a `kill -9`.
+    """
     ctx = multiprocessing.get_context("fork")
+    parent = os.getpid()
     procs = [
-        ctx.Process(target=_serve_one, args=(settings, port, True), daemon=False)
+        ctx.Process(target=_serve_child, args=(settings, port, parent), daemon=False)
         for _ in range(workers)
     ]
     for proc in procs:
         proc.start()
-    try:
-        for proc in procs:
-            proc.join()
-    except KeyboardInterrupt:
-        for proc in procs:
+    stopping: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stopping.append(signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    while not stopping and all(p.is_alive() for p in procs):
+        multiprocessing.connection.wait([p.sentinel for p in procs], timeout=0.5)
+    if not stopping:
+        log.error("a web process exited; stopping the others")
+    _drain(procs)
+    if stopping:
+        return 0
+    return max((p.exitcode or 0) for p in procs) or EXIT_UNAVAILABLE
+
+
+def _drain(procs: Sequence[multiprocessing.process.BaseProcess]) -> None:
+    """SIGTERM every child, wait up to DRAIN_SECONDS for them, then SIGKILL what is left."""
+    for proc in procs:
+        if proc.is_alive():
             proc.terminate()
-    return max((p.exitcode or 0) for p in procs)
+    deadline = time.monotonic() + DRAIN_SECONDS
+    for proc in procs:
+        proc.join(max(0.0, deadline - time.monotonic()))
+    for proc in procs:
+        if proc.is_alive():
+            log.warning(
+                "web process %s did not stop in %.0f s; killing it", proc.pid, DRAIN_SECONDS
+            )
+            proc.kill()
+            proc.join(5)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to SIGTERM this process when its parent dies (prctl PR_SET_PDEATHSIG)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(EXIT_UNAVAILABLE)
+
+
+def _serve_child(settings: Settings, port: int, parent: int) -> None:
+    """A forked web process: default signal handlers, tied to its parent's life."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_DFL if sig == signal.SIGTERM else signal.default_int_handler)
+    _die_with_parent(parent)
+    _serve_one(settings, port, True)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -204,9 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
 def extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Subcommands contributed by features (each adds its own parser)."""
     from app.analysis.replay_cli import add_replay_parser
+    from app.jobs_cli import add_parser as jobs
     from app.keys_cli import add_parser as rotate_keys
 
-    return [add_replay_parser, rotate_keys]
+    return [add_replay_parser, rotate_keys, jobs]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -36,6 +36,8 @@ class Runtime:
     http: aiohttp.ClientSession
     redis: ArqRedis | None = None
     github: GitHubApp | None = None
+    # Problems that do not stop the process but put a promise at risk; /readyz lists them.
+    warnings: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.github is None:
@@ -67,6 +69,33 @@ def redis_settings(settings: Settings) -> RedisSettings:
 async def open_redis(settings: Settings) -> ArqRedis:
     """An arq Redis pool; it also serves pub/sub, pings and rate limits."""
     return await create_pool(redis_settings(settings))
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+async def persistence_problem(redis: Any) -> str | None:
+    """None when Redis fsyncs every write to its append-only file before answering.
+
+    A 202 means "stored": with `appendonly yes` and `appendfsync always`, a delivery Redis
+    acknowledged survives `kill -9` of redis-server; with less, the last second (or all of
+    it) is lost. Managed Redis may refuse CONFIG, so that is a warning too, not a failure.
+    """
+    try:
+        config = {_text(k): _text(v) for k, v in (await redis.config_get("append*")).items()}
+    except Exception as exc:
+        return (
+            f"cannot read Redis persistence settings ({type(exc).__name__}); acknowledged "
+            "deliveries survive a Redis crash only with appendonly yes and appendfsync always"
+        )
+    aof, fsync = config.get("appendonly"), config.get("appendfsync")
+    if aof == "yes" and fsync == "always":
+        return None
+    return (
+        f"Redis runs with appendonly {aof} and appendfsync {fsync}: a crash of redis-server "
+        "loses deliveries already acknowledged; set appendonly yes and appendfsync always"
+    )
 
 
 def is_sqlite(settings: Settings) -> bool:
@@ -108,7 +137,12 @@ async def _open_seams(
         bus = RedisBus(redis, event_channel(settings.redis_url.get_secret_value()))
         await bus.start()
         stack.push_async_callback(bus.stop)
-        return Runtime(settings, engine, sessionmaker, ArqQueue(redis), bus, http, redis)
+        runtime = Runtime(settings, engine, sessionmaker, ArqQueue(redis), bus, http, redis)
+        problem = await persistence_problem(redis)
+        if problem:
+            log.error("NOT DURABLE: %s", problem)
+            runtime.warnings.append(problem)
+        return runtime
     from worker.functions import CRON_JOBS, FUNCTIONS
 
     inline = InlineQueue(sessionmaker, {f.__name__: f for f in FUNCTIONS})

@@ -98,6 +98,8 @@ async def readyz(request: web.Request) -> web.Response:
     }
     if failing:
         body["failing"] = failing
+    if runtime.warnings:
+        body["warnings"] = runtime.warnings
     return web.json_response(body, status=503 if failing else 200)
 
 
