@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from app.analysis.change import ChangeMetrics, measure_change
 from app.analysis.commit import Commit
 from app.analysis.complexity import ComplexityMetrics, FunctionChange, measure_complexity
 from app.analysis.docs import DocMetrics, measure_docs
@@ -60,6 +61,7 @@ class AnalysisResult:
     stats: CommitStats
     signals: Signals
     score: Score
+    change: ChangeMetrics = field(default_factory=ChangeMetrics)
 
     @property
     def complexity_score(self) -> float:
@@ -129,7 +131,8 @@ def analyze_commit(
     complexity = measure_complexity(views)
     security = measure_security(views)
     style = measure_style(views, lint.result())
-    signals = compute_signals(tests, docs, complexity, style)
+    change = measure_change(views)
+    signals = compute_signals(tests, docs, complexity, style, change)
     return AnalysisResult(
         sha=commit.info.sha,
         language=measure_language(views),
@@ -140,7 +143,8 @@ def analyze_commit(
         security=security,
         stats=measure_stats(views),
         signals=signals,
-        score=score_commit(signals, tests, docs, complexity, style, security),
+        score=score_commit(signals, tests, docs, complexity, style, security, change),
+        change=change,
     )
 
 
@@ -211,4 +215,6 @@ def metrics_document(result: AnalysisResult) -> dict[str, Any]:
         "style": {**flat(result.style), "total": result.style.total},
         "security": _security_document(result.security),
         "stats": flat(result.stats),
+        "change": flat(result.change),
+        "signals": flat(result.signals),
     }

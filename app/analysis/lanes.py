@@ -19,7 +19,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from multiprocessing.context import BaseContext
 from typing import Any
@@ -31,6 +31,7 @@ from app.analysis.gitlocal import LocalGitSource
 from app.analysis.languages import grammar_of
 from app.analysis.lint import PendingLint
 from app.analysis.parsing import BlobCache
+from app.analysis.scoring import Reason, Score, revert_score, reverted_sha
 
 LINT_AHEAD = 24  # most commits a lane claims: loaded together, linted by one ruff process
 MIN_CLAIM = 4  # fewest commits a claim takes, unless fewer are left
@@ -52,6 +53,7 @@ class Analysed:
     reasons: list[dict[str, Any]]
     metrics: dict[str, Any]
     lines_by_language: dict[str, int]
+    reverts: str | None = None  # the (possibly abbreviated) sha a revert's message names
 
 
 def analysed(commit: Commit, result: AnalysisResult) -> Analysed:
@@ -66,7 +68,18 @@ def analysed(commit: Commit, result: AnalysisResult) -> Analysed:
         ],
         metrics=result.metrics_dict(),
         lines_by_language=dict(result.language.lines_by_language),
+        reverts=reverted_sha(commit.info.message),
     )
+
+
+def as_revert(commit: Analysed, earlier: Analysed) -> Analysed:
+    """A revert scored as the negative of the commit it reverts (see ``scoring.revert_score``)."""
+    reasons = [Reason(r["code"], r["points"], r["detail"]) for r in commit.reasons]
+    poisoned = bool(commit.metrics.get("poisoned"))
+    own = Score(commit.metrics.get("quality_score", 0.0), commit.delta, reasons, poisoned)
+    score = revert_score(own, earlier.sha, earlier.delta)
+    kept = [{"code": r.code, "points": r.points, "detail": r.detail} for r in score.reasons]
+    return replace(commit, delta=score.delta, reasons=kept)
 
 
 def first_line(message: str) -> str:

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.analysis.gitlocal import LocalGitSource
-from app.analysis.lanes import Analysed, Progress, analyse_all, default_jobs
+from app.analysis.lanes import Analysed, Progress, analyse_all, as_revert, default_jobs
 from app.entities import rules
 from app.entities.species import (
     SUBSPECIES,
@@ -56,6 +56,7 @@ class _Run:
     entries: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     languages: Counter[str] = field(default_factory=Counter)
+    scored: dict[str, Analysed] = field(default_factory=dict)  # by sha, for reverts
 
 
 def repository_name(path: str) -> str:
@@ -191,8 +192,20 @@ def rules_name(identity: int, generation: int) -> str:
     return generation_name(pet_name(identity), generation)
 
 
+def resolve_revert(run: _Run, commit: Analysed) -> Analysed:
+    """A revert of an earlier replayed commit gives back that commit's delta."""
+    if commit.reverts is None:
+        return commit
+    earlier = run.scored.get(commit.reverts) or next(
+        (c for sha, c in run.scored.items() if sha.startswith(commit.reverts)), None
+    )
+    return commit if earlier is None else as_revert(commit, earlier)
+
+
 def _record(run: _Run, commit: Analysed) -> None:
     """Apply one analysed commit to the pet; keep what happened before it, and its entry."""
+    commit = resolve_revert(run, commit)
+    run.scored[commit.sha] = commit
     at = commit.committed_at
     met = arrive(run.pet, at)
     run.events.extend(events_before(run.pet, met, at))

@@ -11,9 +11,11 @@ Every number lives here, named, and :data:`RULES` describes them for the site.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from app.analysis.change import ChangeMetrics
 from app.analysis.complexity import ComplexityMetrics, FunctionChange
 from app.analysis.docs import DocMetrics
 from app.analysis.parsing import FunctionMetrics
@@ -28,32 +30,42 @@ COMPLEXITY_WEIGHT = 0.4
 LINT_WEIGHT = 0.1
 FORMULA_CAP = 20
 
-# Tests signal: test lines per 100 source lines added (at least TEST_RATIO_FLOOR source
-# lines assumed), plus TEST_FUNCTION_SIGNAL per test function added, within ±TEST_SIGNAL_CAP.
-TEST_RATIO_FLOOR = 40
-TEST_FUNCTION_SIGNAL = 5
-TEST_SIGNAL_CAP = 40
+# Tests signal: test cases gained (each parametrized case counts; whole file versions are
+# compared, so a data table is no test), TEST_CASE_SIGNAL per doubling, plus
+# TESTS_ALONGSIDE_SIGNAL when a commit adding source also changes tests, within
+# ±TEST_SIGNAL_CAP. Tests lost while more source is deleted than added cost nothing
+# (dead code removed with its tests). Small on purpose: bench/validity.py finds test
+# volume grows with change size, so rewarding it heavily ranks risky commits higher.
+TEST_CASE_SIGNAL = 2.5
+TESTS_ALONGSIDE_SIGNAL = 3.4
+TEST_SIGNAL_CAP = 5
 
 # Documentation signal: DOC_RATIO_SCALE × comment lines per code line added (at least
 # DOC_RATIO_FLOOR code lines assumed), plus DOC_FILE_SIGNAL when README/docs gain lines.
-DOC_RATIO_SCALE = 50
+DOC_RATIO_SCALE = 25
 DOC_RATIO_FLOOR = 20
-DOC_FILE_SIGNAL = 10
-DOC_SIGNAL_CAP = 25
+DOC_FILE_SIGNAL = 5
+DOC_SIGNAL_CAP = 12.5
 
-# Complexity signal: the change in "burden" of the touched functions. A function's burden
-# is what it carries beyond healthy allowances: each branch past CC_ALLOWANCE, NESTING_WEIGHT
-# per level past NESTING_ALLOWANCE, one per LENGTH_UNIT lines past LENGTH_ALLOWANCE.
+# Complexity signal, part one: the change's own complexity (app/analysis/change.py), counted
+# only when the commit adds source lines. CHANGE_SIGNAL per bit: of log2(1 + source lines
+# added) past SIZE_ALLOWANCE_BITS (below it a small, focused change earns), of the change's
+# entropy over files, and of log2(1 + functions touched).
+CHANGE_SIGNAL = 2.5
+SIZE_ALLOWANCE_BITS = 4.5  # ≈ 22 source lines: the size at which a change neither earns nor costs
+
+# Complexity signal, part two: the change in "burden" of the touched functions. A function's
+# burden is what it carries beyond healthy allowances: each branch past CC_ALLOWANCE,
+# NESTING_WEIGHT per level past NESTING_ALLOWANCE, one per LENGTH_UNIT lines past
+# LENGTH_ALLOWANCE. Adding and removing burden move the signal on the same scale.
 CC_ALLOWANCE = 5
 NESTING_ALLOWANCE = 3
 NESTING_WEIGHT = 2
 LENGTH_ALLOWANCE = 60
 LENGTH_UNIT = 20
-COMPLEXITY_DENSITY_SCALE = 100  # burden is counted per 100 code lines added…
+BURDEN_SCALE = 50  # burden is counted per 50 code lines added…
 COMPLEXITY_FLOOR = 50  # …with at least this many lines assumed, so small commits count fully
 COMPLEXITY_SIGNAL_CAP = 40
-COMPLEXITY_REDUCTION_WEIGHT = 0.2  # reward for lowering the burden, half the penalty's weight
-COMPLEXITY_REDUCTION_CAP = 20
 
 # Lint signal: problems introduced per 100 lines added (at least LINT_FLOOR lines assumed).
 LINT_DENSITY_SCALE = 100
@@ -64,53 +76,75 @@ LINT_SIGNAL_CAP = 60
 RISKY_CALL_POINTS = -2
 RISKY_CALL_CAP = -6
 SECRET_POINTS = -15
+POSSIBLE_SECRET_POINTS = -1  # a key in a test, an example or a placeholder: shown, never poison
+POSSIBLE_SECRET_CAP = -2
 POOR_QUALITY_THRESHOLD = 3.0
 POOR_QUALITY_POINTS = -5
 
-# Quality score: QUALITY_BASE plus the formula's points over QUALITY_POINTS_PER_STEP, in 0–10.
+# Quality score: QUALITY_BASE plus the code-quality points (tests, docs, burden, lint and
+# risky calls; not the change's size or spread) over QUALITY_POINTS_PER_STEP, in 0–10.
 QUALITY_BASE = 5.0
 QUALITY_POINTS_PER_STEP = 4
 QUALITY_MAX = 10.0
 REVIEW_LIMIT = 3  # a Gemini review may move the delta by at most this much either way
+REVERT_TOLERANCE = 2  # a revert scores the negative of the reverted commit's delta, within this
 
+_C = f"−{COMPLEXITY_WEIGHT} × complexity signal"
 RULES: list[dict[str, object]] = [
     {"code": "tests_added", "family": "tests", "weight": TEST_WEIGHT,
-     "rule": f"+{TEST_WEIGHT} × tests signal: 100 × net test lines / max(source lines added, "
-             f"{TEST_RATIO_FLOOR}) + {TEST_FUNCTION_SIGNAL} per test function added, "
-             f"within ±{TEST_SIGNAL_CAP}. A proxy for coverage, not a measurement of it."},
+     "rule": f"+{TEST_WEIGHT} × tests signal: {TEST_CASE_SIGNAL} × log2(1 + test cases gained) "
+             f"(a parametrized case counts as one; whole test files are compared, so a data "
+             f"table is no test) + {TESTS_ALONGSIDE_SIGNAL} when a commit that adds source also "
+             f"changes tests, within ±{TEST_SIGNAL_CAP}. A proxy for coverage, not a measurement "
+             f"of it."},
     {"code": "tests_removed", "family": "tests", "weight": TEST_WEIGHT,
-     "rule": "The same signal when the commit takes more tests away than it adds."},
+     "rule": "The same signal when the commit loses test cases; nothing is charged when it "
+             "also deletes more source than it adds (dead code removed with its tests)."},
     {"code": "docs_added", "family": "documentation", "weight": DOC_WEIGHT,
      "rule": f"+{DOC_WEIGHT} × documentation signal: {DOC_RATIO_SCALE} × net comment and "
              f"docstring lines / max(code lines added, {DOC_RATIO_FLOOR}), +{DOC_FILE_SIGNAL} "
-             f"when README, docs or CHANGELOG gain lines, within ±{DOC_SIGNAL_CAP}."},
+             f"when README, docs or CHANGELOG gain lines, within ±{DOC_SIGNAL_CAP:g}."},
     {"code": "docs_removed", "family": "documentation", "weight": DOC_WEIGHT,
      "rule": "The same signal when comments and docstrings are removed."},
+    {"code": "change_size", "family": "complexity", "weight": -COMPLEXITY_WEIGHT,
+     "rule": f"{_C}: {CHANGE_SIGNAL} × (log2(1 + source lines added) − "
+             f"{SIZE_ALLOWANCE_BITS:g}). Larger changes carry more risk (Kamei et al. 2013); "
+             f"a change under about {2 ** SIZE_ALLOWANCE_BITS - 1:.0f} source lines earns."},
+    {"code": "change_spread", "family": "complexity", "weight": -COMPLEXITY_WEIGHT,
+     "rule": f"{_C}: {CHANGE_SIGNAL} × the entropy (bits) of the change over the source files "
+             f"it touches (Hassan 2009): 0 for one file, log2(n) for n files changed evenly."},
+    {"code": "functions_touched", "family": "complexity", "weight": -COMPLEXITY_WEIGHT,
+     "rule": f"{_C}: {CHANGE_SIGNAL} × log2(1 + source functions touched)."},
     {"code": "complexity_added", "family": "complexity", "weight": -COMPLEXITY_WEIGHT,
-     "rule": f"−{COMPLEXITY_WEIGHT} × burden added to the touched functions per "
-             f"{COMPLEXITY_DENSITY_SCALE} source lines added (at least {COMPLEXITY_FLOOR} lines "
-             f"assumed), at most {COMPLEXITY_SIGNAL_CAP}. "
-             f"Burden: each branch past cyclomatic {CC_ALLOWANCE}, "
+     "rule": f"{_C}: burden added to the touched functions per {BURDEN_SCALE} source lines "
+             f"added (at least {COMPLEXITY_FLOOR} lines assumed), within ±"
+             f"{COMPLEXITY_SIGNAL_CAP}. Burden: each branch past cyclomatic {CC_ALLOWANCE}, "
              f"{NESTING_WEIGHT} per nesting level past {NESTING_ALLOWANCE}, 1 per "
              f"{LENGTH_UNIT} lines past {LENGTH_ALLOWANCE}."},
-    {"code": "complexity_reduced", "family": "complexity", "weight": COMPLEXITY_REDUCTION_WEIGHT,
-     "rule": f"+{COMPLEXITY_REDUCTION_WEIGHT} × burden removed (same scale), at most "
-             f"{COMPLEXITY_REDUCTION_CAP}."},
+    {"code": "complexity_reduced", "family": "complexity", "weight": COMPLEXITY_WEIGHT,
+     "rule": "The same burden signal, on the same scale, when burden is removed."},
     {"code": "lint_introduced", "family": "style", "weight": -LINT_WEIGHT,
      "rule": f"−{LINT_WEIGHT} × problems introduced per {LINT_DENSITY_SCALE} lines added "
              f"(at least {LINT_FLOOR} lines assumed), at most {LINT_SIGNAL_CAP}: ruff on "
              "Python, and long lines, trailing whitespace, mixed indentation, debug prints "
              "and new TODO/FIXME everywhere."},
     {"code": "capped", "family": "formula", "points": f"±{FORMULA_CAP}",
-     "rule": f"The four terms together are capped at ±{FORMULA_CAP}."},
+     "rule": f"The four families together are capped at ±{FORMULA_CAP}."},
     {"code": "risky_code", "family": "security", "points": RISKY_CALL_POINTS,
      "rule": f"{RISKY_CALL_POINTS} per risky call added (eval/exec, shell=True, pickle.loads, "
              f"innerHTML, SQL built by concatenation…), at most {RISKY_CALL_CAP}."},
     {"code": "secret_committed", "family": "security", "points": SECRET_POINTS,
-     "rule": f"{SECRET_POINTS} when a secret is committed; the pet is poisoned and the "
-             "quality score is 0."},
+     "rule": f"{SECRET_POINTS} when a real-looking secret is committed in source or config; "
+             "the pet is poisoned and the quality score is 0."},
+    {"code": "possible_secret", "family": "security", "points": POSSIBLE_SECRET_POINTS,
+     "rule": f"{POSSIBLE_SECRET_POINTS} per possible secret (a key under tests or fixtures, in "
+             f"documentation, a well-known placeholder, a publishable key), at most "
+             f"{POSSIBLE_SECRET_CAP}; never poisons."},
     {"code": "poor_quality", "family": "quality", "points": POOR_QUALITY_POINTS,
      "rule": f"{POOR_QUALITY_POINTS} when the quality score is below {POOR_QUALITY_THRESHOLD}."},
+    {"code": "revert", "family": "formula", "points": "−(reverted delta)",
+     "rule": f"A revert (\"This reverts commit X\") scores the negative of X's delta, within "
+             f"±{REVERT_TOLERANCE}: undoing a change gives back what it earned or cost."},
     {"code": "dependencies_changed", "family": "security", "points": 0,
      "rule": "Dependency manifests changed: shown, not scored."},
     {"code": "no_signal", "family": "quality", "points": 0,
@@ -118,8 +152,9 @@ RULES: list[dict[str, object]] = [
     {"code": "gemini_review", "family": "review", "points": f"±{REVIEW_LIMIT}",
      "rule": f"When enabled, a Gemini review may adjust the delta by up to ±{REVIEW_LIMIT}."},
     {"code": "quality_score", "family": "quality", "points": None,
-     "rule": f"Quality (0–{QUALITY_MAX:g}) = {QUALITY_BASE:g} + (formula points before the cap "
-             f"+ risky-call points) / {QUALITY_POINTS_PER_STEP}; 0 when a secret is committed."},
+     "rule": f"Quality (0–{QUALITY_MAX:g}) = {QUALITY_BASE:g} + (points of tests, "
+             f"documentation, burden, lint and risky calls, before the cap) / "
+             f"{QUALITY_POINTS_PER_STEP}; 0 when a secret is committed."},
 ]  # fmt: skip
 
 
@@ -153,12 +188,19 @@ class Score:
 
 @dataclass(frozen=True)
 class Signals:
-    """Each family's normalised signal (the seed's columns)."""
+    """Each family's normalised signal (the seed's columns), and the complexity family's parts.
+
+    ``complexity`` is the burden part; ``size``, ``spread`` and ``functions`` are the change's
+    own complexity. The complexity family's signal is their sum.
+    """
 
     tests: float
     docs: float
     complexity: float
     lint: float
+    size: float = 0.0
+    spread: float = 0.0
+    functions: float = 0.0
 
 
 def round_points(value: float) -> int:
@@ -171,11 +213,19 @@ def _clamp(value: float, low: float, high: float) -> float:
     return max(low, min(high, value))
 
 
-def tests_signal(tests: TestMetrics) -> float:
-    """Net test lines per 100 source lines added, plus a bonus per test function."""
-    ratio = 100 * tests.net_test_lines / max(tests.source_lines_added, TEST_RATIO_FLOOR)
-    signal = ratio + TEST_FUNCTION_SIGNAL * tests.net_test_functions
-    return _clamp(signal, -TEST_SIGNAL_CAP, TEST_SIGNAL_CAP)
+def _signed_log2(value: float) -> float:
+    """log2(1 + |value|) with the value's sign: each doubling counts the same."""
+    return math.copysign(math.log2(1 + abs(value)), value)
+
+
+def tests_signal(tests: TestMetrics, change: ChangeMetrics | None = None) -> float:
+    """Test cases gained (per doubling), plus a little for testing the source a commit adds."""
+    change = change or ChangeMetrics(lines_added=tests.source_lines_added)
+    cases = TEST_CASE_SIGNAL * _signed_log2(tests.net_test_cases)
+    if cases < 0 and change.lines_removed > change.lines_added:
+        cases = 0.0  # dead code deleted together with its tests is not a loss
+    alongside = TESTS_ALONGSIDE_SIGNAL if change.adds_source and tests.touched else 0.0
+    return _clamp(cases + alongside, -TEST_SIGNAL_CAP, TEST_SIGNAL_CAP)
 
 
 def docs_signal(docs: DocMetrics) -> float:
@@ -201,13 +251,25 @@ def burden_delta(change: FunctionChange) -> float:
 
 
 def complexity_signal(complexity: ComplexityMetrics, tests: TestMetrics) -> float:
-    """Net burden added to the touched functions, per 100 code lines added.
+    """Net burden added to the touched functions, per 50 code lines added.
 
     Dividing by the code added keeps a large, well-factored feature from being
-    punished for its size, while a small change that nests deeply still counts.
+    punished twice for its size (the size term already counts it), while a small
+    change that nests deeply still counts.
     """
     net = sum(burden_delta(change) for change in complexity.functions)
-    return COMPLEXITY_DENSITY_SCALE * net / max(tests.source_lines_added, COMPLEXITY_FLOOR)
+    signal = BURDEN_SCALE * net / max(tests.source_lines_added, COMPLEXITY_FLOOR)
+    return _clamp(signal, -COMPLEXITY_SIGNAL_CAP, COMPLEXITY_SIGNAL_CAP)
+
+
+def change_signals(change: ChangeMetrics, complexity: ComplexityMetrics) -> tuple[float, ...]:
+    """Size, spread and functions-touched signals; all zero when no source line is added."""
+    if not change.adds_source:
+        return 0.0, 0.0, 0.0
+    size = CHANGE_SIGNAL * (math.log2(1 + change.lines_added) - SIZE_ALLOWANCE_BITS)
+    spread = CHANGE_SIGNAL * change.entropy
+    functions = CHANGE_SIGNAL * math.log2(1 + complexity.functions_touched)
+    return size, spread, functions
 
 
 def lint_signal(style: StyleMetrics) -> float:
@@ -217,14 +279,23 @@ def lint_signal(style: StyleMetrics) -> float:
 
 
 def compute_signals(
-    tests: TestMetrics, docs: DocMetrics, complexity: ComplexityMetrics, style: StyleMetrics
+    tests: TestMetrics,
+    docs: DocMetrics,
+    complexity: ComplexityMetrics,
+    style: StyleMetrics,
+    change: ChangeMetrics | None = None,
 ) -> Signals:
     """Every family's signal, rounded to one decimal so stored figures are stable."""
+    change = change or ChangeMetrics()
+    size, spread, functions = change_signals(change, complexity)
     return Signals(
-        tests=round(tests_signal(tests), 1),
+        tests=round(tests_signal(tests, change), 1),
         docs=round(docs_signal(docs), 1),
         complexity=round(complexity_signal(complexity, tests), 1),
         lint=round(lint_signal(style), 1),
+        size=round(size, 1),
+        spread=round(spread, 1),
+        functions=round(functions, 1),
     )
 
 
@@ -244,10 +315,11 @@ def tests_reason(signal: float, tests: TestMetrics) -> Reason | None:
     if points == 0:
         return None
     detail = (
-        f"tests {_signed(tests.net_test_functions)}, assertions "
-        f"{_signed(tests.assertions_added - tests.assertions_removed)}, "
-        f"{_signed(tests.net_test_lines)} test lines for {tests.source_lines_added} source lines"
+        f"test cases {_signed(tests.net_test_cases)}, assertions "
+        f"{_signed(tests.assertions_added - tests.assertions_removed)}"
     )
+    if tests.touched and tests.source_lines_added:
+        detail += f", tests changed with {_plural(tests.source_lines_added, 'source line')}"
     return Reason("tests_added" if points > 0 else "tests_removed", points, detail)
 
 
@@ -274,17 +346,33 @@ def _describe(change: FunctionChange) -> str:
 
 
 def complexity_reason(signal: float, complexity: ComplexityMetrics) -> Reason | None:
-    """The complexity term: a penalty for burden added, a smaller reward for burden removed."""
-    if signal > 0:
-        points = -round_points(COMPLEXITY_WEIGHT * min(signal, COMPLEXITY_SIGNAL_CAP))
-        code, pick = "complexity_added", max
-    else:
-        points = round_points(COMPLEXITY_REDUCTION_WEIGHT * min(-signal, COMPLEXITY_REDUCTION_CAP))
-        code, pick = "complexity_reduced", min
+    """The burden term: a penalty for burden added, a reward on the same scale for removing it."""
+    points = -round_points(COMPLEXITY_WEIGHT * signal)
     if points == 0:
         return None
-    culprit = pick(complexity.functions, key=burden_delta)
-    return Reason(code, points, f"{'worst' if signal > 0 else 'best'}: {_describe(culprit)}")
+    worse = points < 0
+    culprit = (max if worse else min)(complexity.functions, key=burden_delta)
+    code = "complexity_added" if worse else "complexity_reduced"
+    return Reason(code, points, f"{'worst' if worse else 'best'}: {_describe(culprit)}")
+
+
+def change_reasons(
+    signals: Signals, change: ChangeMetrics, complexity: ComplexityMetrics
+) -> list[Reason]:
+    """The change's own complexity as up to three reasons: size, spread, functions touched."""
+    size = -round_points(COMPLEXITY_WEIGHT * signals.size)
+    spread = -round_points(COMPLEXITY_WEIGHT * signals.spread)
+    functions = -round_points(COMPLEXITY_WEIGHT * signals.functions)
+    lines = _plural(change.lines_added, "source line")
+    candidates = [
+        Reason("change_size", size, f"{'small change: ' if size > 0 else ''}{lines} added"),
+        Reason("change_spread", spread,
+               f"change spread over {_plural(change.source_files, 'file')} in "
+               f"{_plural(change.directories, 'directory').replace('directorys', 'directories')}"),
+        Reason("functions_touched", functions,
+               f"{_plural(complexity.functions_touched, 'function')} touched"),
+    ]  # fmt: skip
+    return [reason for reason in candidates if reason.points != 0]
 
 
 def _lint_summary(style: StyleMetrics) -> str:
@@ -313,7 +401,7 @@ def formula_reasons(
     complexity: ComplexityMetrics,
     style: StyleMetrics,
 ) -> list[Reason]:
-    """The four weighted terms that have points."""
+    """The code-quality terms that have points (the change's size and spread aside)."""
     candidates = [
         tests_reason(signals.tests, tests),
         docs_reason(signals.docs, docs),
@@ -351,6 +439,18 @@ def secret_reason(security: SecurityMetrics) -> Reason | None:
     return Reason("secret_committed", SECRET_POINTS, detail)
 
 
+def possible_secret_reason(security: SecurityMetrics) -> Reason | None:
+    """A key that is probably not a live secret (test, example, placeholder): a nudge only."""
+    possible = list(getattr(security, "possible_secrets", ()))
+    if not possible:
+        return None
+    points = max(POSSIBLE_SECRET_CAP, POSSIBLE_SECRET_POINTS * len(possible))
+    first = possible[0]
+    more = f" and {len(possible) - 1} more" if len(possible) > 1 else ""
+    detail = f"possible secret: {first.kind} at {first.path}:{first.line}{more} (value redacted)"
+    return Reason("possible_secret", points, detail)
+
+
 def poor_reason(quality: float) -> Reason | None:
     """The extra penalty of a poor-quality commit."""
     if quality >= POOR_QUALITY_THRESHOLD:
@@ -360,7 +460,7 @@ def poor_reason(quality: float) -> Reason | None:
 
 
 def quality_from_points(points: int, poisoned: bool) -> float:
-    """The 0–10 quality score from the uncapped formula points and risky-call points."""
+    """The 0–10 quality score from the code-quality points before the cap and risky calls."""
     if poisoned:
         return 0.0
     return round(_clamp(QUALITY_BASE + points / QUALITY_POINTS_PER_STEP, 0, QUALITY_MAX), 1)
@@ -386,20 +486,43 @@ def score_commit(
     complexity: ComplexityMetrics,
     style: StyleMetrics,
     security: SecurityMetrics,
+    change: ChangeMetrics | None = None,
 ) -> Score:
     """The quality score, the delta and its reasons; the reasons' points sum to the delta."""
-    reasons = formula_reasons(signals, tests, docs, complexity, style)
+    quality_reasons = formula_reasons(signals, tests, docs, complexity, style)
+    reasons = [*quality_reasons, *change_reasons(signals, change or ChangeMetrics(), complexity)]
     formula_points = sum(reason.points for reason in reasons)
     extras = [r for r in (cap_reason(formula_points), risky_reason(security)) if r is not None]
     reasons.extend(extras)
     risky_points = sum(r.points for r in extras if r.code == "risky_code")
     poisoned = bool(security.secrets)
-    quality = quality_from_points(formula_points + risky_points, poisoned)
-    penalty = secret_reason(security) or poor_reason(quality)
-    if penalty is not None:
-        reasons.append(penalty)
+    quality_points = sum(reason.points for reason in quality_reasons) + risky_points
+    quality = quality_from_points(quality_points, poisoned)
+    penalties = [secret_reason(security) or poor_reason(quality), possible_secret_reason(security)]
+    reasons.extend(penalty for penalty in penalties if penalty is not None)
     reasons.extend(_info_reasons(security))
     if not reasons:
         reasons.append(Reason("no_signal", 0, "no measurable quality change"))
     delta = sum(reason.points for reason in reasons)
     return Score(quality, delta, _ordered(reasons), poisoned)
+
+
+REVERT_PATTERN = re.compile(r"This reverts commit ([0-9a-f]{7,40})", re.IGNORECASE)
+
+
+def reverted_sha(message: str) -> str | None:
+    """The commit a message says it reverts (git's own ``git revert`` wording), if any."""
+    match = REVERT_PATTERN.search(message)
+    return match.group(1).lower() if match else None
+
+
+def revert_score(score: Score, reverted: str, reverted_delta: int) -> Score:
+    """A revert gives back what the reverted commit earned or cost: the negative of its delta.
+
+    The revert's own measurements stay in its metrics; its reasons become one, so they
+    still sum to the delta. Secrets stay poison whatever is reverted.
+    """
+    if score.poisoned:
+        return score
+    detail = f"reverts {reverted[:7]}, which scored {reverted_delta:+d}"
+    return Score(score.quality_score, -reverted_delta, [Reason("revert", -reverted_delta, detail)])

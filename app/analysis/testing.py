@@ -6,6 +6,7 @@ adds to and removes from the test suite, set against the source lines it adds.
 
 from __future__ import annotations
 
+import ast
 import posixpath
 import re
 from collections.abc import Sequence
@@ -104,11 +105,23 @@ class TestMetrics:
     test_lines_added: int = 0
     test_lines_removed: int = 0
     source_lines_added: int = 0
+    test_cases_added: int = 0
+    test_cases_removed: int = 0
 
     @property
     def net_test_functions(self) -> int:
         """Test functions added minus removed."""
         return self.test_functions_added - self.test_functions_removed
+
+    @property
+    def net_test_cases(self) -> int:
+        """Test cases the suite gained (parametrized cases count one each) minus those it lost."""
+        return self.test_cases_added - self.test_cases_removed
+
+    @property
+    def touched(self) -> bool:
+        """True when the commit changed any test line."""
+        return self.test_lines_added + self.test_lines_removed > 0
 
     @property
     def net_test_lines(self) -> int:
@@ -145,9 +158,74 @@ def _file_counts(view: FileView) -> dict[str, int]:
         counts["assertions_added"] = count_matches(ASSERTION_PATTERNS.get(language), added)
         counts["assertions_removed"] = count_matches(ASSERTION_PATTERNS.get(language), removed)
         counts["test_lines_added"], counts["test_lines_removed"] = len(added), len(removed)
+        gained = _case_change(view, language, counts)
+        counts["test_cases_added"], counts["test_cases_removed"] = max(gained, 0), max(-gained, 0)
     else:
         counts["source_lines_added"] = len(added)
+        if language in INLINE_TEST_LANGUAGES:  # Rust's #[test] functions live beside the code
+            counts["test_cases_added"] = counts.get("test_functions_added", 0)
+            counts["test_cases_removed"] = counts.get("test_functions_removed", 0)
     return counts
+
+
+def _decorator_cases(decorator: ast.expr) -> int:
+    """Cases one ``parametrize`` decorator makes: its literal list's length, else 1."""
+    if not isinstance(decorator, ast.Call):
+        return 1
+    func = decorator.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    if name != "parametrize" or len(decorator.args) < 2:
+        return 1
+    values = decorator.args[1]
+    if isinstance(values, (ast.List, ast.Tuple, ast.Set)):
+        return max(len(values.elts), 1)
+    return 1
+
+
+def python_cases(source: str) -> int | None:
+    """Test cases in a Python test file: each ``test*`` function times its parametrized rows.
+
+    ``None`` when the file does not parse (the caller falls back to counting definitions).
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    total = 0
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith(
+            "test"
+        ):
+            cases = 1
+            for decorator in node.decorator_list:
+                cases *= _decorator_cases(decorator)
+            total += cases
+    return total
+
+
+def file_cases(content: bytes | None, language: str) -> int | None:
+    """Test cases in one version of a test file, or ``None`` when it cannot be counted."""
+    if content is None:
+        return None
+    text = content.decode("utf-8", "replace")
+    if language == "Python":
+        return python_cases(text)
+    pattern = TEST_FUNCTION_PATTERNS.get(language)
+    return len(pattern.findall(text)) if pattern is not None else None
+
+
+def _case_change(view: FileView, language: str, counts: dict[str, int]) -> int:
+    """Cases gained by one test file: whole versions compared when both are known.
+
+    Comparing versions, not diff lines, is what makes three tests folded into one
+    parametrized test with five cases a gain of two, and a data table no test at all.
+    """
+    status = view.change.status
+    before = 0 if status == "added" else file_cases(view.change.before, language)
+    after = 0 if status == "removed" else file_cases(view.change.after, language)
+    if before is None or after is None:
+        return counts.get("test_functions_added", 0) - counts.get("test_functions_removed", 0)
+    return after - before
 
 
 def measure_tests(views: Sequence[FileView]) -> TestMetrics:

@@ -108,4 +108,4 @@ def test_a_function_moved_between_files_is_not_new() -> None:
 def test_readme_changes_count_as_documentation() -> None:
     result = analyze_commit(commit_of(change("README.md", "# X\n", "# X\n\nHow to use it.\n")))
     assert result.docs.doc_files_changed == ["README.md"]
-    assert [(r.code, r.points) for r in result.score.reasons] == [("docs_added", 2)]
+    assert [(r.code, r.points) for r in result.score.reasons] == [("docs_added", 1)]

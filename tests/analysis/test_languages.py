@@ -58,14 +58,15 @@ def test_documentation_figures(case: LangCase) -> None:
 
 
 def test_python_score_is_explained_point_by_point() -> None:
-    """tests: 100×6/40 + 5×2 = 25 → +8 (0.3×25 = 7.5, half away from zero);
-    docs: 50×2/20 = 5 → +1; complexity: grade's burden 0 → 1 (cc 6 is one past 5)
-    per 100 source lines, at least 50 assumed: 2 → −0.8 → −1."""
+    """tests: 2.5 × log2(1 + 2 cases) + 3.4 (tests changed with the source) = 7.4, capped at 5
+    → +1.5 → +2; docs: 25×2/20 = 2.5 → +0.5 → +1; change size: 2.5 × (log2(11) − 4.5) = −2.6
+    → +1.04 → +1; functions touched: 2.5 × log2(3) = 4.0 → −1.6 → −2; burden: grade's 0 → 1
+    per 50 lines (floor 50) = 1 → −0.4 → 0; one file, so no spread."""
     score = _analyse(PYTHON).score
     points = {reason.code: reason.points for reason in score.reasons}
-    assert points == {"tests_added": 8, "docs_added": 1, "complexity_added": -1}
-    assert score.delta == 8
-    assert score.quality_score == 7.0
+    assert points == {"tests_added": 2, "docs_added": 1, "change_size": 1, "functions_touched": -2}
+    assert score.delta == 2
+    assert score.quality_score == 5.8
     assert not score.poisoned
 
 
