@@ -19,12 +19,11 @@ from app.api import (
 )
 from app.api.access import LOCAL as ACCESS_CACHE
 from app.api.access import LocalCache
+from app.api.context import MAX_BODY
 from app.api.cors import cors_middleware
 from app.api.errors import error_middleware
 from app.api.ratelimit import DEFAULT_LIMITS, LIMITS, LocalCounter, ratelimit_middleware
 from app.api.ratelimit import LOCAL as RATE_COUNTER
-
-MAX_BODY = 64 * 1024
 
 
 def build() -> web.Application:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 import time
 from datetime import timedelta
+from typing import Annotated
 
 from aiohttp import web
+from pydantic import Field
 
 from app.api import pets
 from app.api.access import may_view, require_push, visible_repositories
 from app.api.context import json_body, runtime, utc_now
 from app.api.entities import viewer
 from app.api.errors import ANALYSIS_FAILED, REPOSITORY_NOT_FOUND, ApiError, invalid
-from app.api.params import MAX_ID, int_value, query_int
+from app.api.params import Id, Params, Whole, parse
 from app.models import Repository
 from app.queue import QueueUnavailable
 
@@ -22,6 +24,19 @@ log = logging.getLogger(__name__)
 # The polling fallback's per-repository job (issue 6) checks for new commits and queues them.
 TRIGGER_JOB = "poll_repository"
 ESTIMATE = timedelta(seconds=30)
+
+
+class RecentQuery(Params):
+    """`GET /analysis/recent` query."""
+
+    limit: Annotated[Whole, Field(ge=1, le=50)] = 10
+    repository_id: Id | None = None
+
+
+class TriggerBody(Params):
+    """`POST /analysis/trigger` body."""
+
+    repository_id: Id
 
 
 def _not_found(repository_id: int) -> ApiError:
@@ -35,10 +50,8 @@ def _not_found(repository_id: int) -> ApiError:
 
 async def recent(request: web.Request) -> web.Response:
     """GET /analysis/recent?limit=&repository_id=."""
-    limit = query_int(request.query, "limit", 10, 1, 50)
-    wanted = None
-    if "repository_id" in request.query:
-        wanted = int_value(request.query["repository_id"], "repository_id", 1, MAX_ID)
+    query = parse(RecentQuery, request.query)
+    wanted = query.repository_id
     access = await viewer(request)
     async with runtime(request).sessionmaker() as session:
         if wanted is None:
@@ -48,16 +61,13 @@ async def recent(request: web.Request) -> web.Response:
             if row is None or not may_view(access, row):
                 raise _not_found(wanted)
             repositories = [row]
-        analyses = await pets.recent_analyses(session, repositories, limit)
+        analyses = await pets.recent_analyses(session, repositories, query.limit)
     return web.json_response({"analyses": analyses})
 
 
 async def trigger(request: web.Request) -> web.Response:
     """POST /analysis/trigger {repository_id}: look for new commits now (202)."""
-    body = await json_body(request)
-    if "repository_id" not in body:
-        raise invalid("repository_id", "`repository_id` is required.")
-    repository_id = int_value(body["repository_id"], "repository_id", 1, MAX_ID)
+    repository_id = parse(TriggerBody, await json_body(request)).repository_id
     access = await viewer(request)
     async with runtime(request).sessionmaker() as session:
         row = await session.get(Repository, repository_id)

@@ -11,6 +11,7 @@ from urllib.parse import urlencode, urlsplit
 
 import jwt
 from aiohttp import web
+from pydantic import Field
 from sqlalchemy.exc import IntegrityError
 
 from app.api import access, github_user, sessions
@@ -24,6 +25,7 @@ from app.api.errors import (
     invalid,
     unauthorized,
 )
+from app.api.params import Params, Text, parse
 from app.api.users import require_keyring, upsert_user, user_json
 from app.config import Settings
 from app.models import RevokedSession, User
@@ -35,6 +37,19 @@ CHROMIUM_APP = ".chromiumapp.org"
 FIREFOX_APP = ".extensions.allizom.org"
 MAX_URI = 2048
 _UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
+
+
+class InitiateBody(Params):
+    """`POST /auth/github/initiate` body."""
+
+    redirect_uri: Text = Field(max_length=MAX_URI)
+
+
+class CallbackBody(Params):
+    """`POST /auth/github/callback` body."""
+
+    code: Text = Field(max_length=512)
+    state: Text = Field(max_length=4096)
 
 
 def _origin(parts: Any) -> tuple[str, str, int]:
@@ -133,22 +148,12 @@ def _require_client(config: Settings) -> str:
     return config.github_client_id
 
 
-def _string(body: dict[str, Any], name: str, max_length: int = MAX_URI) -> str:
-    """A required non-empty string field."""
-    value = body.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise invalid(name, f"`{name}` is required and must be a non-empty string.")
-    if len(value) > max_length:
-        raise invalid(name, f"`{name}` is too long.")
-    return value.strip()
-
-
 async def initiate(request: web.Request) -> web.Response:
     """POST /auth/github/initiate: the URL to send the person to, and its state."""
     config = settings(request)
     client_id = _require_client(config)
     secret = sessions.require_secret(request)
-    redirect_uri = _string(await json_body(request), "redirect_uri")
+    redirect_uri = parse(InitiateBody, await json_body(request)).redirect_uri
     if not allowed_redirect(redirect_uri, config):
         raise invalid(
             "redirect_uri",
@@ -186,9 +191,9 @@ async def callback(request: web.Request) -> web.Response:
     _require_client(settings(request))
     secret = sessions.require_secret(request)
     ring = require_keyring(request)
-    body = await json_body(request)
-    code = _string(body, "code", 512)
-    claims = read_state(secret, _string(body, "state", 4096))
+    body = parse(CallbackBody, await json_body(request))
+    code = body.code
+    claims = read_state(secret, body.state)
     await consume_state(request, claims)
     tokens, profile = await _exchange(request, code, claims["redirect_uri"])
     async with runtime(request).sessionmaker.begin() as session:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import re
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
+from pydantic import Field, field_validator
 
 from app.api import pets
 from app.api.access import Access, access_for, may_view, require_push, visible_repositories
@@ -22,7 +23,7 @@ from app.api.errors import (
     ApiError,
     invalid,
 )
-from app.api.params import path_id, printable, query_enum, query_int
+from app.api.params import Params, Whole, parse, path_id, printable
 from app.api.sessions import authenticate
 from app.entities import rules
 from app.entities.jobs import request_images
@@ -40,6 +41,27 @@ log = logging.getLogger(__name__)
 NAME_MAX = 40
 TREND_DAYS = 30
 _NAME_OK = re.compile(r"^[^\x00-\x1f\x7f<>]+$")
+
+
+class HistoryQuery(Params):
+    """`GET /entities/{id}/health-history` query."""
+
+    days: Annotated[Whole, Field(ge=1, le=90)] = TREND_DAYS
+    granularity: str = "daily"
+
+    @field_validator("granularity")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        """One of the bucket sizes `pets.bucketed` knows."""
+        if value not in pets.GRANULARITIES:
+            raise ValueError(f"must be one of: {', '.join(pets.GRANULARITIES)}")
+        return value
+
+
+class RenameBody(Params):
+    """`PATCH /entities/{id}` body."""
+
+    name: str = Field(max_length=400)
 
 
 async def viewer(request: web.Request) -> Access:
@@ -117,10 +139,9 @@ async def get_entity(request: web.Request) -> web.Response:
 
 def _new_name(body: dict[str, Any]) -> str:
     """A printable name of 1 to 40 characters."""
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
+    name = " ".join(parse(RenameBody, body).name.split())
+    if not name:
         raise invalid("name", "`name` is required and must be a non-empty string.")
-    name = " ".join(name.split())
     if not printable(name, NAME_MAX) or not _NAME_OK.match(name):
         raise invalid("name", f"`name` must be at most {NAME_MAX} printable characters.")
     return name
@@ -145,18 +166,17 @@ async def rename(request: web.Request) -> web.Response:
 
 async def health_history(request: web.Request) -> web.Response:
     """GET /entities/{id}/health-history?days=&granularity=."""
-    days = query_int(request.query, "days", TREND_DAYS, 1, 90)
-    granularity = query_enum(request.query, "granularity", "daily", tuple(pets.GRANULARITIES))
+    query = parse(HistoryQuery, request.query)
     access = await viewer(request)
     entity, _ = await _visible_pet(request, access)
     now = utc_now()
-    since = now - timedelta(days=days)
+    since = now - timedelta(days=query.days)
     async with runtime(request).sessionmaker() as session:
         points = await pets.history(session, entity.id, since)
     return web.json_response(
         {
             "entity_id": entity.id,
-            "health_history": pets.bucketed(points, granularity),
+            "health_history": pets.bucketed(points, query.granularity),
             "summary": pets.summary(entity, points, since, now),
         }
     )

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
+from pydantic import Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api import pets
 from app.api.context import runtime, settings, utc_now
 from app.api.errors import NO_ACTIVE_ENTITY, REPOSITORY_NOT_FOUND, ApiError
-from app.api.params import printable, query_int
+from app.api.params import Params, Whole, parse, printable
 from app.entities.service import current_pet
 from app.models import Repository
 
@@ -20,6 +21,12 @@ HISTORY_DAYS = 30
 RECENT = 10
 CACHE_CONTROL = "public, max-age=15"
 MAX_FULL_NAME = 255
+
+
+class PetQuery(Params):
+    """`GET /public/pets/{owner}/{repo}` query."""
+
+    days: Annotated[Whole, Field(ge=1, le=90)] = HISTORY_DAYS
 
 
 async def public_repository(session: AsyncSession, full_name: str) -> Repository | None:
@@ -47,7 +54,7 @@ def not_found(full_name: str) -> ApiError:
 async def public_pet(request: web.Request) -> web.Response:
     """GET /public/pets/{owner}/{repo}: pet, 30-day history and recent analyses."""
     full_name = f"{request.match_info['owner']}/{request.match_info['repo']}"
-    days = query_int(request.query, "days", HISTORY_DAYS, 1, 90)
+    days = parse(PetQuery, request.query).days
     now = utc_now()
     since = now - timedelta(days=days)
     async with runtime(request).sessionmaker() as session:

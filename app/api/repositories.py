@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
 from aiohttp import web
+from pydantic import Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,13 +15,45 @@ from app.api.access import Access, require_push
 from app.api.context import iso, json_body, runtime, utc_now
 from app.api.entities import NAME_MAX, base_url, queue_pictures, viewer
 from app.api.errors import REPOSITORY_NOT_FOUND, ApiError, invalid
-from app.api.params import MAX_ID, int_value, printable, query_enum, query_int
+from app.api.params import Params, Whole, parse, path_id, printable
 from app.entities.service import create_pet, current_pet, set_frozen
 from app.entities.species import SPECIES
 from app.models import Installation, Repository
 
-TYPES = ("all", "public", "private")
-SORTS = ("updated", "created", "pushed", "full_name")
+Kind = Literal["all", "public", "private"]
+Sort = Literal["updated", "created", "pushed", "full_name"]
+TYPES = get_args(Kind)
+SORTS = get_args(Sort)
+
+
+class ListQuery(Params):
+    """`GET /repositories` query."""
+
+    type: Kind = "all"
+    sort: Sort = "updated"
+    per_page: Annotated[Whole, Field(ge=1, le=100)] = 30
+    page: Annotated[Whole, Field(ge=1, le=10_000)] = 1
+
+
+class Preferences(Params):
+    """`entity_preferences`: the species and name of the pet to hatch."""
+
+    type: str | None = None
+    name: str | None = Field(default=None, max_length=200)
+
+    @field_validator("type")
+    @classmethod
+    def _species(cls, value: str | None) -> str | None:
+        """One of the species the pet rules know."""
+        if value is not None and value not in SPECIES:
+            raise ValueError(f"must be one of: {', '.join(SPECIES)}")
+        return value
+
+
+class MonitorBody(Params):
+    """`POST /repositories/{id}/monitor` body."""
+
+    entity_preferences: Preferences | None = None
 
 
 def _sort_key(sort: str) -> Any:
@@ -69,12 +102,11 @@ def repository_json(
 
 async def list_repositories(request: web.Request) -> web.Response:
     """GET /repositories?type=&sort=&per_page=&page=."""
-    kind = query_enum(request.query, "type", "all", TYPES)
-    sort = query_enum(request.query, "sort", "updated", SORTS)
-    per_page = query_int(request.query, "per_page", 30, 1, 100)
-    page = query_int(request.query, "page", 1, 1, 10_000)
+    query = parse(ListQuery, request.query)
     access = await viewer(request)
-    chosen, total, more = select_page(list(access.repos.values()), kind, sort, per_page, page)
+    chosen, total, more = select_page(
+        list(access.repos.values()), query.type, query.sort, query.per_page, query.page
+    )
     async with runtime(request).sessionmaker() as session:
         rows = await _rows_by_github_id(session, [int(r["id"]) for r in chosen])
         found = await pets.current_pets(session, rows.values())
@@ -87,29 +119,22 @@ async def list_repositories(request: web.Request) -> web.Response:
 
 
 def _preferences(body: dict[str, Any]) -> tuple[str | None, str | None]:
-    """`entity_preferences: {type?, name?}` with each field checked."""
-    prefs = body.get("entity_preferences") or {}
-    if not isinstance(prefs, dict):
-        raise invalid("entity_preferences", "`entity_preferences` must be an object.")
-    kind, name = prefs.get("type"), prefs.get("name")
-    if kind is not None and kind not in SPECIES:
-        raise invalid(
-            "entity_preferences.type",
-            f"`entity_preferences.type` must be one of: {', '.join(SPECIES)}.",
-        )
+    """`entity_preferences: {type?, name?}`: types by the model, the name's text checked here."""
+    prefs = parse(MonitorBody, body).entity_preferences or Preferences()
+    name = prefs.name
     if name is not None:
-        if not isinstance(name, str) or not printable(" ".join(name.split()), NAME_MAX):
+        name = " ".join(name.split())
+        if not printable(name, NAME_MAX):
             raise invalid(
                 "entity_preferences.name",
                 f"`entity_preferences.name` must be 1 to {NAME_MAX} characters.",
             )
-        name = " ".join(name.split())
-    return kind, name
+    return prefs.type, name
 
 
 def _target(request: web.Request, access: Access) -> dict[str, Any]:
     """The repository in the path, if the person reaches it through the App."""
-    github_id = int_value(request.match_info["github_repo_id"], "github_repo_id", 1, MAX_ID)
+    github_id = path_id(request.match_info, "github_repo_id")
     info = access.repos.get(github_id)
     if info is None:
         raise ApiError(
