@@ -12,13 +12,20 @@ import pytest
 
 from app.analysis.engine import analyze_commit
 from app.analysis.security import (
+    CONTEXT_DOCS,
+    CONTEXT_PLACEHOLDER,
+    CONTEXT_PUBLISHABLE,
+    CONTEXT_TEST,
+    SecretFinding,
     candidate_lines,
     measure_security,
+    path_context,
     secrets_in_line,
     shannon_entropy,
     word_lines,
 )
 from tests.analysis.helpers import change, commit_of
+from tests.analysis.secret_corpus import NONE, POSSIBLE, SECRET, corpus, pem
 
 ALNUM = string.ascii_letters + string.digits
 UPPER = string.ascii_uppercase + string.digits
@@ -89,7 +96,7 @@ def test_private_key_block_needs_a_key_body() -> None:
     ],
 )
 def test_placeholders_and_low_entropy_values_are_not_secrets(line: str) -> None:
-    assert secrets_in_line("settings.py", 1, line) == []
+    assert [f for f in secrets_in_line("settings.py", 1, line) if not f.possible] == []
 
 
 def test_secret_values_never_reach_the_output_or_the_logs(caplog: pytest.LogCaptureFixture) -> None:
@@ -187,3 +194,126 @@ def test_word_and_candidate_lines() -> None:
     assert word_lines(joined, ("token", "secret")) == [1, 3]
     assert word_lines(joined, ("absent",)) == []
     assert candidate_lines(joined, re.compile("=")) == [0, 1, 2, 3]
+
+
+def _verdict(findings: list[SecretFinding]) -> str:
+    """SECRET when one finding is real, POSSIBLE when all are possible, NONE without any."""
+    if any(not finding.possible for finding in findings):
+        return SECRET
+    return POSSIBLE if findings else NONE
+
+
+CORPUS = corpus()
+
+
+def test_the_corpus_has_forty_true_and_forty_false_cases() -> None:
+    verdicts = [expected for _, _, expected in CORPUS]
+    assert verdicts.count(SECRET) >= 40
+    assert verdicts.count(POSSIBLE) + verdicts.count(NONE) >= 40
+    assert corpus() == CORPUS  # the made-up values are the same on every run
+
+
+@pytest.mark.parametrize(
+    ("path", "line", "expected"), CORPUS, ids=[f"{i}-{c[0]}-{c[2]}" for i, c in enumerate(CORPUS)]
+)
+def test_secret_corpus(path: str, line: str, expected: str) -> None:
+    found = secrets_in_line(path, 7, line)
+    assert _verdict(found) == expected, found
+    for finding in found:
+        assert finding.redacted not in line and finding.redacted.endswith("redacted)")
+        assert (finding.path, finding.line) == (path, 7)
+
+
+def test_the_corpus_values_never_reach_the_findings() -> None:
+    checked = 0
+    for path, line, _ in CORPUS:
+        # the made-up values: long runs holding a digit (names and prefixes hold none)
+        values = [v for v in re.findall(r"[\w\-+/]{16,}", line) if re.search(r"\d", v)]
+        for finding in secrets_in_line(path, 1, line):
+            rendered = json.dumps(finding.__dict__)
+            assert not any(value[-12:] in rendered for value in values), (path, rendered)
+            checked += len(values)
+    assert checked >= 70
+
+
+@pytest.mark.parametrize(
+    ("path", "context"),
+    [
+        ("tests/test_x.py", CONTEXT_TEST),
+        ("pkg/testdata/keys.go", CONTEXT_TEST),
+        ("spec/fixtures/a.yml", CONTEXT_TEST),
+        ("web/__mocks__/api.js", CONTEXT_TEST),
+        ("test-fixtures/a.json", CONTEXT_TEST),
+        ("docs/guide/setup.py", CONTEXT_DOCS),
+        ("README.md", CONTEXT_DOCS),
+        ("pkg/notes.rst", CONTEXT_DOCS),
+        ("examples/app/main.go", CONTEXT_DOCS),
+        ("app/config.py", None),
+        ("src/latest/config.py", None),
+        ("contest/settings.py", None),
+        ("app/testimony.py", None),
+    ],
+)
+def test_path_context(path: str, context: str | None) -> None:
+    assert path_context(path) == context
+
+
+def test_a_test_key_is_known_by_its_file_name_only_for_private_keys() -> None:
+    assert path_context("certs/snakeoil.pem", "private_key") == CONTEXT_TEST
+    assert path_context("certs/test-ca.key", "private_key") == CONTEXT_TEST
+    assert path_context("certs/prod-ca.key", "private_key") is None
+    assert path_context("certs/test-ca.key", "github_token") is None
+
+
+def test_possible_secrets_say_why() -> None:
+    github = "ghp_" + fake(ALNUM, 36, 21)
+    google = "AI" + "za" + fake(ALNUM, 35, 22)
+    assert [f.context for f in secrets_in_line("tests/a.py", 1, f'T = "{github}"')] == [
+        CONTEXT_TEST
+    ]
+    assert [f.context for f in secrets_in_line("docs/a.md", 1, github)] == [CONTEXT_DOCS]
+    assert [f.context for f in secrets_in_line("a.py", 1, 'T = "ghp_' + "0" * 36 + '"')] == [
+        CONTEXT_PLACEHOLDER
+    ]
+    assert [f.context for f in secrets_in_line("a.js", 1, f"MAPS_KEY='{google}'")] == [
+        CONTEXT_PUBLISHABLE
+    ]
+    assert [f.context for f in secrets_in_line("a.js", 1, f"KEY='{google}'")] == [None]
+
+
+def test_possible_secrets_are_reported_apart_and_never_poison() -> None:
+    real = "ghp_" + fake(ALNUM, 36, 31)
+    in_test = "ghp_" + fake(ALNUM, 36, 32)
+    commit = commit_of(
+        change("tests/test_client.py", None, f'TOKEN = "{in_test}"\n'),
+        change("README.md", None, "export AWS_ACCESS_KEY_ID=AKIA" + "IOSFODNN7EXAMPLE\n"),
+        change("web/pay.js", None, f"Stripe('pk_live_{fake(ALNUM, 24, 33)}');\n"),
+    )
+    result = analyze_commit(commit, run_ruff=False)
+    assert result.security.secrets == []
+    assert [(f.path, f.context) for f in result.security.possible_secrets] == [
+        ("tests/test_client.py", CONTEXT_TEST),
+        ("README.md", CONTEXT_PLACEHOLDER),
+        ("web/pay.js", CONTEXT_PUBLISHABLE),
+    ]
+    assert result.security.issues == 0
+    assert not result.score.poisoned
+    assert not any(reason.code == "secret_committed" for reason in result.score.reasons)
+    rendered = json.dumps(result.metrics_dict()) + repr(result)
+    assert in_test[4:] not in rendered
+
+    poisoned = commit_of(change("app/client.py", None, f'TOKEN = "{real}"\n'), *commit.files)
+    security = analyze_commit(poisoned, run_ruff=False).security
+    assert [(f.path, f.context) for f in security.secrets] == [("app/client.py", None)]
+    assert len(security.possible_secrets) == 3
+
+
+def test_a_test_private_key_in_a_test_directory_is_possible() -> None:
+    header = pem("RSA")
+    body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" + fake(ALNUM + "+/", 48, 41)
+    pem_text = f"{header}\n{body}\n"
+    security = analyze_commit(commit_of(change("tests/certs/ca.pem", None, pem_text))).security
+    assert security.secrets == []
+    assert [f.kind for f in security.possible_secrets] == ["private_key"]
+    security = analyze_commit(commit_of(change("deploy/ca.pem", None, pem_text))).security
+    assert [f.kind for f in security.secrets] == ["private_key"]
