@@ -16,6 +16,7 @@ from gidgethub import BadRequest, GitHubException
 from gidgethub.abc import GitHubAPI
 
 from app.github import LRUCache
+from app.text import visible
 
 CONFIG_PATH = ".github/tamagitto.yml"
 DEFAULT_CONTEXT = "tamagitto"
@@ -78,10 +79,13 @@ def _string_list(key: str, value: Any, errors: list[str]) -> tuple[str, ...]:
 
 
 def _check_name(value: Any, errors: list[str]) -> str | None:
-    if not isinstance(value, str) or not 0 < len(value.strip()) <= MAX_NAME:
-        errors.append(f"`name` must be a string of 1 to {MAX_NAME} characters")
+    """The pet's name, without bidi controls or zero-width characters (as the rename API)."""
+    if isinstance(value, str):
+        value = visible(value).strip()
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_NAME:
+        errors.append(f"`name` must be a string of 1 to {MAX_NAME} visible characters")
         return None
-    return value.strip()
+    return value
 
 
 def _check_species(value: Any, errors: list[str]) -> str | None:
@@ -99,8 +103,11 @@ def _check_fail_below(value: Any, errors: list[str]) -> int | None:
 
 
 def _check_context(value: Any, errors: list[str]) -> str:
-    if not isinstance(value, str) or not 0 < len(value) <= 100:
-        errors.append("`context` must be a string of 1 to 100 characters")
+    """The status context GitHub shows beside the check, cleaned like a pet name."""
+    if isinstance(value, str):
+        value = visible(value)
+    if not isinstance(value, str) or not 0 < len(value.strip()) <= 100:
+        errors.append("`context` must be a string of 1 to 100 visible characters")
         return DEFAULT_CONTEXT
     return value
 

@@ -439,7 +439,8 @@ def _added_lines(view: FileView) -> tuple[tuple[int, str], ...]:
 
 
 def _file_secrets(view: FileView) -> list[SecretFinding]:
-    """Secrets on one file's added lines; excluded files only in documented formats."""
+    """Secrets, real and possible, on one file's added lines; excluded files only in
+    documented formats."""
     added = _added_lines(view)
     joined = "\n".join(text for _, text in added)
     lines = set(candidate_lines(joined, _FORMAT_HINT)) if _format_hint(joined) else set()
@@ -468,6 +469,8 @@ def _file_risky(view: FileView) -> list[RiskyCall]:
 def measure_security(views: Sequence[FileView]) -> SecurityMetrics:
     """Secrets on every file's added lines; risky calls in non-test code.
 
+    Real-looking secrets and possible ones (see :func:`path_context` and
+    :func:`placeholder`) are kept apart: only the first poison the pet.
     Vendored and generated files are scanned for documented token formats too
     (a key in ``dist/`` still leaks), but not with the entropy heuristic. Each
     file's added text is checked once for hints before any line is examined.
