@@ -35,6 +35,7 @@ from app.entities.service import (
 )
 from app.entities.species import generation_name, strip_generation
 from app.models import Entity, Repository
+from app.text import visible
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ async def get_entity(request: web.Request) -> web.Response:
 
 def _new_name(body: dict[str, Any]) -> str:
     """A printable name of 1 to 40 characters."""
-    name = " ".join(parse(RenameBody, body).name.split())
+    name = " ".join(visible(parse(RenameBody, body).name).split())
     if not name:
         raise invalid("name", "`name` is required and must be a non-empty string.")
     if not printable(name, NAME_MAX) or not _NAME_OK.match(name):

@@ -19,6 +19,7 @@ from app.api.params import Params, Whole, parse, path_id, printable
 from app.entities.service import create_pet, current_pet, set_frozen
 from app.entities.species import SPECIES
 from app.models import Installation, Repository
+from app.text import visible
 
 Kind = Literal["all", "public", "private"]
 Sort = Literal["updated", "created", "pushed", "full_name"]
@@ -123,7 +124,7 @@ def _preferences(body: dict[str, Any]) -> tuple[str | None, str | None]:
     prefs = parse(MonitorBody, body).entity_preferences or Preferences()
     name = prefs.name
     if name is not None:
-        name = " ".join(name.split())
+        name = " ".join(visible(name).split())
         if not printable(name, NAME_MAX):
             raise invalid(
                 "entity_preferences.name",

@@ -142,3 +142,19 @@ async def test_wrong_types_in_bodies_are_named(client: TestClient, github: FakeG
         body = await resp.json()
         assert_error(body, "invalid_request")
         assert body["details"]["parameter"] == parameter, (path, payload)
+
+
+async def test_rename_drops_bidi_and_zero_width(
+    client: TestClient, github: FakeGitHubUser, db: DB
+) -> None:
+    seeded = await seed_repo(db, github, "acme/named", private=True)
+    github.add_user("writer")
+    github.grant("writer", seeded.github_id, ADMIN)
+    headers = bearer((await sign_in(client, github, "writer"))["session_token"])
+    url = f"/api/entities/{seeded.entity_id}"
+    resp = await client.patch(url, json={"name": "\u202eMo\u200bchi\u2069"}, headers=headers)
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["entity"]["name"] == "Mochi"
+    resp = await client.patch(url, json={"name": "\u200b\u202e"}, headers=headers)
+    assert resp.status == 400
+    assert (await resp.json())["details"]["parameter"] == "name"
