@@ -24,6 +24,38 @@ class DatabaseUnavailable(Exception):
     """The database could not be reached; the message names it without its password."""
 
 
+RETRY_AFTER = 5  # seconds a client is told to wait while the database is unreachable
+_DRIVERS = ("sqlalchemy", "asyncpg", "aiosqlite", "sqlite3")
+
+
+def _raised_by_driver(exc: BaseException) -> bool:
+    """Did the exception come out of the database stack (not, say, an HTTP client)?"""
+    tb = exc.__traceback__
+    while tb is not None:
+        module = str(tb.tb_frame.f_globals.get("__name__", ""))
+        if module.startswith(_DRIVERS):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when `exc` means the database cannot be reached now, so a retry may work.
+
+    asyncpg raises plain OSError while connecting, SQLAlchemy a DBAPIError for a connection
+    lost mid-query and its own TimeoutError when the pool is exhausted.
+    """
+    from sqlalchemy import exc as sa
+
+    if isinstance(exc, DatabaseUnavailable | sa.TimeoutError):
+        return True
+    if isinstance(exc, sa.DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(
+            exc, sa.OperationalError | sa.InterfaceError
+        )
+    return isinstance(exc, OSError | TimeoutError) and _raised_by_driver(exc)
+
+
 def redact_url(url: str | URL) -> str:
     """Render a database or Redis URL with the password hidden, for logs and errors."""
     try:

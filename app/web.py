@@ -14,6 +14,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from sqlalchemy import text
 
+from app import db
 from app.config import Settings
 from app.logs import request_id
 from app.runtime import Runtime, open_runtime
@@ -67,6 +68,24 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         LATENCY.labels(route_name).observe(elapsed)
         log.debug("%s %s -> %s in %.1f ms", request.method, request.path, status, elapsed * 1e3)
         request_id.reset(token)
+
+
+@web.middleware
+async def database_outage(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Pages, badges and images whose database is unreachable answer 503 with Retry-After.
+
+    A 500 would tell people (and caches, and GitHub's camo proxy) that something is broken
+    for good; the API's own middleware does the same in its error shape.
+    """
+    try:
+        return await handler(request)
+    except Exception as exc:
+        if not db.is_unavailable(exc):
+            raise
+        from app.api.errors import database_unavailable, error_response
+
+        log.warning("database unavailable in %s %s (%s)", request.method, request.path, exc)
+        return error_response(database_unavailable())
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -163,7 +182,7 @@ def init_app(settings: Settings, *, run_jobs: bool | None = None) -> web.Applica
 
     `run_jobs` defaults to embedded mode (no Redis): jobs and cron then run in this process.
     """
-    app = web.Application(middlewares=[request_context], client_max_size=1024**2)
+    app = web.Application(middlewares=[request_context, database_outage], client_max_size=1024**2)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(
         _runtime_ctx(settings, settings.embedded if run_jobs is None else run_jobs)

@@ -30,6 +30,7 @@ GITHUB_UNAVAILABLE = "github_unavailable"
 NOT_FOUND = "not_found"
 METHOD_NOT_ALLOWED = "method_not_allowed"
 INTERNAL_ERROR = "internal_error"
+DATABASE_UNAVAILABLE = "database_unavailable"
 
 ERROR_CODES = (
     INVALID_TOKEN,
@@ -50,6 +51,7 @@ ERROR_CODES = (
     NOT_FOUND,
     METHOD_NOT_ALLOWED,
     INTERNAL_ERROR,
+    DATABASE_UNAVAILABLE,
     "request_too_large",
 )
 
@@ -114,6 +116,18 @@ def unauthorized(message: str = "Sign in again: the session is missing or invali
     return ApiError(401, INVALID_TOKEN, message, headers={"WWW-Authenticate": "Bearer"})
 
 
+def database_unavailable() -> ApiError:
+    """503 while the database cannot be reached: the client should retry, not give up."""
+    from app.db import RETRY_AFTER
+
+    return ApiError(
+        503,
+        DATABASE_UNAVAILABLE,
+        "The database is unavailable right now; try again shortly.",
+        headers={"Retry-After": str(RETRY_AFTER)},
+    )
+
+
 _HTTP_CODES = {
     404: (NOT_FOUND, "No such endpoint."),
     405: (METHOD_NOT_ALLOWED, "This method is not allowed here."),
@@ -140,7 +154,12 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         if exc.status < 400:
             raise
         return error_response(from_http_exception(exc))
-    except Exception:
+    except Exception as exc:
+        from app.db import is_unavailable
+
+        if is_unavailable(exc):
+            log.warning("database unavailable in %s %s (%s)", request.method, request.path, exc)
+            return error_response(database_unavailable())
         # The message never includes request data: it could hold a token.
         log.exception("unhandled error in %s %s", request.method, request.path)
         return error_response(ApiError(500, INTERNAL_ERROR, "Something went wrong on our side."))
