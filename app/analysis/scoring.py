@@ -37,7 +37,7 @@ FORMULA_CAP = 20
 # (dead code removed with its tests). Small on purpose: bench/validity.py finds test
 # volume grows with change size, so rewarding it heavily ranks risky commits higher.
 TEST_CASE_SIGNAL = 2.5
-TESTS_ALONGSIDE_SIGNAL = 3.4
+TESTS_ALONGSIDE_SIGNAL = 1.7
 TEST_SIGNAL_CAP = 5
 
 # Documentation signal: DOC_RATIO_SCALE × comment lines per code line added (at least
@@ -48,11 +48,13 @@ DOC_FILE_SIGNAL = 5
 DOC_SIGNAL_CAP = 12.5
 
 # Complexity signal, part one: the change's own complexity (app/analysis/change.py), counted
-# only when the commit adds source lines. CHANGE_SIGNAL per bit: of log2(1 + source lines
-# added) past SIZE_ALLOWANCE_BITS (below it a small, focused change earns), of the change's
-# entropy over files, and of log2(1 + functions touched).
-CHANGE_SIGNAL = 2.5
-SIZE_ALLOWANCE_BITS = 4.5  # ≈ 22 source lines: the size at which a change neither earns nor costs
+# only when the commit adds source lines. SIZE_SIGNAL per bit of log2(1 + source lines added)
+# past SIZE_ALLOWANCE_BITS (below it a small, focused change earns); SPREAD_SIGNAL per bit of
+# the change's entropy over files; FUNCTIONS_SIGNAL per bit of log2(1 + functions touched).
+SIZE_SIGNAL = 2.5
+SIZE_ALLOWANCE_BITS = 7.0  # ≈ 127 source lines: past this, size alone costs
+SPREAD_SIGNAL = 3.75
+FUNCTIONS_SIGNAL = 5.0
 
 # Complexity signal, part two: the change in "burden" of the touched functions. A function's
 # burden is what it carries beyond healthy allowances: each branch past CC_ALLOWANCE,
@@ -107,14 +109,15 @@ RULES: list[dict[str, object]] = [
     {"code": "docs_removed", "family": "documentation", "weight": DOC_WEIGHT,
      "rule": "The same signal when comments and docstrings are removed."},
     {"code": "change_size", "family": "complexity", "weight": -COMPLEXITY_WEIGHT,
-     "rule": f"{_C}: {CHANGE_SIGNAL} × (log2(1 + source lines added) − "
+     "rule": f"{_C}: {SIZE_SIGNAL} × (log2(1 + source lines added) − "
              f"{SIZE_ALLOWANCE_BITS:g}). Larger changes carry more risk (Kamei et al. 2013); "
              f"a change under about {2 ** SIZE_ALLOWANCE_BITS - 1:.0f} source lines earns."},
     {"code": "change_spread", "family": "complexity", "weight": -COMPLEXITY_WEIGHT,
-     "rule": f"{_C}: {CHANGE_SIGNAL} × the entropy (bits) of the change over the source files "
+     "rule": f"{_C}: {SPREAD_SIGNAL} × the entropy (bits) of the change over the source files "
              f"it touches (Hassan 2009): 0 for one file, log2(n) for n files changed evenly."},
     {"code": "functions_touched", "family": "complexity", "weight": -COMPLEXITY_WEIGHT,
-     "rule": f"{_C}: {CHANGE_SIGNAL} × log2(1 + source functions touched)."},
+     "rule": f"{_C}: {FUNCTIONS_SIGNAL} × log2(1 + source functions touched): each function "
+             f"a change reaches into is one more place for it to go wrong."},
     {"code": "complexity_added", "family": "complexity", "weight": -COMPLEXITY_WEIGHT,
      "rule": f"{_C}: burden added to the touched functions per {BURDEN_SCALE} source lines "
              f"added (at least {COMPLEXITY_FLOOR} lines assumed), within ±"
@@ -266,9 +269,9 @@ def change_signals(change: ChangeMetrics, complexity: ComplexityMetrics) -> tupl
     """Size, spread and functions-touched signals; all zero when no source line is added."""
     if not change.adds_source:
         return 0.0, 0.0, 0.0
-    size = CHANGE_SIGNAL * (math.log2(1 + change.lines_added) - SIZE_ALLOWANCE_BITS)
-    spread = CHANGE_SIGNAL * change.entropy
-    functions = CHANGE_SIGNAL * math.log2(1 + complexity.functions_touched)
+    size = SIZE_SIGNAL * (math.log2(1 + change.lines_added) - SIZE_ALLOWANCE_BITS)
+    spread = SPREAD_SIGNAL * change.entropy
+    functions = FUNCTIONS_SIGNAL * math.log2(1 + complexity.functions_touched)
     return size, spread, functions
 
 

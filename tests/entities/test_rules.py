@@ -257,3 +257,24 @@ def test_freezing_a_dead_pet_keeps_its_death() -> None:
     dead = rules.settle(rules.apply_commit(rules.new_pet(T0), -100, T0), T0 + 2 * DAY)
     thawed = rules.set_frozen(rules.set_frozen(dead, True, T0 + 3 * DAY), False, T0 + 9 * DAY)
     assert thawed == dead
+
+
+@pytest.mark.parametrize(
+    ("health", "delta", "applied"),
+    [
+        (50, 10, 10),  # below the thriving band: gains apply in full
+        (79, 15, 15),  # the band starts at THRIVING_AT
+        (80, 10, 10),  # 10 × 20/20
+        (90, 10, 5),  # 10 × 10/20
+        (95, 4, 1),  # 4 × 5/20 = 1
+        (97, 4, 1),  # 4 × 3/20 truncates to 0, but a good commit still moves it
+        (99, 20, 1),  # the last point is hard to earn
+        (100, 7, 0),  # at the top nothing is left to gain
+        (95, -10, -10),  # losses always apply in full
+        (40, 0, 0),
+    ],
+)
+def test_gains_shrink_inside_the_thriving_band(health: int, delta: int, applied: int) -> None:
+    assert rules.applied_gain(health, delta) == applied
+    pet = replace(rules.new_pet(T0), health=health)
+    assert rules.apply_commit(pet, delta, T0 + DAY).health == health + applied
