@@ -192,6 +192,8 @@ def _security_document(security: SecurityMetrics) -> dict[str, Any]:
     return {
         "secrets": [flat(s) for s in security.secrets[:MAX_LISTED_FINDINGS]],
         "secrets_count": len(security.secrets),
+        "possible_secrets": [flat(s) for s in security.possible_secrets[:MAX_LISTED_FINDINGS]],
+        "possible_secrets_count": len(security.possible_secrets),
         "risky_calls": security.risky_by_kind(),
         "manifests_changed": security.manifests_changed,
         "lockfiles_changed": security.lockfiles_changed,

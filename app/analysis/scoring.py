@@ -444,13 +444,16 @@ def secret_reason(security: SecurityMetrics) -> Reason | None:
 
 def possible_secret_reason(security: SecurityMetrics) -> Reason | None:
     """A key that is probably not a live secret (test, example, placeholder): a nudge only."""
-    possible = list(getattr(security, "possible_secrets", ()))
+    possible = security.possible_secrets
     if not possible:
         return None
     points = max(POSSIBLE_SECRET_CAP, POSSIBLE_SECRET_POINTS * len(possible))
     first = possible[0]
     more = f" and {len(possible) - 1} more" if len(possible) > 1 else ""
-    detail = f"possible secret: {first.kind} at {first.path}:{first.line}{more} (value redacted)"
+    where = f" ({first.context})" if first.context else ""
+    detail = (
+        f"possible secret{where}: {first.kind} at {first.path}:{first.line}{more} (value redacted)"
+    )
     return Reason("possible_secret", points, detail)
 
 

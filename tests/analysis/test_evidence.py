@@ -142,3 +142,15 @@ async def test_replay_scores_a_git_revert_as_the_negative_of_the_reverted_commit
     assert abs(revert["delta"] + feature["delta"]) <= REVERT_TOLERANCE
     assert [r["code"] for r in revert["reasons"]] == ["revert"]
     assert sum(r["points"] for r in revert["reasons"]) == revert["delta"]
+
+
+def test_possible_secrets_cost_a_point_each_at_most_two_and_never_poison() -> None:
+    from app.analysis.security import SecretFinding, SecurityMetrics
+
+    found = [SecretFinding("github_token", "tests/t.py", n, "ghp_…", "test") for n in (1, 2, 3)]
+    one = _score(security=SecurityMetrics(possible_secrets=found[:1]))
+    three = _score(security=SecurityMetrics(possible_secrets=found))
+    assert [(r.code, r.points) for r in one.reasons] == [("possible_secret", -1)]
+    assert [(r.code, r.points) for r in three.reasons] == [("possible_secret", -2)]
+    assert "(test)" in three.reasons[0].detail and "2 more" in three.reasons[0].detail
+    assert not three.poisoned and three.quality_score > 0
