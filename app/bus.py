@@ -17,6 +17,16 @@ log = logging.getLogger(__name__)
 Event = dict[str, Any]
 DEFAULT_CHANNEL = "tamagitto:events"
 SUBSCRIBER_BUFFER = 1000
+SESSION_ENDED = "session_ended"
+
+
+def session_ended(user_id: int, jti: str | None = None) -> Event:
+    """Ask every web process to close a person's WebSockets at once.
+
+    With `jti`, only sockets opened with that session (logout, token rotation); without it,
+    all of the person's sockets (they revoked the App's authorization on GitHub).
+    """
+    return {"type": SESSION_ENDED, "user_id": user_id, "jti": jti}
 
 
 def event_channel(redis_url: str) -> str:

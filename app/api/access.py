@@ -128,9 +128,13 @@ async def _cache_put(request: web.Request, user_id: int, repos: list[dict[str, A
 
 async def forget(request: web.Request, user_id: int) -> None:
     """Drop a user's cached access (after sign-in, so new installations show at once)."""
-    redis: Redis | None = runtime(request).redis
+    await drop_cached(runtime(request).redis, request.config_dict[LOCAL], user_id)
+
+
+async def drop_cached(redis: Redis | None, local: LocalCache, user_id: int) -> None:
+    """Forget a user's access in the shared cache (Redis) or this process's one."""
     if redis is None:
-        request.config_dict[LOCAL].drop(user_id)
+        local.drop(user_id)
         return
     try:
         await redis.delete(_key(user_id))

@@ -215,6 +215,7 @@ async def refresh(request: web.Request) -> web.Response:
         if await session.get(User, principal.user_id) is None:
             raise unauthorized("This account no longer exists.")
         await sessions.revoke(session, principal, now)
+    await sessions.announce_ended(request, principal)
     token, expires = sessions.issue(secret, principal.user_id, now)
     return web.json_response({"session_token": token, "expires_at": expires.isoformat()})
 
@@ -225,6 +226,7 @@ async def logout(request: web.Request) -> web.Response:
     async with runtime(request).sessionmaker.begin() as session:
         await sessions.revoke(session, principal, utc_now())
     await access.forget(request, principal.user_id)
+    await sessions.announce_ended(request, principal)
     return web.json_response({"message": "Signed out."})
 
 

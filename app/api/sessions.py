@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.api.context import runtime, settings, utc_now
 from app.api.errors import NOT_CONFIGURED, ApiError, unauthorized
 from app.api.keys import session_secret
+from app.bus import session_ended
 from app.models import RevokedSession
+
+log = logging.getLogger(__name__)
 
 SESSION_TTL = timedelta(hours=24)
 ALGORITHM = "HS256"
@@ -92,6 +96,18 @@ async def revoke(session: AsyncSession, principal: Principal, now: datetime) -> 
                 session.add(RevokedSession(jti=principal.jti, expires_at=principal.expires_at))
         except IntegrityError:
             pass  # a concurrent logout of the same session won
+
+
+async def announce_ended(request: web.Request, principal: Principal) -> None:
+    """Close the sockets of a session just revoked, in every web process, within a second.
+
+    The revocation is already committed; a bus failure only leaves sockets to the periodic
+    access refresh, so it is logged rather than raised.
+    """
+    try:
+        await runtime(request).bus.publish(session_ended(principal.user_id, principal.jti))
+    except Exception as exc:
+        log.warning("could not announce a revoked session (%s)", type(exc).__name__)
 
 
 def require_secret(request: web.Request) -> bytes:

@@ -41,7 +41,7 @@ from app.api.sessions import (
     socket_token,
     verify,
 )
-from app.bus import Event
+from app.bus import SESSION_ENDED, Event
 from app.models import Repository
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,7 @@ PUBLIC_TTL = 2.0
 PUBLIC_CACHE_SIZE = 1000
 MAX_CLIENT_MESSAGE = 64 * 1024
 CLOSE_SESSION_ENDED = 4001
+ENDED_MEMORY = 60.0  # longer than any handshake: a socket still connecting hears of it too
 
 
 SOCKETS = Gauge("tamagitto_websocket_clients", "Open WebSocket clients in this process")
@@ -95,6 +96,14 @@ class Client:
     pending: list[bytes] = field(default_factory=list)
     slow_since: float | None = None
     dropped: bool = False
+    user_id: int | None = None
+    jti: str | None = None
+    socket: web.WebSocketResponse | None = None
+    opened_at: float = field(default_factory=time.monotonic)
+
+    def belongs_to(self, user_id: int, jti: str | None) -> bool:
+        """Is this a socket of that person (and of that session, when one is named)?"""
+        return self.user_id == user_id and (jti is None or self.jti == jti)
 
     def offer(self, frame: bytes) -> bool:
         """Write now, or hold until the snapshot is out; False means drop this client."""
@@ -171,6 +180,10 @@ class Hub:
         self.public_repos: dict[str, tuple[float, Repository]] = {}
         self.snapshots: dict[int, tuple[float, str]] = {}
         self.dispatched = 0
+        # Sessions ended lately, (user, jti or None for all) -> when; and the closes under way.
+        self.ended: dict[tuple[int, str | None], float] = {}
+        self.closing: set[asyncio.Task[None]] = set()
+        self.forget_access: Callable[[int], Awaitable[None]] | None = None
 
     def add(self, client: Client) -> None:
         """Index a client under each repository it may hear about."""
@@ -199,6 +212,8 @@ class Hub:
 
     def dispatch(self, event: Event) -> int:
         """Send one event to every socket allowed to see its repository; returns how many."""
+        if event.get("type") == SESSION_ENDED:
+            return self.end_session(event)
         try:
             repo_id = int(event["repository_id"])
         except (KeyError, TypeError, ValueError):
@@ -216,6 +231,47 @@ class Hub:
             client.drop()
             self.remove(client)
         return sent
+
+    def end_session(self, event: Event) -> int:
+        """Close the sockets of an ended session (or of every session of a person) now.
+
+        They leave the index at once, so not one more event reaches them; the close frame
+        (4001, which the extension answers by reconnecting with its current token) follows.
+        """
+        try:
+            user_id = int(event["user_id"])
+        except (KeyError, TypeError, ValueError):
+            return 0
+        jti = event.get("jti") if isinstance(event.get("jti"), str) else None
+        now = time.monotonic()
+        self.ended = {k: t for k, t in self.ended.items() if now - t < ENDED_MEMORY}
+        self.ended[(user_id, jti)] = now
+        ended = [c for c in self.clients if c.belongs_to(user_id, jti)]
+        for client in ended:
+            self.close_ended(client)
+        if jti is None and self.forget_access is not None:
+            self._spawn(self.forget_access(user_id))
+        return len(ended)
+
+    def was_ended(self, client: Client) -> bool:
+        """Did the client's session end while it was still connecting?"""
+        return any(
+            at >= client.opened_at and client.belongs_to(user_id, jti)
+            for (user_id, jti), at in self.ended.items()
+        )
+
+    def close_ended(self, client: Client) -> None:
+        """Take a client out of the fan-out and close its socket with 4001."""
+        self.remove(client)
+        client.dropped = True
+        if client.socket is not None:
+            self._spawn(_close_ended(client.socket))
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        """Run a close in the background, keeping a reference until it is done."""
+        task = asyncio.ensure_future(work)
+        self.closing.add(task)
+        task.add_done_callback(self.closing.discard)
 
     async def run(self, subscribe: Callable[..., Any]) -> None:
         """Relay bus events until cancelled; one bad event never stops the relay."""
@@ -257,12 +313,22 @@ class Hub:
 HUB = web.AppKey("tamagitto.api.ws_hub", Hub)
 
 
+async def _close_ended(ws: web.WebSocketResponse) -> None:
+    """The close frame for a socket whose session ended; a dead socket is simply gone."""
+    with contextlib.suppress(Exception):
+        await ws.close(code=CLOSE_SESSION_ENDED, message=b"session ended")
+
+
 async def start_hub(app: web.Application) -> None:
     """Subscribe this process's hub to the bus (runs after the runtime has opened)."""
+    from app.api.access import LOCAL as ACCESS_CACHE
+    from app.api.access import drop_cached
     from app.web import RUNTIME
 
     hub = app[HUB]
-    hub.task = asyncio.create_task(hub.run(app[RUNTIME].bus.subscribe), name="websocket-hub")
+    rt = app[RUNTIME]
+    hub.forget_access = lambda user_id: drop_cached(rt.redis, app[ACCESS_CACHE], user_id)
+    hub.task = asyncio.create_task(hub.run(rt.bus.subscribe), name="websocket-hub")
 
 
 async def stop_hub(app: web.Application) -> None:
@@ -272,6 +338,7 @@ async def stop_hub(app: web.Application) -> None:
     if hub.task is not None:
         hub.task.cancel()
         await asyncio.gather(hub.task, return_exceptions=True)
+    await asyncio.gather(*hub.closing, return_exceptions=True)
 
 
 async def _repositories_for(
@@ -354,6 +421,7 @@ def _refresher(request: web.Request, token: str | None, public: Repository | Non
 
 async def websocket(request: web.Request) -> web.StreamResponse:
     """Authenticate (401 before the upgrade), subscribe, send the snapshot, then stream."""
+    opened_at = time.monotonic()
     token, in_protocol = socket_token(request)
     public = await _public_target(request)
     if token is None and public is None:
@@ -380,10 +448,17 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         transport,
         frozenset(r.id for r in repositories),
         _refresher(request, token, public),
+        user_id=principal.user_id if principal else None,
+        jti=principal.jti if principal else None,
+        socket=ws,
+        opened_at=opened_at,
     )
     hub.add(client)
     hub.sockets.add(ws)
     try:
+        if hub.was_ended(client):  # signed out while this socket was being set up
+            await _close_ended(ws)
+            return ws
         await ws.send_str(await snapshot_text(request, repositories, principal is None))
         if not client.go_live():
             client.drop()

@@ -6,9 +6,12 @@ from typing import Any
 
 from gidgethub import routing, sansio
 from gidgethub.abc import GitHubAPI
+from sqlalchemy import select
 
 from app import inventory
+from app.bus import EventBus, session_ended
 from app.handlers.base import sessions
+from app.models import User
 
 router = routing.Router()
 
@@ -17,6 +20,15 @@ router = routing.Router()
 async def authorization_revoked(
     event: sansio.Event, gh: GitHubAPI | None, *args: Any, ctx: dict[str, Any], **kwargs: Any
 ) -> None:
-    """Delete that user's stored tokens; their sessions then fail at the next GitHub call."""
+    """Delete that user's stored tokens and close their open WebSockets in every web process.
+
+    Their sessions then fail at the next GitHub call; a socket would otherwise keep streaming
+    private repositories' events until its next access refresh.
+    """
+    github_id = int(event.data["sender"]["id"])
     async with sessions(ctx).begin() as session:
-        await inventory.forget_user_tokens(session, int(event.data["sender"]["id"]))
+        await inventory.forget_user_tokens(session, github_id)
+        user_ids = list(await session.scalars(select(User.id).where(User.github_id == github_id)))
+    bus: EventBus = ctx["bus"]
+    for user_id in user_ids:
+        await bus.publish(session_ended(user_id))
