@@ -297,6 +297,12 @@ def life_html() -> str:
     items = [
         ("Birth", f"A new pet starts at {rules.MAX_HEALTH} health."),
         (
+            "Earning the top",
+            f"From {rules.THRIVING_AT} up, a commit's gain shrinks with the room left to "
+            f"{rules.MAX_HEALTH} (a gain of 10 at 90 moves health by 5, and always by at least "
+            "1), so the top is earned and kept. Losses always apply in full.",
+        ),
+        (
             "Decay",
             f"With no commits, a pet loses {rules.DECAY_PER_DAY} health per day after a "
             f"{rules.GRACE_DAYS}-day grace period, at most once a day. Archived or suspended "
@@ -352,6 +358,55 @@ def scoring_html() -> str:
     return (
         f'<p class="formula"><code>{esc(formula)}</code></p>'
         f'<ul class="rules" aria-label="Scoring rules">{items}</ul>'
+    )
+
+
+VALIDITY_FILE: Final = SITE_DIR / "data" / "validity.json"
+VALIDITY_COLUMNS: Final = (
+    ("history", "name"),
+    ("scored commits", "scored"),
+    ("AUC(−delta)", "auc_delta"),
+    ("AUC(source lines added)", "auc_size"),
+    ("size-controlled AUC", "size_controlled"),
+    ("at 100", "at_max"),
+    ("median health", "median_health"),
+    ("deaths (decay alone)", "deaths"),
+)
+
+
+def _validity_cell(row: Mapping[str, object], key: str) -> str:
+    """One cell of the validity table, as the README prints it."""
+    value = row.get(key)
+    if key == "at_max" and isinstance(value, float):
+        return f"{value:.0%}"
+    if key == "deaths":
+        return f"{value} ({row.get('deaths_decay_only')})"
+    if isinstance(value, float) and key != "median_health":
+        return f"{value:.2f}"
+    return str(value)
+
+
+def validity_html(path: Path = VALIDITY_FILE) -> str:
+    """The latest `bench/validity.py --record` figures as a table (empty without a record)."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return "<p>No validity figures have been recorded for this version.</p>"
+    head = "".join(f'<th scope="col">{esc(title)}</th>' for title, _ in VALIDITY_COLUMNS)
+    rows = [*record.get("histories", []), {**record.get("pooled", {}), "name": "pooled"}]
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td>{esc(_validity_cell(row, key))}</td>" for _, key in VALIDITY_COLUMNS)
+        + "</tr>"
+        for row in rows
+    )
+    caption = (
+        f"Measured {esc(record.get('date', ''))} with <code>uv run python bench/validity.py</code>"
+    )
+    return (
+        '<div class="table-scroll" tabindex="0" role="region" aria-label="Validity figures">'
+        f'<table class="validity"><caption>{caption}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
     )
 
 
@@ -721,6 +776,7 @@ class Site:
             "STATES_HTML": states_html(),
             "LIFE_HTML": life_html(),
             "SCORING_HTML": scoring_html(),
+            "VALIDITY_HTML": validity_html(),
             **config_doc_values(),
             "SETTINGS_TABLE": settings_table(),
             "COMPOSE_YAML": esc(deploy_file("compose.yaml")),

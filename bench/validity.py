@@ -22,6 +22,7 @@ alone gives (every delta set to 0).
     uv run python bench/validity.py            # every bundle in ../shared/histories/
     uv run python bench/validity.py --quick    # the two smallest bundles, under a minute
     uv run python bench/validity.py PATH...    # any local repositories
+    uv run python bench/validity.py --record   # also write site/data/validity.json
 
 Bundles are cloned once into ``bench/.cache/validity/``; labels are cached there
 by head sha. The last line printed is one JSON object.
@@ -55,6 +56,7 @@ from app.entities import rules  # noqa: E402
 
 HISTORIES = ROOT.parent / "shared" / "histories"
 CACHE = ROOT / "bench" / ".cache" / "validity"
+RECORD = ROOT / "site" / "data" / "validity.json"  # what the site's scoring section shows
 FIX_PATTERN = re.compile(r"\b(fix|fixes|fixed|bug|bugs|issue|regression|crash|broken)\b", re.I)
 RECENT_SHARE = 0.2  # the newest fifth of each history is left out of the scored commits
 BANDS = 5  # size-controlled AUC: quintiles of source lines added
@@ -359,6 +361,10 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, help="replay processes (default: one per core)")
     parser.add_argument("--only", action="append", help="bundle name(s), e.g. pallets+click")
     parser.add_argument("--dump", action="store_true", help="keep replays in bench/.cache")
+    parser.add_argument(
+        "--record", action="store_true",
+        help=f"write the figures to {RECORD.relative_to(ROOT)} for the site (shared bundles only)",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.paths:
         histories = [History(Path(p).resolve().name, Path(p).resolve()) for p in args.paths]
@@ -370,6 +376,9 @@ def main() -> int:
         print("no histories found", file=sys.stderr)
         return 2
     document = asyncio.run(run(histories, args.jobs, args.dump))
+    if args.record and not args.paths and not args.quick and not args.only:
+        record = {"date": datetime.now().date().isoformat(), **document}
+        RECORD.write_text(json.dumps(record, indent=1) + "\n")
     print(json.dumps(document))
     return 0
 

@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -452,3 +453,24 @@ async def test_no_history_no_analyses_still_renders(site_client: Any) -> None:
     html = await resp.text()
     assert 'id="pet-state" class="state-word">Dead<' in html
     assert "state-dead" in html
+
+
+async def test_landing_shows_the_recorded_validity_figures(site_client: Any) -> None:
+    record = json.loads(site.VALIDITY_FILE.read_text())
+    html = await (await site_client.get("/")).text()
+    assert "Does the score mean anything?" in html
+    table = find(parse(html), "table", class_="validity")
+    assert len(table) == 1
+    assert f"{record['pooled']['auc_delta']:.2f}" in html
+    assert f"Measured {record['date']}" in html
+    assert all(history["name"] in html for history in record["histories"])
+
+
+def test_validity_without_a_record_says_so(tmp_path: Path) -> None:
+    assert "No validity figures" in site.validity_html(tmp_path / "missing.json")
+    (tmp_path / "v.json").write_text(json.dumps({"date": "2026-01-02", "histories": [
+        {"name": "a/b", "scored": 9, "auc_delta": 0.7049, "auc_size": 0.6, "size_controlled": 0.55,
+         "at_max": 0.125, "median_health": 70, "deaths": 3, "deaths_decay_only": 4}],
+        "pooled": {"scored": 9, "auc_delta": 0.7049}}))  # fmt: skip
+    html = site.validity_html(tmp_path / "v.json")
+    assert "<td>0.70</td>" in html and "<td>12%</td>" in html and "<td>3 (4)</td>" in html
