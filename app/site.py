@@ -299,8 +299,9 @@ def life_html() -> str:
         (
             "Earning the top",
             f"From {rules.THRIVING_AT} up, a commit's gain shrinks with the room left to "
-            f"{rules.MAX_HEALTH} (a gain of 10 at 90 moves health by 5, and always by at least "
-            "1), so the top is earned and kept. Losses always apply in full.",
+            f"{rules.MAX_HEALTH} (a gain of 10 at 90 moves health by "
+            f"{rules.applied_gain(90, 10)}, and always by at least 1), so the top is earned and "
+            "kept. Losses always apply in full.",
         ),
         (
             "Decay",
