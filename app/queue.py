@@ -49,9 +49,9 @@ BACKOFF_FACTOR = 3.0
 BACKOFF_MAX = 300.0
 
 # A job's in-progress lock in arq lasts its worker's longest timeout + 10 s, and a crashed
-# worker's jobs wait that long. Normal jobs keep it under a minute; jobs that may run longer
+# worker's jobs wait that long. Normal jobs keep it at 40 s; jobs that may run longer
 # (the hourly decay, the poller's sweep, picture generation) have their own queue and worker.
-NORMAL_TIMEOUT = 40
+NORMAL_TIMEOUT = 30
 LONG_TIMEOUT = 1800
 LONG_QUEUE = "tamagitto:queue:long"
 LONG_JOBS = frozenset({"decay_pets", "poll_repositories", "generate_images"})
