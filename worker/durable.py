@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +33,9 @@ log = logging.getLogger(__name__)
 
 RECONNECT_FIRST = 0.2
 RECONNECT_MAX = 5.0
+# A job whose work is done waits this long for Redis to come back to record it; otherwise its
+# in-progress lock has to expire first and the job runs again (harmless, but slower).
+FINISH_PATIENCE = 30.0
 
 # KEYS: window, done, parked. ARGV: job id. A success within a `unique_for` window marks the id
 # handled for that window, and clears an older failure of the same job from the parked hash.
@@ -116,6 +121,49 @@ class DurableWorker(Worker):
         """
         result = self._result(result_data) if finish else None
         cron = keep_in_progress is not None
+
+        async def once() -> None:
+            await self._finish_once(
+                job_id,
+                finish,
+                result,
+                result_data,
+                result_timeout_s,
+                keep_result_forever,
+                incr_score,
+                keep_in_progress,
+                cron,
+            )
+
+        await self._patiently(once)
+
+    async def _patiently(self, attempt: Callable[[], Awaitable[None]]) -> None:
+        """Retry a finishing transaction through a Redis outage, up to FINISH_PATIENCE."""
+        deadline = time.monotonic() + FINISH_PATIENCE
+        delay = RECONNECT_FIRST
+        while True:
+            try:
+                await attempt()
+                return
+            except Exception as exc:
+                if not is_transient(exc) or time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(RECONNECT_MAX, delay * 2)
+
+    async def _finish_once(
+        self,
+        job_id: str,
+        finish: bool,
+        result: JobResult | None,
+        result_data: bytes | None,
+        result_timeout_s: float | None,
+        keep_result_forever: bool,
+        incr_score: int | None,
+        keep_in_progress: float | None,
+        cron: bool,
+    ) -> None:
+        """One try of the finishing transaction."""
         async with self.pool.pipeline(transaction=True) as tr:
             delete_keys = []
             in_progress_key = in_progress_key_prefix + job_id
@@ -149,6 +197,14 @@ class DurableWorker(Worker):
     async def finish_failed_job(self, job_id: str, result_data: bytes | None) -> None:
         """arq's path for jobs that never ran (max tries exceeded, expired, unknown): park them."""
         result = self._result(result_data)
+
+        async def once() -> None:
+            await self._fail_once(job_id, result)
+
+        await self._patiently(once)
+
+    async def _fail_once(self, job_id: str, result: JobResult | None) -> None:
+        """One try of the failing transaction."""
         async with self.pool.pipeline(transaction=True) as tr:
             tr.delete(
                 retry_key_prefix + job_id,
