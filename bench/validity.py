@@ -48,6 +48,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app.analysis.hotspots import FIX_PATTERN  # noqa: E402
 from app.analysis.languages import is_code_language, language_of  # noqa: E402
 from app.analysis.paths import exclusion_reason, is_doc_path  # noqa: E402
 from app.analysis.replay import replay, step_pet  # noqa: E402
@@ -57,7 +58,6 @@ from app.entities import rules  # noqa: E402
 HISTORIES = ROOT.parent / "shared" / "histories"
 CACHE = ROOT / "bench" / ".cache" / "validity"
 RECORD = ROOT / "site" / "data" / "validity.json"  # what the site's scoring section shows
-FIX_PATTERN = re.compile(r"\b(fix|fixes|fixed|bug|bugs|issue|regression|crash|broken)\b", re.I)
 RECENT_SHARE = 0.2  # the newest fifth of each history is left out of the scored commits
 BANDS = 5  # size-controlled AUC: quintiles of source lines added
 QUICK_HISTORIES = 2

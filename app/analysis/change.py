@@ -27,6 +27,7 @@ class ChangeMetrics:
     lines_added: int = 0
     lines_removed: int = 0
     entropy: float = 0.0
+    paths: tuple[str, ...] = ()  # the source files changed, sorted (hotspots are counted on them)
 
     @property
     def adds_source(self) -> bool:
@@ -61,4 +62,5 @@ def measure_change(views: Sequence[FileView]) -> ChangeMetrics:
         lines_added=sum(added),
         lines_removed=sum(removed),
         entropy=round(change_entropy(changed), 3),
+        paths=tuple(sorted(view.path for view in touched)),
     )

@@ -28,6 +28,7 @@ from app.analysis.commit import Commit
 from app.analysis.engine import AnalysisResult, analyze_commit
 from app.analysis.files import is_candidate
 from app.analysis.gitlocal import LocalGitSource
+from app.analysis.hotspots import Heat, is_fix, with_heat
 from app.analysis.languages import grammar_of
 from app.analysis.lint import PendingLint
 from app.analysis.parsing import BlobCache
@@ -54,6 +55,7 @@ class Analysed:
     metrics: dict[str, Any]
     lines_by_language: dict[str, int]
     reverts: str | None = None  # the (possibly abbreviated) sha a revert's message names
+    fix: bool = False  # the message says it fixes something (hotspots count these)
 
 
 def analysed(commit: Commit, result: AnalysisResult) -> Analysed:
@@ -69,17 +71,41 @@ def analysed(commit: Commit, result: AnalysisResult) -> Analysed:
         metrics=result.metrics_dict(),
         lines_by_language=dict(result.language.lines_by_language),
         reverts=reverted_sha(commit.info.message),
+        fix=is_fix(commit.info.message),
     )
 
 
 def as_revert(commit: Analysed, earlier: Analysed) -> Analysed:
     """A revert scored as the negative of the commit it reverts (see ``scoring.revert_score``)."""
+    return _with_score(commit, revert_score(_score_of(commit), earlier.sha, earlier.delta))
+
+
+def _score_of(commit: Analysed) -> Score:
+    """The commit's score rebuilt from its plain-data reasons."""
     reasons = [Reason(r["code"], r["points"], r["detail"]) for r in commit.reasons]
     poisoned = bool(commit.metrics.get("poisoned"))
-    own = Score(commit.metrics.get("quality_score", 0.0), commit.delta, reasons, poisoned)
-    score = revert_score(own, earlier.sha, earlier.delta)
+    return Score(commit.metrics.get("quality_score", 0.0), commit.delta, reasons, poisoned)
+
+
+def _with_score(commit: Analysed, score: Score) -> Analysed:
+    """The commit with another score's delta and reasons."""
     kept = [{"code": r.code, "points": r.points, "detail": r.detail} for r in score.reasons]
     return replace(commit, delta=score.delta, reasons=kept)
+
+
+def heated(commit: Analysed, heat: Heat) -> Analysed:
+    """The commit with its hotspot reason (see ``hotspots.with_heat``)."""
+    return _with_score(commit, with_heat(_score_of(commit), heat))
+
+
+def source_paths(commit: Analysed) -> tuple[str, ...]:
+    """The source files a commit changed, from its metrics document."""
+    return tuple(commit.metrics.get("change", {}).get("paths", ()))
+
+
+def adds_source(commit: Analysed) -> bool:
+    """True when the commit adds at least one source line."""
+    return bool(commit.metrics.get("change", {}).get("lines_added", 0))
 
 
 def first_line(message: str) -> str:

@@ -24,7 +24,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.analysis.gitlocal import LocalGitSource
-from app.analysis.lanes import Analysed, Progress, analyse_all, as_revert, default_jobs
+from app.analysis.hotspots import FixCounts
+from app.analysis.lanes import (
+    Analysed,
+    Progress,
+    adds_source,
+    analyse_all,
+    as_revert,
+    default_jobs,
+    heated,
+    source_paths,
+)
 from app.entities import rules
 from app.entities.species import (
     SUBSPECIES,
@@ -57,6 +67,7 @@ class _Run:
     events: list[dict[str, Any]] = field(default_factory=list)
     languages: Counter[str] = field(default_factory=Counter)
     scored: dict[str, Analysed] = field(default_factory=dict)  # by sha, for reverts
+    fixes: FixCounts = field(default_factory=FixCounts)  # per source path, for hotspots
 
 
 def repository_name(path: str) -> str:
@@ -202,9 +213,23 @@ def resolve_revert(run: _Run, commit: Analysed) -> Analysed:
     return commit if earlier is None else as_revert(commit, earlier)
 
 
+def resolve_history(run: _Run, commit: Analysed) -> Analysed:
+    """What the repository's past adds to a commit: a revert's give-back, then hotspots.
+
+    Only fixes before this commit count for it; it is counted itself afterwards.
+    """
+    commit = resolve_revert(run, commit)
+    paths = source_paths(commit)
+    if adds_source(commit):
+        commit = heated(commit, run.fixes.heat(paths))
+    if commit.fix:
+        run.fixes.update(set(paths))
+    return commit
+
+
 def _record(run: _Run, commit: Analysed) -> None:
     """Apply one analysed commit to the pet; keep what happened before it, and its entry."""
-    commit = resolve_revert(run, commit)
+    commit = resolve_history(run, commit)
     run.scored[commit.sha] = commit
     at = commit.committed_at
     met = arrive(run.pet, at)

@@ -49,12 +49,17 @@ DOC_SIGNAL_CAP = 12.5
 
 # Complexity signal, part one: the change's own complexity (app/analysis/change.py), counted
 # only when the commit adds source lines. SIZE_SIGNAL per bit of log2(1 + source lines added)
-# past SIZE_ALLOWANCE_BITS (below it a small, focused change earns); SPREAD_SIGNAL per bit of
-# the change's entropy over files; FUNCTIONS_SIGNAL per bit of log2(1 + functions touched).
+# past SIZE_ALLOWANCE_BITS; SPREAD_SIGNAL per bit of the change's entropy over files;
+# FUNCTIONS_SIGNAL per bit of log2(1 + functions touched); HOTSPOT_SIGNAL per bit of earlier
+# fixes of the files changed. The allowance is where the size term crosses zero: it balances
+# what a typical commit pays for spread and functions, so that on bench/validity.py's
+# histories the pet neither sits at 100 nor dies more often than decay alone would kill it.
 SIZE_SIGNAL = 2.5
-SIZE_ALLOWANCE_BITS = 7.0  # ≈ 127 source lines: past this, size alone costs
+SIZE_ALLOWANCE_BITS = 8.0  # log2(1 + 255 source lines)
 SPREAD_SIGNAL = 3.75
 FUNCTIONS_SIGNAL = 5.0
+HOTSPOT_SIGNAL = 1.25  # per bit of log2(1 + earlier fixes of the files touched): hotspots.py
+HOTSPOT_SIGNAL_CAP = 5  # fix counts only grow with a history's age; the cap keeps that bounded
 
 # Complexity signal, part two: the change in "burden" of the touched functions. A function's
 # burden is what it carries beyond healthy allowances: each branch past CC_ALLOWANCE,
@@ -110,14 +115,20 @@ RULES: list[dict[str, object]] = [
      "rule": "The same signal when comments and docstrings are removed."},
     {"code": "change_size", "family": "complexity", "weight": -COMPLEXITY_WEIGHT,
      "rule": f"{_C}: {SIZE_SIGNAL} × (log2(1 + source lines added) − "
-             f"{SIZE_ALLOWANCE_BITS:g}). Larger changes carry more risk (Kamei et al. 2013); "
-             f"a change under about {2 ** SIZE_ALLOWANCE_BITS - 1:.0f} source lines earns."},
+             f"{SIZE_ALLOWANCE_BITS:g}). Larger changes carry more risk (Kamei et al. 2013), "
+             f"and each doubling costs the same; a small change earns on this term what its "
+             f"spread and the functions it touches cost."},
     {"code": "change_spread", "family": "complexity", "weight": -COMPLEXITY_WEIGHT,
      "rule": f"{_C}: {SPREAD_SIGNAL} × the entropy (bits) of the change over the source files "
              f"it touches (Hassan 2009): 0 for one file, log2(n) for n files changed evenly."},
     {"code": "functions_touched", "family": "complexity", "weight": -COMPLEXITY_WEIGHT,
      "rule": f"{_C}: {FUNCTIONS_SIGNAL} × log2(1 + source functions touched): each function "
              f"a change reaches into is one more place for it to go wrong."},
+    {"code": "hotspot", "family": "complexity", "weight": -COMPLEXITY_WEIGHT,
+     "rule": f"{_C}: {HOTSPOT_SIGNAL} × log2(1 + earlier fixes of the source files a commit "
+             f"changes), at most {HOTSPOT_SIGNAL_CAP}, when it adds source lines. A fix is a "
+             f"commit whose message says fix, bug, issue, regression, crash or broken; files "
+             f"that needed fixes tend to need more."},
     {"code": "complexity_added", "family": "complexity", "weight": -COMPLEXITY_WEIGHT,
      "rule": f"{_C}: burden added to the touched functions per {BURDEN_SCALE} source lines "
              f"added (at least {COMPLEXITY_FLOOR} lines assumed), within ±"

@@ -154,3 +154,47 @@ def test_possible_secrets_cost_a_point_each_at_most_two_and_never_poison() -> No
     assert [(r.code, r.points) for r in three.reasons] == [("possible_secret", -2)]
     assert "(test)" in three.reasons[0].detail and "2 more" in three.reasons[0].detail
     assert not three.poisoned and three.quality_score > 0
+
+
+def test_heat_counts_only_earlier_fixes_of_the_files_changed() -> None:
+    from app.analysis.hotspots import FixCounts, Heat, hotspot_reason, is_fix
+
+    counts = FixCounts()
+    assert counts.heat(["a.py"]) == Heat()
+    counts.record("Add the parser", ["a.py"])  # not a fix: nothing counted
+    counts.record("Fix a crash on empty input", ["a.py", "b.py"])
+    counts.record("fixes #12: off by one", ["a.py", "a.py"])  # a path counts once per fix
+    assert is_fix("Regression in 2.1") and not is_fix("Prefix the names")
+    heat = counts.heat(["a.py", "b.py", "c.py"])
+    assert heat == Heat(fixes=3, hottest="a.py", hottest_fixes=2)
+    reason = hotspot_reason(heat)
+    assert reason is not None and reason.code == "hotspot" and reason.points == -1
+    assert "fixed 3 times before (most: a.py, 2)" in reason.detail
+    assert hotspot_reason(Heat()) is None
+
+
+def test_the_hotspot_penalty_is_capped() -> None:
+    from app.analysis.hotspots import Heat, hotspot_reason
+    from app.analysis.scoring import COMPLEXITY_WEIGHT, HOTSPOT_SIGNAL_CAP, round_points
+
+    worst = -round_points(COMPLEXITY_WEIGHT * HOTSPOT_SIGNAL_CAP)
+    for fixes in (100, 10_000):
+        reason = hotspot_reason(Heat(fixes, "core.py", fixes))
+        assert reason is not None and reason.points == worst
+
+
+async def test_replay_charges_commits_that_touch_files_fixed_before(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "hot")
+    repo.commit("start", {"core.py": _module("f", 3), "calm.py": _module("g", 3)})
+    for n in range(6):
+        repo.commit(f"Fix bug {n}", {"core.py": _module("f", 4 + n)})
+    repo.commit("touch core", {"core.py": _module("f", 20)})
+    repo.commit("touch calm", {"calm.py": _module("g", 20)})
+    doc = await replay(repo.path, jobs=1)
+    core, calm = doc["commits"][-2], doc["commits"][-1]
+    hot = {r["code"]: r for r in core["reasons"]}
+    assert hot["hotspot"]["points"] < 0 and "core.py, 6" in hot["hotspot"]["detail"]
+    assert "hotspot" not in {r["code"] for r in calm["reasons"]}
+    assert core["delta"] < calm["delta"]
+    first_fix = doc["commits"][1]  # no fix came before it
+    assert "hotspot" not in {r["code"] for r in first_fix["reasons"]}

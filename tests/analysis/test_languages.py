@@ -59,13 +59,13 @@ def test_documentation_figures(case: LangCase) -> None:
 
 def test_python_score_is_explained_point_by_point() -> None:
     """tests: 2.5 × log2(1 + 2 cases) + 1.7 (tests changed with the source) = 5.7, capped at 5
-    → +1.5 → +2; docs: 25×2/20 = 2.5 → +0.5 → +1; change size: 2.5 × (log2(11) − 7) = −8.9
-    → +3.56 → +4; functions touched: 5 × log2(3) = 7.9 → −3.17 → −3; burden: grade's 0 → 1
+    → +1.5 → +2; docs: 25×2/20 = 2.5 → +0.5 → +1; change size: 2.5 × (log2(11) − 8) = −11.4
+    → +4.54 → +5; functions touched: 5 × log2(3) = 7.9 → −3.17 → −3; burden: grade's 0 → 1
     per 50 lines (floor 50) = 1 → −0.4 → 0; one file, so no spread."""
     score = _analyse(PYTHON).score
     points = {reason.code: reason.points for reason in score.reasons}
-    assert points == {"tests_added": 2, "docs_added": 1, "change_size": 4, "functions_touched": -3}
-    assert score.delta == 4
+    assert points == {"tests_added": 2, "docs_added": 1, "change_size": 5, "functions_touched": -3}
+    assert score.delta == 5
     assert score.quality_score == 5.8
     assert not score.poisoned
 
