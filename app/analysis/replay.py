@@ -68,6 +68,7 @@ class _Run:
     languages: Counter[str] = field(default_factory=Counter)
     scored: dict[str, Analysed] = field(default_factory=dict)  # by sha, for reverts
     fixes: FixCounts = field(default_factory=FixCounts)  # per source path, for hotspots
+    inverses: dict[str, Analysed] = field(default_factory=dict)  # inverse signature → commit
 
 
 def repository_name(path: str) -> str:
@@ -204,12 +205,19 @@ def rules_name(identity: int, generation: int) -> str:
 
 
 def resolve_revert(run: _Run, commit: Analysed) -> Analysed:
-    """A revert of an earlier replayed commit gives back that commit's delta."""
-    if commit.reverts is None:
-        return commit
-    earlier = run.scored.get(commit.reverts) or next(
-        (c for sha, c in run.scored.items() if sha.startswith(commit.reverts)), None
-    )
+    """A revert of an earlier replayed commit gives back that commit's delta.
+
+    A revert is named by its message ("This reverts commit X", git's wording) or is the
+    exact inverse of an earlier commit's line changes.
+    """
+    change = commit.metrics.get("change", {})
+    earlier = run.inverses.get(change.get("signature") or "\0")
+    if commit.reverts is not None:
+        earlier = run.scored.get(commit.reverts) or next(
+            (c for sha, c in run.scored.items() if sha.startswith(commit.reverts)), earlier
+        )
+    if change.get("inverse"):
+        run.inverses.setdefault(change["inverse"], commit)
     return commit if earlier is None else as_revert(commit, earlier)
 
 

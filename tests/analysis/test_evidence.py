@@ -198,3 +198,28 @@ async def test_replay_charges_commits_that_touch_files_fixed_before(tmp_path: Pa
     assert core["delta"] < calm["delta"]
     first_fix = doc["commits"][1]  # no fix came before it
     assert "hotspot" not in {r["code"] for r in first_fix["reasons"]}
+
+
+async def test_replay_scores_an_exact_inverse_diff_as_a_revert(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "undo")
+    base = _module("f", 3)
+    repo.commit("start", {"lib.py": base})
+    repo.commit("feature", {"lib.py": base + "\n\n" + _module("g", 150), "b.py": _module("h", 9)})
+    repo.commit("take the feature out again", {"lib.py": base, "b.py": None})
+    repo.commit("unrelated", {"lib.py": base + "\n\n" + _module("k", 2)})
+    doc = await replay(repo.path, jobs=1)
+    feature, undo, unrelated = doc["commits"][1:]
+    assert [r["code"] for r in undo["reasons"]] == ["revert"]
+    assert abs(undo["delta"] + feature["delta"]) <= REVERT_TOLERANCE
+    assert "revert" not in {r["code"] for r in unrelated["reasons"]}
+
+
+def test_signatures_match_a_change_and_its_inverse_only() -> None:
+    a, b = _module("f", 3), _module("f", 5)
+    forward = _analyse(change("x.py", a, b)).change
+    backward = _analyse(change("x.py", b, a)).change
+    other = _analyse(change("y.py", a, b)).change
+    assert forward.inverse == backward.signature and backward.inverse == forward.signature
+    assert forward.signature != backward.signature
+    assert other.signature != forward.signature
+    assert _analyse().change.signature == ""
