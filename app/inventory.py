@@ -19,11 +19,17 @@ from app.entities.service import create_pet, set_frozen
 from app.models import Entity, Installation, Repository, User
 
 
-async def insert_missing(session: AsyncSession, model: Any, values: dict[str, Any]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING: concurrent jobs may create the same row at once."""
+async def insert_missing(
+    session: AsyncSession, model: Any, values: dict[str, Any] | Sequence[dict[str, Any]]
+) -> None:
+    """INSERT … ON CONFLICT DO NOTHING: concurrent jobs may create the same row at once.
+
+    `values` may list several rows: one statement inserts those that are missing.
+    """
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    await session.execute(insert(model).values(**values).on_conflict_do_nothing())
+    rows = values if isinstance(values, dict) else list(values)
+    await session.execute(insert(model).values(rows).on_conflict_do_nothing())
 
 
 async def upsert_installation(

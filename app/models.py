@@ -206,6 +206,29 @@ class CommitAnalysis(Base):
     processed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class PendingCommit(Base):
+    """A commit queued for analysis but not applied to the pet yet: the order commits apply in.
+
+    `after_sha` is the commit that must change the pet first while it is pending too (the
+    previous commit of the push, or the push's `before`). `analysis` holds a finished analysis
+    that waits for it; NULL while the commit's own job has not analysed it. The row goes away in
+    the transaction that applies the commit, so `commit_analyses` alone says what was applied.
+    """
+
+    __tablename__ = "pending_commits"
+    __table_args__ = (
+        UniqueConstraint("repository_id", "sha", name="uq_pending_commits_repository_sha"),
+        Index("ix_pending_commits_repository_after", "repository_id", "after_sha"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
+    sha: Mapped[str] = mapped_column(String(64))
+    after_sha: Mapped[str | None] = mapped_column(String(64))
+    analysis: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class HealthHistory(Base):
     """Every change of a pet's health, with why it happened."""
 
@@ -276,6 +299,7 @@ __all__ = [
     "HealthHistory",
     "Installation",
     "Job",
+    "PendingCommit",
     "Repository",
     "RevokedSession",
     "User",

@@ -3,12 +3,18 @@
 `analyze_commit` is an arq job. Its one transaction inserts the analysis (unique per
 repository and sha) together with the pet's new health and the history row, so a redelivery, a
 second branch, the poller or a retry after a crash can never change health twice.
+
+Analyses run side by side, but commits change the pet parent first (`app.ordering`): a commit
+whose predecessor is still pending stores its analysis and is applied, in the same kind of
+transaction, by whoever applies the predecessor. Each status shows the health right after its
+own commit, kept in the analysis row.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import ordering
 from app.analysis.engine import AnalysisResult
 from app.analysis.engine import analyze_commit as analyze
 from app.analysis.review import apply_review, review_commit
@@ -37,7 +44,8 @@ from app.entities.service import (
 )
 from app.entities.species import emoji_for, generation_name, strip_generation, subspecies_for
 from app.github import GitHubApp
-from app.models import CommitAnalysis, Entity, Installation, Repository
+from app.handlers.push import ANALYZE
+from app.models import CommitAnalysis, Entity, Installation, PendingCommit, Repository
 from app.queue import MAX_TRIES
 from app.repo_config import RepoConfig, load_config
 from app.status import StatusText, push_description, status_description
@@ -45,6 +53,27 @@ from app.status import StatusText, push_description, status_description
 log = logging.getLogger(__name__)
 
 BACKOFF_BASE = 2.0  # seconds; 2, 4, 8, ... between the MAX_TRIES tries
+# Keys of `commit_analyses.detail`: the pet right after the commit (what its status shows), and
+# why a commit was applied before its predecessor.
+PET_AFTER = "pet_after"
+ORDER_NOTE = "order_note"
+# The analysis columns a waiting commit keeps in `pending_commits.analysis`.
+STORED_FIELDS = (
+    "repository_id",
+    "sha",
+    "message",
+    "author_name",
+    "author_email",
+    "quality_score",
+    "complexity_score",
+    "test_coverage_delta",
+    "documentation_score",
+    "linting_violations",
+    "security_issues",
+    "health_delta",
+    "reasons",
+    "detail",
+)
 
 
 class Stop(Exception):
@@ -58,6 +87,43 @@ class Target:
     id: int
     full_name: str
     installation_id: int
+
+
+@dataclass(frozen=True)
+class Analysed:
+    """A finished analysis on its way to the pet, with the config at its commit and whether
+    its commit gets a status of its own (a big push gets one summary instead)."""
+
+    row: CommitAnalysis
+    config: RepoConfig
+    post_status: bool = True
+
+    def stored(self) -> dict[str, Any]:
+        """What `pending_commits.analysis` keeps while the commit waits for its predecessor."""
+        row = {name: getattr(self.row, name) for name in STORED_FIELDS}
+        committed = self.row.committed_at
+        row["committed_at"] = committed.isoformat() if committed else None
+        return {"row": row, "config": self.config.as_dict(), "post_status": self.post_status}
+
+    @classmethod
+    def load(cls, data: dict[str, Any]) -> Analysed:
+        """The analysis `stored` kept, as a fresh row ready to insert."""
+        fields = dict(data["row"])
+        committed = fields.pop("committed_at", None)
+        row = CommitAnalysis(
+            **fields, committed_at=datetime.fromisoformat(committed) if committed else None
+        )
+        return cls(row, RepoConfig.from_dict(data["config"]), bool(data["post_status"]))
+
+
+@dataclass(frozen=True)
+class Applied:
+    """One commit applied to the pet: what its status and events are built from."""
+
+    row: CommitAnalysis
+    update: PetUpdate
+    config: RepoConfig
+    post_status: bool
 
 
 def backoff(job_try: int) -> float:
@@ -199,25 +265,24 @@ def apply_config(pet: Entity, repo: Repository, config: RepoConfig) -> bool:
 
 
 async def apply_once(
-    session: AsyncSession,
-    target: Target,
-    row: CommitAnalysis,
-    now: datetime,
-    base_url: str,
-    config: RepoConfig | None = None,
-) -> PetUpdate | None:
+    session: AsyncSession, target: Target, item: Analysed, base_url: str, note: str | None = None
+) -> Applied | None:
     """Insert the analysis and apply its delta; None when this commit was applied before.
 
-    The pet's row lock comes first: taking it after touching rows that reference the pet
-    would upgrade a shared lock and deadlock two commits of one repository.
+    Runs under the repository's apply lock, taken before anything was read. The pet's row
+    lock still comes before touching rows that reference the pet (the API and the cron take
+    it too). Each commit gets its own clock reading, so a chain's history reads in order.
     """
+    now, row = datetime.now(UTC), item.row
     repo = await session.get(Repository, target.id)
     assert repo is not None
     pet = await current_pet(session, target.id) or await create_pet(session, repo, now)
     await lock_pet(session, pet.id)
-    if config is not None and apply_config(pet, repo, config):
+    if apply_config(pet, repo, item.config):
         await store_sprites(session, pet)
     row.entity_id = pet.id
+    if note:
+        row.detail = {**(row.detail or {}), ORDER_NOTE: note}
     try:
         async with session.begin_nested():
             session.add(row)
@@ -225,63 +290,240 @@ async def apply_once(
     except IntegrityError:
         return None
     reason = row.reasons[0]["detail"] if row.reasons else "no change"
-    return await record_commit(
+    update = await record_commit(
         session, pet.id, row.health_delta, now, row.id, change_reason=reason, base_url=base_url
     )
+    after = {"health": update.after.health, "status": update.after.status}
+    row.detail = {**(row.detail or {}), PET_AFTER: after}
+    await session.flush()
+    return Applied(row, update, item.config, item.post_status)
 
 
 async def analyze_commit(
-    ctx: dict[str, Any], repository_id: int, sha: str, post_status: bool = True
+    ctx: dict[str, Any],
+    repository_id: int,
+    sha: str,
+    post_status: bool = True,
+    after: str | None = None,
 ) -> str:
-    """Job: analyse one commit, apply it once, post its status, publish the events.
+    """Job: analyse one commit, apply it once and in order, post statuses, publish the events.
 
-    A commit applied before (redelivery, retry after a crash) is not fetched again; its
-    status is posted again from the stored row, which is harmless and heals a lost status.
+    `after` is the commit that must change the pet first (`ordering.chain`). A commit applied
+    before (redelivery, retry after a crash) is not fetched again; its status is posted again
+    from the stored row, which is harmless and heals a lost status.
     """
     target = await load_target(ctx, repository_id)
     if target is None:
+        await forget_commit(ctx, repository_id, sha)
         return "skipped: repository not monitored"
     gh = github(ctx).installation_client(target.installation_id)
     row = await stored_analysis(ctx, target.id, sha)
-    update: PetUpdate | None = None
     try:
         config = await load_config(gh, target.full_name, sha)
         if row is None:
             commit, result = await fetch_and_analyse(gh, target, sha, config)
     except (GitHubException, aiohttp.ClientError, TimeoutError) as exc:
-        return _fail(exc, ctx, target, sha)
-    if row is None:
-        score, verdict = await review(ctx, config, commit, result)
-        new = analysis_row(target, commit, result, score, verdict)
-        row, update = await apply_analysis(ctx, target, new, config)
+        return await give_up_or_retry(exc, ctx, gh, target, sha)
+    if row is not None:
+        if post_status:
+            await post_stored_status(ctx, gh, target, row, config)
+        return "already applied"
+    score, verdict = await review(ctx, config, commit, result)
+    item = Analysed(analysis_row(target, commit, result, score, verdict), config, post_status)
+    applied = await apply_in_order(ctx, target, item, after)
+    if applied is None:
+        return f"waiting for {after and after[:7]}"
+    await report(ctx, gh, target, applied, own=sha)
+    return "applied" if applied and applied[0].row.sha == sha else "already applied"
+
+
+async def apply_in_order(
+    ctx: dict[str, Any], target: Target, item: Analysed, after: str | None
+) -> list[Applied] | None:
+    """The one transaction, under the repository's apply lock: None when the commit must wait
+    for `after` (its analysis is stored), else the commits applied, its own first, then those
+    that waited for it; empty when a concurrent job applied it already."""
+    base_url = ctx["settings"].public_url
+    sha = item.row.sha
+    async with ctx["sessionmaker"].begin() as session:
+        await ordering.lock_repository(session, target.id)
+        if await applied_before(session, target.id, sha):
+            await ordering.forget(session, target.id, sha)
+            return []
+        if await ordering.waits(session, target.id, after):
+            await ordering.store(session, target.id, sha, after, item.stored())
+            return None
+        own = await apply_once(session, target, item, base_url)
+        await ordering.forget(session, target.id, sha)
+        if own is None:
+            return []
+        return [own, *await apply_followers(session, target, sha, base_url)]
+
+
+async def applied_before(session: AsyncSession, repository_id: int, sha: str) -> bool:
+    """Was the commit applied while this job analysed it (a second job of the same commit)?"""
+    found = await session.scalar(
+        select(CommitAnalysis.id).where(
+            CommitAnalysis.repository_id == repository_id, CommitAnalysis.sha == sha
+        )
+    )
+    return found is not None
+
+
+async def apply_followers(
+    session: AsyncSession, target: Target, sha: str, base_url: str, note: str | None = None
+) -> list[Applied]:
+    """Apply, in order, the stored analyses that waited for `sha` (the first ones with `note`)."""
+
+    async def apply(pending: PendingCommit) -> Applied | None:
+        assert pending.analysis is not None
+        first = note if pending.after_sha == sha else None
+        return await apply_once(session, target, Analysed.load(pending.analysis), base_url, first)
+
+    applied = await ordering.drain(session, target.id, sha, apply)
+    return [a for a in applied if a is not None]
+
+
+async def forget_commit(ctx: dict[str, Any], repository_id: int, sha: str) -> None:
+    """A commit of a repository no longer monitored waits for nothing and holds nothing up."""
+    async with ctx["sessionmaker"].begin() as session:
+        await ordering.lock_repository(session, repository_id)
+        await ordering.forget(session, repository_id, sha)
+
+
+async def release(
+    ctx: dict[str, Any], gh: GitHubAPI, target: Target, sha: str, why: str
+) -> list[Applied]:
+    """The commit will not be applied: what waited for it is applied now, saying so."""
+    note = f"applied without {sha[:7]} ({why})"
+    async with ctx["sessionmaker"].begin() as session:
+        await ordering.lock_repository(session, target.id)
+        await ordering.forget(session, target.id, sha)
+        applied = await apply_followers(session, target, sha, ctx["settings"].public_url, note)
+    await report(ctx, gh, target, applied)
+    return applied
+
+
+async def apply_stalled(ctx: dict[str, Any], now: datetime | None = None) -> int:
+    """Apply analyses held up for longer than `ordering.STALL_AFTER` by a commit whose job
+    failed for good or was lost, with a note; how many were applied."""
+    now = now or datetime.now(UTC)
+    async with ctx["sessionmaker"]() as session:
+        repositories = await ordering.stalled_repositories(session, now)
+    count = 0
+    for repository_id in repositories:
+        target = await load_target(ctx, repository_id)
+        if target is None:
+            continue
+        applied = await _apply_stalled_in(ctx, target, now)
+        gh = github(ctx).installation_client(target.installation_id)
+        await report(ctx, gh, target, applied)
+        count += len(applied)
+    return count
+
+
+async def _apply_stalled_in(ctx: dict[str, Any], target: Target, now: datetime) -> list[Applied]:
+    """One repository's stalled commits, each followed by what waited for it."""
+    base_url = ctx["settings"].public_url
+    applied: list[Applied] = []
+    async with ctx["sessionmaker"].begin() as session:
+        await ordering.lock_repository(session, target.id)
+        gone, free = await ordering.stalled(session, target.id, now)
+        for pending in free:
+            applied += await _apply_with_followers(session, target, pending, base_url, gone)
+        for pending in await ordering.overdue(session, target.id, now):
+            if pending.sha not in {a.row.sha for a in applied}:
+                applied += await _apply_with_followers(session, target, pending, base_url, gone)
+    log.info("%s: gave up on %d commit(s), applied %d", target.full_name, len(gone), len(applied))
+    return applied
+
+
+async def _apply_with_followers(
+    session: AsyncSession, target: Target, pending: PendingCommit, base_url: str, gone: set[str]
+) -> list[Applied]:
+    """A stored analysis applied without waiting for its predecessor, then its followers."""
+    assert pending.analysis is not None
+    blocker = pending.after_sha or ""
+    why = "its analysis never finished" if blocker in gone else "it was held up"
+    item = Analysed.load(pending.analysis)
+    own = await apply_once(
+        session, target, item, base_url, f"applied without {blocker[:7]} ({why})"
+    )
+    await session.delete(pending)
+    await session.flush()
+    followers = await apply_followers(session, target, pending.sha, base_url)
+    return [own, *followers] if own is not None else followers
+
+
+async def report(
+    ctx: dict[str, Any],
+    gh: GitHubAPI,
+    target: Target,
+    applied: Sequence[Applied],
+    own: str | None = None,
+) -> None:
+    """Statuses and events of commits applied together, in their order.
+
+    Each status shows the health right after its own commit. If the job's own commit's status
+    fails, the job retries (its commit is applied, so the retry only posts again); another
+    commit's failed status is posted again by a job of its own.
+    """
+    failure: BaseException | None = None
+    for item in applied:
+        if item.post_status:
+            try:
+                await post_status_for(
+                    ctx,
+                    gh,
+                    target,
+                    item.row.sha,
+                    item.update.entity,
+                    status_text(item.row, item.config),
+                    item.config,
+                    health=item.update.after.health,
+                    status=item.update.after.status,
+                )
+            except Exception as exc:  # every commit still gets its events
+                if item.row.sha == own:
+                    failure = exc
+                else:
+                    await repost_later(ctx, target, item.row.sha, exc)
+        await publish(ctx, target, item.row, item.update)
+    if failure is not None:
+        raise failure
+
+
+async def repost_later(ctx: dict[str, Any], target: Target, sha: str, exc: BaseException) -> None:
+    """Queue an `analyze_commit` of an applied commit: it only posts the status again."""
+    log.info("status for %s@%s failed (%s); posting it again later", target.full_name, sha[:7], exc)
+    await ctx["queue"].enqueue(ANALYZE, target.id, sha, True, defer_by=backoff(1))
+
+
+async def post_stored_status(
+    ctx: dict[str, Any], gh: GitHubAPI, target: Target, row: CommitAnalysis, config: RepoConfig
+) -> None:
+    """The status of a commit applied before, with the health right after it."""
     async with ctx["sessionmaker"]() as session:
         pet = await current_pet(session, target.id)
-    if pet is not None and post_status:
-        await post_status_for(ctx, gh, target, sha, pet, status_text(row, config), config)
-    if update is not None:
-        await publish(ctx, target, row, update)
-    return "applied" if update is not None else "already applied"
+    if pet is None:
+        return
+    health, status = pet_after(row, pet)
+    text = status_text(row, config)
+    await post_status_for(ctx, gh, target, row.sha, pet, text, config, health=health, status=status)
 
 
-async def apply_analysis(
-    ctx: dict[str, Any], target: Target, row: CommitAnalysis, config: RepoConfig
-) -> tuple[CommitAnalysis, PetUpdate | None]:
-    """The one transaction: analysis row, pet health and history, or nothing at all."""
-    async with ctx["sessionmaker"].begin() as session:
-        update = await apply_once(
-            session, target, row, datetime.now(UTC), ctx["settings"].public_url, config
-        )
-    if update is None:  # a concurrent job won the race; report its row
-        stored = await stored_analysis(ctx, target.id, row.sha)
-        return stored or row, None
-    return row, update
+def pet_after(row: CommitAnalysis, pet: Entity) -> tuple[int, str]:
+    """Health and status right after this commit (older rows did not keep them: the pet now)."""
+    after = (row.detail or {}).get(PET_AFTER) or {}
+    return int(after.get("health", pet.health)), str(after.get("status", pet.status))
 
 
 def status_text(row: CommitAnalysis, config: RepoConfig) -> StatusText:
-    """What the status says about one analysed commit."""
+    """What the status says about one analysed commit (why it went before its parent first)."""
+    note = (row.detail or {}).get(ORDER_NOTE)
     return StatusText(
         delta=row.health_delta,
-        reasons=[r["detail"] for r in row.reasons],
+        reasons=[*([note] if note else []), *(r["detail"] for r in row.reasons)],
         config_errors=list(config.errors),
     )
 
@@ -297,6 +539,24 @@ def _fail(exc: BaseException, ctx: dict[str, Any], target: Target, sha: str) -> 
     raise fate
 
 
+async def give_up_or_retry(
+    exc: BaseException, ctx: dict[str, Any], gh: GitHubAPI, target: Target, sha: str
+) -> str:
+    """`_fail`, and when the commit will never be applied (stopped, GitHub refused it, or the
+    last try failed), what waited for it is applied now instead of after the stall sweep."""
+    try:
+        outcome = _fail(exc, ctx, target, sha)
+    except Retry:
+        if (ctx.get("job_try") or 1) >= MAX_TRIES:
+            await release(ctx, gh, target, sha, "its analysis failed")
+        raise
+    except Exception:
+        await release(ctx, gh, target, sha, "its analysis failed")
+        raise
+    await release(ctx, gh, target, sha, outcome.removeprefix("stopped: "))
+    return outcome
+
+
 async def post_status_for(
     ctx: dict[str, Any],
     gh: GitHubAPI,
@@ -305,16 +565,18 @@ async def post_status_for(
     pet: Entity,
     text: StatusText,
     config: RepoConfig,
+    *,
+    health: int,
+    status: str,
 ) -> bool:
-    """POST the commit status; a 422 is logged and dropped, other failures retry the job."""
+    """POST the commit status showing `health` and `status` (the pet right after the commit;
+    name and look are the pet's now); a 422 is logged and dropped, other failures retry."""
     settings = ctx["settings"]
     emoji = emoji_for(pet.species, pet.subspecies)
-    state = (
-        "failure" if config.fail_below is not None and pet.health < config.fail_below else "success"
-    )
+    state = "failure" if config.fail_below is not None and health < config.fail_below else "success"
     body = {
         "state": state,
-        "description": status_description(emoji, pet.name, pet.health, pet.status, text),
+        "description": status_description(emoji, pet.name, health, status, text),
         "context": config.context,
         "target_url": f"{settings.public_url}/pets/{target.full_name}?sha={sha}",
     }
@@ -385,5 +647,7 @@ async def post_push_status(
     except (GitHubException, aiohttp.ClientError, TimeoutError) as exc:
         return _fail(exc, ctx, target, head)
     text = push_description(rows, len(shas), list(config.errors))
-    await post_status_for(ctx, gh, target, head, pet, text, config)
+    last = next((row for row in rows if row.sha == head), None)
+    health, status = pet_after(last, pet) if last is not None else (pet.health, pet.status)
+    await post_status_for(ctx, gh, target, head, pet, text, config, health=health, status=status)
     return f"posted for {len(rows)} of {len(shas)} commits"

@@ -18,8 +18,9 @@ from gidgethub.abc import GitHubAPI
 from sqlalchemy import select
 
 from app.github import GitHubApp
-from app.handlers.push import queue_analyses, unanalysed
+from app.handlers.push import predecessors, queue_analyses, unanalysed
 from app.models import Installation, Repository
+from app.pipeline import apply_stalled
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,8 @@ async def poll_branch(ctx: dict[str, Any], gh: GitHubAPI, item: Watched) -> int:
         repo = await session.get(Repository, item.repository_id)
         if repo is not None and item.branch == repo.default_branch:
             repo.last_seen_sha = shas[-1]
-    queued = await queue_analyses(ctx, item.repository_id, todo, post_status=True)
+    after = predecessors(shas, item.last_seen, todo)
+    queued = await queue_analyses(ctx, item.repository_id, todo, True, after)
     if queued:
         log.info(
             "poller: %s@%s had %d commit(s) no webhook told us about",
@@ -124,10 +126,15 @@ async def poll_branch(ctx: dict[str, Any], gh: GitHubAPI, item: Watched) -> int:
 
 
 async def poll_repositories(ctx: dict[str, Any]) -> dict[str, int]:
-    """Cron job: every monitored branch of every live installation."""
+    """Cron job: every monitored branch of every live installation; first, commits held up
+    by a predecessor whose job never finished are applied (`pipeline.apply_stalled`)."""
     app: GitHubApp | None = ctx.get("github")
     if app is None or not app.settings.app_configured:
         return {"queued": 0, "skipped": 0}
+    try:
+        await apply_stalled(ctx)
+    except Exception:  # the polling below must still happen
+        log.exception("poller: applying stalled commits failed")
     queued = skipped = 0
     for installation_id, items in (await watched(ctx)).items():
         gh = app.installation_client(installation_id)

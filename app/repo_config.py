@@ -65,6 +65,17 @@ class RepoConfig:
             "warnings": list(self.warnings),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RepoConfig:
+        """The config `as_dict` gave, back (a commit waiting to be applied keeps its own)."""
+        lists = ("branches", "ignore", "errors", "warnings")
+        known: dict[str, Any] = {
+            k: tuple(v) if k in lists else v
+            for k, v in data.items()
+            if k in cls.__dataclass_fields__
+        }
+        return cls(**known)
+
 
 def _string_list(key: str, value: Any, errors: list[str]) -> tuple[str, ...]:
     if isinstance(value, str):

@@ -12,7 +12,7 @@ from gidgethub.abc import GitHubAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import inventory
+from app import inventory, ordering
 from app.handlers.base import installation_id, now, sessions
 from app.models import CommitAnalysis, Repository
 from app.repo_config import RepoConfig, load_config
@@ -36,6 +36,7 @@ class PushPlan:
     shas: tuple[str, ...]
     head: str
     summarize: bool
+    after: tuple[str | None, ...] = ()  # per commit, the one that changes the pet before it
 
 
 def analyze_job_id(repository_id: int, sha: str) -> str:
@@ -162,7 +163,19 @@ async def plan_push(
     async with sessions(ctx).begin() as session:
         todo = await unanalysed(session, repo_id, shas)
         await _note_push(session, repo_id, data, config)
-    return PushPlan(repo_id, tuple(todo), data["after"], len(todo) > STATUS_PER_COMMIT_LIMIT)
+    after = predecessors(shas, data.get("before"), todo)
+    summarize = len(todo) > STATUS_PER_COMMIT_LIMIT
+    return PushPlan(repo_id, tuple(todo), data["after"], summarize, after)
+
+
+def predecessors(
+    shas: Sequence[str], before: str | None, todo: Sequence[str]
+) -> tuple[str | None, ...]:
+    """For each commit to analyse, the one that must change the pet first: the previous one of
+    the push (analysed already or not), `before` for the first (the previous push's head, which
+    may still be on its way)."""
+    order = dict(ordering.chain(shas, None if before == ZERO_SHA else before))
+    return tuple(order.get(sha) for sha in todo)
 
 
 async def _note_push(
@@ -177,13 +190,24 @@ async def _note_push(
 
 
 async def queue_analyses(
-    ctx: dict[str, Any], repository_id: int, shas: Sequence[str], post_status: bool
+    ctx: dict[str, Any],
+    repository_id: int,
+    shas: Sequence[str],
+    post_status: bool,
+    after: Sequence[str | None] | None = None,
 ) -> int:
-    """One analyze job per commit, deduplicated by repository and sha; how many were new."""
+    """One analyze job per commit, deduplicated by repository and sha; how many were new.
+
+    `after` names each commit's predecessor (default: the previous one in `shas`). The order
+    is recorded before any job is queued, so no job can run without knowing it.
+    """
+    pairs = list(zip(shas, after, strict=True)) if after is not None else ordering.chain(shas, None)
+    await ordering.plan(sessions(ctx), repository_id, pairs)
     queued = 0
-    for sha in shas:
+    for sha, before in pairs:
+        job_id = analyze_job_id(repository_id, sha)
         if await ctx["queue"].enqueue(
-            ANALYZE, repository_id, sha, post_status, job_id=analyze_job_id(repository_id, sha)
+            ANALYZE, repository_id, sha, post_status, before, job_id=job_id
         ):
             queued += 1
     return queued
@@ -191,7 +215,9 @@ async def queue_analyses(
 
 async def queue_plan(ctx: dict[str, Any], plan: PushPlan) -> int:
     """One analyze job per commit; a big push also gets one summary status job."""
-    queued = await queue_analyses(ctx, plan.repository_id, plan.shas, not plan.summarize)
+    queued = await queue_analyses(
+        ctx, plan.repository_id, plan.shas, not plan.summarize, plan.after or None
+    )
     if plan.summarize:
         await ctx["queue"].enqueue(
             PUSH_STATUS,

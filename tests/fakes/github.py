@@ -6,6 +6,7 @@ is answered 400 and recorded in `errors`, so tests assert `fake.errors == []`.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import json
@@ -79,6 +80,7 @@ class FakeGitHub:
     requests: list[Recorded] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    holds: list[tuple[str, re.Pattern[str], asyncio.Event]] = field(default_factory=list)
     tokens: dict[str, tuple[int, datetime]] = field(default_factory=dict)
     manifests: dict[str, dict[str, Any]] = field(default_factory=dict)
     rate_remaining: int = 5000
@@ -218,6 +220,12 @@ class FakeGitHub:
             Fault(method.upper(), re.compile(path_regex), status, headers or {}, body, times)
         )
 
+    def hold(self, method: str, path_regex: str) -> asyncio.Event:
+        """Keep matching requests waiting until the returned event is set (a slow GitHub)."""
+        gate = asyncio.Event()
+        self.holds.append((method.upper(), re.compile(path_regex), gate))
+        return gate
+
     def calls(self, operation: str) -> list[Recorded]:
         """Recorded requests for one operationId."""
         return [r for r in self.requests if r.operation == operation]
@@ -243,6 +251,9 @@ class FakeGitHub:
                 request.method, path, dict(request.query), body, operation, dict(request.headers)
             )
         )
+        for method, pattern, gate in self.holds:
+            if method == request.method and pattern.search(path):
+                await gate.wait()
         fault = self._fault(request.method, path)
         if fault is not None:
             return web.json_response(

@@ -138,15 +138,15 @@ async def test_fail_below_and_context(pipeline: Pipeline) -> None:
     p = pipeline
     one_commit(p)
     p.fake.contents[(REPO, SHA, ".github/tamagitto.yml")] = b"fail_below: 101\n"
-    await run_job(p)
-    assert "invalid" in p.fake.statuses[-1]["description"]
-    p.fake.statuses.clear()
-    p.fake.contents[(REPO, SHA, ".github/tamagitto.yml")] = b"fail_below: 100\ncontext: pets\n"
     async with p.client.app[RUNTIME].sessionmaker.begin() as session:
         pet = await session.scalar(select(Entity))
         assert pet is not None
         pet.health = 50
-    await run_job(p)  # already applied: the status is posted again with the new config
+    await run_job(p)
+    assert "invalid" in p.fake.statuses[-1]["description"]
+    p.fake.statuses.clear()
+    p.fake.contents[(REPO, SHA, ".github/tamagitto.yml")] = b"fail_below: 100\ncontext: pets\n"
+    await run_job(p)  # already applied: posted again with the new config, same health
     (status,) = p.fake.statuses
     assert (status["state"], status["context"]) == ("failure", "pets")
 
