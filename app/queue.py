@@ -26,6 +26,8 @@ from arq.constants import (
 )
 from arq.cron import CronJob
 from arq.jobs import serialize_job
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -99,8 +101,8 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if type(exc).__name__ == "DatabaseUnavailable":
         return True
-    module = type(exc).__module__
-    return module.startswith("redis") and "Connection" in type(exc).__name__
+    # redis-py's ConnectionError covers BusyLoadingError (a restarted Redis replaying its AOF)
+    return isinstance(exc, RedisConnectionError | RedisTimeoutError)
 
 
 def durable(function: JobFunction) -> JobFunction:
