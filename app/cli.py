@@ -121,9 +121,13 @@ def _serve_many(settings: Settings, port: int, workers: int) -> int:
     """
     ctx = multiprocessing.get_context("fork")
     parent = os.getpid()
+    from app.webhook_proxy import for_process
+
     procs = [
-        ctx.Process(target=_serve_child, args=(settings, port, parent), daemon=False)
-        for _ in range(workers)
+        ctx.Process(
+            target=_serve_child, args=(for_process(settings, i), port, parent), daemon=False
+        )
+        for i in range(workers)
     ]
     for proc in procs:
         proc.start()

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     private_key_path: Path | None = Field(default=None, alias="PRIVATE_KEY_PATH")
     webhook_secret: SecretStr | None = Field(default=None, alias="WEBHOOK_SECRET")
     webhook_path: str | None = Field(default=None, alias="WEBHOOK_PATH")
+    webhook_proxy_url: str | None = Field(default=None, alias="WEBHOOK_PROXY_URL")
+    webhook_proxy_new_url: str = Field(default="https://smee.io/new", alias="WEBHOOK_PROXY_NEW_URL")
     github_client_id: str | None = Field(default=None, alias="GITHUB_CLIENT_ID")
     github_client_secret: SecretStr | None = Field(default=None, alias="GITHUB_CLIENT_SECRET")
     ghe_host: str | None = Field(default=None, alias="GHE_HOST")
@@ -121,7 +123,12 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "github_api_url_override", "github_url_override", "public_url_override", "gemini_base_url"
+        "github_api_url_override",
+        "github_url_override",
+        "public_url_override",
+        "gemini_base_url",
+        "webhook_proxy_url",
+        "webhook_proxy_new_url",
     )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:

@@ -425,6 +425,12 @@ SETTING_HELP: Final[dict[str, tuple[str | None, str]]] = {
         None,
         "one more webhook path besides /webhook/github and /api/github/webhooks",
     ),
+    "WEBHOOK_PROXY_URL": (
+        None,
+        "a smee-style channel that relays GitHub's webhooks to a server GitHub cannot reach "
+        "(a laptop); <code>tamagitto serve</code> reads it and checks every signature",
+    ),
+    "WEBHOOK_PROXY_NEW_URL": (None, "where the setup page asks for a new channel (smee's /new)"),
     "GITHUB_CLIENT_ID": (None, "the App's OAuth client id, for signing in"),
     "GITHUB_CLIENT_SECRET": (None, "the App's OAuth client secret"),
     "GHE_HOST": (None, "your GitHub Enterprise Server's host name"),
@@ -624,7 +630,7 @@ async def pet_payload(
 
     Pictures stay relative (same origin), so the page's CSP never depends on PUBLIC_URL.
     """
-    from app.api import pets
+    from app.api import history, pets
 
     since = now - timedelta(days=HISTORY_DAYS)
     points = await pets.history(session, entity.id, since)
@@ -632,7 +638,8 @@ async def pet_payload(
     return {
         "entity": service.entity_to_dict(entity, repository),
         "health_history": pets.bucketed(points, "daily"),
-        "recent_analyses": [pets.analysis_json(row, repository) for row in rows],
+        "changes": await history.repository_changes(session, repository.id, since),
+        "recent_analyses": [pets.analysis_json(r, repository, found.get(r.id)) for r in rows],
         "history_days": HISTORY_DAYS,
         "state_ranges": [
             {"state": state, "min": low, "max": high} for state, low, high in state_ranges()

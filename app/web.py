@@ -170,11 +170,11 @@ def _runtime_ctx(
 
 def features() -> list[Feature]:
     """Route groups added by the product's features, each a `setup(app)` function."""
-    from app import setup_wizard, webhooks
+    from app import setup_wizard, webhook_proxy, webhooks
     from app.api import setup as api_setup
     from app.site import setup as site_setup
 
-    return [webhooks.setup, setup_wizard.setup, api_setup, site_setup]
+    return [webhooks.setup, webhook_proxy.setup, setup_wizard.setup, api_setup, site_setup]
 
 
 def init_app(settings: Settings, *, run_jobs: bool | None = None) -> web.Application:

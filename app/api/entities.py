@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import Field, field_validator
 
-from app.api import pets
+from app.api import history, pets
 from app.api.access import Access, access_for, may_view, require_push, visible_repositories
 from app.api.context import iso, json_body, runtime, settings, utc_now
 from app.api.errors import (
@@ -174,11 +174,13 @@ async def health_history(request: web.Request) -> web.Response:
     since = now - timedelta(days=query.days)
     async with runtime(request).sessionmaker() as session:
         points = await pets.history(session, entity.id, since)
+        changes = await history.entity_changes(session, entity.id, since)
     return web.json_response(
         {
             "entity_id": entity.id,
             "health_history": pets.bucketed(points, query.granularity),
             "summary": pets.summary(entity, points, since, now),
+            "changes": changes,
         }
     )
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.context import iso
+from app.entities import rules
 from app.entities.service import entity_to_dict
 from app.models import CommitAnalysis, Entity, HealthHistory, Repository
 
@@ -52,24 +53,55 @@ def pets_json(pets: Sequence[tuple[Entity, Repository]], base_url: str) -> list[
 
 @dataclass(frozen=True, slots=True)
 class Point:
-    """One history row with the sha of the commit behind it, if any."""
+    """One history row with the commit behind it, if any.
+
+    `delta` is what the row stored: health after minus health before, so the change that was
+    applied (after the thriving band, the 0/100 clamp, or nothing on a dead pet). `scored` is
+    the commit's own delta, which differs from it exactly in those cases.
+    """
 
     at: datetime
     health: int
     delta: int
     reason: str
     sha: str | None
+    scored: int | None = None
+    committed_at: datetime | None = None
+    generation: int | None = None
+
+    @property
+    def before(self) -> int:
+        """Health just before this change: the previous row's health when rows are complete."""
+        return self.health - self.delta
+
+
+POINT_COLUMNS = (
+    HealthHistory,
+    CommitAnalysis.sha,
+    CommitAnalysis.health_delta,
+    CommitAnalysis.committed_at,
+    Entity.generation,
+)
+
+
+def point_of(row: Any) -> Point:
+    """A `Point` from one row of `POINT_COLUMNS`."""
+    h, sha, scored, committed_at, generation = row
+    return Point(
+        h.recorded_at, h.health_score, h.delta, h.reason, sha, scored, committed_at, generation
+    )
 
 
 async def history(session: AsyncSession, entity_id: int, since: datetime) -> list[Point]:
     """History rows of one pet since a time, oldest first."""
     rows = await session.execute(
-        select(HealthHistory, CommitAnalysis.sha)
+        select(*POINT_COLUMNS)
+        .join(Entity, Entity.id == HealthHistory.entity_id)
         .outerjoin(CommitAnalysis, HealthHistory.analysis_id == CommitAnalysis.id)
         .where(HealthHistory.entity_id == entity_id, HealthHistory.recorded_at >= since)
         .order_by(HealthHistory.recorded_at, HealthHistory.id)
     )
-    return [Point(h.recorded_at, h.health_score, h.delta, h.reason, sha) for h, sha in rows.all()]
+    return [point_of(row) for row in rows.all()]
 
 
 def bucket_start(at: datetime, granularity: str) -> datetime:
@@ -79,28 +111,50 @@ def bucket_start(at: datetime, granularity: str) -> datetime:
     return at.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def _new_bucket(start: datetime, point: Point) -> dict[str, Any]:
+    """A bucket holding its first point; `health_before` is fixed by that first point."""
+    return {
+        "_start": start,
+        "timestamp": iso(start),
+        "health_score": point.health,
+        "health_before": point.before,
+        "change_reason": point.reason,
+        "reasons": [point.reason],
+        "commit_sha": point.sha,
+        "delta": point.delta,
+        "applied": point.delta,
+        "scored_delta": point.scored if point.reason == rules.REASON_COMMIT else None,
+    }
+
+
+def _add_to_bucket(entry: dict[str, Any], point: Point) -> None:
+    """Fold one more point into its bucket: last health and reason, summed changes."""
+    entry["health_score"] = point.health
+    entry["delta"] += point.delta
+    entry["applied"] += point.delta
+    entry["change_reason"] = point.reason
+    entry["commit_sha"] = point.sha or entry["commit_sha"]
+    if point.reason not in entry["reasons"]:
+        entry["reasons"].append(point.reason)
+    if point.reason == rules.REASON_COMMIT:
+        entry["scored_delta"] = (entry["scored_delta"] or 0) + (point.scored or 0)
+
+
 def bucketed(points: Sequence[Point], granularity: str) -> list[dict[str, Any]]:
-    """One entry per hour or day: last health and reason, summed delta, latest commit."""
+    """One entry per hour or day: last health and reason, summed delta, latest commit.
+
+    `applied` (equal to `delta`: the health change really made) is named apart from
+    `scored_delta` (what the bucket's commits scored) because the two differ at the top of
+    the thriving band, at the 0/100 clamp and on a dead pet; `reasons` keeps a death or a
+    decay day visible when a commit came later the same day.
+    """
     out: list[dict[str, Any]] = []
     for point in points:
         start = bucket_start(point.at, granularity)
         if out and out[-1]["_start"] == start:
-            entry = out[-1]
-            entry["health_score"] = point.health
-            entry["delta"] += point.delta
-            entry["change_reason"] = point.reason
-            entry["commit_sha"] = point.sha or entry["commit_sha"]
+            _add_to_bucket(out[-1], point)
         else:
-            out.append(
-                {
-                    "_start": start,
-                    "timestamp": iso(start),
-                    "health_score": point.health,
-                    "change_reason": point.reason,
-                    "commit_sha": point.sha,
-                    "delta": point.delta,
-                }
-            )
+            out.append(_new_bucket(start, point))
     for entry in out:
         del entry["_start"]
     return out
@@ -160,8 +214,81 @@ def _reason(item: Any) -> dict[str, Any]:
     }
 
 
-def analysis_json(row: CommitAnalysis, repository: Repository) -> dict[str, Any]:
-    """The contract's analysis object."""
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one analysed commit did to its pet, read from its history row."""
+
+    applied: int
+    health_after: int | None
+    dead: bool = False
+
+
+async def _deaths(session: AsyncSession, pet_ids: set[int]) -> dict[int, datetime | None]:
+    """When each of these pets died (None while alive)."""
+    if not pet_ids:
+        return {}
+    rows = await session.execute(select(Entity.id, Entity.died_at).where(Entity.id.in_(pet_ids)))
+    return dict(rows.tuples().all())
+
+
+async def outcomes(session: AsyncSession, rows: Sequence[CommitAnalysis]) -> dict[int, Outcome]:
+    """Each analysis' applied change, by analysis id.
+
+    A commit that changed nothing has no history row; when its pet had died by then that is
+    why (dead pets take no change), otherwise it moved health by 0.
+    """
+    ids = [row.id for row in rows]
+    if not ids:
+        return {}
+    changed = await session.execute(
+        select(HealthHistory.analysis_id, HealthHistory.delta, HealthHistory.health_score).where(
+            HealthHistory.analysis_id.in_(ids)
+        )
+    )
+    found = {aid: Outcome(delta, health) for aid, delta, health in changed.all()}
+    deaths = await _deaths(session, {row.entity_id for row in rows if row.entity_id})
+    out: dict[int, Outcome] = {}
+    for row in rows:
+        died = deaths.get(row.entity_id) if row.entity_id is not None else None
+        dead = died is not None and died <= row.processed_at
+        out[row.id] = found.get(row.id) or Outcome(0, rules.MIN_HEALTH if dead else None, dead)
+    return out
+
+
+def applied_note(scored: int, outcome: Outcome) -> str | None:
+    """Why the applied change differs from the scored one; None when they agree.
+
+    `max`/`min`: the 0/100 clamp; `thriving`: gains shrink inside the thriving band
+    (`rules.applied_gain`); `dead`: a dead pet takes no change.
+    """
+    if outcome.dead:
+        return "dead"
+    if outcome.applied == scored:
+        return None
+    if outcome.health_after == rules.MAX_HEALTH and outcome.applied < scored:
+        return "max"
+    if outcome.health_after == rules.MIN_HEALTH and outcome.applied > scored:
+        return "min"
+    if 0 < outcome.applied < scored:
+        return "thriving"
+    return "other"
+
+
+def impact_outcome(row: CommitAnalysis, outcome: Outcome | None) -> dict[str, Any]:
+    """The `health_impact` fields that say what was applied (empty when unknown)."""
+    if outcome is None:
+        return {}
+    return {
+        "applied": outcome.applied,
+        "health_after": outcome.health_after,
+        "applied_note": applied_note(row.health_delta, outcome),
+    }
+
+
+def analysis_json(
+    row: CommitAnalysis, repository: Repository, outcome: Outcome | None = None
+) -> dict[str, Any]:
+    """The contract's analysis object; with `outcome`, also the change really applied."""
     reasons = [_reason(r) for r in (row.reasons or [])]
     return {
         "id": row.id,
@@ -184,6 +311,7 @@ def analysis_json(row: CommitAnalysis, repository: Repository) -> dict[str, Any]
             "delta": row.health_delta,
             "reason": _reason_text(reasons),
             "reasons": reasons,
+            **impact_outcome(row, outcome),
         },
         "processed_at": iso(row.processed_at),
     }
@@ -202,4 +330,6 @@ async def recent_analyses(
         .order_by(CommitAnalysis.processed_at.desc(), CommitAnalysis.id.desc())
         .limit(limit)
     )
-    return [analysis_json(row, by_id[row.repository_id]) for row in rows]
+    listed = list(rows)
+    found = await outcomes(session, listed)
+    return [analysis_json(row, by_id[row.repository_id], found.get(row.id)) for row in listed]

@@ -10,7 +10,7 @@ from pydantic import Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api import pets
+from app.api import history, pets
 from app.api.context import runtime, settings, utc_now
 from app.api.errors import NO_ACTIVE_ENTITY, REPOSITORY_NOT_FOUND, ApiError
 from app.api.params import Params, Whole, parse, printable
@@ -77,6 +77,7 @@ async def public_pet(request: web.Request) -> web.Response:
             "health_history": pets.bucketed(points, "daily"),
             "summary": pets.summary(entity, points, since, now),
             "recent_analyses": await pets.recent_analyses(session, [row], RECENT),
+            "changes": await history.repository_changes(session, row.id, since),
         }
     return web.json_response(body, headers={"Cache-Control": CACHE_CONTROL})
 

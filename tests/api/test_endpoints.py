@@ -201,6 +201,15 @@ async def test_current_history_and_rename(
     assert [p["health_score"] for p in history["health_history"]] == [80, 70, 74]
     assert history["health_history"][-1]["commit_sha"] == "a" * 40
     assert history["summary"] == {"current_health": 74, "trend": "declining", "days_tracked": 1}
+    assert [p["applied"] for p in history["health_history"]] == [-20, -10, 4]
+    changes = history["changes"]
+    assert [(c["health_before"], c["health_score"]) for c in changes] == [
+        (100, 80),
+        (80, 70),
+        (70, 74),
+    ]
+    assert [c["decay_start"] for c in changes] == [True, False, False]
+    assert changes[-1]["scored_delta"] == 4 and changes[-1]["commit_sha"] == "a" * 40
     recent = await (await client.get("/api/analysis/recent", headers=headers)).json()
     (item,) = recent["analyses"]
     assert item["commit"]["sha"] == "a" * 40
@@ -208,6 +217,9 @@ async def test_current_history_and_rename(
         "delta": 4,
         "reason": "tests added",
         "reasons": [{"code": "tests_added", "points": 4, "detail": "tests added"}],
+        "applied": 4,
+        "health_after": 74,
+        "applied_note": None,
     }
     resp = await client.patch(
         f"/api/entities/{new.entity_id}", json={"name": "Biscuit"}, headers=headers
