@@ -635,6 +635,7 @@ async def pet_payload(
     since = now - timedelta(days=HISTORY_DAYS)
     points = await pets.history(session, entity.id, since)
     rows = await analysis_rows(session, repository.id, highlight)
+    found = await pets.outcomes(session, rows)
     return {
         "entity": service.entity_to_dict(entity, repository),
         "health_history": pets.bucketed(points, "daily"),
