@@ -265,10 +265,11 @@ def build_parser() -> argparse.ArgumentParser:
 def extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Subcommands contributed by features (each adds its own parser)."""
     from app.analysis.replay_cli import add_replay_parser
+    from app.init_cli import add_parser as init
     from app.jobs_cli import add_parser as jobs
     from app.keys_cli import add_parser as rotate_keys
 
-    return [add_replay_parser, rotate_keys, jobs]
+    return [init, add_replay_parser, rotate_keys, jobs]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

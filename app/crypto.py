@@ -6,6 +6,7 @@ import base64
 import hashlib
 import os
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -57,6 +58,16 @@ def parse_keys(text: str) -> list[Key]:
 def generate_key() -> str:
     """A fresh key in the format parse_keys reads (for docs and tests)."""
     return base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+
+
+def new_key_entry(today: date | None = None) -> str:
+    """A fresh `kid:base64key` entry for TOKEN_ENCRYPTION_KEYS.
+
+    The id carries the day it was made, so a person rotating keys can tell the new one from
+    the old at a glance, plus random hex so two keys made the same day never share an id.
+    """
+    day = (today or datetime.now(UTC).date()).strftime("%Y%m%d")
+    return f"k{day}-{os.urandom(3).hex()}:{generate_key()}"
 
 
 class Keyring:

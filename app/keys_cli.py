@@ -145,3 +145,37 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--dry-run", action="store_true", help="count only, change nothing")
     parser.set_defaults(func=cmd_rotate_keys)
+    add_keys_parser(sub)
+
+
+def cmd_keys_new(args: argparse.Namespace) -> int:
+    """Print a fresh `kid:base64key` on stdout (alone, so it can be piped); advice on stderr."""
+    from app.crypto import new_key_entry
+
+    print(new_key_entry())
+    print(
+        "tamagitto: put this key first in TOKEN_ENCRYPTION_KEYS, keep the old keys after it "
+        "(comma separated), restart, then run `tamagitto rotate-keys`",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def add_keys_parser(sub: argparse._SubParsersAction) -> None:
+    """Register `keys new`."""
+    keys = sub.add_parser(
+        "keys",
+        help="make token encryption keys",
+        description="Token encryption keys (TOKEN_ENCRYPTION_KEYS) for rotation.",
+    )
+    actions = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    new = actions.add_parser(
+        "new",
+        help="print a fresh encryption key",
+        description=(
+            "Print a fresh AES-256 key as `kid:base64key`, the format TOKEN_ENCRYPTION_KEYS "
+            "reads. Nothing is written: put it first in the list, keep the old keys after it, "
+            "and run `tamagitto rotate-keys`."
+        ),
+    )
+    new.set_defaults(func=cmd_keys_new)

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import yaml
 from aiohttp import web
 from gidgethub import GitHubException
@@ -31,6 +32,7 @@ MANIFEST_FILE = ROOT / "app.yml"
 STATE_TTL = 3600.0
 STATES = web.AppKey("setup_states", dict)
 DONE = web.AppKey("setup_done", list)
+CHANNEL = web.AppKey("setup_channel", list)
 ENV_KEYS = {
     "id": "APP_ID",
     "pem": "PRIVATE_KEY",
@@ -40,12 +42,17 @@ ENV_KEYS = {
 }
 
 
-def manifest(settings: Settings) -> dict[str, Any]:
-    """app.yml with every URL pointing at this deployment's PUBLIC_URL."""
+def manifest(settings: Settings, channel: str | None = None) -> dict[str, Any]:
+    """app.yml with every URL pointing at this deployment's PUBLIC_URL.
+
+    GitHub delivers webhooks to the proxy channel instead when there is one (WEBHOOK_PROXY_URL,
+    or the channel just created on the setup page), since it cannot reach a laptop.
+    """
     data: dict[str, Any] = yaml.safe_load(MANIFEST_FILE.read_text())
     base = settings.public_url
+    hook = channel or settings.webhook_proxy_url or f"{base}/webhook/github"
     data["url"] = base
-    data["hook_attributes"] = {**data.get("hook_attributes", {}), "url": f"{base}/webhook/github"}
+    data["hook_attributes"] = {**data.get("hook_attributes", {}), "url": hook}
     data["redirect_url"] = f"{base}/setup/callback"
     data["setup_url"] = f"{base}/"
     data["callback_urls"] = [f"{base}/auth/callback"] + [
@@ -84,7 +91,80 @@ async def setup_page(request: web.Request) -> web.Response:
 
     state = secrets.token_urlsafe(24)
     request.app[STATES][state] = time.monotonic() + STATE_TTL
-    return render_setup(request.app[SETTINGS], manifest(request.app[SETTINGS]), state)
+    settings, channel = request.app[SETTINGS], _channel(request.app)
+    notice = proxy_notice(settings, channel, state, request.query.get("channel") == "failed")
+    return render_setup(settings, manifest(settings, channel), state, notice)
+
+
+def _channel(app: web.Application) -> str | None:
+    """The channel created on this page since start-up, if any."""
+    return app[CHANNEL][-1] if app[CHANNEL] else None
+
+
+def proxy_notice(settings: Settings, channel: str | None, state: str, failed: bool) -> str:
+    """Where GitHub will send webhooks, and a warning when that is a loopback address.
+
+    A loopback PUBLIC_URL with no channel means no delivery would ever arrive, so the page
+    says so and offers a button that asks WEBHOOK_PROXY_NEW_URL for a channel.
+    """
+    from app.site import esc
+    from app.webhook_proxy import is_loopback
+
+    channel = channel or settings.webhook_proxy_url
+    if channel:
+        return (
+            '<section class="notice" id="proxy-notice"><h2>Webhooks arrive through a channel</h2>'
+            f'<p>GitHub will send webhooks to <code id="proxy-url">{esc(channel)}</code>, and '
+            "<code>tamagitto serve</code> reads them from there once restarted "
+            "(<code>WEBHOOK_PROXY_URL</code> in <code>.env</code>). Anyone who knows this URL "
+            "can read the deliveries; forged ones fail the signature check.</p></section>"
+        )
+    if not is_loopback(settings.public_url):
+        return ""
+    error = (
+        '<p class="error" role="alert">The channel service did not answer with a channel; '
+        "try again, or set <code>WEBHOOK_PROXY_URL</code> by hand.</p>"
+        if failed
+        else ""
+    )
+    return (
+        '<section class="notice" id="proxy-notice"><h2>GitHub cannot reach this address</h2>'
+        f"<p><code>{esc(settings.public_url)}</code> is a loopback address: GitHub could "
+        "register the App, but no webhook would ever arrive. Set <code>PUBLIC_URL</code> to an "
+        "address GitHub can reach, or relay webhooks through a channel from "
+        f"<code>{esc(settings.webhook_proxy_new_url)}</code>.</p>{error}"
+        '<form method="post" action="/setup/channel" id="channel-form">'
+        f'<input type="hidden" name="state" value="{esc(state)}">'
+        '<button class="button secondary" type="submit">Create a webhook channel</button>'
+        "</form></section>"
+    )
+
+
+def _state_alive(app: web.Application, state: str) -> bool:
+    """A state this page handed out and that has not expired (not consumed: the manifest
+    form still needs it)."""
+    return bool(state) and app[STATES].get(state, 0.0) >= time.monotonic()
+
+
+async def create_channel_page(request: web.Request) -> web.Response:
+    """POST /setup/channel: ask for a channel, remember it in .env, back to the form."""
+    if not _open(request.app):
+        raise web.HTTPNotFound()
+    form = await request.post()
+    if not _state_alive(request.app, str(form.get("state", ""))):
+        raise web.HTTPBadRequest(text="This setup page expired; open /setup again.")
+    from app.webhook_proxy import ChannelError, create_channel, redact
+
+    settings = request.app[SETTINGS]
+    try:
+        channel = await create_channel(runtime_of(request).http, settings.webhook_proxy_new_url)
+    except (ChannelError, aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("no webhook channel from %s: %s", redact(settings.webhook_proxy_new_url), exc)
+        raise web.HTTPSeeOther("/setup?channel=failed") from None
+    write_env(Path.cwd() / ".env", {"WEBHOOK_PROXY_URL": channel})
+    request.app[CHANNEL].append(channel)
+    log.info("created webhook channel %s; restart to read it", redact(channel))
+    raise web.HTTPSeeOther("/setup")
 
 
 async def convert(request: web.Request, code: str) -> dict[str, Any]:
@@ -137,6 +217,9 @@ async def setup_callback(request: web.Request) -> web.Response:
             text="GitHub refused the registration code; start again at /setup."
         ) from None
     write_env(Path.cwd() / ".env", {env: str(data[key]) for key, env in ENV_KEYS.items()})
+    from app.init_cli import ensure_secrets
+
+    ensure_secrets(Path.cwd() / ".env")
     request.app[DONE].append(data.get("slug"))
     log.info("registered GitHub App %s (id %s); restart to use it", data.get("slug"), data["id"])
     from app.site import render_setup_done
@@ -148,5 +231,7 @@ def setup(app: web.Application) -> None:
     """Routes of the wizard (they answer 404 once the App is configured)."""
     app[STATES] = {}
     app[DONE] = []
+    app[CHANNEL] = []
     app.router.add_get("/setup", setup_page)
+    app.router.add_post("/setup/channel", create_channel_page)
     app.router.add_get("/setup/callback", setup_callback)

@@ -1009,12 +1009,18 @@ def setup_csp(github_url: str) -> str:
     return CSP.replace("form-action 'self'", f"form-action 'self' {github_url}")
 
 
-def render_setup(settings: Settings, manifest: Mapping[str, Any], state: str = "") -> web.Response:
-    """`site/setup.html` filled in: the manifest form for GitHub's manifest flow."""
+def render_setup(
+    settings: Settings, manifest: Mapping[str, Any], state: str = "", notice: str = ""
+) -> web.Response:
+    """`site/setup.html` filled in: the manifest form for GitHub's manifest flow.
+
+    `notice` is HTML the wizard built with esc(): where webhooks will arrive (or why not).
+    """
     values = {
         "GITHUB_URL": esc(settings.github_url),
         "MANIFEST_JSON": esc(json.dumps(manifest)),
         "STATE": esc(state),
+        "PROXY_HTML": notice,
     }
     body = render(read_template("setup.html"), values, load_assets())
     return html_response(body, csp=setup_csp(settings.github_url))

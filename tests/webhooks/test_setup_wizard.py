@@ -116,9 +116,11 @@ async def test_manifest_flow(
     written = env_file.read_text()
     assert "LOG_LEVEL=debug" in written and 'APP_ID="9001"' in written
     assert 'WEBHOOK_SECRET="whsec"' in written and "GITHUB_CLIENT_SECRET" in written
-    assert "BEGIN PRIVATE KEY" in written and written.count("\n") == 6
+    assert "BEGIN PRIVATE KEY" in written and written.count("\n") == 8
     reloaded = Settings(_env_file=str(env_file))  # type: ignore[call-arg]
     assert reloaded.app_id == 9001 and reloaded.private_key_pem == pem
+    # the callback ran `tamagitto init`'s function: sessions and token sealing work on restart
+    assert reloaded.session_secret is not None and reloaded.token_encryption_keys is not None
     assert (await client.get("/setup")).status == 404
     assert fake_github.calls("apps/create-from-manifest")
 
