@@ -101,6 +101,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"with {args.workers} process(es); public URL {settings.public_url}",
         file=sys.stderr,
     )
+    from app.setup_wizard import next_step
+
+    print(next_step(settings), file=sys.stderr)
     if args.workers == 1:
         _serve_one(settings, port, False)
         return 0

@@ -227,6 +227,28 @@ async def setup_callback(request: web.Request) -> web.Response:
     return render_setup_done(str(data.get("slug", "")), str(data.get("html_url", "")))
 
 
+def next_step(settings: Settings) -> str:
+    """What `serve` tells a person at start-up: register the App, or where webhooks arrive.
+
+    The first hour goes wrong silently otherwise: nothing says that /setup exists, or that
+    GitHub cannot deliver to localhost.
+    """
+    from app.webhook_proxy import is_loopback
+
+    if settings.app_id is None:
+        return f"tamagitto: next step: open {settings.public_url}/setup to register the App"
+    if settings.webhook_proxy_url:
+        return (
+            f"tamagitto: GitHub delivers webhooks to {settings.webhook_proxy_url}; this "
+            "server reads them from there (WEBHOOK_PROXY_URL)"
+        )
+    hook = f"{settings.public_url}/webhook/github"
+    line = f"tamagitto: GitHub delivers webhooks to {hook}"
+    if is_loopback(hook):
+        line += " (a loopback address GitHub cannot reach: set PUBLIC_URL or WEBHOOK_PROXY_URL)"
+    return line
+
+
 def setup(app: web.Application) -> None:
     """Routes of the wizard (they answer 404 once the App is configured)."""
     app[STATES] = {}

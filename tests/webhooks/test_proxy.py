@@ -265,6 +265,8 @@ async def test_serve_reads_the_channel(
             assert await _metric(http, base, "webhook_verification_failed", 1.0)
     finally:
         stop_server(proc)
+    log = (tmp_path / "serve.log").read_text()
+    assert f"tamagitto: GitHub delivers webhooks to {channel};" in log
 
 
 async def _metric(http: aiohttp.ClientSession, base: str, outcome: str, value: float) -> bool:

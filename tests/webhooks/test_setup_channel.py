@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 
 from app.config import Settings
+from app.setup_wizard import next_step
 from app.web import init_app
 from tests.fakes.smee import FakeSmee
+from tests.site.serve import start_server, stop_server, wait_ready_async
 
 
 @pytest.fixture
@@ -113,3 +115,29 @@ async def test_configured_proxy_is_the_manifests_webhook(
     assert hook_url(page) == "https://smee.io/abc<def"
     assert "https://smee.io/abc&lt;def" in page and "abc<def" not in page  # escaped
     assert "GitHub cannot reach this address" not in page
+
+
+def test_next_step_lines(make_settings: Callable[..., Settings], app_env: dict[str, str]) -> None:
+    assert next_step(make_settings()) == (
+        "tamagitto: next step: open http://localhost:3000/setup to register the App"
+    )
+    public = make_settings(**app_env)  # PUBLIC_URL http://tamagitto.test
+    assert next_step(public) == (
+        "tamagitto: GitHub delivers webhooks to http://tamagitto.test/webhook/github"
+    )
+    laptop = make_settings(**{**app_env, "PUBLIC_URL": "http://127.0.0.1:3000"})
+    assert "cannot reach: set PUBLIC_URL or WEBHOOK_PROXY_URL" in next_step(laptop)
+    relayed = make_settings(**{**app_env, "WEBHOOK_PROXY_URL": "https://smee.io/abc"})
+    assert next_step(relayed).startswith(
+        "tamagitto: GitHub delivers webhooks to https://smee.io/abc;"
+    )
+
+
+async def test_serve_prints_the_setup_step(tmp_path: Path) -> None:
+    proc, base = start_server(tmp_path, TAMAGITTO_DATA_DIR=str(tmp_path / "d"))
+    try:
+        await wait_ready_async(base, proc)
+    finally:
+        stop_server(proc)
+    log = (tmp_path / "serve.log").read_text()
+    assert f"tamagitto: next step: open {base}/setup to register the App" in log
