@@ -29,6 +29,7 @@
     return {
       entity: body.entity || body.pet || {},
       history: body.health_history || body.history || [],
+      changes: body.changes || null,
       analyses: body.analyses || body.recent_analyses || [],
       days: body.history_days || 30,
       ranges: body.state_ranges || [],
@@ -78,6 +79,40 @@
     revival: "revival",
     manual_reset: "reset",
   };
+
+  // Why a commit's applied change differs from its score (app.api.pets.applied_note).
+  const APPLIED_NOTES = {
+    max: "health is at 100",
+    min: "health is at 0",
+    thriving: "gains shrink near the top",
+    dead: "the pet had died",
+    other: "applied out of order",
+  };
+
+  /** What a history row says happened: the reason, with the start of decay and deaths named. */
+  function rowLabel(row) {
+    if (row.decay_start) return "decay started: no commits for a while";
+    if (row.change_reason === "death") return "died after a day at 0";
+    if (row.change_reason === "revival") return `revived as generation ${row.generation ?? "?"}`;
+    const why = REASONS[row.change_reason] || row.change_reason || "change";
+    return row.commit_sha ? `${why} ${row.commit_sha.slice(0, 7)}` : why;
+  }
+
+  /** The applied change, and the score beside it when the two differ ("+0 (scored +9)"). */
+  function changeText(applied, scored, note) {
+    const base = signed(applied);
+    if (scored === undefined || scored === null || Number(scored) === Number(applied)) return base;
+    const why = APPLIED_NOTES[note] ? `: ${APPLIED_NOTES[note]}` : "";
+    return `${base} (scored ${signed(scored)}${why})`;
+  }
+
+  /** A `<time>` showing when a commit was made, with when it was analysed on hover. */
+  function commitTime(committed, analysed) {
+    const shown = committed || analysed;
+    if (!shown) return null;
+    const title = analysed ? `analysed ${when(analysed)}` : undefined;
+    return el("time", { datetime: shown, title }, when(shown));
+  }
 
   /**
    * Pictures are always served by this server, but the API and events give absolute URLs built
@@ -142,18 +177,68 @@
     svg.append(svgEl("text", { class: "axis-label", x: CHART.width - CHART.right, y: bottom, "text-anchor": "end" }, "now"));
   }
 
+  /** Per-change rows when the server sent them (they add up), else the daily buckets. */
+  function chartRows() {
+    return data.changes || data.history;
+  }
+
   function windowed(now) {
     const start = now - data.days * DAY_MS;
-    return data.history
+    return chartRows()
       .map((item) => ({ ...item, ms: new Date(item.timestamp).getTime() }))
       .filter((item) => !Number.isNaN(item.ms) && item.ms >= start && item.ms <= now + DAY_MS)
       .sort((a, b) => a.ms - b.ms);
   }
 
+  /** The state band a health falls in, from the server's ranges (rules.health_state). */
+  function stateOf(health) {
+    const band = data.ranges.find((r) => health >= r.min && health <= r.max);
+    return band ? band.state : "unknown";
+  }
+
   function describePoint(item) {
-    const why = REASONS[item.change_reason] || item.change_reason || "change";
-    const sha = item.commit_sha ? ` ${item.commit_sha.slice(0, 7)}` : "";
-    return `${when(item.timestamp)}: ${item.health_score}/100 (${signed(item.delta)}, ${why}${sha})`;
+    const scored = item.scored_delta ?? undefined;
+    return `${when(item.timestamp)}: ${item.health_score}/100 (${changeText(item.applied ?? item.delta, scored)}, ${rowLabel(item)})`;
+  }
+
+  /** Decay days, deaths and revivals as marks on the chart (decay at the point, the others as rules). */
+  function markerFor(p, x, y) {
+    const kind = p.decay_start ? "decay-start" : { daily_decay: "decay", death: "death", revival: "revival" }[p.change_reason];
+    if (!kind) return null;
+    const mark = svgEl("g", { class: `marker ${kind}`, "data-marker": kind });
+    if (kind === "death" || kind === "revival") {
+      mark.append(svgEl("line", { x1: x, x2: x, y1: CHART.top, y2: CHART.height - CHART.bottom }));
+      mark.append(svgEl("text", { x: x + 3, y: CHART.top + 10 }, kind === "death" ? "died" : "revived"));
+    } else {
+      mark.append(svgEl("rect", { x: x - 3, y: y + 6, width: 6, height: 6 }));
+      if (kind === "decay-start") mark.append(svgEl("text", { x: x + 4, y: y + 22 }, "hungry"));
+    }
+    mark.append(svgEl("title", {}, describePoint(p)));
+    return mark;
+  }
+
+  /** The line between points, one segment per change, coloured by the state it arrives in. */
+  function chartLine(svg, coords, points) {
+    for (let i = 1; i < coords.length; i += 1) {
+      const [x1, y1] = coords[i - 1];
+      const [x2, y2] = coords[i];
+      svg.append(svgEl("line", { class: `segment state-${stateOf(points[i].health_score)}`, x1, y1, x2, y2 }));
+    }
+  }
+
+  function chartPoint(p, [cx, cy], labelled) {
+    const state = p.change_reason === "death" ? "dead" : stateOf(p.health_score);
+    const group = svgEl("g", { class: `point-group state-${state}` });
+    const circle = svgEl("circle", { class: `point state-${state}`, cx, cy, r: 4, "data-point": "", "data-health": p.health_score, "data-state": state });
+    circle.append(svgEl("title", {}, describePoint(p)));
+    group.append(circle);
+    if (labelled) group.append(svgEl("text", { class: "point-label", x: cx, y: cy - 9, "text-anchor": "middle", "data-label": "" }, String(p.health_score)));
+    return group;
+  }
+
+  function chartSummary(points, current) {
+    if (!points.length) return `No health changes in the last ${data.days} days; health is ${current}.`;
+    return `Health over the last ${data.days} days: ${points.length} changes, from ${points[0].health_before ?? points[0].health_score} to ${current} now.`;
   }
 
   function renderChart() {
@@ -164,47 +249,32 @@
     const scale = chartScale(now);
     const points = windowed(now);
     const current = Number(data.entity.health_score) || 0;
-    const first = points.length ? points[0].health_score : current;
-    const svg = svgEl("svg", {
-      viewBox: `0 0 ${CHART.width} ${CHART.height}`,
-      role: "img",
-      "aria-labelledby": "chart-title",
-      "data-points": points.length,
-    });
-    const summary = points.length
-      ? `Health over the last ${data.days} days: ${points.length} changes, from ${first} to ${current} now.`
-      : `No health changes in the last ${data.days} days; health is ${current}.`;
-    svg.append(svgEl("title", { id: "chart-title" }, summary));
+    const svg = svgEl("svg", { viewBox: `0 0 ${CHART.width} ${CHART.height}`, role: "img", "aria-labelledby": "chart-title", "data-points": points.length });
+    svg.append(svgEl("title", { id: "chart-title" }, chartSummary(points, current)));
     chartGrid(svg, scale, now);
     const coords = points.map((p) => [scale.x(p.ms), scale.y(p.health_score)]);
-    if (coords.length > 1) {
-      svg.append(svgEl("polyline", { class: "line", points: coords.map((c) => c.join(",")).join(" ") }));
-    }
+    chartLine(svg, coords, points);
     const lastX = coords.length ? coords[coords.length - 1][0] : CHART.left;
-    svg.append(svgEl("line", { class: "now", x1: lastX, x2: scale.x(now), y1: scale.y(current), y2: scale.y(current) }));
+    svg.append(svgEl("line", { class: `now state-${visualState(data.entity) === "dead" ? "dead" : stateOf(current)}`, x1: lastX, x2: scale.x(now), y1: scale.y(current), y2: scale.y(current) }));
     points.forEach((p, i) => {
-      const circle = svgEl("circle", {
-        class: `point ${direction(p.delta)}`,
-        cx: coords[i][0],
-        cy: coords[i][1],
-        r: 4,
-        "data-point": "",
-        "data-health": p.health_score,
-      });
-      circle.append(svgEl("title", {}, describePoint(p)));
-      svg.append(circle);
+      const mark = markerFor(p, coords[i][0], coords[i][1]);
+      if (mark) svg.append(mark);
     });
+    points.forEach((p, i) => svg.append(chartPoint(p, coords[i], points.length === 1 || i === points.length - 1)));
     chartBox.replaceChildren(svg);
     renderChartTable(points);
   }
 
   function renderChartTable(points) {
-    const rows = points.slice().reverse().map((p) =>
-      el("tr", {},
-        el("td", {}, el("time", { datetime: p.timestamp }, when(p.timestamp))),
-        el("td", {}, String(p.health_score)),
-        el("td", {}, signed(p.delta)),
-        el("td", {}, REASONS[p.change_reason] || p.change_reason || "")));
+    const rows = points.slice().reverse().map((p) => {
+      const applied = p.applied ?? p.delta;
+      const before = p.health_before ?? null;
+      return el("tr", { "data-reason": p.change_reason, "data-decay-start": p.decay_start ? "" : null },
+        el("td", {}, commitTime(p.committed_at, p.timestamp)),
+        el("td", {}, before === null ? String(p.health_score) : `${before} \u2192 ${p.health_score}`),
+        el("td", { class: "change" }, changeText(applied, p.scored_delta)),
+        el("td", {}, rowLabel(p)));
+    });
     document.querySelector("#chart-table tbody").replaceChildren(...rows);
   }
 
@@ -225,20 +295,22 @@
     const commit = a.commit || {};
     const sha = commit.sha || "";
     const impact = a.health_impact || {};
-    const delta = Number(impact.delta) || 0;
+    const scored = Number(impact.delta) || 0;
+    const delta = impact.applied === undefined || impact.applied === null ? scored : Number(impact.applied);
     const quality = a.quality_metrics ? a.quality_metrics.overall_score : undefined;
     const title = (commit.message || "").split("\n")[0] || "(no message)";
     const link = el("a", { href: `${page.githubUrl}/${page.fullName}/commit/${sha}` },
       el("code", {}, sha.slice(0, 7)), el("span", { class: "visually-hidden" }, " (view the commit on GitHub)"));
     const deltaLabel = el("span", { class: `delta ${direction(delta)}` },
       `${signed(delta)} `, el("span", { class: "visually-hidden" }, "health, "), direction(delta) === "flat" ? "no change" : direction(delta));
-    const head = el("h3", { class: "head" }, link, deltaLabel, el("span", { class: "msg" }, title));
+    const scoredLabel = scored === delta ? null
+      : el("span", { class: "scored", "data-scored": scored }, changeText(delta, scored, impact.applied_note).replace(/^\S+ /, ""));
+    const head = el("h3", { class: "head" }, link, deltaLabel, scoredLabel, el("span", { class: "msg" }, title));
     const meta = [];
     if (commit.author) meta.push(`by ${commit.author}`);
     if (quality !== undefined && quality !== null) meta.push(`quality ${Number(quality).toFixed(1)}/10`);
-    const stamp = a.processed_at || commit.committed_at;
-    const metaLine = el("p", { class: "meta" }, meta.join(" · "), meta.length && stamp ? " · " : "",
-      stamp ? el("time", { datetime: stamp }, when(stamp)) : null);
+    const stamp = commitTime(commit.committed_at, a.processed_at);
+    const metaLine = el("p", { class: "meta" }, meta.join(" · "), meta.length && stamp ? " · " : "", stamp);
     const highlighted = isHighlighted(sha);
     const item = el("li", { class: highlighted ? "analysis highlight" : "analysis", "data-sha": sha, id: `commit-${sha.slice(0, 12)}` },
       highlighted ? el("p", { class: "this-commit" }, "This commit") : null,
@@ -283,12 +355,16 @@
       status: msg.status || e.status,
       visual_url: msg.visual_url || e.visual_url,
     });
-    data.history.push({
+    const row = {
       timestamp: msg.timestamp || new Date().toISOString(),
       health_score: msg.health_score,
+      health_before: msg.health_score - delta,
       change_reason: msg.change_reason || "change",
       delta,
-    });
+      applied: delta,
+    };
+    data.history.push(row);
+    if (data.changes) data.changes.push(row); // until the refresh brings the stored row
     renderEntity();
     renderChart();
     const why = msg.change_reason ? `: ${msg.change_reason}` : "";

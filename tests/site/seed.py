@@ -29,6 +29,10 @@ STATE_HEALTH: dict[str, int] = {
     rules.STATE_DYING: 8,
 }
 DEAD_REPO = "demo/dead"
+# A pet whose history tells every kind of row: a gain at 100 (applied 0), a loss, decay days,
+# death, a revival and a commit of the second generation.
+STORY = "demo/story"
+STORY_COMMITTED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)  # made long before it was analysed
 
 # (days ago, delta, message, reasons) for MAIN's commits, oldest first; the pet is born at 100.
 COMMITS: list[tuple[int, int, str, list[dict[str, object]]]] = [
@@ -69,6 +73,7 @@ class Seeded:
     main_health: int = 0
     main_shas: list[str] = field(default_factory=list)
     states: dict[str, str] = field(default_factory=dict)  # state -> full name
+    story_shas: list[str] = field(default_factory=list)
 
 
 async def add_repository(
@@ -96,8 +101,12 @@ async def add_commit(
     delta: int,
     message: str,
     reasons: list[dict[str, object]],
+    committed_at: datetime | None = None,
 ) -> CommitAnalysis:
-    """An analysis row plus the pet's health change, as the analyze job records them."""
+    """An analysis row plus the pet's health change, as the analyze job records them.
+
+    `at` is when it was analysed; the commit itself was made at `committed_at` (default `at`).
+    """
     analysis = CommitAnalysis(
         repository_id=repository.id,
         entity_id=entity.id,
@@ -105,7 +114,7 @@ async def add_commit(
         message=message,
         author_name="Octo Cat",
         author_email="octo@example.com",
-        committed_at=at,
+        committed_at=committed_at or at,
         quality_score=max(0.0, min(10.0, 5 + delta / 4)),
         health_delta=delta,
         reasons=reasons,
@@ -153,12 +162,48 @@ async def seed_states(session: AsyncSession, now: datetime, seeded: Seeded) -> N
     await service.create_pet(session, secret, now - timedelta(days=1))
 
 
+async def seed_story(session: AsyncSession, now: datetime, seeded: Seeded) -> None:
+    """STORY: +9 at 100, −90, five decay days to 0, death a day later, revival, one commit."""
+    repository = await add_repository(session, STORY, 2200, "Python")
+    day = timedelta(days=1)
+    entity = await service.create_pet(session, repository, now - 20 * day)
+    await add_commit(
+        session,
+        repository,
+        entity,
+        sha_for(STORY, 0),
+        now - 20 * day + timedelta(hours=1),
+        9,
+        "Polish",
+        [],
+    )
+    await add_commit(
+        session, repository, entity, sha_for(STORY, 1), now - 19 * day, -90, "Rewrite", []
+    )
+    for days_ago in range(15, 8, -1):  # the daily decay: 10 → 0 in five days, death a day later
+        await service.settle_pet(session, entity, now - days_ago * day)
+    born = await service.revive_pet(session, entity.id, now - 5 * day)
+    await add_commit(
+        session,
+        repository,
+        born,
+        sha_for(STORY, 2),
+        now - 4 * day,
+        -8,
+        "Start over",
+        [],
+        STORY_COMMITTED,
+    )
+    seeded.story_shas = [sha_for(STORY, i) for i in range(3)]
+
+
 async def seed(sessionmaker: async_sessionmaker[AsyncSession], now: datetime) -> Seeded:
     """Every seeded pet, in one transaction."""
     seeded = Seeded()
     async with sessionmaker() as session, session.begin():
         await seed_main(session, now, seeded)
         await seed_states(session, now, seeded)
+        await seed_story(session, now, seeded)
     return seeded
 
 

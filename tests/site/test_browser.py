@@ -15,7 +15,7 @@ import pytest
 
 from app.entities import rules
 from app.entities.species import SPECIES
-from tests.site.seed import COMMITS, MAIN, PRIVATE, Seeded
+from tests.site.seed import COMMITS, MAIN, PRIVATE, STATE_HEALTH, STORY, STORY_COMMITTED, Seeded
 from tests.site.serve import run_check
 
 
@@ -64,6 +64,73 @@ def test_pet_page_shows_health_chart_and_analyses(embedded_site: tuple[str, Seed
     assert analyses[0]["link"] == f"https://github.com/{MAIN}/commit/{seeded.main_shas[-1]}"
     assert not any(a["highlighted"] for a in analyses)
     assert f"/badge/{MAIN}.svg" in result["snippet"]
+    assert_clean(result)
+
+
+def test_a_single_point_is_drawn_with_its_value_in_its_state_colour(
+    embedded_site: tuple[str, Seeded],
+) -> None:
+    """One commit that took a pet from 100 to 72: a healthy point labelled 72, not a red dot."""
+    base, _ = embedded_site
+    result = run_check("pet", base, f"/pets/demo/{rules.HEALTHY}")
+    assert result["points"] == [STATE_HEALTH[rules.HEALTHY]]
+    assert result["pointLabels"] == [str(STATE_HEALTH[rules.HEALTHY])]
+    assert [p["state"] for p in result["pointStates"]] == [rules.HEALTHY]
+    colours = result["stateColours"]
+    assert result["pointStates"][0]["fill"] == colours[rules.HEALTHY] != colours[rules.STATE_DYING]
+    assert len(set(colours.values())) == len(colours)  # every band its own colour
+    assert_clean(result)
+
+
+def test_points_take_the_band_of_their_health(embedded_site: tuple[str, Seeded]) -> None:
+    """MAIN's points: 88 thriving, then healthy; the bands come from rules, not the script."""
+    base, _ = embedded_site
+    result = run_check("pet", base, f"/pets/{MAIN}")
+    states = [p["state"] for p in result["pointStates"]]
+    assert states == [rules.health_state(h) for h in result["points"]]
+    assert states[0] == rules.THRIVING and states[-1] == rules.HEALTHY
+    assert_clean(result)
+
+
+def test_story_rows_add_up_with_decay_death_and_revival(embedded_site: tuple[str, Seeded]) -> None:
+    """demo/story: every change a row (newest first), death and revival marked on the chart."""
+    base, _ = embedded_site
+    result = run_check("pet", base, f"/pets/{STORY}")
+    rows = list(reversed(result["rows"]))  # oldest first
+    reasons = [r["reason"] for r in rows]
+    assert reasons == [rules.REASON_COMMIT] * 2 + [rules.REASON_DECAY] * 5 + [
+        rules.REASON_DEATH,
+        rules.REASON_REVIVAL,
+        rules.REASON_COMMIT,
+    ]
+    healths = [r["cells"][1] for r in rows]
+    assert healths[:3] == ["100 \u2192 100", "100 \u2192 10", "10 \u2192 8"]
+    assert healths[-3:] == ["0 \u2192 0", "0 \u2192 100", "100 \u2192 92"]
+    assert rows[0]["cells"][2] == "\u00b10 (scored +9)"  # at 100: nothing applied
+    assert [r["decayStart"] for r in rows].count(True) == 1 and rows[2]["decayStart"]
+    assert "decay started" in rows[2]["cells"][3]
+    assert "died" in rows[7]["cells"][3] and "generation 2" in rows[8]["cells"][3]
+    assert rows[-1]["time"] == STORY_COMMITTED.isoformat()
+    assert rows[-1]["timeTitle"].startswith("analysed ")
+    markers = result["markers"]
+    assert markers.count("decay-start") == 1 and markers.count("decay") == 4
+    assert markers.count("death") == 1 and markers.count("revival") == 1
+    assert result["pointStates"][7]["state"] == "dead"
+    assert_clean(result)
+
+
+def test_analyses_show_applied_next_to_scored(embedded_site: tuple[str, Seeded]) -> None:
+    """The +9 at 100 reads "±0 no change" with "(scored +9: health is at 100)" beside it."""
+    base, seeded = embedded_site
+    result = run_check("pet", base, f"/pets/{STORY}")
+    by_sha = {a["sha"]: a for a in result["analyses"]}
+    capped = by_sha[seeded.story_shas[0]]
+    assert capped["delta"].split()[0] == "\u00b10"
+    assert capped["scored"] == "(scored +9: health is at 100)"
+    assert by_sha[seeded.story_shas[1]]["scored"] is None  # −90 applied in full
+    latest = by_sha[seeded.story_shas[2]]
+    assert latest["time"] == STORY_COMMITTED.isoformat()
+    assert latest["timeTitle"].startswith("analysed ")
     assert_clean(result)
 
 

@@ -81,8 +81,34 @@ const checks = {
       picture: document.getElementById("pet-picture").getAttribute("src"),
       pictureLoaded: document.getElementById("pet-picture").naturalWidth > 0,
       points: [...document.querySelectorAll("#chart [data-point]")].map((c) => Number(c.dataset.health)),
+      pointStates: [...document.querySelectorAll("#chart [data-point]")].map((c) => ({
+        state: c.dataset.state,
+        fill: getComputedStyle(c).fill,
+      })),
+      stateColours: Object.fromEntries(["thriving", "healthy", "okay", "poor", "dying", "dead"].map((s) => [
+        s, (() => {
+          const probe = document.createElementNS("http://www.w3.org/2000/svg", "circle");
+          probe.setAttribute("class", `point state-${s}`);
+          document.querySelector("#chart svg").append(probe);
+          const fill = getComputedStyle(probe).fill;
+          probe.remove();
+          return fill;
+        })(),
+      ])),
+      pointLabels: [...document.querySelectorAll("#chart [data-label]")].map((t) => t.textContent),
+      markers: [...document.querySelectorAll("#chart [data-marker]")].map((m) => m.dataset.marker),
+      rows: [...document.querySelectorAll("#chart-table tbody tr")].map((tr) => ({
+        reason: tr.dataset.reason,
+        decayStart: tr.hasAttribute("data-decay-start"),
+        cells: [...tr.cells].map((td) => td.textContent),
+        timeTitle: tr.querySelector("time")?.getAttribute("title") || null,
+        time: tr.querySelector("time")?.getAttribute("datetime") || null,
+      })),
       analyses: [...document.querySelectorAll("#analysis-list .analysis")].map((li) => ({
         sha: li.dataset.sha,
+        scored: li.querySelector(".scored")?.textContent.trim() || null,
+        time: li.querySelector(".meta time")?.getAttribute("datetime") || null,
+        timeTitle: li.querySelector(".meta time")?.getAttribute("title") || null,
         delta: li.querySelector(".delta")?.textContent.trim(),
         reasons: li.querySelectorAll(".reasons li").length,
         link: li.querySelector("a")?.getAttribute("href"),
