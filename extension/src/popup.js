@@ -3,6 +3,7 @@
 import { ApiError, createApiClient, describeError } from './api.js';
 import { KEYS } from './config.js';
 import { cooldownExpiresAt, remainingMs, startCooldownTimer } from './cooldown.js';
+import { saveServerUrl } from './options.js';
 import { createView } from './render.js';
 import { currentEntity, initialState, reduce, repoKey, screenOf } from './state.js';
 import { clearSession, findEntity, readCache } from './store.js';
@@ -46,6 +47,7 @@ export function createPopup({ ext, doc, root, now = () => Date.now(), fetchImpl,
     onLoadRepositories: () => loadRepositories(),
     onToggleMonitor: (repo, on) => toggleMonitor(repo, on),
     onReset: (id) => resetEntity(id),
+    onSaveServer: (input) => saveServer(input),
   };
 
   const view = createView(doc, root, actions);
@@ -122,6 +124,17 @@ export function createPopup({ ext, doc, root, now = () => Date.now(), fetchImpl,
       changes[KEYS.activity] = { ...stored[KEYS.activity], [id]: mine };
     }
     if (Object.keys(changes).length) await storage.set(changes);
+  }
+
+  /** The first run's server: permission, /healthz, then saved; storage.onChanged moves on to sign-in. */
+  async function saveServer(input) {
+    dispatch({ type: 'server:start' });
+    try {
+      await saveServerUrl({ ext, input, fetchImpl });
+      dispatch({ type: 'server:done' });
+    } catch (error) {
+      dispatch({ type: 'server:done', error: { message: error.message, step: error.step ?? null } });
+    }
   }
 
   async function loadRepositories() {

@@ -144,6 +144,29 @@ export const SECTIONS = {
       h(doc, 'div', { class: 'overlay', 'data-testid': 'loading', 'aria-busy': 'true' }, h(doc, 'div', { class: 'spinner' }), h(doc, 'p', { text: 'Loading your pet…' })),
   },
 
+  firstrun: {
+    // Keyed on the check only, so typing in the field is never re-rendered away.
+    key: (s) => JSON.stringify([s.serverCheck?.busy ?? false, s.serverCheck?.error?.message ?? null]),
+    render(doc, s, actions) {
+      const check = s.serverCheck ?? {};
+      const submit = (event) => {
+        event.preventDefault();
+        actions.onSaveServer?.(event.target.elements.server.value);
+      };
+      return h(
+        doc,
+        'form',
+        { class: 'firstrun', 'data-testid': 'first-run', onSubmit: submit },
+        h(doc, 'h2', { text: 'Which Tamagitto server?' }),
+        h(doc, 'p', { text: 'Tamagitto is self-hosted. Enter your server\'s URL; it is checked (GET /healthz) before it is saved.' }),
+        h(doc, 'label', { for: 'server-input', text: 'Server URL' }),
+        h(doc, 'input', { id: 'server-input', name: 'server', type: 'url', required: true, value: s.serverUrl, 'data-testid': 'server-input' }),
+        h(doc, 'button', { type: 'submit', class: 'primary', 'data-testid': 'save-server', disabled: check.busy, text: check.busy ? 'Checking…' : 'Check and save' }),
+        check.error ? h(doc, 'p', { class: 'error-text', role: 'alert', 'data-testid': 'server-error', 'data-step': check.error.step ?? '', text: check.error.message }) : null,
+      );
+    },
+  },
+
   signin: {
     key: (s) => JSON.stringify([s.signingIn, s.signInError?.message ?? null, s.serverUrl]),
     render(doc, s, actions) {
@@ -517,6 +540,7 @@ export const SECTIONS = {
 
 export const LAYOUT = {
   loading: ['loading'],
+  firstrun: ['firstrun'],
   signin: ['signin'],
   error: ['error'],
   offline: ['offline'],

@@ -3,7 +3,7 @@
 import { DEFAULT_SERVER_URL, KEYS } from './config.js';
 import { findEntity } from './store.js';
 
-export const SCREENS = ['loading', 'signin', 'repositories', 'dashboard', 'death', 'error', 'offline', 'settings'];
+export const SCREENS = ['loading', 'firstrun', 'signin', 'repositories', 'dashboard', 'death', 'error', 'offline', 'settings'];
 
 const emptyRepositories = () => ({ items: null, loading: false, error: null, query: '', pending: {} });
 
@@ -36,6 +36,8 @@ export function initialState(now = 0) {
     resetting: false,
     resetError: null,
     toast: null,
+    serverSaved: true, // readCache says false until a server was chosen and checked
+    serverCheck: { busy: false, error: null },
   };
 }
 
@@ -59,6 +61,7 @@ function applyStorageChanges(state, changes) {
     const field = CACHED_FIELDS[key];
     if (field) next[field] = value === undefined ? emptyCache()[field] : value;
   }
+  if (KEYS.serverUrl in changes) next.serverSaved = Boolean(changes[KEYS.serverUrl]);
   if (state.session && !next.session) {
     // Signed out (by the user, or by a 401 anywhere): nothing of the old view survives.
     return { ...initialState(state.now), booted: true, serverUrl: next.serverUrl };
@@ -116,6 +119,10 @@ export function reduce(state, action) {
       return { ...state, resetting: true, resetError: null };
     case 'reset:done':
       return { ...state, resetting: false, resetError: action.error ?? null };
+    case 'server:start':
+      return { ...state, serverCheck: { busy: true, error: null } };
+    case 'server:done':
+      return { ...state, serverCheck: { busy: false, error: action.error ?? null } };
     case 'toast':
       return { ...state, toast: action.text };
     case 'toast:clear':
@@ -140,6 +147,7 @@ export function isOffline(state) {
 /** Which screen a state shows. Cached pets win over loading, error and offline: they show with a banner. */
 export function screenOf(state) {
   if (!state.booted) return 'loading';
+  if (!state.session && state.serverSaved === false) return 'firstrun';
   if (!state.session) return 'signin';
   if (state.view === 'settings') return 'settings';
   if (state.view === 'repositories') return 'repositories';

@@ -9,6 +9,7 @@ export async function readCache(storage) {
   const data = await storage.get(ALL_KEYS);
   return {
     serverUrl: data[KEYS.serverUrl] || DEFAULT_SERVER_URL,
+    serverSaved: Boolean(data[KEYS.serverUrl]), // false on the first run: ask which server
     session: data[KEYS.session] ?? null,
     entities: data[KEYS.entities] ?? [],
     currentEntityId: data[KEYS.currentEntityId] ?? null,

@@ -2,9 +2,13 @@ import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
 import { test } from 'node:test';
 import { DEFAULT_SERVER_URL, KEYS, normalizeServerUrl, originPattern, socketUrl } from '../../src/config.js';
-import { saveServerUrl, setNotifications } from '../../src/options.js';
+import { saveReport, saveServerUrl, setNotifications } from '../../src/options.js';
 import { entity, session } from '../fixtures.mjs';
 import { createFakeChrome } from '../helpers/fake-chrome.mjs';
+import { createFakeFetch, refused } from '../helpers/fake-fetch.mjs';
+
+// A Tamagitto server's liveness answer, for every origin asked.
+const healthy = () => createFakeFetch(({ url }) => (url.pathname === '/healthz' ? { body: { status: 'ok' } } : { status: 404, body: {} }));
 
 const root = new URL('../../', import.meta.url);
 const read = (path) => readFile(new URL(path, root), 'utf8');
@@ -22,34 +26,65 @@ test('server URLs are reduced to an origin; bad ones are refused', () => {
 
 test('saving a new server asks for its host permission, then signs out and stores it', async () => {
   const chrome = createFakeChrome({ storage: { [KEYS.session]: session(), [KEYS.entities]: [entity()] } });
-  const result = await saveServerUrl({ ext: chrome, input: 'https://pets.example.com/' });
-  assert.deepEqual(result, { origin: 'https://pets.example.com', changed: true });
+  const result = await saveServerUrl({ ext: chrome, input: 'https://pets.example.com/', fetchImpl: healthy() });
+  assert.deepEqual(result, { origin: 'https://pets.example.com', changed: true, permission: true, checked: 'https://pets.example.com/healthz' });
   assert.deepEqual(chrome.calls.permissionRequests, [{ origins: ['https://pets.example.com/*'] }]);
   assert.deepEqual(chrome.storage.local.data, { [KEYS.serverUrl]: 'https://pets.example.com' });
 
-  await saveServerUrl({ ext: chrome, input: 'https://other.example.com' });
+  await saveServerUrl({ ext: chrome, input: 'https://other.example.com', fetchImpl: healthy() });
   assert.equal(chrome.permissions.granted.has('https://pets.example.com/*'), false, 'the old optional grant is given back');
 });
 
 test('on Firefox the host permission asked for has no port, and a grant the new server shares is kept', async () => {
   const firefox = createFakeChrome({ storage: { [KEYS.session]: session() } });
   firefox.runtime.getURL = (path) => `moz-extension://0b6c1a3e-1111-4222-8333-944455556666/${path}`;
-  await saveServerUrl({ ext: firefox, input: 'http://pets.example.com:8080' });
+  await saveServerUrl({ ext: firefox, input: 'http://pets.example.com:8080', fetchImpl: healthy() });
   assert.deepEqual(firefox.calls.permissionRequests, [{ origins: ['http://pets.example.com/*'] }]);
-  await saveServerUrl({ ext: firefox, input: 'http://pets.example.com:9090' });
+  await saveServerUrl({ ext: firefox, input: 'http://pets.example.com:9090', fetchImpl: healthy() });
   assert.equal(firefox.permissions.granted.has('http://pets.example.com/*'), true, 'same host, same pattern: not given back');
   assert.equal(firefox.storage.local.data[KEYS.serverUrl], 'http://pets.example.com:9090');
 });
 
 test('saving the same server keeps the session; a refused permission changes nothing', async () => {
   const chrome = createFakeChrome({ storage: { [KEYS.session]: session() } });
-  assert.equal((await saveServerUrl({ ext: chrome, input: DEFAULT_SERVER_URL })).changed, false);
+  assert.equal((await saveServerUrl({ ext: chrome, input: DEFAULT_SERVER_URL, fetchImpl: healthy() })).changed, false);
   assert.ok(chrome.storage.local.data[KEYS.session]);
 
   const refusing = createFakeChrome({ storage: { [KEYS.session]: session() }, grantOnRequest: false });
-  await assert.rejects(saveServerUrl({ ext: refusing, input: 'https://pets.example.com' }), /not granted/);
+  await assert.rejects(saveServerUrl({ ext: refusing, input: 'https://pets.example.com', fetchImpl: healthy() }), /not granted/);
   assert.ok(refusing.storage.local.data[KEYS.session]);
   assert.equal(refusing.storage.local.data[KEYS.serverUrl], undefined);
+});
+
+test('a server that fails /healthz is not saved, and the report says which step failed', async () => {
+  const cases = [
+    [createFakeFetch(() => ({ status: 404, body: {} })), /answered 404/],
+    [createFakeFetch(() => ({ body: { hello: 'world' } })), /did not answer as a Tamagitto server/],
+    [createFakeFetch(refused), /Could not reach https:\/\/pets\.example\.com\/healthz/],
+  ];
+  for (const [fetchImpl, message] of cases) {
+    const chrome = createFakeChrome({ storage: { [KEYS.session]: session() } });
+    const error = await saveServerUrl({ ext: chrome, input: 'https://pets.example.com', fetchImpl }).catch((e) => e);
+    assert.match(error.message, message);
+    assert.equal(error.step, 'health');
+    assert.equal(chrome.storage.local.data[KEYS.serverUrl], undefined, 'nothing saved');
+    assert.ok(chrome.storage.local.data[KEYS.session], 'still signed in');
+    assert.equal(fetchImpl.calls[0].url.href, 'https://pets.example.com/healthz');
+    const report = saveReport(null, error);
+    assert.deepEqual(report.map(([name, , ok]) => [name, ok]), [['permission', true], ['health', false], ['saved', false]]);
+  }
+  const refusing = createFakeChrome({ grantOnRequest: false });
+  const error = await saveServerUrl({ ext: refusing, input: 'https://pets.example.com', fetchImpl: healthy() }).catch((e) => e);
+  assert.equal(error.step, 'permission');
+  assert.deepEqual(saveReport(null, error).map(([, text, ok]) => [text, ok]), [['Host permission: refused', false], ['Server check: not run', false], ['Not saved', false]]);
+});
+
+test('the first run stores the default server once it answers /healthz', async () => {
+  const chrome = createFakeChrome();
+  const result = await saveServerUrl({ ext: chrome, input: DEFAULT_SERVER_URL, fetchImpl: healthy() });
+  assert.equal(result.changed, false);
+  assert.equal(chrome.storage.local.data[KEYS.serverUrl], DEFAULT_SERVER_URL);
+  assert.deepEqual(saveReport(result).map(([, , ok]) => ok), [true, true, true]);
 });
 
 test('notifications are an optional permission, requested and removed on demand', async () => {

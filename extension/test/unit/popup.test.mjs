@@ -176,3 +176,31 @@ test('switching pets remembers the choice and loads that pet\'s details', async 
   assert.equal(ctx.data[KEYS.currentEntityId], 'ent-2');
   assert.ok(ctx.fetchImpl.calls.some((c) => c.url.pathname === '/api/entities/ent-2/health-history'));
 });
+
+test('the first run asks for the server and saves it only once /healthz answers', async () => {
+  let healthy = false;
+  const ctx = open({
+    storage: { [KEYS.serverUrl]: undefined, [KEYS.session]: undefined },
+    server: ({ url }) => (url.pathname === '/healthz' && healthy ? { body: { status: 'ok' } } : { status: 404, body: {} }),
+  });
+  await ctx.popup.start();
+  await flush(5);
+  assert.equal(ctx.root.dataset.screen, 'firstrun');
+  const form = byTestId(ctx.root, 'first-run');
+  byTestId(ctx.root, 'server-input').value = 'http://pets.test:8000/some/page';
+  form.requestSubmit();
+  await flush(10);
+  assert.match(text(byTestId(ctx.root, 'server-error')), /http:\/\/pets\.test:8000\/healthz answered 404/);
+  assert.equal(byTestId(ctx.root, 'server-error').dataset.step, 'health');
+  assert.equal(ctx.data[KEYS.serverUrl], undefined, 'nothing saved');
+  assert.equal(ctx.root.dataset.screen, 'firstrun');
+
+  healthy = true;
+  byTestId(ctx.root, 'server-input').value = 'http://pets.test:8000';
+  byTestId(ctx.root, 'first-run').requestSubmit();
+  await flush(10);
+  assert.equal(ctx.data[KEYS.serverUrl], 'http://pets.test:8000');
+  assert.deepEqual(ctx.chrome.calls.permissionRequests.at(-1), { origins: ['http://pets.test:8000/*'] });
+  assert.equal(ctx.root.dataset.screen, 'signin');
+  assert.match(text(ctx.root), /Server: http:\/\/pets\.test:8000/);
+});
