@@ -113,7 +113,9 @@ export function createPopup({ ext, doc, root, now = () => Date.now(), fetchImpl,
     const stored = await storage.get([KEYS.histories, KEYS.activity]);
     const changes = {};
     if (history.status === 'fulfilled' && Array.isArray(history.value?.health_history)) {
-      changes[KEYS.histories] = { ...stored[KEYS.histories], [id]: history.value.health_history };
+      // One row per change when the server sends them: decay days, deaths and revivals stay rows.
+      const rows = Array.isArray(history.value.changes) ? history.value.changes : history.value.health_history;
+      changes[KEYS.histories] = { ...stored[KEYS.histories], [id]: rows };
     }
     if (analyses.status === 'fulfilled' && Array.isArray(analyses.value?.analyses)) {
       const name = entity.repository?.full_name;

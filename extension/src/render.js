@@ -77,6 +77,21 @@ function topReasons(analysis, count = 2) {
   return reasons;
 }
 
+/** What one history row says happened, with the start of decay, deaths and revivals named. */
+export function historyLabel(row) {
+  if (row.decay_start) return 'decay started: no commits for a while';
+  const sha = row.commit_sha ? ` ${String(row.commit_sha).slice(0, 7)}` : '';
+  const labels = { commit_analysis: `commit${sha}`, daily_decay: 'daily decay', death: 'died', revival: `revived${row.generation ? ` (generation ${row.generation})` : ''}`, manual_reset: 'new pet' };
+  return labels[row.change_reason] ?? row.change_reason ?? '';
+}
+
+/** The change applied, with the score beside it when they differ ("+0, scored +9"). */
+export function appliedText(applied, scored) {
+  if (applied == null) return scored == null ? '' : signed(scored);
+  if (scored == null || Number(scored) === Number(applied)) return signed(applied);
+  return `${signed(applied)}, scored ${signed(scored)}`;
+}
+
 // Each section: key(state, screen) names everything render reads; equal keys mean "leave it".
 export const SECTIONS = {
   header: {
@@ -424,12 +439,13 @@ export const SECTIONS = {
               'ul',
               {},
               items.map((analysis) => {
-                const delta = analysis.health_impact?.delta ?? 0;
+                const impact = analysis.health_impact ?? {};
+                const delta = impact.applied ?? impact.delta ?? 0;
                 return h(
                   doc,
                   'li',
                   { 'data-sha': analysis.commit?.sha ?? '' },
-                  h(doc, 'span', { class: `delta ${delta > 0 ? 'up' : delta < 0 ? 'down' : ''}`, text: signed(delta) }),
+                  h(doc, 'span', { class: `delta ${delta > 0 ? 'up' : delta < 0 ? 'down' : ''}`, 'data-testid': 'activity-delta', text: appliedText(delta, impact.delta) }),
                   h(doc, 'code', { text: String(analysis.commit?.sha ?? '').slice(0, 7) }),
                   h(doc, 'span', { class: 'message', text: firstLine(analysis.commit?.message) }),
                   h(doc, 'span', { class: 'reasons muted', text: topReasons(analysis).join(' · ') }),
@@ -456,9 +472,10 @@ export const SECTIONS = {
               'ol',
               { 'data-testid': 'history-list' },
               rows.length
-                ? rows.map((row) =>
-                    h(doc, 'li', {}, h(doc, 'time', { text: String(row.timestamp ?? row.date ?? '').slice(0, 10) }), ` ${Math.round(row.health_score ?? row.score)}`, row.delta != null ? ` (${signed(row.delta)})` : '', row.change_reason ? ` — ${row.change_reason}` : ''),
-                  )
+                ? rows.map((row) => {
+                    const change = appliedText(row.applied ?? row.delta, row.scored_delta);
+                    return h(doc, 'li', { 'data-reason': row.change_reason ?? '', 'data-decay-start': row.decay_start ? 'true' : null }, h(doc, 'time', { text: String(row.timestamp ?? row.date ?? '').slice(0, 10) }), ` ${Math.round(row.health_score ?? row.score)}`, change ? ` (${change})` : '', row.change_reason ? ` — ${historyLabel(row)}` : '');
+                  })
                 : h(doc, 'li', { class: 'muted', text: 'No history yet.' }),
             )
           : null,

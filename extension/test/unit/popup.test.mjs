@@ -204,3 +204,15 @@ test('the first run asks for the server and saves it only once /healthz answers'
   assert.equal(ctx.root.dataset.screen, 'signin');
   assert.match(text(ctx.root), /Server: http:\/\/pets\.test:8000/);
 });
+
+test('the per-change rows are cached for the history when the server sends them', async () => {
+  const changes = [{ timestamp: new Date(NOW).toISOString(), health_score: 0, health_before: 0, applied: 0, change_reason: 'death', decay_start: false }];
+  const ctx = open({
+    server: ({ url }) => (url.pathname.endsWith('/health-history')
+      ? { body: { entity_id: 'ent-1', health_history: history(NOW), changes, summary: {} } }
+      : { body: { analyses: [] } }),
+  });
+  await ctx.popup.start();
+  await flush(10);
+  assert.deepEqual(ctx.data[KEYS.histories]['ent-1'], changes);
+});

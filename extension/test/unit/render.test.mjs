@@ -282,3 +282,25 @@ test('timeAgo', () => {
   assert.equal(timeAgo(NOW - 2 * 86_400_000, NOW), '2 d ago');
   assert.equal(timeAgo(null, NOW), 'never');
 });
+
+test('history rows name the start of decay, deaths and revivals, and show applied beside scored', () => {
+  const day = 86_400_000;
+  const at = (n) => new Date(NOW - n * day).toISOString();
+  const rows = [
+    { timestamp: at(9), health_score: 100, health_before: 100, applied: 0, delta: 0, scored_delta: 9, change_reason: 'commit_analysis', commit_sha: 'abcdef1234', decay_start: false },
+    { timestamp: at(5), health_score: 98, health_before: 100, applied: -2, delta: -2, change_reason: 'daily_decay', decay_start: true },
+    { timestamp: at(4), health_score: 96, health_before: 98, applied: -2, delta: -2, change_reason: 'daily_decay', decay_start: false },
+    { timestamp: at(3), health_score: 0, health_before: 0, applied: 0, delta: 0, change_reason: 'death', decay_start: false },
+    { timestamp: at(1), health_score: 100, health_before: 0, applied: 100, delta: 100, change_reason: 'revival', generation: 2, decay_start: false },
+  ];
+  const capped = analysis({ health_impact: { delta: 9, applied: 0, applied_note: 'max', reason: 'tests added', reasons: [] } });
+  const state = stateWith({ histories: { 'ent-1': rows }, activity: { 'ent-1': [capped] } }, [{ type: 'history:toggle' }]);
+  const { node } = render(state);
+  const items = [...byTestId(node, 'history-list').querySelectorAll('li')].map((li) => text(li));
+  assert.match(items[0], /100 \(\+100\) — revived \(generation 2\)$/);
+  assert.match(items[1], / 0 \(0\) — died$/);
+  assert.match(items[2], /96 \(-2\) — daily decay$/);
+  assert.match(items[3], /98 \(-2\) — decay started: no commits for a while$/);
+  assert.match(items[4], /100 \(0, scored \+9\) — commit abcdef1$/);
+  assert.equal(text(byTestId(node, 'activity-delta')), '0, scored +9', 'the +9 at 100 is not shown as a gain');
+});
