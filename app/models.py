@@ -28,6 +28,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from app.entities.rules import DECAY_PER_DAY, GRACE_DAYS
+
 # BIGINT ids on PostgreSQL; SQLite only autoincrements an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 # JSONB on PostgreSQL for indexing and compactness, plain JSON text on SQLite.
@@ -155,6 +157,17 @@ class Entity(Base):
     last_commit_at: Mapped[datetime | None]
     last_decay_at: Mapped[datetime | None]
     zero_since: Mapped[datetime | None]
+    # Decay parameters from `decay:` in .github/tamagitto.yml, per pet so the hourly SQL can
+    # read them (decay_per_day 0 is `decay: off`).
+    grace_days: Mapped[int] = mapped_column(
+        Integer, default=GRACE_DAYS, server_default=text(str(GRACE_DAYS))
+    )
+    decay_per_day: Mapped[int] = mapped_column(
+        Integer, default=DECAY_PER_DAY, server_default=text(str(DECAY_PER_DAY))
+    )
+    # Hibernation: asleep while sleeping_since is set, until the next commit or sleep_until.
+    sleeping_since: Mapped[datetime | None]
+    sleep_until: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     metadata_json: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
 

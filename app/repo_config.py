@@ -15,6 +15,7 @@ import yaml
 from gidgethub import BadRequest, GitHubException
 from gidgethub.abc import GitHubAPI
 
+from app.entities.rules import DECAY_PER_DAY, GRACE_DAYS, MAX_DECAY_PER_DAY, MAX_GRACE_DAYS
 from app.github import LRUCache
 from app.text import visible
 
@@ -38,6 +39,8 @@ class RepoConfig:
     fail_below: int | None = None
     context: str = DEFAULT_CONTEXT
     llm_review: bool = False
+    grace_days: int = GRACE_DAYS
+    decay_per_day: int = DECAY_PER_DAY  # 0 is `decay: off`
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
 
@@ -61,6 +64,8 @@ class RepoConfig:
             "fail_below": self.fail_below,
             "context": self.context,
             "llm_review": self.llm_review,
+            "grace_days": self.grace_days,
+            "decay_per_day": self.decay_per_day,
             "errors": list(self.errors),
             "warnings": list(self.warnings),
         }
@@ -130,6 +135,35 @@ def _check_bool(value: Any, errors: list[str]) -> bool:
     return value
 
 
+DECAY_ERROR = (
+    f"`decay` must be `off` or a mapping with `grace_days` (1 to {MAX_GRACE_DAYS}) "
+    f"and `per_day` (0 to {MAX_DECAY_PER_DAY}), both whole numbers"
+)
+
+
+def _whole(value: Any, low: int, high: int) -> bool:
+    """A whole number (not a bool, which YAML gives for `yes`) inside [low, high]."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _check_decay(value: Any, errors: list[str]) -> tuple[int, int]:
+    """(grace_days, per_day): `off` (YAML may read it as false) is a rate of 0.
+
+    Either key may be left out and keeps the seed's value; anything else is one error.
+    """
+    if value is False or value == "off":
+        return GRACE_DAYS, 0
+    if not isinstance(value, dict) or set(value) - {"grace_days", "per_day"}:
+        errors.append(DECAY_ERROR)
+        return GRACE_DAYS, DECAY_PER_DAY
+    grace = value.get("grace_days", GRACE_DAYS)
+    per_day = value.get("per_day", DECAY_PER_DAY)
+    if not (_whole(grace, 1, MAX_GRACE_DAYS) and _whole(per_day, 0, MAX_DECAY_PER_DAY)):
+        errors.append(DECAY_ERROR)
+        return GRACE_DAYS, DECAY_PER_DAY
+    return grace, per_day
+
+
 CHECKS = {
     "name": _check_name,
     "species": _check_species,
@@ -137,6 +171,9 @@ CHECKS = {
     "context": _check_context,
     "llm_review": _check_bool,
 }
+
+# Every key the file may hold (the docs page lists exactly these).
+KEYS = (*CHECKS, "branches", "ignore", "decay")
 
 
 def parse_config(text: str | bytes) -> RepoConfig:
@@ -156,9 +193,9 @@ def parse_config(text: str | bytes) -> RepoConfig:
             values[key] = CHECKS[key](value, errors)
         elif key in ("branches", "ignore"):
             values[key] = _string_list(key, value, errors)
-    unknown = tuple(
-        f"unknown key `{k}`" for k in doc if k not in CHECKS and k not in ("branches", "ignore")
-    )
+        elif key == "decay":
+            values["grace_days"], values["decay_per_day"] = _check_decay(value, errors)
+    unknown = tuple(f"unknown key `{k}`" for k in doc if k not in KEYS)
     if errors:
         return RepoConfig(errors=tuple(errors), warnings=unknown)
     return RepoConfig(**values, warnings=unknown)

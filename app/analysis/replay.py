@@ -12,6 +12,11 @@ first-parent chain, so every clone of a repository gets the same pet whatever
 its folder is called. The pet's life between commits (birth, the end of the
 grace period, death, revival) is told as events, each computed from the pure
 rules rather than inferred from health figures.
+
+The pet decays as ``decay:`` in ``.github/tamagitto.yml`` at the replayed head says
+(one setting for the whole replay, the one the repository has now; an invalid or
+missing file gives the seed's decay), so a replay shows what production will do
+from here on.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.analysis.gitlocal import LocalGitSource
+from app.analysis.gitlocal import LocalGitSource, SourceError
 from app.analysis.hotspots import FixCounts
 from app.analysis.lanes import (
     Analysed,
@@ -44,6 +49,7 @@ from app.entities.species import (
     roman,
     species_for,
 )
+from app.repo_config import CONFIG_PATH, parse_config
 
 SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 60
@@ -69,6 +75,7 @@ class _Run:
     scored: dict[str, Analysed] = field(default_factory=dict)  # by sha, for reverts
     fixes: FixCounts = field(default_factory=FixCounts)  # per source path, for hotspots
     inverses: dict[str, Analysed] = field(default_factory=dict)  # inverse signature → commit
+    decay: tuple[int, int] = (rules.GRACE_DAYS, rules.DECAY_PER_DAY)  # from `decay:` at head
 
 
 def repository_name(path: str) -> str:
@@ -96,10 +103,29 @@ async def root_commit(source: LocalGitSource, branch: str | None) -> str | None:
     return roots[0] if roots else None
 
 
-def arrive(pet: rules.PetState | None, at: datetime) -> rules.PetState:
-    """The pet a commit at ``at`` meets: born, decayed, dead, or revived when allowed."""
+async def decay_setting(source: LocalGitSource, head: str | None) -> tuple[int, int]:
+    """(grace_days, per_day) from ``.github/tamagitto.yml`` at ``head``; the seed's without one."""
+    if head is None:
+        return rules.GRACE_DAYS, rules.DECAY_PER_DAY
+    try:
+        text = await source.git("cat-file", "blob", f"{head}:{CONFIG_PATH}")
+    except SourceError:  # no such file at head
+        return rules.GRACE_DAYS, rules.DECAY_PER_DAY
+    config = parse_config(text)
+    return config.grace_days, config.decay_per_day
+
+
+def arrive(
+    pet: rules.PetState | None,
+    at: datetime,
+    decay: tuple[int, int] = (rules.GRACE_DAYS, rules.DECAY_PER_DAY),
+) -> rules.PetState:
+    """The pet a commit at ``at`` meets: born, decayed, dead, or revived when allowed.
+
+    ``decay`` is (grace_days, per_day) for a newborn; revived pets keep their parent's.
+    """
     if pet is None:
-        return rules.new_pet(at)
+        return rules.new_pet(at, 1, *decay)
     pet = rules.settle(pet, at)
     expires = rules.cooldown_expires(pet)
     if pet.dead and expires is not None and at >= expires:
@@ -240,7 +266,7 @@ def _record(run: _Run, commit: Analysed) -> None:
     commit = resolve_history(run, commit)
     run.scored[commit.sha] = commit
     at = commit.committed_at
-    met = arrive(run.pet, at)
+    met = arrive(run.pet, at, run.decay)
     run.events.extend(events_before(run.pet, met, at))
     run.pet = rules.apply_commit(met, commit.delta, at)
     run.entries.append(commit_entry(commit, run.pet, met))
@@ -267,6 +293,7 @@ async def replay(
     async with LocalGitSource(path) as source:
         shas = await source.list_first_parent(branch, limit, since)
         root = await root_commit(source, branch)
+        run.decay = await decay_setting(source, await source.resolve(branch or "HEAD"))
         for commit in await analyse_all(source, shas, jobs or default_jobs(), progress):
             _record(run, commit)
     seconds = time.perf_counter() - started

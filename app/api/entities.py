@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import Field, field_validator
+from pydantic import AwareDatetime, Field, field_validator
 
 from app.api import history, pets
 from app.api.access import Access, access_for, may_view, require_push, visible_repositories
@@ -26,12 +26,15 @@ from app.api.errors import (
 from app.api.params import Params, Whole, parse, path_id, printable
 from app.api.sessions import authenticate
 from app.entities import rules
-from app.entities.jobs import request_images
+from app.entities.jobs import after_update, request_images
 from app.entities.service import (
     EntityNotFound,
+    PetUpdate,
+    hibernate_pet,
     pet_and_repository,
     revive_pet,
     status_change_event,
+    wake_pet,
 )
 from app.entities.species import generation_name, strip_generation
 from app.models import Entity, Repository
@@ -63,6 +66,12 @@ class RenameBody(Params):
     """`PATCH /entities/{id}` body."""
 
     name: str = Field(max_length=400)
+
+
+class HibernateBody(Params):
+    """`POST /entities/{id}/hibernate` body: `until` needs an offset (no guessing zones)."""
+
+    until: AwareDatetime | None = None
 
 
 async def viewer(request: web.Request) -> Access:
@@ -217,6 +226,47 @@ async def reset(request: web.Request) -> web.Response:
     )
 
 
+async def hibernate(request: web.Request) -> web.Response:
+    """POST /entities/{id}/hibernate: no decay until the next commit or `until` (≤ 90 days)."""
+    access = await viewer(request)
+    until = parse(HibernateBody, await json_body(request)).until
+    entity, repository = await _visible_pet(request, access)
+    await _may_change(request, access, repository)
+    try:
+        async with runtime(request).sessionmaker.begin() as session:
+            update = await hibernate_pet(session, entity.id, utc_now(), until, base_url(request))
+            doc = pets.entity_json(update.entity, repository, base_url(request))
+    except rules.PetDead:
+        raise ApiError(400, ENTITY_DEAD, f"{entity.name} has died; it cannot rest.") from None
+    except rules.BadSleep:
+        days = rules.MAX_SLEEP.days
+        message = f"`until` must be in the future, at most {days} days ahead."
+        raise invalid("until", message) from None
+    await _announce(request, update)
+    when = f"until {iso(until)}" if until else "until its next commit"
+    return web.json_response({"entity": doc, "message": f"{doc['name']} is asleep {when}."})
+
+
+async def wake(request: web.Request) -> web.Response:
+    """DELETE /entities/{id}/hibernate: wake now; a pet already awake is left as it is."""
+    access = await viewer(request)
+    entity, repository = await _visible_pet(request, access)
+    await _may_change(request, access, repository)
+    async with runtime(request).sessionmaker.begin() as session:
+        update = await wake_pet(session, entity.id, utc_now(), base_url(request))
+        doc = pets.entity_json(update.entity, repository, base_url(request))
+    await _announce(request, update)
+    return web.json_response({"entity": doc, "message": f"{doc['name']} is awake."})
+
+
+async def _announce(request: web.Request, update: PetUpdate) -> None:
+    """Events and the new picture's job after commit; their failure must not undo the change."""
+    try:
+        await after_update(runtime(request).job_ctx(), update)
+    except Exception as exc:
+        log.warning("could not announce pet %s (%s)", update.entity.id, type(exc).__name__)
+
+
 async def queue_pictures(request: web.Request, entity_id: int) -> None:
     """Ask for the new generation's pictures; the sprites stand in until they exist."""
     try:
@@ -242,4 +292,6 @@ def routes() -> list[web.RouteDef]:
         web.patch("/entities/{id}", rename),
         web.get("/entities/{id}/health-history", health_history),
         web.post("/entities/{id}/reset", reset),
+        web.post("/entities/{id}/hibernate", hibernate),
+        web.delete("/entities/{id}/hibernate", wake),
     ]

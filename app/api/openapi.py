@@ -104,6 +104,24 @@ SCHEMAS: dict[str, Schema] = {
             "died_at": nullable(TIME),
             "cooldown_expires": nullable(TIME),
             "frozen": BOOL,
+            "sleeping": {**BOOL, "description": "hibernating: no decay, no death clock"},
+            "sleeping_since": nullable(TIME),
+            "sleep_until": {
+                **nullable(TIME),
+                "description": "when the nap ends; null: at the next analysed commit",
+            },
+            "decay": obj(
+                ["grace_days", "per_day"],
+                {
+                    "grace_days": {"type": "integer", "minimum": 1, "maximum": 60},
+                    "per_day": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": 10,
+                        "description": "0 is `decay: off`",
+                    },
+                },
+            ),
         },
     ),
     "Repository": obj(
@@ -252,6 +270,7 @@ SCHEMAS: dict[str, Schema] = {
             "health_score": INT,
             "state": STR,
             "visual_url": STR,
+            "sleeping": BOOL,
             "change_reason": STR,
             "timestamp": TIME,
         },
@@ -266,6 +285,12 @@ SCHEMAS: dict[str, Schema] = {
             "new_status": STR,
             "health_score": INT,
             "message": STR,
+            "reason": {
+                "type": "string",
+                "enum": ["hungry"],
+                "description": "`hungry`: decay started (the status itself did not change)",
+            },
+            "visual_url": STR,
             "timestamp": TIME,
         },
     ),
@@ -608,6 +633,49 @@ def paths() -> dict[str, Any]:
                     "502",
                 ),
             }
+        },
+        "/entities/{id}/hibernate": {
+            "parameters": [ENTITY_ID],
+            "post": {
+                "summary": "Put a pet to sleep: no decay until its next commit or `until`",
+                "requestBody": {
+                    "required": False,
+                    "content": {
+                        "application/json": {
+                            "schema": obj(
+                                [],
+                                {
+                                    "until": {
+                                        **TIME,
+                                        "description": "with an offset; at most 90 days ahead",
+                                    }
+                                },
+                            )
+                        }
+                    },
+                },
+                "responses": responses(
+                    "200",
+                    obj(["entity", "message"], {"entity": ref("Entity"), "message": STR}),
+                    "asleep; 400 `entity_dead` for a dead pet",
+                    "401",
+                    "403",
+                    "404",
+                    "502",
+                ),
+            },
+            "delete": {
+                "summary": "Wake a pet (the time it slept is not charged)",
+                "responses": responses(
+                    "200",
+                    obj(["entity", "message"], {"entity": ref("Entity"), "message": STR}),
+                    "awake",
+                    "401",
+                    "403",
+                    "404",
+                    "502",
+                ),
+            },
         },
         "/analysis/recent": {
             "get": {

@@ -4,8 +4,12 @@ Each rule is a handful of statements whatever the number of pets: no row ever tr
 except the few whose status or picture changed (they become events). The SQL is `rules.py`
 written for sets, and the tests check that both give the same pets:
 
-* decay: charge every whole day past the checkpoint (`rules.apply_decay`), one history row per
-  pet with the total charged;
+* wake: a hibernating pet whose `sleep_until` came wakes at exactly that moment
+  (`rules.wake_due`), before decay, so the days it slept are never charged;
+* decay: charge every whole day past the checkpoint (`rules.apply_decay`) at the pet's own
+  `grace_days` and `decay_per_day` (`decay:` in the repository's config), one history row per
+  pet with the total charged; the first charge after the grace is flagged `hungry`
+  (`rules.starts_hunger`);
 * death: a pet at zero for 24 hours dies at exactly that moment (`rules.apply_death`), with a
   `death` history row.
 
@@ -16,7 +20,7 @@ read, so a pet changed by a commit meanwhile is left for the next run instead of
 twice; on SQLite the first statement takes the single write lock. On PostgreSQL the id space is
 split into a fixed number of ranges decayed in parallel transactions, so a run uses both cores
 and its round trips never depend on the number of pets. Frozen (archived or suspended), dead
-and non-current pets are never touched.
+and non-current pets are never touched; hibernating pets only wake.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Integer, String, bindparam, text
+from sqlalchemy import Boolean, Integer, String, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import TextClause
 
@@ -37,7 +41,6 @@ HOUR_US: Final = 3_600_000_000
 MIN_ID: Final = -(2**63)
 MAX_ID: Final = 2**63 - 1
 DAY_US: Final = 24 * HOUR_US
-GRACE_HOURS: Final = int(rules.GRACE_DAYS * rules.DAY.total_seconds() // 3600)
 DEATH_HOURS: Final = int(rules.DEATH_AFTER.total_seconds() // 3600)
 
 
@@ -55,6 +58,9 @@ class Change:
     old_status: str
     status: str
     metadata: dict[str, Any]
+    old_asleep: bool = False
+    asleep: bool = False
+    hungry: bool = False
 
     @property
     def status_changed(self) -> bool:
@@ -64,16 +70,19 @@ class Change:
     @property
     def old_visual(self) -> str:
         """The picture shown before."""
-        return (
-            rules.DEAD_VISUAL
-            if self.old_status == rules.DEAD
-            else rules.health_state(self.old_health)
-        )
+        return _visual(self.old_status, self.old_asleep, self.old_health)
 
     @property
     def visual(self) -> str:
         """The picture to show now."""
-        return rules.DEAD_VISUAL if self.status == rules.DEAD else rules.health_state(self.health)
+        return _visual(self.status, self.asleep, self.health)
+
+
+def _visual(status: str, asleep: bool, health: int) -> str:
+    """`rules.visual_state` from a change's columns."""
+    if status == rules.DEAD:
+        return rules.DEAD_VISUAL
+    return rules.SLEEPING_VISUAL if asleep else rules.health_state(health)
 
 
 @dataclass(slots=True)
@@ -104,16 +113,18 @@ ELIGIBLE: Final = f"is_current AND NOT frozen AND status <> '{rules.DEAD}'"
 
 CHANGE_COLUMNS: Final = (
     "id, repository_id, name, species, subspecies, old_health, health, old_status, status, "
-    '"metadata"'
+    '"metadata", old_asleep, asleep, hungry'
+)
+SELECT_CHANGES: Final = ", ".join(f"c.{c.strip()}" for c in CHANGE_COLUMNS.split(","))
+# Where decay may start: `rules.grace_end`, per pet.
+PG_GRACE_END: Final = (
+    "COALESCE(e.last_commit_at, e.born_at) + make_interval(hours => 24 * e.grace_days)"
 )
 
 # --- PostgreSQL: one statement per rule (claim, update, history, changes) ---------------------
 
 PG_NOW: Final = "CAST(:now AS timestamptz)"
-PG_BASE: Final = (
-    "GREATEST(COALESCE(e.last_commit_at, e.born_at) + make_interval(hours => :grace_hours), "
-    "e.last_decay_at)"
-)
+PG_BASE: Final = f"GREATEST({PG_GRACE_END}, e.last_decay_at)"
 
 # Claiming rows with FOR UPDATE would write a lock record for every pet. Instead each UPDATE
 # re-checks the columns it read: if a commit changed a pet after this statement's snapshot,
@@ -122,26 +133,49 @@ PG_BASE: Final = (
 PG_UNCHANGED: Final = (
     "e.id = c.id AND e.id BETWEEN :lo AND :hi "  # the range again: both sides scan 1/P of ids
     "AND e.health = c.old_health AND e.status = c.old_status "
-    "AND e.is_current AND NOT e.frozen "
+    "AND e.is_current AND NOT e.frozen AND e.sleeping_since IS NULL "
     "AND e.last_commit_at IS NOT DISTINCT FROM c.old_commit "
     "AND e.last_decay_at IS NOT DISTINCT FROM c.old_decay "
     "AND e.zero_since IS NOT DISTINCT FROM c.old_zero"
 )
 PG_RANGE: Final = "e.id BETWEEN :lo AND :hi"
 
+PG_WAKE: Final = f"""
+WITH upd AS (
+    UPDATE entities e SET
+        sleeping_since = NULL,
+        sleep_until = NULL,
+        last_decay_at = CASE WHEN e.last_decay_at IS NULL THEN e.sleep_until
+            ELSE GREATEST(e.last_decay_at, e.sleep_until) END,
+        zero_since = CASE WHEN e.zero_since IS NULL THEN NULL ELSE e.sleep_until END,
+        updated_at = {PG_NOW}
+    WHERE {PG_RANGE} AND e.is_current AND NOT e.frozen AND e.status <> '{rules.DEAD}'
+      AND e.sleeping_since IS NOT NULL AND e.sleep_until IS NOT NULL
+      AND e.sleep_until <= {PG_NOW}
+    RETURNING e.id, e.repository_id, e.name, e.species, e.subspecies, e.health AS old_health,
+              e.health, e.status AS old_status, e.status, e."metadata", true AS old_asleep,
+              false AS asleep, false AS hungry
+)
+SELECT t.total, {SELECT_CHANGES}
+FROM (SELECT count(*) AS total FROM upd) t LEFT JOIN upd c ON true
+"""
+
 PG_DECAY: Final = f"""
 WITH due AS (
     SELECT e.id, e.health AS old_health, e.status AS old_status, e.last_commit_at AS old_commit,
            e.last_decay_at AS old_decay, e.zero_since AS old_zero, {PG_BASE} AS base,
+           e.decay_per_day AS per_day,
+           (e.last_decay_at IS NULL OR e.last_decay_at <= {PG_GRACE_END}) AS hungry,
            LEAST(
                floor(extract(epoch FROM ({PG_NOW} - {PG_BASE})) / 86400)::int,
-               (e.health + :per_day - 1) / :per_day
+               (e.health + e.decay_per_day - 1) / NULLIF(e.decay_per_day, 0)
            ) AS days
     FROM entities e
     WHERE {PG_RANGE} AND e.is_current AND NOT e.frozen AND e.status <> '{rules.DEAD}'
+      AND e.sleeping_since IS NULL AND e.decay_per_day > 0
       AND e.health > 0 AND {PG_BASE} <= {PG_NOW} - make_interval(hours => 24)
 ), computed AS (
-    SELECT due.*, GREATEST(0, old_health - :per_day * days) AS new_health FROM due
+    SELECT due.*, GREATEST(0, old_health - per_day * days) AS new_health FROM due
 ), upd AS (
     UPDATE entities e SET
         health = c.new_health,
@@ -152,18 +186,18 @@ WITH due AS (
         updated_at = {PG_NOW}
     FROM computed c
     WHERE {PG_UNCHANGED}
-    RETURNING e.id, c.old_health, c.old_status, e.health, e.status
+    RETURNING e.id, c.old_health, c.old_status, e.health, e.status, c.hungry
 ), hist AS (
     INSERT INTO health_history (entity_id, health_score, delta, reason, recorded_at)
     SELECT id, health, health - old_health, '{rules.REASON_DECAY}', {PG_NOW} FROM upd
 ), changed AS (
     SELECT u.id, e.repository_id, e.name, e.species, e.subspecies, u.old_health, u.health,
-           u.old_status, u.status, e."metadata"
+           u.old_status, u.status, e."metadata", false AS old_asleep, false AS asleep, u.hungry
     FROM upd u JOIN entities e ON e.id = u.id
-    WHERE u.old_status <> u.status OR u.health = 0
+    WHERE u.old_status <> u.status OR u.health = 0 OR u.hungry
        OR {_state_rank("u.old_health")} <> {_state_rank("u.health")}
 )
-SELECT t.total, {", ".join(f"c.{c.strip()}" for c in CHANGE_COLUMNS.split(","))}
+SELECT t.total, {SELECT_CHANGES}
 FROM (SELECT count(*) AS total FROM upd) t LEFT JOIN changed c ON true
 """
 
@@ -179,7 +213,7 @@ WITH upd AS (
                e.zero_since AS old_zero
         FROM entities e
         WHERE {PG_RANGE} AND e.is_current AND NOT e.frozen AND e.status <> '{rules.DEAD}'
-          AND e.health <= 0 AND e.zero_since IS NOT NULL
+          AND e.sleeping_since IS NULL AND e.health <= 0 AND e.zero_since IS NOT NULL
           AND e.zero_since <= {PG_NOW} - make_interval(hours => :death_hours)
     ) c
     WHERE {PG_UNCHANGED}
@@ -189,10 +223,11 @@ WITH upd AS (
     SELECT id, health, 0, '{rules.REASON_DEATH}', died_at FROM upd
 ), changed AS (
     SELECT u.id, e.repository_id, e.name, e.species, e.subspecies, u.health AS old_health,
-           u.health, u.old_status, u.status, e."metadata"
+           u.health, u.old_status, u.status, e."metadata", false AS old_asleep,
+           false AS asleep, false AS hungry
     FROM upd u JOIN entities e ON e.id = u.id
 )
-SELECT t.total, {", ".join(f"c.{c.strip()}" for c in CHANGE_COLUMNS.split(","))}
+SELECT t.total, {SELECT_CHANGES}
 FROM (SELECT count(*) AS total FROM upd) t LEFT JOIN changed c ON true
 """
 
@@ -228,24 +263,43 @@ def _ts(expr: str) -> str:
     )
 
 
+SQLITE_WAKE_UPDATE: Final = f"""
+UPDATE entities SET
+    sleeping_since = NULL,
+    sleep_until = NULL,
+    last_decay_at = CASE WHEN last_decay_at IS NULL THEN sleep_until
+        ELSE {_ts(f"max({_us('last_decay_at')}, {_us('sleep_until')})")} END,
+    zero_since = CASE WHEN zero_since IS NULL THEN NULL ELSE sleep_until END,
+    updated_at = :now
+WHERE {ELIGIBLE} AND sleeping_since IS NOT NULL AND sleep_until IS NOT NULL
+  AND {_us("sleep_until")} <= :now_us
+RETURNING id, repository_id, name, species, subspecies, health AS old_health, health,
+          status AS old_status, status, "metadata", 1 AS old_asleep, 0 AS asleep, 0 AS hungry
+"""
+
+# `ref` is `rules.grace_end`; `hungry` is `rules.starts_hunger` for the pets that are due.
 SQLITE_DUE: Final = f"""
-SELECT id, old_health, base, days, max(0, old_health - :per_day * days) AS new_health
+SELECT id, old_health, base, days, hungry, max(0, old_health - per_day * days) AS new_health
 FROM (
-    SELECT id, old_health, base,
-           min((:now_us - base) / {DAY_US}, (old_health + :per_day - 1) / :per_day) AS days
+    SELECT id, old_health, base, per_day, hungry,
+           min((:now_us - base) / {DAY_US}, (old_health + per_day - 1) / per_day) AS days
     FROM (
-        SELECT id, health AS old_health,
+        SELECT id, health AS old_health, per_day,
                CASE WHEN last_decay_at IS NULL THEN ref ELSE max(ref, {_us("last_decay_at")}) END
-               AS base
+               AS base,
+               (last_decay_at IS NULL OR {_us("last_decay_at")} <= ref) AS hungry
         FROM (
-            SELECT id, health, last_decay_at,
-                   {_us("coalesce(last_commit_at, born_at)")} + :grace_us AS ref
-            FROM entities WHERE {ELIGIBLE} AND health > 0
+            SELECT id, health, last_decay_at, decay_per_day AS per_day,
+                   {_us("coalesce(last_commit_at, born_at)")} + grace_days * {DAY_US} AS ref
+            FROM entities
+            WHERE {ELIGIBLE} AND sleeping_since IS NULL AND decay_per_day > 0 AND health > 0
         )
     )
     WHERE base + {DAY_US} <= :now_us
 )
 """
+
+SQLITE_HUNGRY: Final = f"SELECT id FROM ({SQLITE_DUE}) WHERE hungry"
 
 SQLITE_DECAY_HISTORY: Final = f"""
 INSERT INTO health_history (entity_id, health_score, delta, reason, recorded_at)
@@ -265,7 +319,7 @@ WHERE entities.id = d.id
 """
 
 SQLITE_DEATH_DUE: Final = (
-    f"{ELIGIBLE} AND health <= 0 AND zero_since IS NOT NULL "
+    f"{ELIGIBLE} AND sleeping_since IS NULL AND health <= 0 AND zero_since IS NOT NULL "
     f"AND {_us('zero_since')} + :death_us <= :now_us"
 )
 
@@ -290,10 +344,10 @@ SELECT e.id, e.repository_id, e.name, e.species, e.subspecies,
        h.health_score - h.delta AS old_health, h.health_score AS health,
        CASE WHEN h.reason = '{rules.REASON_DEATH}' THEN '{rules.DYING}'
             ELSE {_status_sql("h.health_score - h.delta")} END AS old_status,
-       e.status, e."metadata"
+       e.status, e."metadata", 0 AS old_asleep, 0 AS asleep, 0 AS hungry
 FROM health_history h JOIN entities e ON e.id = h.entity_id
 WHERE h.id > :first_after AND h.id <= :last
-  AND (h.reason = '{rules.REASON_DEATH}' OR h.health_score = 0
+  AND (h.reason = '{rules.REASON_DEATH}' OR h.health_score = 0 OR h.entity_id IN :hungry
        OR e.status <> {_status_sql("h.health_score - h.delta")}
        OR {_state_rank("h.health_score - h.delta")} <> {_state_rank("h.health_score")})
 """
@@ -309,6 +363,9 @@ RESULT_TYPES: Final[dict[str, Any]] = {
     "old_status": String,
     "status": String,
     "metadata": Json,
+    "old_asleep": Boolean,
+    "asleep": Boolean,
+    "hungry": Boolean,
 }
 
 
@@ -333,6 +390,9 @@ def _change(row: Any) -> Change:
         old_status=row.old_status,
         status=row.status,
         metadata=row.metadata or {},
+        old_asleep=bool(row.old_asleep),
+        asleep=bool(row.asleep),
+        hungry=bool(row.hungry),
     )
 
 
@@ -340,9 +400,7 @@ def _pg_params(now: datetime, lo: int, hi: int, part: int) -> dict[str, Any]:
     """Bind values shared by the PostgreSQL statements (hours, not days: DST-proof)."""
     return {
         "now": now,
-        "grace_hours": GRACE_HOURS,
         "death_hours": DEATH_HOURS,
-        "per_day": rules.DECAY_PER_DAY,
         "lo": lo,
         "hi": hi,
         "lock_key": LOCK_KEY,
@@ -367,9 +425,10 @@ async def _pg_run(
     """Decay, then death, for pets with ids in [lo, hi], in the caller's transaction."""
     params = _pg_params(now, lo, hi, part)
     await conn.execute(text(PG_PREPARE), params)
+    _, woken = await _pg_rule(conn, PG_WAKE, params)
     decayed, changes = await _pg_rule(conn, PG_DECAY, params)
     died, deaths = await _pg_rule(conn, PG_DEATH, params)
-    return CronResult(decayed, died, _merge(changes, deaths))
+    return CronResult(decayed, died, _merge(woken, changes, deaths))
 
 
 def id_ranges(low: int, high: int, parts: int) -> list[tuple[int, int]]:
@@ -378,14 +437,22 @@ def id_ranges(low: int, high: int, parts: int) -> list[tuple[int, int]]:
     return [(start, min(start + size - 1, high)) for start in range(low, high + 1, size)]
 
 
-def _merge(changes: list[Change], deaths: list[Change]) -> list[Change]:
-    """One change per pet: a pet that decayed and died in one run reports both as one."""
-    merged = {c.entity_id: c for c in changes}
-    for death in deaths:
-        first = merged.get(death.entity_id)
-        if first is not None:
-            death = replace(death, old_health=first.old_health, old_status=first.old_status)
-        merged[death.entity_id] = death
+def _merge(*groups: list[Change]) -> list[Change]:
+    """One change per pet: a pet that woke, decayed and died in one run reports them as one,
+    with the state before the first and after the last (and hungry if any step was)."""
+    merged: dict[int, Change] = {}
+    for group in groups:
+        for change in group:
+            first = merged.get(change.entity_id)
+            if first is not None:
+                change = replace(
+                    change,
+                    old_health=first.old_health,
+                    old_status=first.old_status,
+                    old_asleep=first.old_asleep,
+                    hungry=first.hungry or change.hungry,
+                )
+            merged[change.entity_id] = change
     return list(merged.values())
 
 
@@ -394,32 +461,46 @@ def _sqlite_params(now: datetime) -> dict[str, Any]:
     return {
         "now": now,
         "now_us": int(now.timestamp()) * 1_000_000 + now.microsecond,
-        "grace_us": GRACE_HOURS * HOUR_US,
         "death_us": DEATH_HOURS * HOUR_US,
-        "per_day": rules.DECAY_PER_DAY,
     }
 
 
 async def _sqlite_rule(
-    conn: AsyncConnection, history_sql: str, update_sql: str, now: datetime
+    conn: AsyncConnection,
+    history_sql: str,
+    update_sql: str,
+    now: datetime,
+    hungry_sql: str | None = None,
 ) -> tuple[int, list[Change]]:
-    """History insert (takes the write lock), update, then read the changes back."""
+    """History insert, the hungry pets (read before the update moves their checkpoint),
+    update, then read the changes back."""
     params = _sqlite_params(now)
     inserted = await conn.execute(_clause(history_sql), params)
     count, last = inserted.rowcount, inserted.lastrowid
     if not count:
         return 0, []
+    hungry: set[int] = set()
+    if hungry_sql is not None:
+        hungry = set((await conn.execute(_clause(hungry_sql), params)).scalars())
     await conn.execute(_clause(update_sql), params)
-    query = text(SQLITE_CHANGES).columns(**RESULT_TYPES)
-    rows = (await conn.execute(query, {"first_after": last - count, "last": last})).all()
-    return count, [_change(r) for r in rows]
+    query = (
+        text(SQLITE_CHANGES).bindparams(bindparam("hungry", expanding=True)).columns(**RESULT_TYPES)
+    )
+    bounds = {"first_after": last - count, "last": last, "hungry": sorted(hungry)}
+    rows = (await conn.execute(query, bounds)).all()
+    return count, [replace(_change(r), hungry=r.id in hungry) for r in rows]
 
 
 async def _sqlite_run(conn: AsyncConnection, now: datetime) -> CronResult:
-    """Decay, then death, in the caller's transaction."""
-    decayed, changes = await _sqlite_rule(conn, SQLITE_DECAY_HISTORY, SQLITE_DECAY_UPDATE, now)
+    """Wake (its UPDATE takes the write lock), decay, then death, in the caller's transaction."""
+    wake = _clause(SQLITE_WAKE_UPDATE).columns(**RESULT_TYPES)
+    rows = (await conn.execute(wake, _sqlite_params(now))).all()
+    woken = [_change(r) for r in rows]
+    decayed, changes = await _sqlite_rule(
+        conn, SQLITE_DECAY_HISTORY, SQLITE_DECAY_UPDATE, now, SQLITE_HUNGRY
+    )
     died, deaths = await _sqlite_rule(conn, SQLITE_DEATH_HISTORY, SQLITE_DEATH_UPDATE, now)
-    return CronResult(decayed, died, _merge(changes, deaths))
+    return CronResult(decayed, died, _merge(woken, changes, deaths))
 
 
 async def apply_rules(conn: AsyncConnection, now: datetime) -> CronResult:

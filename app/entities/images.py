@@ -27,7 +27,15 @@ from google.genai import types
 from PIL import Image, UnidentifiedImageError
 
 from app.config import Settings
-from app.entities.rules import HEALTH_STATES, HEALTHY, OKAY, POOR, STATE_DYING, THRIVING
+from app.entities.rules import (
+    HEALTH_STATES,
+    HEALTHY,
+    OKAY,
+    POOR,
+    SLEEPING_VISUAL,
+    STATE_DYING,
+    THRIVING,
+)
 from app.entities.species import BLOB, GOLEM, PET, PLANT, ROBOT
 
 log = logging.getLogger(__name__)
@@ -73,13 +81,20 @@ VITALITY: Final[dict[str, str]] = {
     OKAY: "moderate",
     POOR: "low",
     STATE_DYING: "almost no",
+    SLEEPING_VISUAL: "calm, resting",
 }
 MOOD: Final[dict[str, str]] = {
     HEALTHY: "content and cheerful, colours slightly softer than in the reference",
     OKAY: "neutral and a little tired, colours a bit muted",
     POOR: "sad and unwell, drooping posture, faded colours, a small sweat drop",
     STATE_DYING: "very sick and weak, pale washed-out colours, eyes half closed, a bandage",
+    SLEEPING_VISUAL: (
+        "peacefully asleep and hibernating, curled up with eyes closed, a tiny nightcap, "
+        "soft moonlit night colours, a few small floating sleep bubbles"
+    ),
 }
+# States drawn from the thriving reference: the other health states, and the sleeper.
+VARIANTS: Final = (*HEALTH_STATES, SLEEPING_VISUAL)
 STYLE: Final = (
     "Cute kawaii sticker illustration, one character centred, full body, soft shading, "
     "plain light background, no text, no letters, no watermark."
@@ -315,7 +330,7 @@ async def generate_states(
             return results
         reference = first.picture
     for state in states:
-        if state == THRIVING or state not in HEALTH_STATES:
+        if state == THRIVING or state not in VARIANTS:
             continue
         prompt = prompt_for(look, state)
         results[state] = await generate_picture(client, model, prompt, reference, **retry)

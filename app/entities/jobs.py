@@ -54,9 +54,13 @@ def _change_entity(change: Change) -> Entity:
 
 
 def change_events(change: Change, now: datetime, base_url: str) -> list[dict[str, Any]]:
-    """The cron's events for one pet: picture/health update, and status change if any."""
+    """The cron's events for one pet: picture/health update, "hungry" when decay started,
+    and status change if any."""
     entity = _change_entity(change)
-    events = [service.health_update_event(entity, rules.REASON_DECAY, now, base_url)]
+    reason = rules.REASON_DECAY if change.health != change.old_health else service.REASON_AWAKE
+    events = [service.health_update_event(entity, reason, now, base_url)]
+    if change.hungry:
+        events.append(service.hungry_event(entity, now, base_url))
     if change.status_changed:
         events.append(service.status_change_event(entity, change.old_status, now, base_url))
     return events

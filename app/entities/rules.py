@@ -17,6 +17,17 @@ Time model
   `DEATH_AFTER` later, and `died_at` is that exact moment, again independent of cron timing.
 * Dead pets take no health changes. Revival starts a new generation after `COOLDOWN`.
 * A commit's gain shrinks inside the thriving band (`applied_gain`); losses apply in full.
+
+Resting
+-------
+* Each pet carries its decay parameters (`grace_days`, `decay_per_day`, from `decay:` in
+  `.github/tamagitto.yml`; the defaults are `GRACE_DAYS` and `DECAY_PER_DAY`, and
+  `decay_per_day == 0` is `decay: off`).
+* A hibernating pet (`sleeping_since` set) neither decays nor dies, like a frozen one. It wakes
+  on its next commit (`apply_commit`), by hand (`wake`), or at `sleep_until`: `settle` wakes it
+  at exactly that moment, whenever the cron runs. Waking moves the decay checkpoint and the
+  death clock to the moment of waking, so the sleep is never charged as missed days.
+* The first decay after the grace period is the pet getting hungry (`starts_hunger`).
 """
 
 from __future__ import annotations
@@ -36,6 +47,9 @@ POOR_AT: Final = 20
 
 DECAY_PER_DAY: Final = 2
 GRACE_DAYS: Final = 3
+MAX_GRACE_DAYS: Final = 60
+MAX_DECAY_PER_DAY: Final = 10
+MAX_SLEEP: Final = timedelta(days=90)
 DAY: Final = timedelta(days=1)
 DEATH_AFTER: Final = timedelta(hours=24)
 COOLDOWN: Final = timedelta(hours=48)
@@ -53,7 +67,9 @@ STATE_DYING: Final = "dying"
 HEALTH_STATES: Final = (THRIVING, HEALTHY, OKAY, POOR, STATE_DYING)
 # The picture shown for a dead pet; not a health state, but it has its own image row.
 DEAD_VISUAL: Final = "dead"
-VISUAL_STATES: Final = (*HEALTH_STATES, DEAD_VISUAL)
+# The picture shown while a living pet hibernates.
+SLEEPING_VISUAL: Final = "sleeping"
+VISUAL_STATES: Final = (*HEALTH_STATES, DEAD_VISUAL, SLEEPING_VISUAL)
 
 REASON_COMMIT: Final = "commit_analysis"
 REASON_DECAY: Final = "daily_decay"
@@ -75,6 +91,14 @@ class PetAlive(Exception):
     """Revival needs a dead pet; resetting a living one is a separate, explicit choice."""
 
 
+class PetDead(Exception):
+    """A dead pet cannot hibernate: only the living have anything to rest from."""
+
+
+class BadSleep(ValueError):
+    """`until` is not in the future or further than `MAX_SLEEP` ahead."""
+
+
 @dataclass(frozen=True, slots=True)
 class PetState:
     """The part of a pet the rules read and write; mirrors the `entities` columns."""
@@ -88,11 +112,20 @@ class PetState:
     zero_since: datetime | None = None
     died_at: datetime | None = None
     frozen: bool = False
+    grace_days: int = GRACE_DAYS
+    decay_per_day: int = DECAY_PER_DAY
+    sleeping_since: datetime | None = None
+    sleep_until: datetime | None = None
 
     @property
     def dead(self) -> bool:
         """Dead pets are final for their generation."""
         return self.status == DEAD
+
+    @property
+    def asleep(self) -> bool:
+        """Hibernating: no decay and no death clock until it wakes."""
+        return self.sleeping_since is not None
 
     @property
     def state(self) -> str:
@@ -130,13 +163,36 @@ def status_for(health: int, dead: bool = False) -> str:
 
 
 def visual_state(pet: PetState) -> str:
-    """Which picture to show: the health state, or the ghost once dead."""
-    return DEAD_VISUAL if pet.dead else pet.state
+    """Which picture to show: the ghost once dead, the sleeper, or the health state."""
+    if pet.dead:
+        return DEAD_VISUAL
+    return SLEEPING_VISUAL if pet.asleep else pet.state
 
 
-def new_pet(now: datetime, generation: int = 1) -> PetState:
+def new_pet(
+    now: datetime,
+    generation: int = 1,
+    grace_days: int = GRACE_DAYS,
+    decay_per_day: int = DECAY_PER_DAY,
+) -> PetState:
     """A newborn at full health; its grace period starts at birth."""
-    return PetState(health=MAX_HEALTH, status=ALIVE, generation=generation, born_at=now)
+    return PetState(
+        health=MAX_HEALTH,
+        status=ALIVE,
+        generation=generation,
+        born_at=now,
+        grace_days=grace_days,
+        decay_per_day=decay_per_day,
+    )
+
+
+def with_decay(pet: PetState, grace_days: int, decay_per_day: int) -> PetState:
+    """New decay parameters (the repository's `decay:` changed); charged days stay charged.
+
+    Only days after the checkpoint are charged at the new rate, so changing the setting
+    never re-prices the past.
+    """
+    return replace(pet, grace_days=grace_days, decay_per_day=decay_per_day)
 
 
 def _with_health(pet: PetState, health: int, zero_at: datetime) -> PetState:
@@ -158,6 +214,7 @@ def apply_commit(pet: PetState, delta: int, at: datetime) -> PetState:
     """
     if pet.dead:
         return pet
+    pet = wake(pet, at)  # someone is back: a commit ends hibernation
     last = at if pet.last_commit_at is None else max(pet.last_commit_at, at)
     health = pet.health + applied_gain(pet.health, delta)
     return replace(_with_health(pet, health, at), last_commit_at=last)
@@ -181,12 +238,17 @@ def applied_gain(health: int, delta: int) -> int:
     return min(delta, max(1, delta * room // (MAX_HEALTH - THRIVING_AT)))
 
 
+def grace_end(pet: PetState) -> datetime:
+    """When decay may start: `grace_days` after the last commit (or birth)."""
+    return (pet.last_commit_at or pet.born_at) + pet.grace_days * DAY
+
+
 def decay_base(pet: PetState) -> datetime:
     """End of the last day already charged: the later of the grace end and the checkpoint."""
-    grace_end = (pet.last_commit_at or pet.born_at) + GRACE_DAYS * DAY
+    end = grace_end(pet)
     if pet.last_decay_at is None:
-        return grace_end
-    return max(grace_end, pet.last_decay_at)
+        return end
+    return max(end, pet.last_decay_at)
 
 
 def days_owed(pet: PetState, now: datetime) -> int:
@@ -198,8 +260,11 @@ def days_owed(pet: PetState, now: datetime) -> int:
 
 
 def decays(pet: PetState) -> bool:
-    """Frozen (archived or suspended), dead or already-zero pets have nothing to decay."""
-    return not (pet.dead or pet.frozen or pet.health <= MIN_HEALTH)
+    """Frozen (archived or suspended), hibernating, dead, already-zero pets and pets with
+    `decay: off` have nothing to decay."""
+    return not (
+        pet.dead or pet.frozen or pet.asleep or pet.decay_per_day <= 0 or pet.health <= MIN_HEALTH
+    )
 
 
 def apply_decay(pet: PetState, now: datetime) -> PetState:
@@ -212,24 +277,35 @@ def apply_decay(pet: PetState, now: datetime) -> PetState:
         return pet
     # Days past the point of reaching zero charge nothing, so the checkpoint stops there too:
     # that keeps the result independent of how often the cron ran.
-    days = min(days_owed(pet, now), days_to_zero(pet.health))
+    days = min(days_owed(pet, now), days_to_zero(pet.health, pet.decay_per_day))
     if days < 1:
         return pet
     base = decay_base(pet)
     checkpoint = base + days * DAY
     # When decay empties the pet, the death clock starts on the grid day it reached zero.
-    decayed = _with_health(pet, pet.health - DECAY_PER_DAY * days, checkpoint)
+    decayed = _with_health(pet, pet.health - pet.decay_per_day * days, checkpoint)
     return replace(decayed, last_decay_at=checkpoint)
 
 
-def days_to_zero(health: int) -> int:
+def starts_hunger(pet: PetState, now: datetime) -> bool:
+    """Does `apply_decay(pet, now)` charge the first day after the grace period?
+
+    That is the moment people are told "Mochi is hungry": decay has begun and a commit
+    would stop it. Later days of the same hungry spell are not announced again.
+    """
+    if apply_decay(pet, now).health == pet.health:
+        return False
+    return pet.last_decay_at is None or pet.last_decay_at <= grace_end(pet)
+
+
+def days_to_zero(health: int, per_day: int = DECAY_PER_DAY) -> int:
     """Decay steps until a pet with this health reaches zero."""
-    return math.ceil(health / DECAY_PER_DAY)
+    return math.ceil(health / per_day)
 
 
 def death_due(pet: PetState) -> datetime | None:
     """When the pet dies if nothing changes: `DEATH_AFTER` after reaching zero."""
-    if pet.dead or pet.frozen or pet.health > MIN_HEALTH or pet.zero_since is None:
+    if pet.dead or pet.frozen or pet.asleep or pet.health > MIN_HEALTH or pet.zero_since is None:
         return None
     return pet.zero_since + DEATH_AFTER
 
@@ -243,8 +319,11 @@ def apply_death(pet: PetState, now: datetime) -> PetState:
 
 
 def settle(pet: PetState, now: datetime) -> PetState:
-    """Bring a pet up to `now`: decay owed, then a death that is due. The cron does exactly this."""
-    return apply_death(apply_decay(pet, now), now)
+    """Bring a pet up to `now`: a wake that is due, decay owed, then a death that is due.
+
+    The cron does exactly this, in this order.
+    """
+    return apply_death(apply_decay(wake_due(pet, now), now), now)
 
 
 def cooldown_expires(pet: PetState) -> datetime | None:
@@ -261,14 +340,14 @@ def revive(pet: PetState, now: datetime) -> PetState:
     expires = cooldown_expires(pet)
     if expires is not None and now < expires:
         raise CooldownActive(expires)
-    return new_pet(now, generation=pet.generation + 1)
+    return new_pet(now, pet.generation + 1, pet.grace_days, pet.decay_per_day)
 
 
 def reset(pet: PetState, now: datetime) -> PetState:
     """A manual fresh start: revival for the dead (cooldown applies), a new generation otherwise."""
     if pet.dead:
         return revive(pet, now)
-    return new_pet(now, generation=pet.generation + 1)
+    return new_pet(now, pet.generation + 1, pet.grace_days, pet.decay_per_day)
 
 
 def set_frozen(pet: PetState, frozen: bool, now: datetime) -> PetState:
@@ -281,9 +360,46 @@ def set_frozen(pet: PetState, frozen: bool, now: datetime) -> PetState:
         return pet
     if frozen or pet.dead:  # a dead pet's clocks are history: only the flag moves
         return replace(pet, frozen=frozen)
+    return _resume_clocks(replace(pet, frozen=False), now)
+
+
+def _resume_clocks(pet: PetState, now: datetime) -> PetState:
+    """Move the decay checkpoint and the death clock to `now` after a pause (frozen, asleep)."""
     checkpoint = now if pet.last_decay_at is None else max(pet.last_decay_at, now)
     zero_since = None if pet.zero_since is None else now
-    return replace(pet, frozen=False, last_decay_at=checkpoint, zero_since=zero_since)
+    return replace(pet, last_decay_at=checkpoint, zero_since=zero_since)
+
+
+def hibernate(pet: PetState, now: datetime, until: datetime | None = None) -> PetState:
+    """Put a living pet to sleep, until its next commit or `until` (at most `MAX_SLEEP` ahead).
+
+    Call `settle(pet, now)` first so decay owed before the nap is charged; the service does.
+    A sleeping pet asked again keeps its nap's start and takes the new `until`.
+    """
+    if pet.dead:
+        raise PetDead("a dead pet cannot hibernate")
+    if until is not None and not now < until <= now + MAX_SLEEP:
+        raise BadSleep(f"until must be after now and at most {MAX_SLEEP.days} days ahead")
+    return replace(pet, sleeping_since=pet.sleeping_since or now, sleep_until=until)
+
+
+def wake(pet: PetState, now: datetime) -> PetState:
+    """End hibernation at `now`; the time asleep is never charged later."""
+    if not pet.asleep:
+        return pet
+    awake = replace(pet, sleeping_since=None, sleep_until=None)
+    return awake if pet.dead or pet.frozen else _resume_clocks(awake, now)
+
+
+def wake_due(pet: PetState, now: datetime) -> PetState:
+    """Wake a sleeper whose `until` has come, at exactly that moment (cron timing never matters).
+
+    Frozen and dead pets are left as they are, as the cron leaves them.
+    """
+    until = pet.sleep_until
+    if not pet.asleep or until is None or until > now or pet.dead or pet.frozen:
+        return pet
+    return wake(pet, until)
 
 
 __all__ = [
@@ -298,7 +414,10 @@ __all__ = [
     "GRACE_DAYS",
     "HEALTHY_AT",
     "HEALTH_STATES",
+    "MAX_DECAY_PER_DAY",
+    "MAX_GRACE_DAYS",
     "MAX_HEALTH",
+    "MAX_SLEEP",
     "MIN_HEALTH",
     "OKAY_AT",
     "POOR_AT",
@@ -308,11 +427,14 @@ __all__ = [
     "REASON_DECAY",
     "REASON_MANUAL_RESET",
     "REASON_REVIVAL",
+    "SLEEPING_VISUAL",
     "STATUSES",
     "THRIVING_AT",
     "VISUAL_STATES",
+    "BadSleep",
     "CooldownActive",
     "PetAlive",
+    "PetDead",
     "PetState",
     "applied_gain",
     "apply_commit",
@@ -324,12 +446,18 @@ __all__ = [
     "days_to_zero",
     "death_due",
     "decay_base",
+    "grace_end",
     "health_state",
+    "hibernate",
     "new_pet",
     "reset",
     "revive",
     "set_frozen",
     "settle",
+    "starts_hunger",
     "status_for",
     "visual_state",
+    "wake",
+    "wake_due",
+    "with_decay",
 ]

@@ -7,6 +7,7 @@ and the WebSocket send. Callers own the transaction: nothing here commits.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -44,6 +45,9 @@ IMAGE_PATH: Final = "/images"
 META_IMAGES: Final = "images"
 META_IMAGE_STATUS: Final = "image_status"
 META_SEED: Final = "seed"
+HUNGRY: Final = "hungry"
+REASON_ASLEEP: Final = "hibernating"
+REASON_AWAKE: Final = "woke up"
 
 
 class EntityNotFound(Exception):
@@ -77,6 +81,10 @@ def pet_state(entity: Entity) -> PetState:
         zero_since=entity.zero_since,
         died_at=entity.died_at,
         frozen=entity.frozen,
+        grace_days=rules.GRACE_DAYS if entity.grace_days is None else entity.grace_days,
+        decay_per_day=rules.DECAY_PER_DAY if entity.decay_per_day is None else entity.decay_per_day,
+        sleeping_since=entity.sleeping_since,
+        sleep_until=entity.sleep_until,
     )
 
 
@@ -89,7 +97,24 @@ def write_state(entity: Entity, pet: PetState, now: datetime) -> None:
     entity.zero_since = pet.zero_since
     entity.died_at = pet.died_at
     entity.frozen = pet.frozen
+    entity.grace_days = pet.grace_days
+    entity.decay_per_day = pet.decay_per_day
+    entity.sleeping_since = pet.sleeping_since
+    entity.sleep_until = pet.sleep_until
     entity.updated_at = now
+
+
+def decay_params(config: Mapping[str, Any] | None) -> tuple[int, int]:
+    """(grace_days, decay_per_day) from a stored `RepoConfig.as_dict()`; the seed's otherwise.
+
+    An invalid file stores the defaults, so whatever is stored is what applies.
+    """
+    config = config or {}
+    grace, per_day = config.get("grace_days"), config.get("decay_per_day")
+    return (
+        rules.GRACE_DAYS if grace is None else int(grace),
+        rules.DECAY_PER_DAY if per_day is None else int(per_day),
+    )
 
 
 def history_row(
@@ -115,8 +140,12 @@ def image_ext(mime_type: str) -> str:
 
 
 def visual_state(entity: Entity) -> str:
-    """thriving … dying, or dead."""
-    return rules.DEAD_VISUAL if entity.status == rules.DEAD else rules.health_state(entity.health)
+    """thriving … dying, dead, or sleeping (as `rules.visual_state`)."""
+    if entity.status == rules.DEAD:
+        return rules.DEAD_VISUAL
+    if entity.sleeping_since is not None:
+        return rules.SLEEPING_VISUAL
+    return rules.health_state(entity.health)
 
 
 def _image_map(entity: Entity) -> dict[str, dict[str, str]]:
@@ -163,7 +192,7 @@ def needs_image(entity: Entity, state: str) -> bool:
 
     Variants are drawn from the thriving picture, so once thriving was refused none are.
     """
-    if state not in rules.HEALTH_STATES:
+    if state not in (*rules.HEALTH_STATES, rules.SLEEPING_VISUAL):
         return False
     if image_status(entity, rules.THRIVING) == Outcome.BLOCKED:
         return False
@@ -202,6 +231,13 @@ def mark_image_status(entity: Entity, state: str, outcome: str) -> None:
 async def store_sprites(session: AsyncSession, entity: Entity) -> None:
     """Sprites for every state and death, so the pet has pictures from its first second."""
     for state in rules.VISUAL_STATES:
+        await store_picture(session, entity, state, sprite_for(entity, state), SOURCE_SPRITE)
+
+
+async def ensure_picture(session: AsyncSession, entity: Entity, state: str) -> None:
+    """A stored picture for `state`: pets born before the sleeping state existed lack one,
+    and `/images/{hash}` only serves stored rows."""
+    if await load_picture(session, entity.id, state) is None:
         await store_picture(session, entity, state, sprite_for(entity, state), SOURCE_SPRITE)
 
 
@@ -258,6 +294,10 @@ def entity_to_dict(entity: Entity, repository: Repository, base_url: str = "") -
         "died_at": _iso(entity.died_at),
         "cooldown_expires": _iso(expires),
         "frozen": entity.frozen,
+        "sleeping": entity.sleeping_since is not None,
+        "sleeping_since": _iso(entity.sleeping_since),
+        "sleep_until": _iso(entity.sleep_until),
+        "decay": {"grace_days": entity.grace_days, "per_day": entity.decay_per_day},
     }
 
 
@@ -287,6 +327,23 @@ def status_change_event(
     }
 
 
+def hungry_message(name: str) -> str:
+    """The warning sent when decay starts (`rules.starts_hunger`)."""
+    return f"{name} is hungry"
+
+
+def hungry_event(entity: Entity, at: datetime, base_url: str = "") -> dict[str, Any]:
+    """A `status_change` whose status stays put: "Mochi is hungry", `reason` "hungry".
+
+    Hunger is not one of the contract's statuses, so the event keeps old and new status
+    equal and names the reason; clients that only show `message` still say the right thing.
+    """
+    event = status_change_event(entity, entity.status, at, base_url)
+    event["message"] = hungry_message(entity.name)
+    event["reason"] = HUNGRY
+    return event
+
+
 def health_update_event(
     entity: Entity, change_reason: str, at: datetime, base_url: str = ""
 ) -> dict[str, Any]:
@@ -299,6 +356,7 @@ def health_update_event(
         "state": rules.health_state(entity.health),
         "status": entity.status,
         "visual_url": image_url(entity, base_url=base_url),
+        "sleeping": entity.sleeping_since is not None,
         "change_reason": change_reason,
         "timestamp": at.isoformat(),
     }
@@ -369,7 +427,7 @@ async def create_pet(
     if species in SPECIES and species != kind:
         kind, sub = species, subspecies_for(species, repository.github_id)
     generation = await _next_generation(session, repository.id)
-    pet = rules.new_pet(now, generation)
+    pet = rules.new_pet(now, generation, *decay_params(repository.config))
     base = strip_generation(name) if name else pet_name(repository.github_id)
     entity = Entity(
         repository_id=repository.id,
@@ -406,9 +464,11 @@ async def _repository(session: AsyncSession, repository_id: int) -> Repository:
 async def settle_pet(
     session: AsyncSession, entity: Entity, now: datetime, base_url: str = ""
 ) -> PetUpdate:
-    """Charge decay owed and a due death now (as the cron would), with history rows."""
+    """Wake a sleeper whose time came, charge decay owed and a due death now (as the cron
+    would), with history rows; the first decay after the grace period adds a hungry event."""
     before = pet_state(entity)
-    decayed = rules.apply_decay(before, now)
+    awake = rules.wake_due(before, now)
+    decayed = rules.apply_decay(awake, now)
     after = rules.apply_death(decayed, now)
     if decayed.health != before.health:
         session.add(
@@ -419,7 +479,10 @@ async def settle_pet(
         session.add(history_row(entity.id, 0, 0, rules.REASON_DEATH, after.died_at, None))
     if after != before:
         write_state(entity, after, now)
-    return PetUpdate(entity, before, after, events_for(entity, before, after, "", now, base_url))
+    events = events_for(entity, before, after, "", now, base_url)
+    if rules.starts_hunger(awake, now):
+        events.insert(0, hungry_event(entity, now, base_url))
+    return PetUpdate(entity, before, after, events)
 
 
 async def record_commit(
@@ -431,23 +494,31 @@ async def record_commit(
     *,
     change_reason: str = rules.REASON_COMMIT,
     base_url: str = "",
+    config: Mapping[str, Any] | None = None,
 ) -> PetUpdate:
     """Apply one analysed commit to a pet: lock, settle, apply, write history, build events.
 
     A dead pet (including one whose death fell due before this commit) takes no change and
     gets no commit_analysis history row; the analysis itself is still the caller's to record.
     `change_reason` is the human text for the `health_update` event ("tests added").
+    The commit wakes a hibernating pet (`rules.apply_commit`), and the repository's `decay:`
+    setting (`config`, default: the one stored at the last push) applies from here on;
+    decay owed before the commit is charged at the old rate.
     """
     entity = await lock_pet(session, entity_id)
     settled = await settle_pet(session, entity, at, base_url)
     before = settled.before
-    after = rules.apply_commit(settled.after, delta, at)
-    if after != settled.after:
+    if config is None:
+        config = (await _repository(session, entity.repository_id)).config
+    priced = rules.with_decay(settled.after, *decay_params(config))
+    after = rules.apply_commit(priced, delta, at)
+    if after != priced:
         session.add(
             history_row(
                 entity.id, settled.after.health, after.health, rules.REASON_COMMIT, at, analysis_id
             )
         )
+    if after != settled.after:
         write_state(entity, after, at)
     events = events_for(entity, before, after, change_reason, at, base_url)
     return PetUpdate(entity, before, after, events)
@@ -475,12 +546,12 @@ async def revive_pet(
     state = pet_state(old)
     if not state.dead and not allow_living:
         raise rules.PetAlive(f"{old.name} is alive")
-    born = rules.reset(state, now)
+    repository = await _repository(session, old.repository_id)
+    born = rules.with_decay(rules.reset(state, now), *decay_params(repository.config))
     reason = rules.REASON_REVIVAL if state.dead else rules.REASON_MANUAL_RESET
     old.is_current = False
     old.updated_at = now
     await session.flush()
-    repository = await _repository(session, old.repository_id)
     entity = Entity(
         repository_id=old.repository_id,
         generation=born.generation,
@@ -513,6 +584,37 @@ async def set_frozen(
     return entity
 
 
+async def hibernate_pet(
+    session: AsyncSession,
+    entity_id: int,
+    now: datetime,
+    until: datetime | None = None,
+    base_url: str = "",
+) -> PetUpdate:
+    """Put a pet to sleep until its next commit or `until`: decay owed so far is charged
+    first, then nothing is until it wakes. Raises `rules.PetDead` and `rules.BadSleep`."""
+    entity = await lock_pet(session, entity_id)
+    settled = await settle_pet(session, entity, now, base_url)
+    after = rules.hibernate(settled.after, now, until)
+    write_state(entity, after, now)
+    await ensure_picture(session, entity, rules.SLEEPING_VISUAL)
+    events = events_for(entity, settled.before, after, REASON_ASLEEP, now, base_url)
+    return PetUpdate(entity, settled.before, after, events)
+
+
+async def wake_pet(
+    session: AsyncSession, entity_id: int, now: datetime, base_url: str = ""
+) -> PetUpdate:
+    """Wake a pet by hand; the time it slept is not charged (a pet awake is left as it is)."""
+    entity = await lock_pet(session, entity_id)
+    settled = await settle_pet(session, entity, now, base_url)
+    after = rules.wake(settled.after, now)
+    if after != settled.after:
+        write_state(entity, after, now)
+    events = events_for(entity, settled.before, after, REASON_AWAKE, now, base_url)
+    return PetUpdate(entity, settled.before, after, events)
+
+
 async def pet_and_repository(session: AsyncSession, entity_id: int) -> tuple[Entity, Repository]:
     """A pet with its repository, for `entity_to_dict`."""
     entity = await session.get(Entity, entity_id)
@@ -529,10 +631,15 @@ __all__ = [
     "PetUpdate",
     "create_pet",
     "current_pet",
+    "decay_params",
+    "ensure_picture",
     "entity_to_dict",
     "events_for",
     "health_update_event",
+    "hibernate_pet",
     "history_row",
+    "hungry_event",
+    "hungry_message",
     "image_ext",
     "image_status",
     "image_url",
@@ -554,5 +661,6 @@ __all__ = [
     "store_picture",
     "store_sprites",
     "visual_state",
+    "wake_pet",
     "write_state",
 ]

@@ -6,7 +6,7 @@ combinations per species, so two repositories practically never share a look, an
 repository always gets the same one. The health
 state drives colour saturation, face and extras so the five states read at a glance: bright and
 sparkling when thriving, pale, bandaged and sweating when dying. A dead pet is a tombstone with
-its ghost floating above.
+its ghost floating above. A hibernating pet sleeps under a night sky with a moon and Z's.
 """
 
 from __future__ import annotations
@@ -15,7 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from app.entities.rules import DEAD, HEALTH_STATES, HEALTHY, OKAY, POOR, STATE_DYING, THRIVING
+from app.entities.rules import (
+    DEAD,
+    HEALTH_STATES,
+    HEALTHY,
+    OKAY,
+    POOR,
+    SLEEPING_VISUAL,
+    STATE_DYING,
+    THRIVING,
+)
 from app.entities.species import BLOB, GOLEM, PET, PLANT, ROBOT, stable_hash
 
 SIZE: Final = 256
@@ -370,6 +379,47 @@ def tombstone_svg(seed: int, label: str) -> str:
     return _svg(_ghost(look) + stone + flowers, "#cfd4dc", label)
 
 
+SLEEP_BACKGROUND: Final = "#2f3b66"  # night blue: asleep reads at a glance, even tiny
+
+
+def _sleeping_face(look: Look, cx: float, cy: float) -> str:
+    """Closed, relaxed eyes (upturned arcs, not the sunken ones of dying) and a small 'o'."""
+    stroke = f'stroke="{INK}" stroke-width="2.4" fill="none" stroke-linecap="round"'
+    eyes = "".join(
+        f'<path d="M{x - 5} {cy} Q{x} {cy + 4.5} {x + 5} {cy}" {stroke}/>'
+        for x in (cx - look.eye_gap, cx + look.eye_gap)
+    )
+    return f'{eyes}<ellipse cx="{cx}" cy="{cy + 11}" rx="2.6" ry="2" fill="{INK}"/>'
+
+
+def _night() -> str:
+    """A crescent moon and three Z's drawn as paths, so no font is needed to read them."""
+    moon = (
+        '<circle cx="22" cy="22" r="11" fill="#ffe9a8"/>'
+        f'<circle cx="28" cy="18" r="10" fill="{SLEEP_BACKGROUND}"/>'
+    )
+    zs = "".join(
+        f'<path d="M{x} {y} h{w} l-{w} {w} h{w}" stroke="#dfe6ff" stroke-width="2.2" '
+        f'fill="none" stroke-linejoin="round" stroke-linecap="round"/>'
+        for x, y, w in ((92, 34, 6), (102, 22, 8), (112, 8, 10))
+    )
+    return moon + zs
+
+
+def sleeping_svg(species: str, subspecies: str | None, seed: int) -> str:
+    """A hibernating pet: its healthy body and markings, eyes shut, under a night sky."""
+    look = look_for(seed)
+    drawn = BODIES.get(species, _blob)(subspecies or "", look, HEALTHY)
+    content = (
+        drawn.shape
+        + _pattern(look, HEALTHY, drawn.cx, drawn.cy)
+        + _sleeping_face(look, drawn.cx, drawn.cy)
+        + (_accessory(look, HEALTHY, drawn.cx, drawn.top) if drawn.hat else "")
+        + _night()
+    )
+    return _svg(content, SLEEP_BACKGROUND, f"{subspecies or species}, {SLEEPING_VISUAL}")
+
+
 def sprite_svg(species: str, subspecies: str | None, state: str, seed: int, status: str) -> str:
     """The sprite for one species, health state and repository; a tombstone once dead.
 
@@ -378,6 +428,8 @@ def sprite_svg(species: str, subspecies: str | None, state: str, seed: int, stat
     """
     if status == DEAD or state == DEAD:
         return tombstone_svg(seed, f"{subspecies or species}, resting in peace")
+    if state == SLEEPING_VISUAL:
+        return sleeping_svg(species, subspecies, seed)
     state = state if state in HEALTH_STATES else OKAY
     look = look_for(seed)
     draw = BODIES.get(species, _blob)
@@ -392,4 +444,13 @@ def sprite_svg(species: str, subspecies: str | None, state: str, seed: int, stat
     return _svg(content, STATE_BACKGROUND[state], f"{subspecies or species}, {state}")
 
 
-__all__ = ["MIME", "SIZE", "Drawn", "Look", "look_for", "sprite_svg", "tombstone_svg"]
+__all__ = [
+    "MIME",
+    "SIZE",
+    "Drawn",
+    "Look",
+    "look_for",
+    "sleeping_svg",
+    "sprite_svg",
+    "tombstone_svg",
+]

@@ -21,10 +21,16 @@ Maker = async_sessionmaker[AsyncSession]
 DAY = timedelta(days=1)
 
 
-def simulated_pet(rng: random.Random, now: datetime) -> PetState:
-    """A pet in a state the rules can reach: random commits and settles before `now`."""
+def simulated_pet(rng: random.Random, now: datetime, resting: bool = False) -> PetState:
+    """A pet in a state the rules can reach: random commits and settles before `now`.
+
+    `resting` adds a random `decay:` setting (off included) and naps, some ending before
+    `now`, some after, some only at the next commit.
+    """
     t = now - timedelta(microseconds=rng.randrange(0, 70 * 86_400_000_000))
     pet = rules.new_pet(t, generation=rng.randint(1, 3))
+    if resting:
+        pet = rules.with_decay(pet, rng.choice((1, 2, 3, 7, 60)), rng.choice((0, 1, 2, 3, 10)))
     for _ in range(rng.randint(0, 10)):
         t += timedelta(microseconds=rng.randrange(0, 12 * 86_400_000_000))
         if t >= now:
@@ -34,7 +40,18 @@ def simulated_pet(rng: random.Random, now: datetime) -> PetState:
             pet = rules.apply_commit(pet, rng.randint(-60, 25), t)
         if rng.random() < 0.05:
             pet = rules.set_frozen(pet, not pet.frozen, t)
+        if resting and not pet.dead and rng.random() < 0.3:
+            pet = rules.hibernate(pet, t, nap_end(rng, t))
+        elif resting and rng.random() < 0.1:
+            pet = rules.wake(pet, t)
     return pet
+
+
+def nap_end(rng: random.Random, t: datetime) -> datetime | None:
+    """None (until the next commit) or up to 20 days ahead."""
+    if rng.random() < 0.3:
+        return None
+    return t + timedelta(microseconds=rng.randrange(1, 20 * 86_400_000_000))
 
 
 async def insert_pets(maker: Maker, states: list[PetState], at: datetime) -> list[int]:
@@ -107,11 +124,44 @@ async def test_sql_matches_the_rules_for_reachable_pets(any_sessionmaker: Maker)
         assert row.recorded_at == expected[i].died_at and row.health_score == 0
 
 
+async def test_sql_follows_each_pets_decay_setting_and_naps(any_sessionmaker: Maker) -> None:
+    """Random `decay:` settings and naps: the SQL wakes, decays and kills exactly as
+    `rules.settle`, at each pet's own rate, and reports the hungry and the woken."""
+    rng = random.Random(20261201)
+    now = T0 + timedelta(days=90, microseconds=654_321)
+    states = [simulated_pet(rng, now, resting=True) for _ in range(400)]
+    ids = await insert_pets(any_sessionmaker, states, now - DAY)
+    before = dict(zip(ids, states, strict=True))
+    expected = {i: rules.settle(s, now) for i, s in before.items()}
+    hungry = {i for i, s in before.items() if rules.starts_hunger(rules.wake_due(s, now), now)}
+    woken = {i for i, s in before.items() if s.asleep and not expected[i].asleep}
+    still_asleep = {i for i, s in before.items() if s.asleep and expected[i].asleep}
+    assert hungry and woken and still_asleep, "the sample should reach every case"
+    assert {s.decay_per_day for s in states} >= {0, 10}
+
+    result = await run_cron(any_sessionmaker, now)
+
+    assert await load_states(any_sessionmaker, ids) == expected
+    by_id = {c.entity_id: c for c in result.changes}
+    assert {i for i, c in by_id.items() if c.hungry} == hungry
+    assert {i for i, c in by_id.items() if c.old_visual == rules.SLEEPING_VISUAL} == woken
+    assert all(by_id[i].visual == rules.visual_state(expected[i]) for i in by_id)
+    decayed = {i for i in ids if expected[i].health != before[i].health}
+    assert result.decayed == len(decayed)
+    rows = [r for r in await history(any_sessionmaker) if r.reason == rules.REASON_DECAY]
+    assert {r.entity_id: r.delta for r in rows} == {
+        i: expected[i].health - before[i].health for i in decayed
+    }
+
+
 async def test_changes_report_state_and_status_transitions(any_sessionmaker: Maker) -> None:
-    """Only pets whose picture or status changed come back, with before and after."""
+    """Only pets whose picture or status changed, or that got hungry, come back."""
     now = T0 + timedelta(days=30)
     grace_end = now - timedelta(days=rules.GRACE_DAYS) - DAY  # exactly one day owed
-    keep = rules.PetState(health=90, status="alive", generation=1, born_at=grace_end)
+    # Decaying for a day already: charged again, but not hungry again and no new picture.
+    keep = rules.PetState(
+        health=90, status="alive", generation=1, born_at=grace_end - DAY, last_decay_at=now - DAY
+    )
     cross = rules.PetState(health=81, status="alive", generation=1, born_at=grace_end)
     dying = rules.PetState(health=21, status="alive", generation=1, born_at=grace_end)
     ids = await insert_pets(any_sessionmaker, [keep, cross, dying], now - DAY)
@@ -123,6 +173,7 @@ async def test_changes_report_state_and_status_transitions(any_sessionmaker: Mak
     assert set(by_id) == {ids[1], ids[2]}
     assert (by_id[ids[1]].old_visual, by_id[ids[1]].visual) == ("thriving", "healthy")
     assert not by_id[ids[1]].status_changed
+    assert by_id[ids[1]].hungry and by_id[ids[2]].hungry, "their first decay: hungry"
     assert (by_id[ids[2]].old_status, by_id[ids[2]].status, by_id[ids[2]].health) == (
         "alive",
         "dying",

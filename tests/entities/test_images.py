@@ -204,13 +204,14 @@ async def test_job_generates_five_states_with_the_reference(
     assert {s: r.source for s, r in rows.items()} == {
         **dict.fromkeys(rules.HEALTH_STATES, "gemini"),
         "dead": "sprite",
+        "sleeping": "sprite",  # asked for when the pet first hibernates, not before
     }
     thriving = rows["thriving"].data
     assert inline_images(fake_gemini.requests[0]) == []
     for request in fake_gemini.requests[1:]:
         assert inline_images(request) == [thriving]
     assert len(fake_gemini.requests) == 5
-    assert len({r.content_hash for r in rows.values()}) == 6
+    assert len({r.content_hash for r in rows.values()}) == 7
     url = service.image_url(entity)
     assert url == f"/images/{rows['thriving'].content_hash}.webp"
     (event,) = bus.events
@@ -272,6 +273,23 @@ async def test_job_for_one_state_reuses_the_stored_reference(
     rows, _ = await stored(pg_sessionmaker, pet.id)
     assert inline_images(fake_gemini.requests[-1]) == [rows["thriving"].data]
     assert rows["poor"].source == "gemini" and rows["okay"].source == "sprite"
+
+
+async def test_sleeping_variant_is_drawn_from_the_reference(
+    fake_gemini: FakeGemini, gemini_settings: Settings, pg_sessionmaker: Maker
+) -> None:
+    """The first nap asks Gemini for the sleeper: the same character, asleep."""
+    pet = await new_pet(pg_sessionmaker)
+    ctx = job_ctx(gemini_settings, pg_sessionmaker, RecordingBus())
+    await jobs.generate_images(ctx, pet.id, ["thriving"])
+    rows, entity = await stored(pg_sessionmaker, pet.id)
+    assert rows["sleeping"].source == "sprite" and service.needs_image(entity, "sleeping")
+    assert await jobs.generate_images(ctx, pet.id, ["sleeping"]) == {"sleeping": "generated"}
+    rows, _ = await stored(pg_sessionmaker, pet.id)
+    assert rows["sleeping"].source == "gemini"
+    assert inline_images(fake_gemini.requests[-1]) == [rows["thriving"].data]
+    prompt = images.prompt_for(LOOK, "sleeping")
+    assert "same character as in the reference image" in prompt and "asleep" in prompt
 
 
 async def test_job_without_key_makes_no_call(

@@ -349,7 +349,16 @@ async def test_assets_are_versioned_and_cacheable(site_client: Any) -> None:
 # --- docs -------------------------------------------------------------------------------------
 
 
-CONFIG_KEYS = {"name", "species", "branches", "ignore", "fail_below", "context", "llm_review"}
+CONFIG_KEYS = {
+    "name",
+    "species",
+    "branches",
+    "ignore",
+    "fail_below",
+    "context",
+    "llm_review",
+    "decay",
+}
 
 
 async def test_config_reference_lists_every_key(site_client: Any) -> None:
@@ -360,7 +369,7 @@ async def test_config_reference_lists_every_key(site_client: Any) -> None:
         for e in find(doc, "div", class_="entry")
         if e.attrs.get("id", "").startswith("key-")
     }
-    assert documented == CONFIG_KEYS == set(repo_config.CHECKS) | {"branches", "ignore"}
+    assert documented == CONFIG_KEYS == set(repo_config.KEYS)
     for species in repo_config.SPECIES:
         assert f"<code>{species}</code>" in html
     assert f"<code>{repo_config.DEFAULT_CONTEXT}</code>" in html
