@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import html
 import json
@@ -33,11 +34,10 @@ from app.analysis import scoring
 from app.config import Settings
 from app.entities import rules, service
 from app.entities.species import (
-    EMOJI,
+    BLOB,
     LANGUAGE_SPECIES,
     SPECIES,
     SUBSPECIES,
-    emoji_for,
     generation_name,
 )
 from app.entities.sprites import sprite_svg, tombstone_svg
@@ -86,7 +86,8 @@ STATE_COLOURS: Final[dict[str, str]] = {
     rules.DEAD_VISUAL: "#57606a",
 }
 UNKNOWN_COLOUR: Final = "#57606a"
-DEAD_EMOJI: Final = "🪦"
+HEADING_ICON: Final = 28  # px, the sprite beside a species heading
+LOST_ICON: Final = 96  # px, the 404 page's blob
 # Species shown in the gallery, with the seed that draws them (any stable number will do).
 GALLERY_SEEDS: Final[dict[str, int]] = {species: 1000 + i for i, species in enumerate(SPECIES)}
 DOC_PAGES: Final = ("index", "config", "self-hosting", "api")
@@ -246,6 +247,19 @@ def languages_for(species: str) -> str:
     return "Languages: " + ", ".join(names)
 
 
+def _icon_span(svg: str) -> str:
+    """A sprite, small, beside a heading's word (decorative: the word carries the meaning)."""
+    from app.badge_card import icon_sprite
+
+    return f'<span class="species-icon" aria-hidden="true">{icon_sprite(svg, HEADING_ICON)}</span>'
+
+
+def _heading_icon(species: str, subspecies: str) -> str:
+    """The species drawn by its own sprite: emoji need a font many machines lack."""
+    svg = sprite_svg(species, subspecies, rules.HEALTHY, GALLERY_SEEDS[species], rules.ALIVE)
+    return _icon_span(svg)
+
+
 def gallery_html() -> str:
     """Every species in its five states, drawn by the same code that draws real pets."""
     rows = []
@@ -257,14 +271,14 @@ def gallery_html() -> str:
         rows.append(
             f'<section class="species" data-species="{esc(species)}" '
             f'aria-labelledby="species-{esc(species)}">'
-            f'<h3 id="species-{esc(species)}"><span aria-hidden="true">{EMOJI[species]}</span> '
+            f'<h3 id="species-{esc(species)}">{_heading_icon(species, subs[0])} '
             f"{esc(species.capitalize())} <small>({esc(kinds)})</small></h3>"
             f'<p class="hint">{esc(languages)}</p><div class="sprites">{figures}</div></section>'
         )
     ghost = tombstone_svg(GALLERY_SEEDS[SPECIES[0]], "a pet that died, resting in peace")
     rows.append(
         '<section class="species" data-species="dead" aria-labelledby="species-dead">'
-        '<h3 id="species-dead"><span aria-hidden="true">🪦</span> And when it dies</h3>'
+        f'<h3 id="species-dead">{_icon_span(ghost)} And when it dies</h3>'
         f'<div class="sprites"><figure class="sprite" data-state="dead">{ghost}'
         "<figcaption>Dead</figcaption></figure></div></section>"
     )
@@ -660,7 +674,7 @@ def json_for_script(data: Any) -> str:
 _WIDTHS: Final[dict[str, float]] = {
     **dict.fromkeys("abcdeghnopqu", 7.0), **dict.fromkeys("fjrt", 4.3), "i": 3.1, "l": 3.1,
     **dict.fromkeys("kvxyz", 6.5), "m": 10.7, "s": 5.8, "w": 9.0,
-    **dict.fromkeys("0123456789", 7.0), " ": 3.9, "·": 4.3, "|": 5.0, "-": 5.0,
+    **dict.fromkeys("0123456789", 7.0), " ": 3.9, "·": 4.3, "|": 5.0, "-": 5.0, "–": 7.0,
 }  # fmt: skip
 _DEFAULT_WIDTH: Final = 7.5
 _WIDE_WIDTH: Final = 14.0  # emoji and other wide symbols
@@ -687,19 +701,24 @@ class BadgeLook:
     message: str
     colour: str
     state: str
+    icon: str = ""  # the pet's sprite document, drawn on the left (no emoji font needed)
 
 
 def badge_look(repository: Repository | None, entity: Entity | None) -> BadgeLook:
-    """The badge's words: "🐱 72 · healthy", a tombstone once dead, "not found" otherwise."""
+    """The badge's words: "72 · healthy" by the pet's sprite, "RIP" with its dates once dead,
+    "not found" otherwise."""
     if repository is None or entity is None:
         return BadgeLook("tamagitto", "not found", UNKNOWN_COLOUR, "unknown")
+    icon = service.sprite_for(entity, service.visual_state(entity)).data.decode()
     if entity.status == rules.DEAD:
+        from app.badge_card import rip_dates
+
         state = rules.DEAD_VISUAL
-        return BadgeLook("tamagitto", f"{DEAD_EMOJI} 0 · dead", STATE_COLOURS[state], state)
+        message = f"RIP {rip_dates(entity.born_at, entity.died_at)}".strip()
+        return BadgeLook("tamagitto", message, STATE_COLOURS[state], state, icon)
     state = rules.health_state(entity.health)
-    emoji = emoji_for(entity.species, entity.subspecies)
-    message = f"{emoji} {entity.health} · {state}"
-    return BadgeLook("tamagitto", message, STATE_COLOURS[state], state)
+    message = f"{entity.health} · {state}"
+    return BadgeLook("tamagitto", message, STATE_COLOURS[state], state, icon)
 
 
 def _badge_text(x: float, width: float, text: str) -> str:
@@ -716,7 +735,7 @@ def _badge_text(x: float, width: float, text: str) -> str:
 def badge_svg(look: BadgeLook, picture: tuple[str, bytes] | None = None) -> str:
     """A shields-style flat badge; with a picture, the pet sits on the left (`?style=pet`)."""
     pad, height = 6, 20
-    pic = 0 if picture is None else height
+    pic = 0 if picture is None and not look.icon else height
     left_w = text_width(look.label)
     right_w = text_width(look.message)
     left = pic + left_w + 2 * pad
@@ -728,6 +747,10 @@ def badge_svg(look: BadgeLook, picture: tuple[str, bytes] | None = None) -> str:
         data = base64.b64encode(picture[1]).decode()
         href = f"data:{picture[0]};base64,{data}"
         image = f'<image x="0" y="0" width="{pic}" height="{pic}" href="{href}"/>'
+    elif look.icon:
+        from app.badge_card import nested_sprite
+
+        image = nested_sprite(look.icon, 2, 2, height - 4)
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{total:.0f}" height="{height}" '
         f'role="img" aria-label="{esc(title)}" data-state="{esc(look.state)}">'
@@ -822,8 +845,18 @@ async def landing(request: web.Request) -> web.Response:
 
 def not_found_page(request: web.Request, what: str = "This page doesn't exist.") -> web.Response:
     """The friendly 404: same look as the site, status 404, nothing about why (privacy)."""
-    body = site_of(request).page("404.html", {"MESSAGE": esc(what)})
+    values = {"MESSAGE": esc(what), "LOST_SPRITE": lost_sprite()}
+    body = site_of(request).page("404.html", values)
     return html_response(body, status=404)
+
+
+@functools.cache
+def lost_sprite() -> str:
+    """The 404 page's picture: a poor little blob, drawn like every pet (was an emoji)."""
+    from app.badge_card import icon_sprite
+
+    svg = sprite_svg(BLOB, "blob", rules.POOR, GALLERY_SEEDS[BLOB], rules.ALIVE)
+    return icon_sprite(svg, LOST_ICON)
 
 
 def config_notice(config: Mapping[str, Any] | None) -> str:
@@ -907,7 +940,7 @@ async def pet_page(request: web.Request) -> web.Response:
 
 
 async def badge(request: web.Request) -> web.Response:
-    """`/badge/{owner}/{repo}.svg`: shields-style, 5-minute cache, ETag; `?style=flat|pet`."""
+    """`/badge/{owner}/{repo}.svg`: 5-minute cache, ETag; `?style=flat|pet|card`."""
     full_name = f"{request.match_info['owner']}/{request.match_info['repo']}"
     style = request.query.get("style", "flat")
     async with request.app[RUNTIME].sessionmaker() as session:
@@ -916,7 +949,12 @@ async def badge(request: web.Request) -> web.Response:
         picture = None
         if entity is not None and style == "pet":
             picture = await badge_picture(session, entity)
-    body = badge_svg(badge_look(repository, entity), picture).encode()
+    if style == "card":
+        from app.badge_card import card_look, card_svg
+
+        body = card_svg(card_look(repository, entity)).encode()
+    else:
+        body = badge_svg(badge_look(repository, entity), picture).encode()
     etag = hashlib.sha256(body).hexdigest()[:32]
     response = cached_response(request, body, "image/svg+xml", etag, BADGE_CACHE, IMAGE_CSP)
     if found is None and response.status == 200:

@@ -46,7 +46,8 @@ async def test_badge_per_state(site_client: Any, state: str) -> None:
     root = parse_badge(await resp.read())
     health = STATE_HEALTH[state]
     message = [t for t in texts(root) if "·" in t]
-    assert message and message[0].endswith(f" {health} · {state}")
+    assert message and message[0] == f"{health} · {state}"
+    assert not emoji_in(await resp.text())
     assert texts(root)[0] == "tamagitto"
     assert message_fill(root) == site.STATE_COLOURS[state]
     assert root.get("aria-label") == f"tamagitto: {message[0]}"
@@ -59,15 +60,44 @@ def test_state_colours_differ() -> None:
     assert len(set(colours)) == len(colours)
 
 
-async def test_badge_of_the_main_pet_shows_its_emoji_and_health(site_client: Any) -> None:
-    root = parse_badge(await (await site_client.get(f"/badge/{MAIN}.svg")).read())
-    assert texts(root)[-1] == "🐶 72 · healthy"  # the seeded JavaScript repo drew a dog
+def emoji_in(text: str) -> list[str]:
+    """Characters that need an emoji font (pictographs, symbols, variation selectors)."""
+    return [c for c in text if ord(c) >= 0x1F000 or 0x2600 <= ord(c) <= 0x27BF or c == "\ufe0f"]
+
+
+def sprites_in(root: ET.Element) -> list[ET.Element]:
+    """The pet sprites nested in a badge (inner <svg> documents)."""
+    return [el for el in root.iter(f"{SVG_NS}svg") if el is not root]
+
+
+async def test_badge_of_the_main_pet_shows_its_sprite_and_health(site_client: Any) -> None:
+    resp = await site_client.get(f"/badge/{MAIN}.svg")
+    root = parse_badge(await resp.read())
+    assert texts(root)[-1] == "72 · healthy"
+    (sprite,) = sprites_in(root)  # the seeded JavaScript repo drew a dog, drawn not typed
+    assert sprite.get("aria-label") == "dog, healthy"
+    assert (sprite.get("width"), sprite.get("height")) == ("16", "16")
+    assert not emoji_in(await resp.text())
+
+
+async def dates_of(site_client: Any, full_name: str) -> str:
+    """The born and died dates of a seeded pet, as a badge writes them."""
+    async with site_client.app[RUNTIME].sessionmaker() as session:
+        found = await site.public_pet(session, full_name)
+    assert found is not None
+    entity = found[1]
+    assert entity.died_at is not None
+    return f"{entity.born_at.date().isoformat()} – {entity.died_at.date().isoformat()}"
 
 
 async def test_dead_pet_badge(site_client: Any) -> None:
-    root = parse_badge(await (await site_client.get("/badge/demo/dead.svg")).read())
-    assert texts(root)[-1] == "🪦 0 · dead"
+    resp = await site_client.get("/badge/demo/dead.svg")
+    root = parse_badge(await resp.read())
+    assert texts(root)[-1] == f"RIP {await dates_of(site_client, 'demo/dead')}"
     assert message_fill(root) == site.STATE_COLOURS[rules.DEAD_VISUAL]
+    (sprite,) = sprites_in(root)
+    assert "resting in peace" in (sprite.get("aria-label") or "")
+    assert not emoji_in(await resp.text())
 
 
 async def test_etag_and_304(site_client: Any, seeded: Seeded) -> None:
@@ -122,13 +152,13 @@ async def test_pet_style_carries_the_picture(site_client: Any) -> None:
     picture = ET.fromstring(base64.b64decode(href.split(",", 1)[1]))
     assert picture.tag == f"{SVG_NS}svg"
     assert "healthy" in (picture.get("aria-label") or "")
-    assert float(pet.get("width", 0)) > float(flat.get("width", 0))
     assert not list(flat.iter(f"{SVG_NS}image"))
+    assert sprites_in(flat) and not sprites_in(pet)  # the picture takes the sprite's place
 
 
 def test_badge_width_follows_the_text() -> None:
-    short = site.badge_svg(site.BadgeLook("tamagitto", "🐱 9 · okay", "#000", "okay"))
-    long = site.badge_svg(site.BadgeLook("tamagitto", "🐱 100 · thriving", "#000", "thriving"))
+    short = site.badge_svg(site.BadgeLook("tamagitto", "9 · okay", "#000", "okay"))
+    long = site.badge_svg(site.BadgeLook("tamagitto", "100 · thriving", "#000", "thriving"))
     width = [float(parse_badge(s.encode()).get("width", 0)) for s in (short, long)]
     assert width[1] > width[0]
 
