@@ -15,6 +15,7 @@ export const KEYS = Object.freeze({
   cooldowns: 'cooldowns',
   lastUpdated: 'lastUpdated',
   connection: 'connection',
+  pictures: 'pictures', // picture URL -> data: URL, the server's own picture kept for offline
 });
 
 export const ALL_KEYS = Object.values(KEYS);

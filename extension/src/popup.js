@@ -4,7 +4,8 @@ import { ApiError, createApiClient, describeError } from './api.js';
 import { KEYS } from './config.js';
 import { cooldownExpiresAt, remainingMs, startCooldownTimer } from './cooldown.js';
 import { saveServerUrl } from './options.js';
-import { createView } from './render.js';
+import { cachePicture } from './pictures.js';
+import { createView, pictureUrl } from './render.js';
 import { currentEntity, initialState, reduce, repoKey, screenOf } from './state.js';
 import { clearSession, findEntity, readCache } from './store.js';
 
@@ -106,6 +107,7 @@ export function createPopup({ ext, doc, root, now = () => Date.now(), fetchImpl,
   async function loadDetails(id) {
     const entity = findEntity(state.entities, id);
     if (!entity) return;
+    cachePicture({ storage, url: pictureUrl(entity, state.serverUrl), fetchImpl }).catch(() => false);
     const [history, analyses] = await Promise.allSettled([
       api.healthHistory(id, { days: 30, granularity: 'daily' }),
       api.recentAnalyses({ limit: 20, repositoryId: entity.repository?.id }),

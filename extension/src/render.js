@@ -53,10 +53,15 @@ export function pictureUrl(entity, serverUrl) {
   return null;
 }
 
+/**
+ * The server's picture for the pet, from the cached copy when there is one (so it shows offline
+ * too); the built-in drawing only stands in for a picture never fetched.
+ */
 function petPicture(doc, entity, state, size) {
   const visual = displayState(entity);
   const sprite = spriteSvg(doc, entity.type, visual, size);
-  const src = visual === 'dead' ? null : pictureUrl(entity, state.serverUrl);
+  const url = pictureUrl(entity, state.serverUrl);
+  const src = (url && state.pictures?.[url]) || url;
   if (!src) return h(doc, 'div', { class: 'picture' }, sprite);
   const img = h(doc, 'img', { src, alt: `${entity.name}, ${visual}`, width: size, height: size });
   img.addEventListener('error', () => img.replaceWith(sprite), { once: true });
@@ -345,7 +350,8 @@ export const SECTIONS = {
   pet: {
     key: (s) => {
       const e = currentEntity(s);
-      return JSON.stringify([e.id, e.name, e.species, e.type, e.generation, displayState(e), pictureUrl(e, s.serverUrl)]);
+      const url = pictureUrl(e, s.serverUrl);
+      return JSON.stringify([e.id, e.name, e.species, e.type, e.generation, displayState(e), url, Boolean(s.pictures?.[url])]);
     },
     render(doc, s) {
       const e = currentEntity(s);
@@ -493,7 +499,8 @@ export const SECTIONS = {
   deathPet: {
     key: (s) => {
       const e = currentEntity(s);
-      return JSON.stringify([e.id, e.name, e.type, e.died_at, e.repository?.full_name]);
+      const url = pictureUrl(e, s.serverUrl);
+      return JSON.stringify([e.id, e.name, e.type, e.died_at, e.repository?.full_name, url, Boolean(s.pictures?.[url])]);
     },
     render(doc, s) {
       const e = currentEntity(s);
@@ -501,7 +508,7 @@ export const SECTIONS = {
         doc,
         'div',
         { class: 'death', 'data-testid': 'death' },
-        spriteSvg(doc, e.type, 'dead', 96),
+        petPicture(doc, e, s, 96),
         h(doc, 'h2', { 'data-testid': 'pet-name', text: e.name }),
         h(doc, 'p', { text: `${e.name} has died${e.died_at ? ` (${String(e.died_at).slice(0, 10)})` : ''}.` }),
         e.repository?.full_name ? h(doc, 'p', { class: 'muted', text: e.repository.full_name }) : null,

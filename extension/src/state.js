@@ -18,6 +18,7 @@ const emptyCache = () => ({
   cooldowns: {},
   lastUpdated: null,
   connection: null,
+  pictures: {},
 });
 
 export function initialState(now = 0) {
@@ -52,6 +53,7 @@ const CACHED_FIELDS = {
   [KEYS.cooldowns]: 'cooldowns',
   [KEYS.lastUpdated]: 'lastUpdated',
   [KEYS.connection]: 'connection',
+  [KEYS.pictures]: 'pictures',
 };
 
 /** `changes` maps storage keys to their new values (undefined = removed). */

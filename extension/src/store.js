@@ -18,6 +18,7 @@ export async function readCache(storage) {
     cooldowns: data[KEYS.cooldowns] ?? {},
     lastUpdated: data[KEYS.lastUpdated] ?? null,
     connection: data[KEYS.connection] ?? null,
+    pictures: data[KEYS.pictures] ?? {},
   };
 }
 

@@ -304,3 +304,14 @@ test('history rows name the start of decay, deaths and revivals, and show applie
   assert.match(items[4], /100 \(0, scored \+9\) — commit abcdef1$/);
   assert.equal(text(byTestId(node, 'activity-delta')), '0, scored +9', 'the +9 at 100 is not shown as a gain');
 });
+
+test('the pet picture comes from the cached server picture, alive or dead', () => {
+  const url = 'http://pets.test/images/abc.svg';
+  const cached = 'data:image/svg+xml;base64,PHN2Zy8+';
+  const alive = render(stateWith({ entities: [entity({ visual_url: url })], pictures: { [url]: cached } })).node;
+  assert.equal(alive.querySelector('.picture img').getAttribute('src'), cached);
+  const dead = render(stateWith({ entities: [deadEntity({ visual_url: url })], pictures: { [url]: cached } })).node;
+  assert.equal(dead.querySelector('.death .picture img').getAttribute('src'), cached, 'the server’s own dead picture');
+  const fresh = render(stateWith({ entities: [entity({ visual_url: url })] })).node;
+  assert.equal(fresh.querySelector('.picture img').getAttribute('src'), url, 'not cached yet: the server URL');
+});
