@@ -162,6 +162,9 @@ export function createApiClient({
     healthHistory: (entityId, { days = 30, granularity = 'daily' } = {}) =>
       request('GET', `/entities/${id(entityId)}/health-history`, { query: { days, granularity } }),
     resetEntity: (entityId) => request('POST', `/entities/${id(entityId)}/reset`, { body: {} }),
+    hibernate: (entityId, until) =>
+      request('POST', `/entities/${id(entityId)}/hibernate`, { body: until ? { until } : {} }),
+    wake: (entityId) => request('DELETE', `/entities/${id(entityId)}/hibernate`),
     recentAnalyses: ({ limit = 10, repositoryId } = {}) =>
       request('GET', '/analysis/recent', { query: { limit, repository_id: repositoryId } }),
   };

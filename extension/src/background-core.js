@@ -22,6 +22,13 @@ export const SESSION_ALARM = 'tamagitto-session';
 // Renew the 24-hour session when less than this is left.
 export const REFRESH_BEFORE_MS = 3 * 60 * 60 * 1000;
 
+// What each optional notification says; the server's own message wins when it sends one.
+const NOTICES = Object.freeze({
+  dead: { title: 'Your Tamagitto pet died', fallback: (name) => `${name} has died.` },
+  dying: { title: 'Your Tamagitto pet is dying', fallback: (name) => `${name} is in critical condition!` },
+  hungry: { title: 'Your Tamagitto pet is hungry', fallback: (name) => `${name} is hungry` },
+});
+
 export function createBackground({
   ext,
   fetchImpl,
@@ -88,13 +95,12 @@ export function createBackground({
     if (!ext.notifications || !ext.permissions) return;
     const allowed = await ext.permissions.contains({ permissions: ['notifications'] });
     if (!allowed) return;
-    const fallback =
-      kind === 'dead' ? `${entity.name} has died.` : `${entity.name} is in critical condition!`;
+    const { title, fallback } = NOTICES[kind] ?? NOTICES.dying;
     await ext.notifications.create(`tamagitto-${entity.id}-${kind}-${now()}`, {
       type: 'basic',
       iconUrl: ext.runtime.getURL('icons/icon128.png'),
-      title: kind === 'dead' ? 'Your Tamagitto pet died' : 'Your Tamagitto pet is dying',
-      message: message || fallback,
+      title,
+      message: message || fallback(entity.name),
     });
   }
 
@@ -121,7 +127,7 @@ export function createBackground({
     if (!known) await poll();
   }
 
-  function patchCachedEntity(id, patch, { historyPoint, message } = {}) {
+  function patchCachedEntity(id, patch, { historyPoint, message, notice } = {}) {
     return serialize(async () => {
       const data = await storage.get([KEYS.entities, KEYS.histories]);
       const before = findEntity(data[KEYS.entities], id);
@@ -133,7 +139,7 @@ export function createBackground({
       };
       if (historyPoint) changes[KEYS.histories] = appendHistory(data[KEYS.histories], before.id, historyPoint);
       await storage.set(changes);
-      const kind = becameCritical(before, after);
+      const kind = becameCritical(before, after) ?? notice;
       if (kind) await notify(kind, after, message);
       return true;
     });
@@ -168,6 +174,7 @@ export function createBackground({
             health_score: message.health_score,
             state: message.state,
             ...(message.visual_url ? { visual_url: message.visual_url } : {}),
+            ...(typeof message.sleeping === 'boolean' ? { sleeping: message.sleeping } : {}),
             last_updated: message.timestamp,
           },
           {
@@ -188,7 +195,8 @@ export function createBackground({
             last_updated: message.timestamp,
             ...(message.new_status === 'dead' ? { died_at: message.timestamp } : {}),
           },
-          { message: message.message },
+          // "Mochi is hungry": decay started; the status itself stays as it was.
+          { message: message.message, notice: message.reason === 'hungry' ? 'hungry' : undefined },
         );
         break;
       case 'analysis_complete':

@@ -48,6 +48,8 @@ export function createPopup({ ext, doc, root, now = () => Date.now(), fetchImpl,
     onLoadRepositories: () => loadRepositories(),
     onToggleMonitor: (repo, on) => toggleMonitor(repo, on),
     onReset: (id) => resetEntity(id),
+    onHibernate: (id) => restEntity(id, true),
+    onWake: (id) => restEntity(id, false),
     onSaveServer: (input) => saveServer(input),
   };
 
@@ -179,6 +181,17 @@ export function createPopup({ ext, doc, root, now = () => Date.now(), fetchImpl,
         }
       }
       dispatch({ type: 'reset:done', error: describeError(error) });
+    }
+  }
+
+  /** Hibernate or wake (push access needed: the server's refusal is shown as it words it). */
+  async function restEntity(id, asleep) {
+    try {
+      const body = asleep ? await api.hibernate(id) : await api.wake(id);
+      await send({ type: 'refresh' }); // the worker caches the pet with its new picture
+      showToast(body?.message ?? (asleep ? 'Asleep.' : 'Awake.'));
+    } catch (error) {
+      showToast(describeError(error).message || 'Could not change that; try again.');
     }
   }
 

@@ -489,6 +489,30 @@ export const SECTIONS = {
     },
   },
 
+  // Hibernation: no decay while asleep; the next commit (or the chosen date) wakes the pet.
+  rest: {
+    key: (s) => {
+      const e = currentEntity(s);
+      return JSON.stringify([e.id, Boolean(e.sleeping), e.sleep_until ?? null, s.toast ?? null]);
+    },
+    render(doc, s, actions) {
+      const e = currentEntity(s);
+      const asleep = Boolean(e.sleeping);
+      const until = e.sleep_until ? ` until ${new Date(e.sleep_until).toLocaleDateString()} or` : ' until';
+      const note = asleep ? `Asleep${until} its next commit: no decay.` : 'Resting stops decay until the next commit.';
+      const button = h(doc, 'button', {
+        type: 'button',
+        'data-testid': asleep ? 'wake' : 'hibernate',
+        text: asleep ? 'Wake up' : 'Hibernate',
+        onClick: (event) => {
+          event.currentTarget.disabled = true; // until the answer re-renders this section
+          (asleep ? actions.onWake : actions.onHibernate)?.(e.id);
+        },
+      });
+      return h(doc, 'div', { class: 'rest', 'data-testid': 'rest' }, button, h(doc, 'span', { class: 'muted', 'data-testid': 'rest-note', text: note }));
+    },
+  },
+
   dashActions: {
     key: () => 'actions',
     render(doc, s, actions) {
@@ -569,7 +593,7 @@ export const LAYOUT = {
   error: ['error'],
   offline: ['offline'],
   repositories: ['reposHeader', 'reposSearch', 'reposList'],
-  dashboard: ['switcher', 'pet', 'health', 'repo', 'chart', 'activity', 'history', 'dashActions'],
+  dashboard: ['switcher', 'pet', 'health', 'repo', 'chart', 'activity', 'history', 'rest', 'dashActions'],
   death: ['switcher', 'deathPet', 'cooldown'],
   settings: ['settings'],
 };
