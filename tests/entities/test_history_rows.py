@@ -8,6 +8,7 @@ through `app.api.history` and the analyses through `app.api.pets.outcomes`.
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -80,7 +81,7 @@ async def test_rows_add_up_across_decay_death_and_revival(any_sessionmaker: Make
     assert rows[0]["health_before"] == rules.MAX_HEALTH  # born at 100
     for row in rows:
         assert row["health_score"] == row["health_before"] + row["applied"], row
-    for previous, row in zip(rows, rows[1:], strict=False):
+    for previous, row in pairwise(rows):
         assert row["health_before"] == previous["health_score"], (previous, row)
     reasons = [r["change_reason"] for r in rows]
     assert reasons[:5] == [rules.REASON_COMMIT] * 5
@@ -133,6 +134,6 @@ async def test_daily_buckets_carry_applied_and_every_reason(any_sessionmaker: Ma
     assert buckets[0]["health_before"] == 100 and buckets[0]["health_score"] == 93
     assert buckets[0]["applied"] == buckets[0]["delta"] == -7
     assert buckets[0]["scored_delta"] == 9 - 30 + 9 + 9 + 9
-    for previous, bucket in zip(buckets, buckets[1:], strict=False):
+    for previous, bucket in pairwise(buckets):
         assert bucket["health_before"] == previous["health_score"]
     assert rules.REASON_DEATH in {r for b in buckets for r in b["reasons"]}
