@@ -197,6 +197,7 @@ class CommitAnalysis(Base):
     __table_args__ = (
         UniqueConstraint("repository_id", "sha", name="uq_commit_analyses_repository_sha"),
         Index("ix_commit_analyses_repository_processed", "repository_id", "processed_at"),
+        Index("ix_commit_analyses_repository_inverse", "repository_id", "inverse_signature"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -217,6 +218,25 @@ class CommitAnalysis(Base):
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     processed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The signature of this commit's exact inverse (app/analysis/change.py): a later commit
+    # with that signature is its revert, message or not.
+    inverse_signature: Mapped[str | None] = mapped_column(String(16))
+
+
+class FileFix(Base):
+    """How many fix commits touched a source file: the hotspot signal (app/analysis/hotspots.py).
+
+    Written in the transaction that applies the fix, in commit order, so a commit only ever
+    sees the fixes that came before it.
+    """
+
+    __tablename__ = "file_fixes"
+
+    repository_id: Mapped[int] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True
+    )
+    path: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    fixes: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class PendingCommit(Base):

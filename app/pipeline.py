@@ -31,8 +31,9 @@ from app import ordering
 from app.analysis.engine import AnalysisResult
 from app.analysis.engine import analyze_commit as analyze
 from app.analysis.review import apply_review, review_commit
-from app.analysis.scoring import Score
+from app.analysis.scoring import Score, reason_dicts
 from app.analysis.source import GitHubCommitSource
+from app.commit_history import apply_history
 from app.entities.jobs import after_update
 from app.entities.service import (
     PetUpdate,
@@ -231,7 +232,7 @@ def analysis_row(
         linting_violations=result.linting_violations,
         security_issues=result.security_issues,
         health_delta=score.delta,
-        reasons=[{"code": r.code, "points": r.points, "detail": r.detail} for r in score.reasons],
+        reasons=reason_dicts(score),
         detail=detail,
     )
 
@@ -289,6 +290,7 @@ async def apply_once(
             await session.flush()
     except IntegrityError:
         return None
+    await apply_history(session, row)  # reverts and hotspots: what came before this commit
     reason = row.reasons[0]["detail"] if row.reasons else "no change"
     update = await record_commit(
         session, pet.id, row.health_delta, now, row.id, change_reason=reason, base_url=base_url

@@ -32,7 +32,7 @@ from app.analysis.hotspots import Heat, is_fix, with_heat
 from app.analysis.languages import grammar_of
 from app.analysis.lint import PendingLint
 from app.analysis.parsing import BlobCache
-from app.analysis.scoring import Reason, Score, revert_score, reverted_sha
+from app.analysis.scoring import Score, reason_dicts, revert_score, reverted_sha, score_from
 
 LINT_AHEAD = 24  # most commits a lane claims: loaded together, linted by one ruff process
 MIN_CLAIM = 4  # fewest commits a claim takes, unless fewer are left
@@ -65,9 +65,7 @@ def analysed(commit: Commit, result: AnalysisResult) -> Analysed:
         committed_at=commit.info.committed_at,
         message=first_line(commit.info.message),
         delta=result.score.delta,
-        reasons=[
-            {"code": r.code, "points": r.points, "detail": r.detail} for r in result.score.reasons
-        ],
+        reasons=reason_dicts(result.score),
         metrics=result.metrics_dict(),
         lines_by_language=dict(result.language.lines_by_language),
         reverts=reverted_sha(commit.info.message),
@@ -82,15 +80,14 @@ def as_revert(commit: Analysed, earlier: Analysed) -> Analysed:
 
 def _score_of(commit: Analysed) -> Score:
     """The commit's score rebuilt from its plain-data reasons."""
-    reasons = [Reason(r["code"], r["points"], r["detail"]) for r in commit.reasons]
     poisoned = bool(commit.metrics.get("poisoned"))
-    return Score(commit.metrics.get("quality_score", 0.0), commit.delta, reasons, poisoned)
+    quality = float(commit.metrics.get("quality_score", 0.0))
+    return score_from(quality, commit.delta, commit.reasons, poisoned)
 
 
 def _with_score(commit: Analysed, score: Score) -> Analysed:
     """The commit with another score's delta and reasons."""
-    kept = [{"code": r.code, "points": r.points, "detail": r.detail} for r in score.reasons]
-    return replace(commit, delta=score.delta, reasons=kept)
+    return replace(commit, delta=score.delta, reasons=reason_dicts(score))
 
 
 def heated(commit: Analysed, heat: Heat) -> Analysed:

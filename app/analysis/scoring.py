@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from app.analysis.change import ChangeMetrics
 from app.analysis.complexity import ComplexityMetrics, FunctionChange
@@ -522,6 +523,19 @@ def score_commit(
         reasons.append(Reason("no_signal", 0, "no measurable quality change"))
     delta = sum(reason.points for reason in reasons)
     return Score(quality, delta, _ordered(reasons), poisoned)
+
+
+def reason_dicts(score: Score) -> list[dict[str, Any]]:
+    """A score's reasons as the plain dicts stored and sent everywhere."""
+    return [{"code": r.code, "points": r.points, "detail": r.detail} for r in score.reasons]
+
+
+def score_from(
+    quality: float, delta: int, reasons: list[dict[str, Any]], poisoned: bool = False
+) -> Score:
+    """A score rebuilt from stored plain data (replay's documents, analysis rows)."""
+    parsed = [Reason(str(r["code"]), int(r["points"]), str(r["detail"])) for r in reasons]
+    return Score(quality, delta, parsed, poisoned)
 
 
 REVERT_PATTERN = re.compile(r"This reverts commit ([0-9a-f]{7,40})", re.IGNORECASE)
