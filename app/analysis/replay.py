@@ -49,7 +49,6 @@ from app.entities.species import (
     roman,
     species_for,
 )
-from app.repo_config import CONFIG_PATH, parse_config
 
 SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 60
@@ -105,6 +104,10 @@ async def root_commit(source: LocalGitSource, branch: str | None) -> str | None:
 
 async def decay_setting(source: LocalGitSource, head: str | None) -> tuple[int, int]:
     """(grace_days, per_day) from ``.github/tamagitto.yml`` at ``head``; the seed's without one."""
+    # Imported here: repo_config loads the GitHub client (aiohttp), which building the CLI's
+    # parser must not pay for (tests/foundation/test_cli.py keeps the parser light).
+    from app.repo_config import CONFIG_PATH, parse_config
+
     if head is None:
         return rules.GRACE_DAYS, rules.DECAY_PER_DAY
     try:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.api.ratelimit import LIMITS
 from app.models import CommitAnalysis, Entity, HealthHistory, Repository
+from app.queue import LONG_QUEUE
 from tests.api.conftest import PUBLIC_URL, bearer, seed_repo, sign_in
 from tests.fakes.github_user import ADMIN, READ, WRITE, FakeGitHubUser
 
@@ -368,7 +369,7 @@ async def test_monitoring_queues_the_new_pets_pictures(
     entity_id = (await resp.json())["entity"]["id"]
     redis = Redis.from_url(redis_url)
     try:
-        queued = {j.decode() for j in await redis.zrange("arq:queue", 0, -1)}
+        queued = {j.decode() for j in await redis.zrange(LONG_QUEUE, 0, -1)}  # a long job
     finally:
         await redis.aclose()
     assert f"generate_images:{entity_id}:all" in queued
