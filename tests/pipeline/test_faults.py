@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -190,6 +191,7 @@ async def test_poller_skips_installations_low_on_rate_limit(
     pipeline: Pipeline, caplog: pytest.LogCaptureFixture
 ) -> None:
     p = pipeline
+    caplog.set_level(logging.INFO, logger="app.poller")  # whatever an earlier test configured
     p.fake.rate_remaining = 100
     async with open_runtime(p.settings, run_jobs=False) as runtime:
         result = await poll_repositories(runtime.job_ctx())
