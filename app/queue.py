@@ -32,6 +32,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.group_commit import GroupCommit, UniqueJob
 from app.models import Job, utcnow
 
 log = logging.getLogger(__name__)
@@ -65,17 +66,6 @@ WINDOW_PREFIX = "tamagitto:window:"
 DONE_PREFIX = "tamagitto:done:"
 # Jobs that failed for good: job id -> JSON (function, args, tries, error, queue, failed_at).
 PARKED_KEY = "tamagitto:parked"
-
-# KEYS: done, window, arq job, arq result, arq queue. ARGV: window (s), serialized job,
-# job ttl (ms), score (ms), job id. Returns 0 when the id was handled or its job is pending.
-UNIQUE_ENQUEUE_LUA = """
-if redis.call('EXISTS', KEYS[1], KEYS[3]) > 0 then return 0 end
-redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[1])
-redis.call('DEL', KEYS[4])
-redis.call('PSETEX', KEYS[3], ARGV[3], ARGV[2])
-redis.call('ZADD', KEYS[5], ARGV[4], ARGV[5])
-return 1
-"""
 
 # KEYS: arq job, arq retry counter, queue, parked. ARGV: serialized job, job ttl (ms), score,
 # job id. Puts a parked job back unless a redelivery queued it again meanwhile.
@@ -231,9 +221,7 @@ class ArqQueue:
     def __init__(self, redis: ArqRedis, queue_name: str | None = None) -> None:
         self.redis = redis
         self.queue_name = queue_name
-        self._script: Any = None
-        self._pending: list[tuple[list[Any], list[Any], asyncio.Future[Any]]] = []
-        self._senders: set[asyncio.Task[None]] = set()
+        self.intake = GroupCommit(redis)
 
     async def enqueue(
         self,
@@ -260,62 +248,37 @@ class ArqQueue:
     async def _enqueue_unique(
         self, name: str, args: tuple[Any, ...], job_id: str, unique_for: float
     ) -> bool:
-        """Reserve the id and store the job atomically (a Lua script), batched per loop tick.
+        """Reserve the id and store the job atomically, in this process's next group commit.
 
-        This is the webhook hot path: arq's own enqueue takes three round trips; here requests
-        that arrive together share one pipelined round trip, and each is answered only once
-        Redis has stored it.
+        This is the webhook hot path: arq's own enqueue takes three round trips; here every
+        delivery waiting in this process shares one script call (see app/group_commit.py),
+        and each is answered only once Redis has stored it.
         """
         now_ms = int(time.time() * 1000)
         payload = serialize_job(name, args, {}, None, now_ms, serializer=self.redis.job_serializer)
-        queue = self.queue_name or queue_for(name)
-        keys = [
-            DONE_PREFIX + job_id,
-            WINDOW_PREFIX + job_id,
-            job_key_prefix + job_id,
-            result_key_prefix + job_id,
-            queue,
-        ]
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending.append(
-            (keys, [int(unique_for), payload, expires_extra_ms, now_ms, job_id], future)
+        job = UniqueJob(
+            job_id=job_id,
+            queue=self.queue_name or queue_for(name),
+            done_key=DONE_PREFIX + job_id,
+            window_key=WINDOW_PREFIX + job_id,
+            job_key=job_key_prefix + job_id,
+            result_key=result_key_prefix + job_id,
+            window_s=int(unique_for),
+            ttl_ms=expires_extra_ms,
+            score_ms=now_ms,
+            payload=payload,
         )
-        if len(self._pending) == 1:
-            asyncio.get_running_loop().call_soon(self._flush)
-        return bool(await future)
-
-    def _flush(self) -> None:
-        """Send everything queued during this loop tick as one pipeline."""
-        batch, self._pending = self._pending, []
-        task = asyncio.create_task(self._send(batch))
-        self._senders.add(task)
-        task.add_done_callback(self._senders.discard)
-
-    async def _send(self, batch: list[tuple[list[Any], list[Any], asyncio.Future[Any]]]) -> None:
-        """One round trip for the batch; every waiter gets its own result or the failure."""
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for keys, args, _ in batch:
-                    await self._unique_script(keys=keys, args=args, client=pipe)  # queues only
-                results = await pipe.execute()
-            if len(results) != len(batch):
-                raise RuntimeError(f"{len(results)} answers for {len(batch)} jobs")
+            return await self.intake.submit(job)
         except Exception as exc:
             failure = redis_failure(exc)
-            for _, _, future in batch:
-                if not future.done():
-                    future.set_exception(failure)
-            return
-        for (_, _, future), result in zip(batch, results, strict=False):
-            if not future.done():
-                future.set_result(result)
+            if failure is exc:
+                raise
+            raise failure from exc
 
-    @property
-    def _unique_script(self) -> Any:
-        """Registered once per client; redis-py uses EVALSHA and falls back to EVAL."""
-        if self._script is None:
-            self._script = self.redis.register_script(UNIQUE_ENQUEUE_LUA)
-        return self._script
+    async def aclose(self) -> None:
+        """Wait for the group commit in flight, so no delivery is left without an answer."""
+        await self.intake.aclose()
 
     async def ping(self) -> None:
         """A Redis PING with a short timeout."""

@@ -137,7 +137,9 @@ async def _open_seams(
         bus = RedisBus(redis, event_channel(settings.redis_url.get_secret_value()))
         await bus.start()
         stack.push_async_callback(bus.stop)
-        runtime = Runtime(settings, engine, sessionmaker, ArqQueue(redis), bus, http, redis)
+        queue = ArqQueue(redis)
+        stack.push_async_callback(queue.aclose)  # answer the deliveries in flight first
+        runtime = Runtime(settings, engine, sessionmaker, queue, bus, http, redis)
         problem = await persistence_problem(redis)
         if problem:
             log.error("NOT DURABLE: %s", problem)
