@@ -122,8 +122,12 @@ test('the error collector sees an uncaught error thrown in an extension page', a
   assert.ok(line.startsWith(base), line);
 });
 
-test('without a session the popup shows the sign-in screen', async () => {
+test('on first run the popup asks for the server, then shows the sign-in screen', async () => {
   await client.navigate(`${base}popup.html`);
+  await waitFor(async () => (await screen()) === 'firstrun', 'the first-run screen');
+  // Saving goes through the permission prompt, which Marionette cannot answer: store the
+  // server as the first-run form would after its /healthz check.
+  await client.executeAsync('await browser.storage.local.set({ serverUrl: args[0] });', [fake.url]);
   await waitFor(async () => (await screen()) === 'signin', 'the sign-in screen');
   assert.equal(await read('[data-testid="connect-github"]'), 'Connect GitHub');
   assert.match(await read('[data-testid="signin"]'), new RegExp(`Server: ${fake.url.replace(/\./g, '\\.')}`));
