@@ -47,7 +47,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest import PG_ADMIN, database, free_port  # noqa: E402
+from bench.ingest import PG_ADMIN, database, free_port, keep_bytecode, server_env  # noqa: E402
+
+if __name__ == "__main__":
+    keep_bytecode()  # what follows imports most of the app and its tests
+
 from bench.pipeline import installation_body, source, tests_for  # noqa: E402
 from tests.conftest import WEBHOOK_SECRET, TcpProxy, push_payload, webhook_headers  # noqa: E402
 from tests.fakes.github import FakeGitHub  # noqa: E402
@@ -96,7 +100,7 @@ class Stack:
         self.proxy = proxy
         proxied = db_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
         self.env = {
-            **os.environ,
+            **server_env(dict(os.environ)),
             "DATABASE_URL": proxied,
             "REDIS_URL": self.redis.url(0),
             "WEBHOOK_SECRET": WEBHOOK_SECRET,
@@ -149,16 +153,22 @@ class Stack:
                 await asyncio.sleep(0.1)
         raise RuntimeError("tamagitto serve never became ready")
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        """SIGTERM both, then wait off the event loop.
+
+        The PostgreSQL proxy runs on this loop: blocking it in `wait()` kept the worker from
+        closing its database connections, so it never exited and was killed after 20 s.
+        """
         for proc in (self.serve, self.worker):
             if proc is not None and proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
-        for proc in (self.serve, self.worker):
+        for name, proc in (("serve", self.serve), ("worker", self.worker)):
             if proc is None:
                 continue
             try:
-                proc.wait(20)
+                await asyncio.to_thread(proc.wait, 20)
             except subprocess.TimeoutExpired:
+                log(f"{name} did not exit within 20 s of SIGTERM; killed")
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(5)
         self.redis.stop()
@@ -386,9 +396,11 @@ async def run(db_url: str, args: argparse.Namespace, tmp: Path) -> list[Outcome]
     proxy = await TcpProxy("127.0.0.1", 5432).start()
     stack = Stack(tmp, db_url, fake, proxy)
     try:
+        starting = time.monotonic()
         stack.start_serve()
         stack.start_worker()
         await stack.ready()
+        log(f"serve ready in {time.monotonic() - starting:.1f} s")
         import aiohttp
 
         async with aiohttp.ClientSession() as session:
@@ -401,12 +413,16 @@ async def run(db_url: str, args: argparse.Namespace, tmp: Path) -> list[Outcome]
             outcomes.append(
                 await run_fault(stack, fault, args.pushes, args.interval, args.fault_seconds)
             )
+        settling = time.monotonic()
         await settle(db_url, outcomes, args.settle)
+        log(f"settled in {time.monotonic() - settling:.1f} s")
         if fake.errors:
             log(f"requests GitHub's OpenAPI description rejects: {fake.errors[:3]}")
         return outcomes
     finally:
-        stack.stop()
+        stopping = time.monotonic()
+        await stack.stop()
+        log(f"stopped in {time.monotonic() - stopping:.1f} s")
         await proxy.stop()
         await runner.cleanup()
 

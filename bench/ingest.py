@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 CACHE = ROOT / "bench" / ".cache"
+PYCACHE = CACHE / "pycache"
 PROBOT_VERSION = "14.3.2"
 SECRET = "bench-webhook-secret"
 EXAMPLES = ROOT / "tests/fixtures/node_modules/@octokit/webhooks-examples/api.github.com/index.json"
@@ -83,6 +84,24 @@ PROBOT_APP = 'export default (app) => { app.on("push", async () => {}); };\n'
 def log(message: str) -> None:
     """Progress goes to stderr; stdout carries the figures."""
     print(message, file=sys.stderr, flush=True)
+
+
+def server_env(env: dict[str, str]) -> dict[str, str]:
+    """The environment for the servers a bench starts: bytecode kept under bench/.cache.
+
+    Machines that set PYTHONDONTWRITEBYTECODE make every start compile every module again
+    (about 6 s of each `tamagitto serve` or `worker` start here): start-up time, not what any
+    bench measures, and what made `chaos.py --quick` overrun its minute.
+    """
+    env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+    return env
+
+
+def keep_bytecode() -> None:
+    """Start this bench again with server_env's bytecode settings, before its heavy imports."""
+    if "PYTHONDONTWRITEBYTECODE" in os.environ and "PYTHONPYCACHEPREFIX" not in os.environ:
+        os.execve(sys.executable, [sys.executable, *sys.argv], server_env(dict(os.environ)))
 
 
 def free_port() -> int:
@@ -271,7 +290,7 @@ def _ours(
     with database() as db_url, tempfile.TemporaryDirectory() as cwd:
         port = free_port()
         env = {
-            **os.environ,
+            **server_env(dict(os.environ)),
             "DATABASE_URL": db_url,
             "REDIS_URL": redis_url,
             "WEBHOOK_SECRET": SECRET,
