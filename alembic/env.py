@@ -7,26 +7,26 @@ import asyncio
 from sqlalchemy.engine import Connection
 
 from alembic import context
-from app.db import create_engine
-from app.models import Base
+from app.core.db import create_engine
+from app.core.models import Base
 
 config = context.config
 target_metadata = Base.metadata
 
 
 def _url() -> str:
-    """The URL given by app.db, else the settings' URL (for the `alembic` CLI)."""
+    """The URL given by app.core.db, else the settings' URL (for the `alembic` CLI)."""
     url = config.attributes.get("database_url")
     if url:
         return str(url)
-    from app.config import load_settings
+    from app.core.config import load_settings
 
     return load_settings().database_url
 
 
 def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
     """Render our UTCDateTime as a plain timezone-aware DateTime, so migrations stand alone."""
-    from app.models import UTCDateTime
+    from app.core.models import UTCDateTime
 
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

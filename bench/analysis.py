@@ -36,7 +36,7 @@ import lizard  # noqa: E402
 
 from app.analysis.gitlocal import LocalGitSource  # noqa: E402
 from app.analysis.lanes import default_jobs  # noqa: E402
-from app.analysis.replay import replay  # noqa: E402
+from app.jobs.replay import replay  # noqa: E402
 
 DEFAULT_COMMITS = 200
 QUICK_COMMITS = 40

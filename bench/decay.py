@@ -38,7 +38,7 @@ from sqlalchemy import event, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import db
+from app.core import db
 from app.entities import rules
 from app.entities.cron import PG_PARTITIONS, run_cron
 

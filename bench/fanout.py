@@ -50,7 +50,7 @@ EVENT_TIMEOUT = 30.0
 BENCH_REPOSITORY_ID = 918_273_645
 RUN = os.urandom(8).hex()
 
-from app.bus import event_channel  # noqa: E402  (after the sys.path line above)
+from app.infra.bus import event_channel  # noqa: E402  (after the sys.path line above)
 
 
 def raise_open_files() -> int:
@@ -70,9 +70,9 @@ async def seed(database_url: str) -> tuple[int, int]:
 
     from sqlalchemy import delete
 
-    from app import db
+    from app.core import db
+    from app.core.models import Repository
     from app.entities.service import create_pet
-    from app.models import Repository
 
     await db.upgrade_async(database_url)
     engine = db.create_engine(database_url)

@@ -178,7 +178,7 @@ async def _admin(sql: str) -> None:
 @contextmanager
 def database() -> Iterator[str]:
     """A fresh PostgreSQL database, migrated, dropped afterwards."""
-    from app import db
+    from app.core import db
 
     name = f"tamagitto_bench_{uuid.uuid4().hex[:8]}"
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))

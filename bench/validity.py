@@ -51,9 +51,9 @@ sys.path.insert(0, str(ROOT))
 from app.analysis.hotspots import FIX_PATTERN  # noqa: E402
 from app.analysis.languages import is_code_language, language_of  # noqa: E402
 from app.analysis.paths import exclusion_reason, is_doc_path  # noqa: E402
-from app.analysis.replay import replay, step_pet  # noqa: E402
 from app.analysis.testing import is_test_path  # noqa: E402
 from app.entities import rules  # noqa: E402
+from app.jobs.replay import replay, step_pet  # noqa: E402
 
 HISTORIES = ROOT.parent / "shared" / "histories"
 CACHE = ROOT / "bench" / ".cache" / "validity"

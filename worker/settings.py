@@ -18,13 +18,13 @@ from arq.connections import RedisSettings
 from arq.constants import default_queue_name
 from arq.cron import CronJob
 
-from app.config import Settings, load_settings
+from app.core.config import Settings, load_settings
+from app.core.logs import configure as configure_logging
 from app.entities.images import log_startup
-from app.logs import configure as configure_logging
-from app.queue import LONG_QUEUE, LONG_TIMEOUT, MAX_TRIES, NORMAL_TIMEOUT, JobFunction
-from app.runtime import open_runtime, redis_settings
+from app.infra.queue import LONG_QUEUE, LONG_TIMEOUT, MAX_TRIES, NORMAL_TIMEOUT, JobFunction
+from app.infra.runtime import open_runtime, redis_settings
+from app.jobs.functions import CRON_JOBS, LONG_FUNCTIONS, NORMAL_FUNCTIONS, TABLE
 from worker.durable import DurableWorker
-from worker.functions import CRON_JOBS, LONG_FUNCTIONS, NORMAL_FUNCTIONS
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     """Open the same resources the web app uses and expose them to jobs through ctx."""
     settings: Settings = ctx.get("settings") or load_settings()
     stack = contextlib.AsyncExitStack()
-    runtime = await stack.enter_async_context(open_runtime(settings, run_jobs=False))
+    runtime = await stack.enter_async_context(open_runtime(settings, run_jobs=False, jobs=TABLE))
     ctx.update(runtime.job_ctx())
     ctx[_STACK_KEY] = stack
 
@@ -95,7 +95,7 @@ async def run_workers(settings: Settings, *, burst: bool = False) -> None:
     """Both queues' workers on one loop and one runtime, until SIGTERM or SIGINT."""
     configure_logging(settings)
     log_startup(settings)
-    async with open_runtime(settings, run_jobs=False) as runtime:
+    async with open_runtime(settings, run_jobs=False, jobs=TABLE) as runtime:
         workers = [
             DurableWorker(
                 **worker_kwargs(

@@ -34,8 +34,8 @@ from sqlalchemy import Boolean, Integer, String, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import TextClause
 
+from app.core.models import Json, UTCDateTime
 from app.entities import rules
-from app.models import Json, UTCDateTime
 
 HOUR_US: Final = 3_600_000_000
 MIN_ID: Final = -(2**63)

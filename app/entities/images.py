@@ -26,7 +26,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 from PIL import Image, UnidentifiedImageError
 
-from app.config import Settings
+from app.core.config import Settings
 from app.entities.rules import (
     HEALTH_STATES,
     HEALTHY,

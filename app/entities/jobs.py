@@ -2,7 +2,7 @@
 
 Jobs are the only place that reads the clock: they pass `now` to the pure rules and the SQL.
 Both follow arq's convention `async def job(ctx, *args)`; ctx holds settings, sessionmaker,
-queue and bus (see `app.runtime.Runtime.job_ctx`).
+queue and bus (see `app.infra.runtime.Runtime.job_ctx`).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from typing import Any, Final
 from arq.cron import CronJob, cron
 from sqlalchemy import select
 
-from app.config import Settings
+from app.core.config import Settings
+from app.core.models import Entity, Repository, utcnow
 from app.entities import images, rules, service
 from app.entities.cron import Change, run_cron
 from app.entities.images import ImageResult, Outcome, PetLook, Picture
 from app.entities.species import strip_generation
-from app.models import Entity, Repository, utcnow
 
 log = logging.getLogger(__name__)
 

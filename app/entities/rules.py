@@ -37,6 +37,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final
 
+from app.core.decay import DECAY_PER_DAY as DECAY_PER_DAY
+from app.core.decay import GRACE_DAYS as GRACE_DAYS
+from app.core.decay import MAX_DECAY_PER_DAY as MAX_DECAY_PER_DAY
+from app.core.decay import MAX_GRACE_DAYS as MAX_GRACE_DAYS
+
 MAX_HEALTH: Final = 100
 MIN_HEALTH: Final = 0
 
@@ -45,10 +50,6 @@ HEALTHY_AT: Final = 60
 OKAY_AT: Final = 40
 POOR_AT: Final = 20
 
-DECAY_PER_DAY: Final = 2
-GRACE_DAYS: Final = 3
-MAX_GRACE_DAYS: Final = 60
-MAX_DECAY_PER_DAY: Final = 10
 MAX_SLEEP: Final = timedelta(days=90)
 DAY: Final = timedelta(days=1)
 DEATH_AFTER: Final = timedelta(hours=24)

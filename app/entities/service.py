@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.models import Entity, EntityImage, HealthHistory, Repository
 from app.entities import rules
 from app.entities.images import Outcome, Picture
 from app.entities.rules import PetState
@@ -30,7 +31,6 @@ from app.entities.species import (
 )
 from app.entities.sprites import MIME as SVG_MIME
 from app.entities.sprites import sprite_svg
-from app.models import Entity, EntityImage, HealthHistory, Repository
 
 SOURCE_SPRITE: Final = "sprite"
 SOURCE_GEMINI: Final = "gemini"

@@ -80,7 +80,7 @@
     manual_reset: "reset",
   };
 
-  // Why a commit's applied change differs from its score (app.api.pets.applied_note).
+  // Why a commit's applied change differs from its score (app.read.pets.applied_note).
   const APPLIED_NOTES = {
     max: "health is at 100",
     min: "health is at 0",

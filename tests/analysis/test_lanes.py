@@ -13,7 +13,7 @@ import pytest
 
 from app.analysis import lanes
 from app.analysis.gitlocal import LocalGitSource
-from app.analysis.replay import replay
+from app.jobs.replay import replay
 from tests.analysis.helpers import GitRepo
 from tests.analysis.test_security import CASES
 

@@ -12,18 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from app.analysis import replay_cli
-from app.analysis.replay import (
-    MESSAGE_WIDTH,
-    format_timeline,
-    replay,
-    shorten,
-    sparkline,
-    step_pet,
-)
-from app.analysis.replay_cli import add_replay_parser, run_replay
+from app.cli import replay as replay_cli
+from app.cli.replay import add_replay_parser, run_replay
 from app.entities import rules
 from app.entities.species import PLANT, pet_name, subspecies_for
+from app.jobs.replay import MESSAGE_WIDTH, format_timeline, replay, shorten, sparkline, step_pet
 from tests.analysis.helpers import WHEN, GitRepo
 from tests.analysis.test_security import CASES
 

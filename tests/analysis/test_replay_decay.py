@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from app.analysis.replay import replay
 from app.entities import rules
+from app.jobs.replay import replay
 from tests.analysis.helpers import GitRepo
 
 BASE = '"""Shapes."""\n\n\ndef area(width, height):\n    """Area."""\n    return width * height\n'

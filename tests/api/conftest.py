@@ -14,10 +14,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.config import Settings
+from app.core.config import Settings
+from app.core.models import Repository
 from app.entities.service import create_pet
-from app.models import Repository
-from app.web import init_app
+from app.web.factory import init_app
 from tests.fakes.github_user import CLIENT_ID, CLIENT_SECRET, FakeGitHubUser
 
 EXTENSION_ID = "abcdefghijklmnopabcdefghijklmnop"
@@ -92,7 +92,7 @@ def make_client(aiohttp_client: Any) -> ClientFactory:
     async def make(settings: Settings, limits: dict[str, int] | None = None) -> TestClient:
         app = init_app(settings, run_jobs=False)
         if limits:
-            from app.api.ratelimit import LIMITS
+            from app.web.api.ratelimit import LIMITS
 
             app[LIMITS].update(limits)
         server = TestServer(app)

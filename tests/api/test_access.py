@@ -7,7 +7,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.web import RUNTIME
+from app.infra.runtime import RUNTIME
 from tests.api.conftest import bearer, seed_repo, sign_in
 from tests.api.test_ws import RUN, next_event, no_event
 from tests.fakes.github_user import WRITE, FakeGitHubUser

@@ -13,10 +13,10 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.api import sessions
-from app.api.auth import allowed_redirect
-from app.config import Settings
-from app.models import RevokedSession, User
+from app.core.config import Settings
+from app.core.models import RevokedSession, User
+from app.web.api import sessions
+from app.web.api.auth import allowed_redirect
 from tests.api.conftest import (
     EXTENSION_ID,
     EXTENSION_REDIRECT,

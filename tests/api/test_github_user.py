@@ -9,9 +9,9 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.api import github_user
-from app.models import User
-from app.web import RUNTIME
+from app.core.models import User
+from app.infra import github_user
+from app.infra.runtime import RUNTIME
 from tests.api.conftest import bearer, seed_repo, sign_in
 from tests.fakes.github_user import WRITE, FakeGitHubUser
 

@@ -8,7 +8,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.models import Entity
+from app.core.models import Entity
 from tests.api.conftest import bearer, seed_repo, sign_in
 from tests.api.test_openapi import Checked
 from tests.fakes.github_user import READ, WRITE, FakeGitHubUser

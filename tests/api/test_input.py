@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.api.params import Params, Whole, parse
+from app.web.api.params import Params, Whole, parse
 from tests.api.conftest import bearer, seed_repo, sign_in
 from tests.fakes.github_user import ADMIN, FakeGitHubUser
 

@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.api import sessions
-from app.api.keys import keyring
-from app.api.users import read_token
-from app.keys_cli import rotate
-from app.models import User
-from app.web import RUNTIME
+from app.cli.keys import rotate
+from app.core.models import User
+from app.infra.runtime import RUNTIME
+from app.web.api import sessions
+from app.web.api.keys import keyring
+from app.web.api.users import read_token
 from tests.api.conftest import (
     SESSION_SECRET,
     ClientFactory,

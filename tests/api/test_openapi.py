@@ -19,9 +19,9 @@ from openapi_spec_validator import validate
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.api import build
-from app.api.openapi import document
-from app.models import CommitAnalysis, Entity, HealthHistory
+from app.core.models import CommitAnalysis, Entity, HealthHistory
+from app.web.api.openapi import document
+from app.web.api.routes import build
 from tests.api.conftest import ClientFactory, bearer, seed_repo, sign_in
 from tests.fakes.github_user import ADMIN, WRITE, FakeGitHubUser
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.api.ratelimit import forwarded_client, group_for
-from app.config import Settings
+from app.core.config import Settings
+from app.web.api.ratelimit import forwarded_client, group_for
 from tests.api.conftest import ClientFactory, bearer, sign_in
 from tests.fakes.github_user import FakeGitHubUser
 

@@ -16,9 +16,9 @@ from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.api import ws as ws_module
-from app.bus import RedisBus, event_channel
-from app.web import RUNTIME
+from app.infra.bus import RedisBus, event_channel
+from app.infra.runtime import RUNTIME
+from app.web.api import ws as ws_module
 from tests.api.conftest import ClientFactory, Seeded, seed_repo, sign_in
 from tests.fakes.github_user import WRITE, FakeGitHubUser
 
@@ -307,8 +307,8 @@ async def test_embedded_mode_uses_the_local_bus(
     runtime = client.app[RUNTIME]
     from datetime import UTC, datetime
 
+    from app.core.models import Repository
     from app.entities.service import create_pet
-    from app.models import Repository
 
     async with runtime.sessionmaker.begin() as session:
         row = Repository(github_id=5, full_name="acme/open", owner_login="acme", private=False)

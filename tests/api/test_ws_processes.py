@@ -15,7 +15,7 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.bus import RedisBus, event_channel
+from app.infra.bus import RedisBus, event_channel
 from tests.api.conftest import seed_repo
 from tests.api.test_ws import event, next_event
 from tests.fakes.github_user import FakeGitHubUser

@@ -15,9 +15,9 @@ from gidgethub import sansio
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.api import ws as ws_module
-from app.bus import RedisBus, event_channel, session_ended
-from app.handlers.authorization import authorization_revoked
+from app.infra.bus import RedisBus, event_channel, session_ended
+from app.jobs.handlers.authorization import authorization_revoked
+from app.web.api import ws as ws_module
 from tests.api.conftest import ClientFactory, bearer, seed_repo, sign_in
 from tests.api.test_ws import event, next_control, next_event, no_event, publish
 from tests.conftest import example

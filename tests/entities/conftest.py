@@ -20,7 +20,7 @@ from aiohttp import web
 from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.models import Repository
+from app.core.models import Repository
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 _github_ids = itertools.count(1_000_000)

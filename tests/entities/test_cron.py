@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.models import Entity, HealthHistory, Repository
 from app.entities import rules, service
 from app.entities.cron import CronResult, id_ranges, run_cron
 from app.entities.rules import PetState
 from app.entities.service import create_pet, pet_state, write_state
-from app.models import Entity, HealthHistory, Repository
 from tests.entities.conftest import T0, add_repository
 
 Maker = async_sessionmaker[AsyncSession]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.entities import rules, service
-from app.repo_config import DECAY_ERROR, RepoConfig, parse_config
+from app.jobs.repo_config import DECAY_ERROR, RepoConfig, parse_config
 
 
 @pytest.mark.parametrize(

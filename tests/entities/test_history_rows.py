@@ -2,7 +2,7 @@
 
 A pet lives through commits at and near the top, a month without commits (decay, death), and
 a revival, all through the real service and cron, on both databases; then the rows read back
-through `app.api.history` and the analyses through `app.api.pets.outcomes`.
+through `app.read.history` and the analyses through `app.read.pets.outcomes`.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.api import history, pets
+from app.core.models import CommitAnalysis, Entity, Repository
 from app.entities import rules, service
 from app.entities.cron import run_cron
-from app.models import CommitAnalysis, Entity, Repository
+from app.read import history, pets
 from tests.entities.conftest import T0, add_repository
 
 Maker = async_sessionmaker[AsyncSession]

@@ -12,10 +12,10 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.config import Settings
+from app.core.config import Settings
+from app.core.models import Entity, EntityImage
 from app.entities import images, jobs, rules, service
 from app.entities.images import Outcome, PetLook
-from app.models import Entity, EntityImage
 from tests.entities.conftest import T0, FakeGemini, add_repository, png_bytes
 
 Maker = async_sessionmaker[AsyncSession]

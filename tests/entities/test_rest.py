@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.models import EntityImage, Repository
 from app.entities import jobs, rules, service
 from app.entities.rules import PetState
-from app.models import EntityImage, Repository
 from tests.entities.conftest import T0, add_repository
 
 Maker = async_sessionmaker[AsyncSession]

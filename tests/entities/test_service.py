@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.models import Entity, EntityImage, HealthHistory, Repository
 from app.entities import jobs, rules, service
 from app.entities.rules import CooldownActive, PetAlive
 from app.entities.species import pet_name
-from app.models import Entity, EntityImage, HealthHistory, Repository
 from tests.entities.conftest import T0, add_repository
 
 Maker = async_sessionmaker[AsyncSession]

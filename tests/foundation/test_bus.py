@@ -6,7 +6,7 @@ import asyncio
 
 from redis.asyncio import Redis
 
-from app.bus import LocalBus, RedisBus
+from app.infra.bus import LocalBus, RedisBus
 
 
 async def test_local_bus_fans_out() -> None:

@@ -103,8 +103,8 @@ def test_serve_many_workers_in_production(tmp_path: Path, pg_url: str, redis_db:
 def test_building_the_parser_loads_no_heavy_package() -> None:
     """Every command (replay, --help) pays for what the parser imports: keep it light."""
     script = (
-        "import sys; from app.cli import build_parser; build_parser(); "
-        "print(','.join(m for m in ('sqlalchemy', 'google.genai', 'aiohttp', 'app.api') "
+        "import sys; from app.cli.main import build_parser; build_parser(); "
+        "print(','.join(m for m in ('sqlalchemy', 'google.genai', 'aiohttp', 'app.web.api') "
         "if m in sys.modules))"
     )
     result = subprocess.run(

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app import db
-from app.api.sessions import issue
-from app.config import Settings
+from app.core import db
+from app.core.config import Settings
+from app.core.models import Repository
 from app.entities.service import create_pet
-from app.models import Repository
-from app.web import init_app
+from app.web.api.sessions import issue
+from app.web.factory import init_app
 from tests.conftest import TcpProxy
 
 SECRET = "database-down-session-secret-0123456789"

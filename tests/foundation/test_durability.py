@@ -22,7 +22,7 @@ from arq.constants import default_queue_name, retry_key_prefix
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.queue import (
+from app.infra.queue import (
     MAX_TRIES,
     NORMAL_TIMEOUT,
     ArqQueue,
@@ -31,8 +31,8 @@ from app.queue import (
     is_transient,
     transient_backoff,
 )
+from app.jobs.functions import CRON_JOBS, LONG_FUNCTIONS, NORMAL_FUNCTIONS
 from worker.durable import DurableWorker
-from worker.functions import CRON_JOBS, LONG_FUNCTIONS, NORMAL_FUNCTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 WINDOW = 3 * 24 * 3600.0
@@ -171,7 +171,7 @@ def test_durable_wrapper_retries_transient_errors_then_lets_them_fail() -> None:
 
 def test_a_crashed_workers_jobs_are_locked_under_a_minute() -> None:
     """arq locks a started job for the longest timeout + 10 s: normal jobs stay short."""
-    from app.config import Settings
+    from app.core.config import Settings
     from worker.settings import worker_kwargs
 
     settings = Settings(REDIS_URL="redis://127.0.0.1:6379/0")  # type: ignore[call-arg]
@@ -219,7 +219,7 @@ async def test_inline_database_error_retries_and_failures_are_never_pruned(
 ) -> None:
     from datetime import timedelta
 
-    from app.models import utcnow
+    from app.core.models import utcnow
 
     reset()
     queue = await _inline(sqlite_sessionmaker)
@@ -267,7 +267,7 @@ async def test_jobs_cli_lists_and_retries_parked_jobs(
         queue: Any = ArqQueue(redis)
     else:
         env = {"DATABASE_URL": sqlite_url}
-        from app import db
+        from app.core import db
 
         engine = db.create_engine(sqlite_url)
         queue = InlineQueue(db.make_sessionmaker(engine), {"deliver": durable(deliver)})

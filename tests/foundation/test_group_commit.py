@@ -19,10 +19,11 @@ from arq.jobs import deserialize_job
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
-from app.config import Settings
-from app.group_commit import GroupCommit, UniqueJob
-from app.queue import DONE_PREFIX, WINDOW_PREFIX, ArqQueue, QueueUnavailable
-from app.web import RUNTIME, init_app
+from app.core.config import Settings
+from app.infra.group_commit import GroupCommit, UniqueJob
+from app.infra.queue import DONE_PREFIX, WINDOW_PREFIX, ArqQueue, QueueUnavailable
+from app.infra.runtime import RUNTIME
+from app.web.factory import init_app
 from tests.conftest import TcpProxy, webhook_headers
 
 WINDOW = 3 * 24 * 3600.0

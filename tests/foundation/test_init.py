@@ -9,9 +9,9 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from app.config import load_settings
-from app.crypto import Keyring, parse_keys
-from app.init_cli import ensure_secrets
+from app.core.config import load_settings
+from app.core.crypto import Keyring, parse_keys
+from app.core.envfile import ensure_secrets
 from tests.site.serve import clean_env
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,8 +12,8 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app import db
-from app.models import Base, CommitAnalysis, Entity, Repository
+from app.core import db
+from app.core.models import Base, CommitAnalysis, Entity, Repository
 
 TABLES = {t.name for t in Base.metadata.sorted_tables}
 

@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from arq.connections import RedisSettings, create_pool
 
-from app.config import Settings
-from app.queue import ArqQueue, durable
-from app.web import init_app
+from app.core.config import Settings
+from app.infra.queue import ArqQueue, durable
+from app.web.factory import init_app
 from tests.redis_server import RedisServer, free_port
 from worker.durable import DurableWorker
 

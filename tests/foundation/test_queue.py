@@ -11,8 +11,8 @@ from arq.worker import Worker
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.models import Job
-from app.queue import ArqQueue, InlineQueue
+from app.core.models import Job
+from app.infra.queue import ArqQueue, InlineQueue
 
 calls: list[tuple[Any, ...]] = []
 
@@ -129,7 +129,7 @@ async def test_inline_cron_runs_arq_cron_definitions() -> None:
     """Embedded mode runs the same `arq.cron` definitions, on copies of them."""
     from arq.cron import cron
 
-    from app.queue import InlineCron
+    from app.infra.queue import InlineCron
 
     calls.clear()
     job = cron(record, name="tick", second=set(range(60)))
@@ -152,7 +152,7 @@ async def test_inline_queue_prunes_old_finished_rows(
     """Finished rows go after 4 days; queued and recent ones stay (they still deduplicate)."""
     from datetime import timedelta
 
-    from app.models import utcnow
+    from app.core.models import utcnow
 
     queue = InlineQueue(sqlite_sessionmaker, {"record": record})
     now = utcnow()

@@ -14,9 +14,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from app.config import Settings, SettingsError
-from app.crypto import generate_key
-from app.logs import configure
+from app.core.config import Settings, SettingsError
+from app.core.crypto import generate_key
+from app.core.logs import configure
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -196,7 +196,8 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "from app.config import load_settings; s=load_settings();print(s.port, s.log_format)",
+            "from app.core.config import load_settings; s=load_settings()\n"
+            "print(s.port, s.log_format)",
         ],
         cwd=tmp_path,
         env={**env, "PYTHONPATH": str(ROOT)},

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.repo_config import DEFAULT_CONTEXT, parse_config
-from app.text import visible
+from app.core.text import visible
+from app.jobs.repo_config import DEFAULT_CONTEXT, parse_config
 
 RLO, PDF, ZWSP, ZWJ, LRI, PDI, BOM = (
     "\u202e",

@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from app.config import Settings
-from app.web import init_app
+from app.core.config import Settings
+from app.web.factory import init_app
 from tests.conftest import TcpProxy
 
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from app.bus import RedisBus, event_channel
-from app.config import Settings
-from app.web import init_app
+from app.core.config import Settings
+from app.infra.bus import RedisBus, event_channel
+from app.web.factory import init_app
 from tests.conftest import installation_payload, push_payload, truncate_all, webhook_headers
 from tests.fakes.github import FakeGitHub
 from worker.durable import DurableWorker

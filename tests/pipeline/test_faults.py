@@ -9,12 +9,12 @@ import pytest
 from arq import Retry
 from sqlalchemy import func, select
 
-from app.models import CommitAnalysis, Entity, HealthHistory, Repository
-from app.pipeline import analyze_commit
-from app.poller import poll_repositories
-from app.runtime import open_runtime
-from app.status import StatusText, status_description, units
-from app.web import RUNTIME
+from app.core.models import CommitAnalysis, Entity, HealthHistory, Repository
+from app.infra.runtime import RUNTIME, open_runtime
+from app.jobs.functions import TABLE
+from app.jobs.pipeline import analyze_commit
+from app.jobs.poller import poll_repositories
+from app.jobs.statuses import StatusText, status_description, units
 from tests.pipeline.conftest import CALC_AFTER, CALC_BEFORE, REPO, TEST_AFTER, Pipeline
 
 BASE = "b" * 40
@@ -39,7 +39,7 @@ def one_commit(p: Pipeline, sha: str = SHA, parent: str = BASE) -> None:
 
 async def run_job(p: Pipeline, sha: str = SHA, job_try: int = 1) -> str:
     """Call the job the way arq does, with the worker's ctx."""
-    async with open_runtime(p.settings, run_jobs=False) as runtime:
+    async with open_runtime(p.settings, run_jobs=False, jobs=TABLE) as runtime:
         ctx = {**runtime.job_ctx(), "job_try": job_try}
         return await analyze_commit(ctx, await repo_id(p), sha)
 
@@ -102,7 +102,7 @@ async def test_crash_before_commit_applies_once(
     """The job dies after analysing, inside the transaction: the retry applies it once."""
     p = pipeline
     one_commit(p)
-    from app import pipeline as module
+    from app.jobs import pipeline as module
 
     real = module.record_commit
 
@@ -175,7 +175,7 @@ async def test_poller_catches_a_missed_webhook(pipeline: Pipeline) -> None:
     await p.work()
     missed = "9" * 40
     one_commit(p, missed, SHA)  # pushed while our webhook endpoint was down
-    async with open_runtime(p.settings, run_jobs=False) as runtime:
+    async with open_runtime(p.settings, run_jobs=False, jobs=TABLE) as runtime:
         result = await poll_repositories(runtime.job_ctx())
         assert result["queued"] == 1
         again = await poll_repositories(runtime.job_ctx())  # 304 from the ETag cache
@@ -191,9 +191,9 @@ async def test_poller_skips_installations_low_on_rate_limit(
     pipeline: Pipeline, caplog: pytest.LogCaptureFixture
 ) -> None:
     p = pipeline
-    caplog.set_level(logging.INFO, logger="app.poller")  # whatever an earlier test configured
+    caplog.set_level(logging.INFO, logger="app.jobs.poller")  # whatever an earlier test configured
     p.fake.rate_remaining = 100
-    async with open_runtime(p.settings, run_jobs=False) as runtime:
+    async with open_runtime(p.settings, run_jobs=False, jobs=TABLE) as runtime:
         result = await poll_repositories(runtime.job_ctx())
     assert result == {"queued": 0, "skipped": 1}
     assert "skipping installation" in caplog.text
@@ -247,7 +247,7 @@ async def test_config_names_the_pet_and_picks_its_species(pipeline: Pipeline) ->
 
 async def test_trigger_job_polls_one_repository(pipeline: Pipeline) -> None:
     """The job behind POST /api/analysis/trigger."""
-    from app.poller import poll_repository
+    from app.jobs.poller import poll_repository
 
     p = pipeline
     one_commit(p)
@@ -255,7 +255,7 @@ async def test_trigger_job_polls_one_repository(pipeline: Pipeline) -> None:
     await p.work()
     newer = "8" * 40
     one_commit(p, newer, SHA)
-    async with open_runtime(p.settings, run_jobs=False) as runtime:
+    async with open_runtime(p.settings, run_jobs=False, jobs=TABLE) as runtime:
         assert await poll_repository(runtime.job_ctx(), await repo_id(p)) == {"queued": 1}
         assert await poll_repository(runtime.job_ctx(), 999_999) == {"queued": 0}
     await p.work()

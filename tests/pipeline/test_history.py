@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.models import CommitAnalysis, FileFix
-from app.web import RUNTIME
+from app.core.models import CommitAnalysis, FileFix
+from app.infra.runtime import RUNTIME
 from tests.pipeline.conftest import Pipeline
 
 BASE = "b" * 40

@@ -18,14 +18,15 @@ from arq.jobs import Job as ArqJob
 from arq.jobs import JobStatus
 from sqlalchemy import select
 
-from app.config import Settings
-from app.handlers.push import analyze_job_id
-from app.models import CommitAnalysis, Entity, HealthHistory, Job, PendingCommit, Repository
-from app.ordering import STALL_AFTER
-from app.pipeline import analyze_commit, apply_stalled
-from app.queue import MAX_TRIES
-from app.runtime import Runtime, open_runtime
-from app.web import RUNTIME, init_app
+from app.core.config import Settings
+from app.core.models import CommitAnalysis, Entity, HealthHistory, Job, PendingCommit, Repository
+from app.infra.queue import MAX_TRIES
+from app.infra.runtime import RUNTIME, Runtime, open_runtime
+from app.jobs.functions import TABLE
+from app.jobs.ordering import STALL_AFTER
+from app.jobs.pipeline import analyze_commit, apply_stalled
+from app.jobs.registry import analyze_job_id
+from app.web.factory import init_app
 from tests.conftest import installation_payload, truncate_all
 from tests.fakes.code import NESTED
 from tests.fakes.github import FakeGitHub
@@ -225,7 +226,11 @@ async def test_two_jobs_on_one_pet_at_once_both_count(
     monkeypatch.setattr(service, "settle_pet", slow_settle)
     async with contextlib.AsyncExitStack() as stack:
         ctxs = [
-            (await stack.enter_async_context(open_runtime(p.settings, run_jobs=False))).job_ctx()
+            (
+                await stack.enter_async_context(
+                    open_runtime(p.settings, run_jobs=False, jobs=TABLE)
+                )
+            ).job_ctx()
             for _ in range(2)
         ]
         outcomes = await asyncio.gather(
@@ -246,7 +251,7 @@ async def test_crash_inside_the_apply_leaves_nothing(
     crash after the row was written must not leave the commit 'applied' with health untouched."""
     p = modes
     p.add_commit(SHA1, BASE, {"calc.py": (CALC_BEFORE, CALC_AFTER)}, "document and clamp")
-    from app import pipeline as module
+    from app.jobs import pipeline as module
 
     real = module.record_commit
 
@@ -255,7 +260,7 @@ async def test_crash_inside_the_apply_leaves_nothing(
         raise ConnectionResetError("worker killed")
 
     monkeypatch.setattr(module, "record_commit", dying)
-    async with open_runtime(p.settings, run_jobs=False) as runtime:
+    async with open_runtime(p.settings, run_jobs=False, jobs=TABLE) as runtime:
         with pytest.raises(ConnectionResetError):
             await analyze_commit(runtime.job_ctx(), p.repo_id, SHA1)
         assert await deltas(p) == {}
@@ -269,15 +274,15 @@ async def test_crash_inside_the_apply_leaves_nothing(
 
 async def run_job(p: Modes, sha: str, after: str | None, job_try: int = 1) -> str:
     """The job as a worker runs it (no worker here: nothing else runs meanwhile)."""
-    async with open_runtime(p.settings, run_jobs=False) as runtime:
+    async with open_runtime(p.settings, run_jobs=False, jobs=TABLE) as runtime:
         ctx = {**runtime.job_ctx(), "job_try": job_try}
         return await analyze_commit(ctx, p.repo_id, sha, True, after)
 
 
 async def plan(p: Modes, shas: list[str]) -> None:
     """What the push handler records before queueing the jobs."""
-    from app.ordering import chain
-    from app.ordering import plan as record
+    from app.jobs.ordering import chain
+    from app.jobs.ordering import plan as record
 
     await record(p.runtime.sessionmaker, p.repo_id, chain(shas, BASE))
 
@@ -326,7 +331,7 @@ async def test_children_of_a_lost_job_are_applied_after_the_stall(modes: Modes) 
     await plan(p, shas)
     assert (await run_job(p, SHA3, SHA2)).startswith("waiting")
     assert (await run_job(p, SHA2, SHA1)).startswith("waiting")
-    async with open_runtime(p.settings, run_jobs=False) as runtime:
+    async with open_runtime(p.settings, run_jobs=False, jobs=TABLE) as runtime:
         assert await apply_stalled(runtime.job_ctx()) == 0
         assert await health(p) == START
         later = datetime.now(UTC) + STALL_AFTER + timedelta(minutes=1)

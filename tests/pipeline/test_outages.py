@@ -18,9 +18,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.config import Settings
-from app.models import CommitAnalysis
-from app.web import RUNTIME
+from app.core.config import Settings
+from app.core.models import CommitAnalysis
+from app.infra.runtime import RUNTIME
 from tests.conftest import TcpProxy
 from tests.pipeline.conftest import CALC_AFTER, CALC_BEFORE, REPO, TEST_AFTER, Pipeline
 from worker.durable import DurableWorker

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.models import CommitAnalysis, Entity, HealthHistory
-from app.web import RUNTIME
+from app.core.models import CommitAnalysis, Entity, HealthHistory
+from app.infra.runtime import RUNTIME
 from tests.fakes.code import NESTED
 from tests.pipeline.conftest import CALC_AFTER, CALC_BEFORE, REPO, TEST_AFTER, Pipeline
 

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from app import db
-from app.config import Settings
-from app.web import RUNTIME, init_app
+from app.core import db
+from app.core.config import Settings
+from app.infra.runtime import RUNTIME
+from app.web.factory import init_app
 from tests.site.seed import Seeded, seed, seed_url
 from tests.site.serve import require_browser_tools, serve
 

@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app import db
+from app.core import db
+from app.core.models import CommitAnalysis, Entity, Repository
 from app.entities import rules, service
-from app.models import CommitAnalysis, Entity, Repository
 
 # The main demo pet: a JavaScript repository with five analysed commits on five days.
 MAIN = "octo-org/hello-pets"

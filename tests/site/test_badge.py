@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from app import site
+from app.core.models import Entity
 from app.entities import rules
-from app.models import Entity
-from app.web import RUNTIME
+from app.infra.runtime import RUNTIME
+from app.web import site
 from tests.site.seed import MAIN, PRIVATE, STATE_HEALTH, Seeded
 
 SVG_NS = "{http://www.w3.org/2000/svg}"

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from app import site
-from app.badge_card import BAR, SPRITE_BOX, TRACK
 from app.entities import rules
 from app.entities.sprites import STATE_BACKGROUND
+from app.web import site
+from app.web.badge_card import BAR, SPRITE_BOX, TRACK
 from tests.site.seed import STATE_HEALTH, Seeded
 from tests.site.serve import NODE_TIMEOUT, ROOT
 

@@ -18,13 +18,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select, update
 
-from app import repo_config, site
 from app.analysis import scoring
-from app.config import Settings
+from app.core.config import Settings
+from app.core.models import CommitAnalysis, Entity, Repository
 from app.entities import rules
 from app.entities.species import SPECIES
-from app.models import CommitAnalysis, Entity, Repository
-from app.web import RUNTIME, init_app
+from app.infra.runtime import RUNTIME
+from app.jobs import repo_config
+from app.web import site
+from app.web.factory import init_app
 from tests.site.helpers import embedded_json, find, parse
 from tests.site.seed import MAIN, PRIVATE, Seeded, sha_for
 
@@ -403,7 +405,7 @@ async def test_self_hosting_lists_every_setting_and_the_deploy_files(site_client
     rows = {e.attrs["data-setting"] for e in find(doc, "div") if "data-setting" in e.attrs}
     aliases = {str(f.alias) for f in Settings.model_fields.values()}
     assert rows == aliases
-    assert aliases <= set(site.SETTING_HELP), "describe every setting in app.site.SETTING_HELP"
+    assert aliases <= set(site.SETTING_HELP), "describe every setting in app.web.site.SETTING_HELP"
     assert "reverse_proxy" in html  # the Caddyfile, as it is in deploy/
     assert "services:" in html  # compose.yaml
     assert "/setup" in html

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from app.config import Settings
-from app.runtime import open_runtime
+from app.core.config import Settings
+from app.infra.runtime import open_runtime
+from app.jobs.functions import TABLE
 from tests.conftest import truncate_all
 
 
@@ -28,7 +29,9 @@ async def ctx(
         await truncate_all(pg_url)  # the run's database is shared with other modules
     settings = make_settings(**env)
     async with contextlib.AsyncExitStack() as stack:
-        runtime = await stack.enter_async_context(open_runtime(settings, run_jobs=False))
+        runtime = await stack.enter_async_context(
+            open_runtime(settings, run_jobs=False, jobs=TABLE)
+        )
         ctx = runtime.job_ctx()
         ctx["mode"] = request.param
         yield ctx

@@ -10,9 +10,9 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from app.config import Settings
-from app.web import init_app
-from app.webhooks import BUDGET, BodyBudget
+from app.core.config import Settings
+from app.web.factory import init_app
+from app.web.webhooks import BUDGET, BodyBudget
 from tests.conftest import example, sign, webhook_headers
 
 MB = 1024 * 1024

@@ -9,10 +9,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.config import Settings
-from app.models import Job
-from app.queue import InlineQueue
-from app.web import RUNTIME, init_app
+from app.core.config import Settings
+from app.core.models import Job
+from app.infra.queue import InlineQueue
+from app.infra.runtime import RUNTIME
+from app.web.factory import init_app
 from tests.conftest import webhook_examples, webhook_headers
 from tests.fakes.github import FakeGitHub
 

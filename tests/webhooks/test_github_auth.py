@@ -9,8 +9,8 @@ from datetime import timedelta
 import aiohttp
 import pytest
 
-from app.config import Settings
-from app.github import AppNotConfigured, GitHubApp
+from app.core.config import Settings
+from app.infra.github import AppNotConfigured, GitHubApp
 from tests.fakes.github import FakeGitHub
 
 TOKENS = "apps/create-installation-access-token"

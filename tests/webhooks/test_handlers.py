@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.handlers import process_event
-from app.models import Entity, Installation, Job, Repository
+from app.core.models import Entity, Installation, Job, Repository
+from app.jobs.handlers.events import process_event
 from tests.conftest import example
 from tests.fakes.github import FakeGitHub
 
@@ -249,7 +249,7 @@ async def test_events_without_handlers_are_dropped(ctx: dict[str, Any]) -> None:
 
 
 async def test_authorization_revoked_forgets_tokens(ctx: dict[str, Any]) -> None:
-    from app.models import User
+    from app.core.models import User
 
     payload = example("github_app_authorization", "revoked")
     async with ctx["sessionmaker"].begin() as session:

@@ -11,9 +11,10 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
-from app.config import Settings
-from app.models import Job
-from app.web import RUNTIME, init_app
+from app.core.config import Settings
+from app.core.models import Job
+from app.infra.runtime import RUNTIME
+from app.web.factory import init_app
 from tests.conftest import TcpProxy, example, sign, webhook_headers
 
 PUSH = json.dumps(example("push")).encode()

@@ -19,10 +19,11 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from app.config import Settings
-from app.models import Job
-from app.web import RUNTIME, init_app
-from app.webhook_proxy import (
+from app.core.config import Settings
+from app.core.models import Job
+from app.infra.runtime import RUNTIME
+from app.web.factory import init_app
+from app.web.webhook_proxy import (
     ChannelError,
     Relay,
     create_channel,

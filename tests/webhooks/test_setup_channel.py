@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from app.config import Settings
-from app.setup_wizard import next_step
-from app.web import init_app
+from app.core.config import Settings
+from app.web.factory import init_app
+from app.web.setup_wizard import next_step
 from tests.fakes.smee import FakeSmee
 from tests.site.serve import start_server, stop_server, wait_ready_async
 

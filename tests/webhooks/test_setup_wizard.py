@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
-from app.config import Settings
-from app.setup_wizard import manifest
-from app.web import init_app
+from app.core.config import Settings
+from app.web.factory import init_app
+from app.web.setup_wizard import manifest
 from tests.fakes.github import FakeGitHub, make_private_key
 
 ROOT = Path(__file__).resolve().parents[2]

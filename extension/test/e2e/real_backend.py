@@ -53,8 +53,8 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 
-from app.config import Settings  # noqa: E402
-from app.crypto import generate_key  # noqa: E402
+from app.core.config import Settings  # noqa: E402
+from app.core.crypto import generate_key  # noqa: E402
 from tests.conftest import (  # noqa: E402
     WEBHOOK_SECRET,
     installation_payload,

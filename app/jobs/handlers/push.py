@@ -1,0 +1,30 @@
+"""`push` events: queue one analysis per new distinct commit on a monitored branch."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from gidgethub import routing, sansio
+from gidgethub.abc import GitHubAPI
+
+from app.jobs.ingest import plan_push, queue_plan
+
+log = logging.getLogger(__name__)
+router = routing.Router()
+
+
+@router.register("push")
+async def push(
+    event: sansio.Event, gh: GitHubAPI | None, *args: Any, ctx: dict[str, Any], **kwargs: Any
+) -> None:
+    """Plan the push and queue its analyses."""
+    plan = await plan_push(ctx, gh, event.data)
+    if plan is None:
+        return
+    queued = await queue_plan(ctx, plan)
+    log.info(
+        "push to %s: %d commit(s) queued for analysis",
+        event.data["repository"]["full_name"],
+        queued,
+    )
