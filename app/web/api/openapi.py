@@ -11,15 +11,14 @@ import functools
 from typing import Any
 
 from aiohttp import web
+from pydantic.json_schema import models_json_schema
 
+from app.core import schemas
 from app.entities.species import SPECIES
 from app.web.api.errors import ERROR_CODES
 from app.web.api.params import MAX_ID
 
 Schema = dict[str, Any]
-
-STATES = ["thriving", "healthy", "okay", "poor", "dying"]
-STATUSES = ["alive", "dying", "dead"]
 
 
 def ref(name: str) -> Schema:
@@ -47,17 +46,20 @@ BOOL: Schema = {"type": "boolean"}
 TIME: Schema = {"type": "string", "format": "date-time"}
 ID: Schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
-SCHEMAS: dict[str, Schema] = {
-    "Error": obj(
-        ["error", "message", "timestamp"],
-        {
-            "error": {"type": "string", "examples": list(ERROR_CODES)},
-            "message": STR,
-            "details": {"type": "object"},
-            "cooldown_expires": nullable(TIME),
-            "timestamp": TIME,
-        },
-    ),
+
+def _components() -> dict[str, Schema]:
+    """The shapes of `app.core.schemas`, as JSON schemas under their model names."""
+    _, defs = models_json_schema(
+        [(model, "validation") for model in schemas.COMPONENTS],
+        ref_template="#/components/schemas/{model}",
+    )
+    found: dict[str, Schema] = defs["$defs"]
+    found["Error"]["properties"]["error"]["examples"] = list(ERROR_CODES)
+    return found
+
+
+# The request-side and sign-in shapes, which no builder returns as a model.
+HAND_WRITTEN: dict[str, Schema] = {
     "User": obj(
         ["id", "username", "avatar_url", "email"],
         {
@@ -68,86 +70,6 @@ SCHEMAS: dict[str, Schema] = {
             "email": nullable(STR),
         },
     ),
-    "Entity": obj(
-        [
-            "id",
-            "name",
-            "type",
-            "species",
-            "health_score",
-            "state",
-            "status",
-            "generation",
-            "visual_url",
-            "repository",
-            "last_updated",
-            "created_at",
-        ],
-        {
-            "id": INT,
-            "name": STR,
-            "type": {"type": "string", "enum": list(SPECIES)},
-            "species": STR,
-            "emoji": STR,
-            "health_score": {"type": "integer", "minimum": 0, "maximum": 100},
-            "state": {"type": "string", "enum": STATES},
-            "status": {"type": "string", "enum": STATUSES},
-            "generation": {"type": "integer", "minimum": 1},
-            "visual_url": STR,
-            "repository": obj(
-                ["full_name", "language"],
-                {"id": INT, "full_name": STR, "language": nullable(STR)},
-            ),
-            "repository_id": INT,
-            "last_updated": nullable(TIME),
-            "created_at": nullable(TIME),
-            "died_at": nullable(TIME),
-            "cooldown_expires": nullable(TIME),
-            "frozen": BOOL,
-            "sleeping": {**BOOL, "description": "hibernating: no decay, no death clock"},
-            "sleeping_since": nullable(TIME),
-            "sleep_until": {
-                **nullable(TIME),
-                "description": "when the nap ends; null: at the next analysed commit",
-            },
-            "decay": obj(
-                ["grace_days", "per_day"],
-                {
-                    "grace_days": {"type": "integer", "minimum": 1, "maximum": 60},
-                    "per_day": {
-                        "type": "integer",
-                        "minimum": 0,
-                        "maximum": 10,
-                        "description": "0 is `decay: off`",
-                    },
-                },
-            ),
-        },
-    ),
-    "Repository": obj(
-        [
-            "id",
-            "full_name",
-            "private",
-            "language",
-            "default_branch",
-            "updated_at",
-            "monitoring_enabled",
-        ],
-        {
-            "id": {**INT, "description": "GitHub's repository id"},
-            "github_repo_id": INT,
-            "repository_id": {**nullable(INT), "description": "Tamagitto's id, once known"},
-            "full_name": STR,
-            "private": BOOL,
-            "language": nullable(STR),
-            "default_branch": STR,
-            "updated_at": nullable(STR),
-            "monitoring_enabled": BOOL,
-            "can_monitor": BOOL,
-            "entity": nullable(ref("Entity")),
-        },
-    ),
     "MonitoredRepository": obj(
         ["id", "github_repo_id", "full_name", "monitoring_active", "last_monitored_at"],
         {
@@ -156,20 +78,6 @@ SCHEMAS: dict[str, Schema] = {
             "full_name": STR,
             "monitoring_active": BOOL,
             "last_monitored_at": nullable(TIME),
-        },
-    ),
-    "HistoryPoint": obj(
-        ["timestamp", "health_score", "change_reason", "delta"],
-        {
-            "timestamp": TIME,
-            "health_score": {"type": "integer", "minimum": 0, "maximum": 100},
-            "change_reason": STR,
-            "commit_sha": nullable(STR),
-            "delta": INT,
-            "applied": INT,
-            "health_before": INT,
-            "scored_delta": nullable(INT),
-            "reasons": {"type": "array", "items": STR},
         },
     ),
     "HistoryRow": obj(
@@ -204,109 +112,14 @@ SCHEMAS: dict[str, Schema] = {
             "days_tracked": INT,
         },
     ),
-    "Reason": obj(["code", "points", "detail"], {"code": STR, "points": NUM, "detail": STR}),
-    "Analysis": obj(
-        ["id", "repository", "commit", "quality_metrics", "health_impact", "processed_at"],
-        {
-            "id": INT,
-            "repository": obj(["id", "full_name"], {"id": INT, "full_name": STR}),
-            "commit": obj(
-                ["sha", "message", "author", "committed_at"],
-                {
-                    "sha": STR,
-                    "message": STR,
-                    "author": nullable(STR),
-                    "committed_at": nullable(TIME),
-                },
-            ),
-            "quality_metrics": obj(
-                [
-                    "overall_score",
-                    "complexity_score",
-                    "test_coverage_delta",
-                    "documentation_score",
-                    "linting_violations",
-                    "security_issues",
-                ],
-                {
-                    "overall_score": NUM,
-                    "complexity_score": NUM,
-                    "test_coverage_delta": NUM,
-                    "documentation_score": NUM,
-                    "linting_violations": INT,
-                    "security_issues": INT,
-                },
-            ),
-            "health_impact": obj(
-                ["delta", "reason", "reasons"],
-                {
-                    "delta": INT,
-                    "reason": STR,
-                    "reasons": {"type": "array", "items": ref("Reason")},
-                    "applied": INT,
-                    "health_after": nullable(INT),
-                    "applied_note": nullable(
-                        {"type": "string", "enum": ["max", "min", "thriving", "dead", "other"]}
-                    ),
-                },
-            ),
-            "processed_at": nullable(TIME),
-        },
-    ),
     "Session": obj(
         ["session_token", "user", "expires_at"],
         {"session_token": STR, "user": ref("User"), "expires_at": TIME},
     ),
-    "Snapshot": obj(
-        ["type", "entities"],
-        {"type": {"const": "snapshot"}, "entities": {"type": "array", "items": ref("Entity")}},
-    ),
-    "HealthUpdate": obj(
-        ["type", "entity_id", "health_score", "state", "visual_url", "change_reason", "timestamp"],
-        {
-            "type": {"const": "health_update"},
-            "entity_id": INT,
-            "repository_id": INT,
-            "health_score": INT,
-            "state": STR,
-            "visual_url": STR,
-            "sleeping": BOOL,
-            "change_reason": STR,
-            "timestamp": TIME,
-        },
-    ),
-    "StatusChange": obj(
-        ["type", "entity_id", "old_status", "new_status", "health_score", "message", "timestamp"],
-        {
-            "type": {"const": "status_change"},
-            "entity_id": INT,
-            "repository_id": INT,
-            "old_status": STR,
-            "new_status": STR,
-            "health_score": INT,
-            "message": STR,
-            "reason": {
-                "type": "string",
-                "enum": ["hungry"],
-                "description": "`hungry`: decay started (the status itself did not change)",
-            },
-            "visual_url": STR,
-            "timestamp": TIME,
-        },
-    ),
-    "AnalysisComplete": obj(
-        ["type", "repository", "commit_sha", "quality_score", "health_delta", "timestamp"],
-        {
-            "type": {"const": "analysis_complete"},
-            "repository": STR,
-            "repository_id": INT,
-            "commit_sha": STR,
-            "quality_score": NUM,
-            "health_delta": INT,
-            "timestamp": nullable(TIME),
-        },
-    ),
 }
+
+SCHEMAS: dict[str, Schema] = {**_components(), **HAND_WRITTEN}
+
 
 RATE_HEADERS: dict[str, Schema] = {
     "X-RateLimit-Limit": {"schema": INT, "description": "requests allowed in this window"},
