@@ -1,6 +1,7 @@
 """The public site: landing page, pet pages, README badges, docs, pet pictures and a friendly 404.
 
-Pages are plain HTML templates in `site/` with `{{NAME}}` placeholders, filled here. The landing
+Pages are Jinja2 templates in `site/` (autoescaped; skeleton and `<head>` in `site/partials/`),
+rendered through aiohttp-jinja2. The landing
 page's gallery and rules are rendered once at start-up from `app.entities` and
 `app.analysis.scoring`, so the site always shows the constants the code runs with. Every HTML
 response carries a strict Content-Security-Policy: no inline scripts or styles, nothing from
@@ -17,7 +18,6 @@ import html
 import json
 import logging
 import mimetypes
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,7 +26,10 @@ from pathlib import Path
 from typing import Any, Final
 
 import aiohttp
+import aiohttp_jinja2
+import jinja2
 from aiohttp import web
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -86,7 +89,6 @@ LOST_ICON: Final = 96  # px, the 404 page's blob
 GALLERY_SEEDS: Final[dict[str, int]] = {species: 1000 + i for i, species in enumerate(SPECIES)}
 DOC_PAGES: Final = ("index", "config", "self-hosting", "api")
 
-PLACEHOLDER: Final = re.compile(r"\{\{\s*([A-Za-z_][\w:./-]*)\s*\}\}")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -130,27 +132,24 @@ def asset_url(assets: Mapping[str, Asset], name: str) -> str:
     return f"/assets/{name}?v={assets[name].version}"
 
 
-def render(template: str, values: Mapping[str, str], assets: Mapping[str, Asset]) -> str:
-    """Fill `{{NAME}}` with already-escaped HTML and `{{asset:path}}` with a versioned URL.
-
-    An unknown placeholder raises KeyError: a page must never ship with a raw `{{…}}`.
-    """
-
-    def fill(match: re.Match[str]) -> str:
-        key = match.group(1)
-        if key.startswith("asset:"):
-            return asset_url(assets, key.removeprefix("asset:"))
-        return values[key]
-
-    return PLACEHOLDER.sub(fill, template)
-
-
-COMMENT: Final = re.compile(r"<!--.*?-->\n?", re.DOTALL)
+def template_env(assets: Mapping[str, Asset]) -> jinja2.Environment:
+    """The site's Jinja2 environment: autoescaped, and an unknown name raises instead of
+    rendering empty, so a page never ships with a hole. `asset("path")` gives a versioned URL."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(SITE_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["asset"] = functools.partial(asset_url, assets)
+    return env
 
 
-def read_template(name: str) -> str:
-    """A template file from site/, without its HTML comments (they document the placeholders)."""
-    return COMMENT.sub("", (SITE_DIR / name).read_text(encoding="utf-8"))
+@functools.cache
+def standalone_env() -> jinja2.Environment:
+    """An environment for pages rendered without the site app (the setup wizard's)."""
+    return template_env(load_assets())
 
 
 # --- responses --------------------------------------------------------------------------------
@@ -474,17 +473,17 @@ SETTING_HELP: Final[dict[str, tuple[str | None, str]]] = {
 }
 
 
-def config_doc_values() -> dict[str, str]:
+def config_doc_values() -> dict[str, object]:
     """The config reference's limits and defaults, from the validator in `app.jobs.repo_config`."""
     from app.jobs import repo_config
 
     return {
-        "CONFIG_PATH": esc(repo_config.CONFIG_PATH),
-        "CONFIG_SPECIES": ", ".join(f"<code>{esc(s)}</code>" for s in repo_config.SPECIES),
-        "CONFIG_MAX_NAME": esc(repo_config.MAX_NAME),
-        "CONFIG_MAX_GLOBS": esc(repo_config.MAX_GLOBS),
-        "CONFIG_DEFAULT_CONTEXT": esc(repo_config.DEFAULT_CONTEXT),
-        "REVIEW_LIMIT": esc(scoring.REVIEW_LIMIT),
+        "CONFIG_PATH": repo_config.CONFIG_PATH,
+        "CONFIG_SPECIES": list(repo_config.SPECIES),
+        "CONFIG_MAX_NAME": repo_config.MAX_NAME,
+        "CONFIG_MAX_GLOBS": repo_config.MAX_GLOBS,
+        "CONFIG_DEFAULT_CONTEXT": repo_config.DEFAULT_CONTEXT,
+        "REVIEW_LIMIT": scoring.REVIEW_LIMIT,
     }
 
 
@@ -778,43 +777,30 @@ async def badge_picture(session: AsyncSession, entity: Entity) -> tuple[str, byt
 
 @dataclass
 class Site:
-    """Templates, assets and the landing page's generated sections, built at start-up."""
+    """Assets, the template environment and the landing page's generated sections."""
 
     assets: dict[str, Asset]
-    templates: dict[str, str]
-    sections: dict[str, str]
+    env: jinja2.Environment
+    sections: dict[str, object]
     app_slug: AppSlug = field(default_factory=AppSlug)
     live: dict[str, bool] = field(default_factory=dict)
 
     @classmethod
     def load(cls) -> Site:
         """Read site/ and render the landing page's sections from the code's constants."""
-        names = [
-            "index.html",
-            "pet.html",
-            "404.html",
-            "partials/header.html",
-            "partials/footer.html",
-        ]
-        names += [f"docs/{page}.html" for page in DOC_PAGES]
-        sections = {
-            "GALLERY_HTML": gallery_html(),
-            "STATES_HTML": states_html(),
-            "LIFE_HTML": life_html(),
-            "SCORING_HTML": scoring_html(),
-            "VALIDITY_HTML": validity_html(),
+        sections: dict[str, object] = {
+            "GALLERY_HTML": Markup(gallery_html()),
+            "STATES_HTML": Markup(states_html()),
+            "LIFE_HTML": Markup(life_html()),
+            "SCORING_HTML": Markup(scoring_html()),
+            "VALIDITY_HTML": Markup(validity_html()),
             **config_doc_values(),
-            "SETTINGS_TABLE": settings_table(),
-            "COMPOSE_YAML": esc(deploy_file("compose.yaml")),
-            "CADDYFILE": esc(deploy_file("Caddyfile")),
+            "SETTINGS_TABLE": Markup(settings_table()),
+            "COMPOSE_YAML": deploy_file("compose.yaml"),
+            "CADDYFILE": deploy_file("Caddyfile"),
         }
-        return cls(load_assets(), {n: read_template(n) for n in names}, sections)
-
-    def page(self, name: str, values: Mapping[str, str]) -> str:
-        """A full page: the template with the shared header and footer filled in."""
-        header = render(self.templates["partials/header.html"], {}, self.assets)
-        shared = {"HEADER": header, "FOOTER": self.templates["partials/footer.html"]}
-        return render(self.templates[name], {**shared, **self.sections, **values}, self.assets)
+        assets = load_assets()
+        return cls(assets, template_env(assets), sections)
 
 
 SITE: Final = web.AppKey("site", Site)
@@ -825,6 +811,12 @@ def site_of(request: web.Request) -> Site:
     return request.app[SITE]
 
 
+def render_page(request: web.Request, name: str, values: Mapping[str, object]) -> str:
+    """A full page through aiohttp-jinja2: the template with the sections and these values."""
+    context = {**site_of(request).sections, **values}
+    return aiohttp_jinja2.render_string(name, request, context)
+
+
 # --- handlers ---------------------------------------------------------------------------------
 
 
@@ -833,14 +825,14 @@ async def landing(request: web.Request) -> web.Response:
     site, settings = site_of(request), request.app[SETTINGS]
     slug = await site.app_slug.get(settings, request.app[RUNTIME].http)
     href, label = install_link(settings, slug)
-    values = {"INSTALL_URL": esc(href), "INSTALL_LABEL": esc(label)}
-    return html_response(site.page("index.html", values))
+    values = {"INSTALL_URL": href, "INSTALL_LABEL": label}
+    return html_response(render_page(request, "index.html", values))
 
 
 def not_found_page(request: web.Request, what: str = "This page doesn't exist.") -> web.Response:
     """The friendly 404: same look as the site, status 404, nothing about why (privacy)."""
-    values = {"MESSAGE": esc(what), "LOST_SPRITE": lost_sprite()}
-    body = site_of(request).page("404.html", values)
+    values = {"MESSAGE": what, "LOST_SPRITE": Markup(lost_sprite())}
+    body = render_page(request, "404.html", values)
     return html_response(body, status=404)
 
 
@@ -880,8 +872,8 @@ def config_notice(config: Mapping[str, Any] | None) -> str:
 
 def _pet_values(
     settings: Settings, payload: dict[str, Any], repository: Repository, live: Mapping[str, bool]
-) -> dict[str, str]:
-    """Template values of the pet page's server-rendered parts."""
+) -> dict[str, object]:
+    """Template values of the pet page's server-rendered parts (autoescaped by the template)."""
     entity = payload["entity"]
     full_name = repository.full_name
     state = rules.DEAD_VISUAL if entity["status"] == rules.DEAD else entity["state"]
@@ -894,26 +886,26 @@ def _pet_values(
     ws = f"/api/ws?repository={full_name}" if live.get("ws") else ""
     api = f"/api/public/pets/{full_name}" if live.get("api") else ""
     return {
-        "NAME": esc(entity["name"]),
-        "FULL_NAME": esc(full_name),
-        "OWNER": esc(owner),
-        "REPO": esc(repo),
-        "SPECIES": esc(entity["species"]),
-        "EMOJI": esc(entity.get("emoji", "")),
-        "GENERATION": esc(entity["generation"]),
-        "HEALTH": esc(entity["health_score"]),
-        "STATE": esc(state),
-        "STATE_WORD": esc(state.capitalize()),
-        "STATUS": esc(entity["status"]),
-        "VISUAL_URL": esc(entity["visual_url"]),
-        "REPO_URL": esc(f"{settings.github_url}/{full_name}"),
-        "GITHUB_URL": esc(settings.github_url),
-        "BADGE_PATH": esc(f"/badge/{full_name}.svg"),
-        "BADGE_MARKDOWN": esc(snippet),
-        "WS_URL": esc(ws),
-        "API_URL": esc(api),
-        "PET_JSON": json_for_script(payload),
-        "CONFIG_HTML": config_notice(repository.config),
+        "NAME": entity["name"],
+        "FULL_NAME": full_name,
+        "OWNER": owner,
+        "REPO": repo,
+        "SPECIES": entity["species"],
+        "EMOJI": entity.get("emoji", ""),
+        "GENERATION": entity["generation"],
+        "HEALTH": entity["health_score"],
+        "STATE": state,
+        "STATE_WORD": state.capitalize(),
+        "STATUS": entity["status"],
+        "VISUAL_URL": entity["visual_url"],
+        "REPO_URL": f"{settings.github_url}/{full_name}",
+        "GITHUB_URL": settings.github_url,
+        "BADGE_PATH": f"/badge/{full_name}.svg",
+        "BADGE_MARKDOWN": snippet,
+        "WS_URL": ws,
+        "API_URL": api,
+        "PET_JSON": Markup(json_for_script(payload)),
+        "CONFIG_HTML": Markup(config_notice(repository.config)),
     }
 
 
@@ -928,9 +920,8 @@ async def pet_page(request: web.Request) -> web.Response:
             return not_found_page(request, "There is no public pet for this repository.")
         repository, entity = found
         payload = await pet_payload(session, repository, entity, datetime.now(UTC), highlight)
-    site = site_of(request)
-    values = _pet_values(settings, payload, repository, site.live)
-    return html_response(site.page("pet.html", values))
+    values = _pet_values(settings, payload, repository, site_of(request).live)
+    return html_response(render_page(request, "pet.html", values))
 
 
 async def badge(request: web.Request) -> web.Response:
@@ -992,7 +983,7 @@ async def docs(request: web.Request) -> web.Response:
     page = request.match_info.get("page") or "index"
     if page not in DOC_PAGES:
         return not_found_page(request)
-    return html_response(site_of(request).page(f"docs/{page}.html", {}))
+    return html_response(render_page(request, f"docs/{page}.html", {}))
 
 
 async def docs_redirect(request: web.Request) -> web.Response:
@@ -1049,19 +1040,19 @@ def render_setup(
     `notice` is HTML the wizard built with esc(): where webhooks will arrive (or why not).
     """
     values = {
-        "GITHUB_URL": esc(settings.github_url),
-        "MANIFEST_JSON": esc(json.dumps(manifest)),
-        "STATE": esc(state),
-        "PROXY_HTML": notice,
+        "GITHUB_URL": settings.github_url,
+        "MANIFEST_JSON": json.dumps(manifest),
+        "STATE": state,
+        "PROXY_HTML": Markup(notice),
     }
-    body = render(read_template("setup.html"), values, load_assets())
+    body = standalone_env().get_template("setup.html").render(values)
     return html_response(body, csp=setup_csp(settings.github_url))
 
 
 def render_setup_done(slug: str, html_url: str) -> web.Response:
     """`site/setup-done.html` filled in: where the new App lives and how to restart."""
-    values = {"APP_SLUG": esc(slug), "APP_HTML_URL": esc(html_url)}
-    return html_response(render(read_template("setup-done.html"), values, load_assets()))
+    values = {"APP_SLUG": slug, "APP_HTML_URL": html_url}
+    return html_response(standalone_env().get_template("setup-done.html").render(values))
 
 
 # --- wiring -----------------------------------------------------------------------------------
@@ -1095,6 +1086,7 @@ async def detect_live(app: web.Application) -> None:
 def setup(app: web.Application) -> None:
     """Register the site's routes; called from `app.web.factory.features()`."""
     app[SITE] = Site.load()
+    app[aiohttp_jinja2.APP_KEY] = app[SITE].env
     app.middlewares.append(friendly_not_found)
     app.on_response_prepare.append(add_default_csp)
     app.on_startup.append(detect_live)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import jwt
 import pytest
 import yaml
@@ -447,12 +448,15 @@ def test_setup_done_page_says_how_to_restart() -> None:
 
 
 def test_templates_refuse_unknown_placeholders() -> None:
-    with pytest.raises(KeyError):
-        site.render("{{NOPE}}", {}, {})
     assets = {"x.css": site.Asset(b"", "text/css", "f" * 32)}
+    env = site.template_env(assets)
+    with pytest.raises(jinja2.UndefinedError):
+        env.from_string("{{ NOPE }}").render()
     assert (
-        site.render("{{A}}-{{ asset:x.css }}", {"A": "1"}, assets) == "1-/assets/x.css?v=ffffffffff"
+        env.from_string('{{ A }}-{{ asset("x.css") }}').render(A="1")
+        == "1-/assets/x.css?v=ffffffffff"
     )
+    assert env.from_string("{{ A }}").render(A='<b a="1">') == "&lt;b a=&#34;1&#34;&gt;"
 
 
 async def test_no_history_no_analyses_still_renders(site_client: Any) -> None:
