@@ -21,6 +21,7 @@ from app.entities import images, rules, service
 from app.entities.cron import Change, run_cron
 from app.entities.images import ImageResult, Outcome, PetLook, Picture
 from app.entities.species import strip_generation
+from app.infra.job_context import JobContext
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ BACKFILL_LIMIT: Final = 100  # picture jobs queued per hourly sweep at most
 
 def _base_url(ctx: dict[str, Any]) -> str:
     """Absolute URLs in events: the extension runs on another origin."""
-    settings: Settings | None = ctx.get("settings")
+    settings: Settings | None = JobContext(ctx).settings_or_none
     return settings.public_url if settings is not None else ""
 
 
@@ -69,9 +70,9 @@ def change_events(change: Change, now: datetime, base_url: str) -> list[dict[str
 async def decay_pets(ctx: dict[str, Any]) -> dict[str, int]:
     """Hourly: decay and death for every eligible pet, then events and picture jobs."""
     now = utcnow()
-    result = await run_cron(ctx["sessionmaker"], now)
+    result = await run_cron(JobContext(ctx).sessionmaker, now)
     base_url = _base_url(ctx)
-    bus = ctx.get("bus")
+    bus = JobContext(ctx).bus_or_none
     wants_pictures = _has_gemini(ctx)
     for change in result.changes:
         if bus is not None:
@@ -103,7 +104,7 @@ async def backfill_images(ctx: dict[str, Any], limit: int = BACKFILL_LIMIT) -> i
         .order_by(Entity.born_at.desc())
         .limit(limit)
     )
-    async with ctx["sessionmaker"]() as session:
+    async with JobContext(ctx).sessionmaker() as session:
         ids = list((await session.scalars(query)).all())
     for entity_id in ids:
         await request_images(ctx, entity_id)
@@ -112,7 +113,7 @@ async def backfill_images(ctx: dict[str, Any], limit: int = BACKFILL_LIMIT) -> i
 
 def _has_gemini(ctx: dict[str, Any]) -> bool:
     """Picture jobs only make sense with a key."""
-    settings: Settings | None = ctx.get("settings")
+    settings: Settings | None = JobContext(ctx).settings_or_none
     return settings is not None and settings.gemini_key is not None
 
 
@@ -130,7 +131,7 @@ async def request_images(
     """
     if not _has_gemini(ctx):
         return False
-    queue = ctx["queue"]
+    queue = JobContext(ctx).queue
     args: list[Any] = [entity_id] if states is None else [entity_id, list(states)]
     return bool(await queue.enqueue(IMAGES_JOB, *args, job_id=images_job_id(entity_id, states)))
 
@@ -138,7 +139,7 @@ async def request_images(
 async def after_update(ctx: dict[str, Any], update: service.PetUpdate) -> None:
     """After the transaction of a `service.record_commit` (or settle) committed: publish its
     events, and ask for a picture of a state shown for the first time."""
-    bus = ctx.get("bus")
+    bus = JobContext(ctx).bus_or_none
     for event in update.events:
         if bus is not None:
             await bus.publish(event)
@@ -151,7 +152,7 @@ async def _plan(
     ctx: dict[str, Any], entity_id: int, states: list[str] | None
 ) -> tuple[PetLook, list[str], Picture | None] | None:
     """What to ask for: wanted states still on sprites, and the reference if it exists."""
-    async with ctx["sessionmaker"]() as session:
+    async with JobContext(ctx).sessionmaker() as session:
         entity = await session.get(Entity, entity_id)
         if entity is None:
             return None
@@ -170,7 +171,7 @@ async def _store(
 ) -> list[dict[str, Any]]:
     """Save generated pictures and outcomes; an event if the shown picture changed."""
     now = utcnow()
-    async with ctx["sessionmaker"]() as session, session.begin():
+    async with JobContext(ctx).sessionmaker() as session, session.begin():
         entity = await service.lock_pet(session, entity_id)
         shown_before = service.image_url(entity)
         for state, result in results.items():
@@ -191,7 +192,7 @@ async def generate_images(
 
     Returns each state's outcome. No key: returns at once without any network call.
     """
-    client = images.make_client(ctx["settings"])
+    client = images.make_client(JobContext(ctx).settings)
     if client is None:
         return {}
     try:
@@ -200,13 +201,14 @@ async def generate_images(
             return {}
         look, wanted, reference = plan
         policy = dict(ctx.get(POLICY_KEY) or {})
-        model = ctx["settings"].gemini_image_model
+        model = JobContext(ctx).settings.gemini_image_model
         results = await images.generate_states(client, model, look, wanted, reference, **policy)
     finally:
         await client.aio.aclose()
     for event in await _store(ctx, entity_id, results):
-        if ctx.get("bus") is not None:
-            await ctx["bus"].publish(event)
+        bus = JobContext(ctx).bus_or_none
+        if bus is not None:
+            await bus.publish(event)
     return {state: str(result.outcome) for state, result in results.items()}
 
 

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.models import Job, utcnow
 from app.infra.group_commit import GroupCommit, UniqueJob
+from app.infra.job_context import JobContext
 
 log = logging.getLogger(__name__)
 
@@ -107,13 +108,13 @@ def durable(function: JobFunction) -> JobFunction:
         try:
             return await function(ctx, *args, **kwargs)
         except Exception as exc:
-            job_try = int(ctx.get("job_try") or 1)
+            job_try = JobContext(ctx).job_try
             if not is_transient(exc) or job_try >= MAX_TRIES:
                 raise
             delay = transient_backoff(job_try)
             log.warning(
                 "job %s (%s) try %d/%d failed (%s: %s); again in %.0f s",
-                ctx.get("job_id"),
+                JobContext(ctx).job_id,
                 function.__name__,
                 job_try,
                 MAX_TRIES,

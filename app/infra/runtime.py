@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core import db
 from app.core.config import Settings
+from app.infra import job_context
 from app.infra.bus import EventBus, LocalBus, RedisBus, event_channel
 from app.infra.github import GitHubApp
 from app.infra.queue import ArqQueue, InlineCron, InlineQueue, JobFunction, JobQueue
@@ -47,16 +48,16 @@ class Runtime:
 
     def job_ctx(self) -> dict[str, Any]:
         """The arq-style `ctx` dict that job functions receive in both modes."""
-        return {
-            "settings": self.settings,
-            "engine": self.engine,
-            "sessionmaker": self.sessionmaker,
-            "queue": self.queue,
-            "bus": self.bus,
-            "http": self.http,
-            "redis": self.redis,
-            "github": self.github,
-        }
+        return job_context.resources(
+            settings=self.settings,
+            engine=self.engine,
+            sessionmaker=self.sessionmaker,
+            queue=self.queue,
+            bus=self.bus,
+            http=self.http,
+            redis=self.redis,
+            github=self.github,
+        )
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import CommitAnalysis, Repository
+from app.infra.job_context import JobContext
 from app.jobs import inventory, ordering
 from app.jobs.handlers.base import installation_id, now, sessions
 from app.jobs.registry import ANALYZE, PUSH_STATUS, analyze_job_id, push_status_job_id
@@ -202,7 +203,7 @@ async def queue_analyses(
     queued = 0
     for sha, before in pairs:
         job_id = analyze_job_id(repository_id, sha)
-        if await ctx["queue"].enqueue(
+        if await JobContext(ctx).queue.enqueue(
             ANALYZE, repository_id, sha, post_status, before, job_id=job_id
         ):
             queued += 1
@@ -215,7 +216,7 @@ async def queue_plan(ctx: dict[str, Any], plan: PushPlan) -> int:
         ctx, plan.repository_id, plan.shas, not plan.summarize, plan.after or None
     )
     if plan.summarize:
-        await ctx["queue"].enqueue(
+        await JobContext(ctx).queue.enqueue(
             PUSH_STATUS,
             plan.repository_id,
             plan.head,

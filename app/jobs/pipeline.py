@@ -44,6 +44,7 @@ from app.entities.service import (
 )
 from app.entities.species import emoji_for, generation_name, strip_generation, subspecies_for
 from app.infra.github import GitHubApp
+from app.infra.job_context import JobContext
 from app.infra.queue import MAX_TRIES
 from app.jobs import ordering
 from app.jobs.commit_history import apply_history
@@ -169,7 +170,7 @@ def classify(exc: BaseException, job_try: int) -> BaseException:
 
 async def load_target(ctx: dict[str, Any], repository_id: int) -> Target | None:
     """The repository, if it is still monitored by a live installation."""
-    async with ctx["sessionmaker"]() as session:
+    async with JobContext(ctx).sessionmaker() as session:
         repo = await session.get(Repository, repository_id)
         if repo is None or not repo.monitoring_enabled or repo.installation_id is None:
             return None
@@ -181,8 +182,7 @@ async def load_target(ctx: dict[str, Any], repository_id: int) -> Target | None:
 
 def github(ctx: dict[str, Any]) -> GitHubApp:
     """The App's GitHub identity."""
-    app: GitHubApp = ctx["github"]
-    return app
+    return JobContext(ctx).github_app
 
 
 async def fetch_and_analyse(
@@ -198,7 +198,7 @@ async def stored_analysis(
     ctx: dict[str, Any], repository_id: int, sha: str
 ) -> CommitAnalysis | None:
     """The analysis of this commit, if it was applied already."""
-    async with ctx["sessionmaker"]() as session:
+    async with JobContext(ctx).sessionmaker() as session:
         return await session.scalar(
             select(CommitAnalysis).where(
                 CommitAnalysis.repository_id == repository_id, CommitAnalysis.sha == sha
@@ -241,7 +241,7 @@ async def review(
     ctx: dict[str, Any], config: RepoConfig, commit: Any, result: AnalysisResult
 ) -> tuple[Score, Any]:
     """The optional Gemini review, when the repository asks for it and a key is set."""
-    settings = ctx["settings"]
+    settings = JobContext(ctx).settings
     if not config.llm_review or settings.gemini_key is None:
         return result.score, None
     verdict = await review_commit(
@@ -345,9 +345,9 @@ async def apply_in_order(
     """The one transaction, under the repository's apply lock: None when the commit must wait
     for `after` (its analysis is stored), else the commits applied, its own first, then those
     that waited for it; empty when a concurrent job applied it already."""
-    base_url = ctx["settings"].public_url
+    base_url = JobContext(ctx).settings.public_url
     sha = item.row.sha
-    async with ctx["sessionmaker"].begin() as session:
+    async with JobContext(ctx).sessionmaker.begin() as session:
         await ordering.lock_repository(session, target.id)
         if await applied_before(session, target.id, sha):
             await ordering.forget(session, target.id, sha)
@@ -388,7 +388,7 @@ async def apply_followers(
 
 async def forget_commit(ctx: dict[str, Any], repository_id: int, sha: str) -> None:
     """A commit of a repository no longer monitored waits for nothing and holds nothing up."""
-    async with ctx["sessionmaker"].begin() as session:
+    async with JobContext(ctx).sessionmaker.begin() as session:
         await ordering.lock_repository(session, repository_id)
         await ordering.forget(session, repository_id, sha)
 
@@ -398,10 +398,12 @@ async def release(
 ) -> list[Applied]:
     """The commit will not be applied: what waited for it is applied now, saying so."""
     note = f"applied without {sha[:7]} ({why})"
-    async with ctx["sessionmaker"].begin() as session:
+    async with JobContext(ctx).sessionmaker.begin() as session:
         await ordering.lock_repository(session, target.id)
         await ordering.forget(session, target.id, sha)
-        applied = await apply_followers(session, target, sha, ctx["settings"].public_url, note)
+        applied = await apply_followers(
+            session, target, sha, JobContext(ctx).settings.public_url, note
+        )
     await report(ctx, gh, target, applied)
     return applied
 
@@ -410,7 +412,7 @@ async def apply_stalled(ctx: dict[str, Any], now: datetime | None = None) -> int
     """Apply analyses held up for longer than `ordering.STALL_AFTER` by a commit whose job
     failed for good or was lost, with a note; how many were applied."""
     now = now or datetime.now(UTC)
-    async with ctx["sessionmaker"]() as session:
+    async with JobContext(ctx).sessionmaker() as session:
         repositories = await ordering.stalled_repositories(session, now)
     count = 0
     for repository_id in repositories:
@@ -426,9 +428,9 @@ async def apply_stalled(ctx: dict[str, Any], now: datetime | None = None) -> int
 
 async def _apply_stalled_in(ctx: dict[str, Any], target: Target, now: datetime) -> list[Applied]:
     """One repository's stalled commits, each followed by what waited for it."""
-    base_url = ctx["settings"].public_url
+    base_url = JobContext(ctx).settings.public_url
     applied: list[Applied] = []
-    async with ctx["sessionmaker"].begin() as session:
+    async with JobContext(ctx).sessionmaker.begin() as session:
         await ordering.lock_repository(session, target.id)
         gone, free = await ordering.stalled(session, target.id, now)
         for pending in free:
@@ -498,14 +500,14 @@ async def report(
 async def repost_later(ctx: dict[str, Any], target: Target, sha: str, exc: BaseException) -> None:
     """Queue an `analyze_commit` of an applied commit: it only posts the status again."""
     log.info("status for %s@%s failed (%s); posting it again later", target.full_name, sha[:7], exc)
-    await ctx["queue"].enqueue(ANALYZE, target.id, sha, True, defer_by=backoff(1))
+    await JobContext(ctx).queue.enqueue(ANALYZE, target.id, sha, True, defer_by=backoff(1))
 
 
 async def post_stored_status(
     ctx: dict[str, Any], gh: GitHubAPI, target: Target, row: CommitAnalysis, config: RepoConfig
 ) -> None:
     """The status of a commit applied before, with the health right after it."""
-    async with ctx["sessionmaker"]() as session:
+    async with JobContext(ctx).sessionmaker() as session:
         pet = await current_pet(session, target.id)
     if pet is None:
         return
@@ -532,7 +534,7 @@ def status_text(row: CommitAnalysis, config: RepoConfig) -> StatusText:
 
 def _fail(exc: BaseException, ctx: dict[str, Any], target: Target, sha: str) -> str:
     """Raise Retry for transient failures; log and stop for permanent ones."""
-    fate = classify(exc, ctx.get("job_try") or 1)
+    fate = classify(exc, JobContext(ctx).job_try)
     if isinstance(fate, Stop):
         log.warning("analysis of %s@%s stopped: %s", target.full_name, sha[:7], fate)
         return f"stopped: {fate}"
@@ -549,7 +551,7 @@ async def give_up_or_retry(
     try:
         outcome = _fail(exc, ctx, target, sha)
     except Retry:
-        if (ctx.get("job_try") or 1) >= MAX_TRIES:
+        if JobContext(ctx).job_try >= MAX_TRIES:
             await release(ctx, gh, target, sha, "its analysis failed")
         raise
     except Exception:
@@ -573,7 +575,7 @@ async def post_status_for(
 ) -> bool:
     """POST the commit status showing `health` and `status` (the pet right after the commit;
     name and look are the pet's now); a 422 is logged and dropped, other failures retry."""
-    settings = ctx["settings"]
+    settings = JobContext(ctx).settings
     emoji = emoji_for(pet.species, pet.subspecies)
     state = "failure" if config.fail_below is not None and health < config.fail_below else "success"
     body = {
@@ -592,7 +594,7 @@ async def post_status_for(
         if getattr(exc, "status_code", None) == 422:
             log.warning("status for %s@%s refused (422): %s", target.full_name, sha[:7], exc)
             return False
-        fate = classify(exc, ctx.get("job_try") or 1)
+        fate = classify(exc, JobContext(ctx).job_try)
         if isinstance(fate, Stop):
             log.warning("status for %s@%s stopped: %s", target.full_name, sha[:7], fate)
             return False
@@ -604,7 +606,7 @@ async def publish(
     ctx: dict[str, Any], target: Target, row: CommitAnalysis, update: PetUpdate
 ) -> None:
     """analysis_complete, then the pet's own events and pictures for a state shown first."""
-    bus = ctx["bus"]
+    bus = JobContext(ctx).bus
     await bus.publish(
         {
             "type": "analysis_complete",
@@ -630,7 +632,7 @@ async def post_push_status(
     target = await load_target(ctx, repository_id)
     if target is None:
         return "skipped: repository not monitored"
-    async with ctx["sessionmaker"]() as session:
+    async with JobContext(ctx).sessionmaker() as session:
         rows = (
             await session.scalars(
                 select(CommitAnalysis).where(
@@ -639,8 +641,8 @@ async def post_push_status(
             )
         ).all()
         pet = await current_pet(session, repository_id)
-    if len(rows) < len(shas) and (ctx.get("job_try") or 1) < MAX_TRIES:
-        raise Retry(defer=backoff(ctx.get("job_try") or 1))
+    if len(rows) < len(shas) and JobContext(ctx).job_try < MAX_TRIES:
+        raise Retry(defer=backoff(JobContext(ctx).job_try))
     if pet is None:
         return "skipped: no pet"
     gh = github(ctx).installation_client(target.installation_id)

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from app.core.models import Installation, Repository
 from app.infra.github import GitHubApp
+from app.infra.job_context import JobContext
 from app.jobs.ingest import predecessors, queue_analyses, unanalysed
 from app.jobs.pipeline import apply_stalled
 
@@ -41,7 +42,7 @@ class Watched:
 
 async def watched(ctx: dict[str, Any]) -> dict[int, list[Watched]]:
     """Monitored branches per live installation."""
-    async with ctx["sessionmaker"]() as session:
+    async with JobContext(ctx).sessionmaker() as session:
         rows = (
             await session.execute(
                 select(Repository, Installation)
@@ -108,7 +109,7 @@ async def poll_branch(ctx: dict[str, Any], gh: GitHubAPI, item: Watched) -> int:
     shas = await new_commits(gh, item)
     if not shas:
         return 0
-    async with ctx["sessionmaker"].begin() as session:
+    async with JobContext(ctx).sessionmaker.begin() as session:
         todo = await unanalysed(session, item.repository_id, shas)
         repo = await session.get(Repository, item.repository_id)
         if repo is not None and item.branch == repo.default_branch:
@@ -128,7 +129,7 @@ async def poll_branch(ctx: dict[str, Any], gh: GitHubAPI, item: Watched) -> int:
 async def poll_repositories(ctx: dict[str, Any]) -> dict[str, int]:
     """Cron job: every monitored branch of every live installation; first, commits held up
     by a predecessor whose job never finished are applied (`pipeline.apply_stalled`)."""
-    app: GitHubApp | None = ctx.get("github")
+    app: GitHubApp | None = JobContext(ctx).github
     if app is None or not app.settings.app_configured:
         return {"queued": 0, "skipped": 0}
     try:
@@ -151,7 +152,7 @@ async def poll_repositories(ctx: dict[str, Any]) -> dict[str, int]:
 
 async def poll_repository(ctx: dict[str, Any], repository_id: int) -> dict[str, int]:
     """Job behind `POST /api/analysis/trigger`: look at one repository's branches now."""
-    app: GitHubApp | None = ctx.get("github")
+    app: GitHubApp | None = JobContext(ctx).github
     if app is None or not app.settings.app_configured:
         return {"queued": 0}
     queued = 0

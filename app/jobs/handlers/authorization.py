@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.core.models import User
 from app.infra.bus import EventBus, session_ended
+from app.infra.job_context import JobContext
 from app.jobs import inventory
 from app.jobs.handlers.base import sessions
 
@@ -29,6 +30,6 @@ async def authorization_revoked(
     async with sessions(ctx).begin() as session:
         await inventory.forget_user_tokens(session, github_id)
         user_ids = list(await session.scalars(select(User.id).where(User.github_id == github_id)))
-    bus: EventBus = ctx["bus"]
+    bus: EventBus = JobContext(ctx).bus
     for user_id in user_ids:
         await bus.publish(session_ended(user_id))

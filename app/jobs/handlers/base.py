@@ -10,6 +10,8 @@ from gidgethub import GitHubException
 from gidgethub.abc import GitHubAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.infra.job_context import JobContext
+
 log = logging.getLogger(__name__)
 
 
@@ -20,7 +22,7 @@ def now() -> datetime:
 
 def sessions(ctx: dict[str, Any]) -> async_sessionmaker[AsyncSession]:
     """The job's sessionmaker."""
-    maker: async_sessionmaker[AsyncSession] = ctx["sessionmaker"]
+    maker: async_sessionmaker[AsyncSession] = JobContext(ctx).sessionmaker
     return maker
 
 

@@ -11,6 +11,7 @@ from gidgethub.abc import GitHubAPI
 
 from app.core.logs import request_id
 from app.infra.github import GitHubApp
+from app.infra.job_context import JobContext
 from app.jobs.handlers import (
     authorization,
     installation,
@@ -35,7 +36,7 @@ router = routing.Router(
 
 def client_for(ctx: dict[str, Any], data: dict[str, Any]) -> GitHubAPI | None:
     """An installation client when the App is configured and the event names an installation."""
-    app: GitHubApp | None = ctx.get("github")
+    app: GitHubApp | None = JobContext(ctx).github
     inst = installation_id(data)
     if app is None or inst is None or not app.settings.app_configured:
         return None

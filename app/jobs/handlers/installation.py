@@ -8,6 +8,7 @@ from gidgethub import routing, sansio
 from gidgethub.abc import GitHubAPI
 
 from app.entities.jobs import request_images
+from app.infra.job_context import JobContext
 from app.jobs import inventory
 from app.jobs.handlers.base import now, sessions, with_language
 
@@ -56,8 +57,9 @@ async def installation_deleted(
         await inventory.stop_monitoring(
             session, await inventory.repositories_of(session, inst_id), when
         )
-    if ctx.get("github") is not None:
-        ctx["github"].tokens.forget(inst_id)
+    app = JobContext(ctx).github
+    if app is not None:
+        app.tokens.forget(inst_id)
 
 
 @router.register("installation", action="suspend")
@@ -82,5 +84,6 @@ async def installation_permissions(
     """The owner accepted new permissions: record them, and drop the old token's scope."""
     async with sessions(ctx).begin() as session:
         await inventory.upsert_installation(session, event.data["installation"], now())
-    if ctx.get("github") is not None:
-        ctx["github"].tokens.forget(int(event.data["installation"]["id"]))
+    app = JobContext(ctx).github
+    if app is not None:
+        app.tokens.forget(int(event.data["installation"]["id"]))

@@ -1,0 +1,127 @@
+"""The typed view of a job's `ctx`: every key a job reads is spelled here, and only here.
+
+arq hands each job a plain dict (and the inline queue copies arq's contract), so `ctx` stays a
+dict on the wire: `Runtime.job_ctx` fills it with `resources`, and the queues add `job_id` and
+`job_try`. Jobs never index it themselves; they read `JobContext(ctx).sessionmaker` and the like,
+which mypy checks. Tests may hand in a partial dict: a required resource that is missing raises
+`KeyError` when read, as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import aiohttp
+    from arq.connections import ArqRedis
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+    from app.core.config import Settings
+    from app.infra.bus import EventBus
+    from app.infra.github import GitHubApp
+    from app.infra.queue import JobQueue
+
+SETTINGS = "settings"
+ENGINE = "engine"
+SESSIONMAKER = "sessionmaker"
+QUEUE = "queue"
+BUS = "bus"
+HTTP = "http"
+REDIS = "redis"
+GITHUB = "github"
+# Set by the queue for each run (arq's own names).
+JOB_ID = "job_id"
+JOB_TRY = "job_try"
+
+
+def resources(
+    *,
+    settings: Settings,
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    queue: JobQueue,
+    bus: EventBus,
+    http: aiohttp.ClientSession,
+    redis: ArqRedis | None,
+    github: GitHubApp | None,
+) -> dict[str, Any]:
+    """The arq-style `ctx` dict that job functions receive in both modes."""
+    return {
+        SETTINGS: settings,
+        ENGINE: engine,
+        SESSIONMAKER: sessionmaker,
+        QUEUE: queue,
+        BUS: bus,
+        HTTP: http,
+        REDIS: redis,
+        GITHUB: github,
+    }
+
+
+class JobContext:
+    """Typed, read-only access to a job's `ctx` dict."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self.raw = raw
+
+    @property
+    def settings(self) -> Settings:
+        """The process's settings (required)."""
+        value: Settings = self.raw[SETTINGS]
+        return value
+
+    @property
+    def settings_or_none(self) -> Settings | None:
+        """The settings, when the caller provided them (some tests do not)."""
+        value: Settings | None = self.raw.get(SETTINGS)
+        return value
+
+    @property
+    def sessionmaker(self) -> async_sessionmaker[AsyncSession]:
+        """The database sessions."""
+        value: async_sessionmaker[AsyncSession] = self.raw[SESSIONMAKER]
+        return value
+
+    @property
+    def queue(self) -> JobQueue:
+        """Where follow-up jobs go."""
+        value: JobQueue = self.raw[QUEUE]
+        return value
+
+    @property
+    def bus(self) -> EventBus:
+        """The event bus to every web process (required)."""
+        value: EventBus = self.raw[BUS]
+        return value
+
+    @property
+    def bus_or_none(self) -> EventBus | None:
+        """The event bus, when the caller provided one."""
+        value: EventBus | None = self.raw.get(BUS)
+        return value
+
+    @property
+    def github(self) -> GitHubApp | None:
+        """The App's GitHub client (None in contexts that have none)."""
+        value: GitHubApp | None = self.raw.get(GITHUB)
+        return value
+
+    @property
+    def github_app(self) -> GitHubApp:
+        """The App's GitHub client, for jobs that cannot run without one."""
+        value: GitHubApp = self.raw[GITHUB]
+        return value
+
+    @property
+    def job_id(self) -> str | None:
+        """The running job's id, when a queue runs it."""
+        value: str | None = self.raw.get(JOB_ID)
+        return value
+
+    @property
+    def job_try(self) -> int:
+        """Which try this is, from 1 (1 outside a queue)."""
+        return int(self.raw.get(JOB_TRY) or 1)
