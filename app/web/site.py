@@ -152,6 +152,11 @@ def standalone_env() -> jinja2.Environment:
     return template_env(load_assets())
 
 
+def render_partial(name: str, **values: object) -> Markup:
+    """A section template from `site/partials/sections/`, rendered to safe HTML."""
+    return Markup(standalone_env().get_template(f"partials/sections/{name}").render(values))
+
+
 # --- responses --------------------------------------------------------------------------------
 
 
@@ -215,15 +220,6 @@ def state_ranges() -> list[tuple[str, int, int]]:
     return [(state, min(ranges[state]), max(ranges[state])) for state in rules.HEALTH_STATES]
 
 
-def _sprite_figure(species: str, subspecies: str, state: str) -> str:
-    """One gallery picture: the inline sprite with the state written under it."""
-    svg = sprite_svg(species, subspecies, state, GALLERY_SEEDS[species], rules.ALIVE)
-    return (
-        f'<figure class="sprite" data-species="{esc(species)}" data-state="{esc(state)}">'
-        f"{svg}<figcaption>{esc(state.capitalize())}</figcaption></figure>"
-    )
-
-
 # Spellings in the language table that are aliases of a name already listed.
 LANGUAGE_ALIASES: Final = frozenset({"js", "ts", "py", "golang", "cpp", "csharp"})
 
@@ -240,57 +236,40 @@ def languages_for(species: str) -> str:
     return "Languages: " + ", ".join(names)
 
 
-def _icon_span(svg: str) -> str:
+def _icon(svg: str) -> Markup:
     """A sprite, small, beside a heading's word (decorative: the word carries the meaning)."""
     from app.web.badge_card import icon_sprite
 
-    return f'<span class="species-icon" aria-hidden="true">{icon_sprite(svg, HEADING_ICON)}</span>'
+    return Markup(icon_sprite(svg, HEADING_ICON))
 
 
-def _heading_icon(species: str, subspecies: str) -> str:
-    """The species drawn by its own sprite: emoji need a font many machines lack."""
-    svg = sprite_svg(species, subspecies, rules.HEALTHY, GALLERY_SEEDS[species], rules.ALIVE)
-    return _icon_span(svg)
+def _gallery_row(species: str) -> dict[str, object]:
+    """One species of the gallery: its kinds, languages, heading icon and five pictures."""
+    subs = SUBSPECIES[species]
+    seed = GALLERY_SEEDS[species]
+
+    def draw(state: str) -> Markup:
+        return Markup(sprite_svg(species, subs[0], state, seed, rules.ALIVE))
+
+    return {
+        "species": species,
+        "kinds": ", ".join(subs),
+        "languages": languages_for(species),
+        "icon": _icon(draw(rules.HEALTHY)),
+        "figures": [{"state": state, "svg": draw(state)} for state in rules.HEALTH_STATES],
+    }
 
 
-def gallery_html() -> str:
+def gallery_html() -> Markup:
     """Every species in its five states, drawn by the same code that draws real pets."""
-    rows = []
-    for species in SPECIES:
-        subs = SUBSPECIES[species]
-        figures = "".join(_sprite_figure(species, subs[0], state) for state in rules.HEALTH_STATES)
-        kinds = ", ".join(subs)
-        languages = languages_for(species)
-        rows.append(
-            f'<section class="species" data-species="{esc(species)}" '
-            f'aria-labelledby="species-{esc(species)}">'
-            f'<h3 id="species-{esc(species)}">{_heading_icon(species, subs[0])} '
-            f"{esc(species.capitalize())} <small>({esc(kinds)})</small></h3>"
-            f'<p class="hint">{esc(languages)}</p><div class="sprites">{figures}</div></section>'
-        )
     ghost = tombstone_svg(GALLERY_SEEDS[SPECIES[0]], "a pet that died, resting in peace")
-    rows.append(
-        '<section class="species" data-species="dead" aria-labelledby="species-dead">'
-        f'<h3 id="species-dead">{_icon_span(ghost)} And when it dies</h3>'
-        f'<div class="sprites"><figure class="sprite" data-state="dead">{ghost}'
-        "<figcaption>Dead</figcaption></figure></div></section>"
-    )
-    return "".join(rows)
+    rows = [_gallery_row(species) for species in SPECIES]
+    return render_partial("gallery.html", rows=rows, ghost=Markup(ghost), ghost_icon=_icon(ghost))
 
 
-def states_html() -> str:
+def states_html() -> Markup:
     """The health states table: range, colour swatch and the word, never colour alone."""
-    rows = "".join(
-        f'<tr data-state="{esc(state)}"><th scope="row"><span class="swatch state-{esc(state)}" '
-        f'aria-hidden="true"></span> {esc(state.capitalize())}</th>'
-        f"<td>{low}–{high}</td></tr>"
-        for state, low, high in state_ranges()
-    )
-    return (
-        '<table class="states"><caption>Health states</caption>'
-        '<thead><tr><th scope="col">State</th><th scope="col">Health</th></tr></thead>'
-        f"<tbody>{rows}</tbody></table>"
-    )
+    return render_partial("states.html", ranges=state_ranges())
 
 
 def _hours(delta: timedelta) -> int:
@@ -298,7 +277,7 @@ def _hours(delta: timedelta) -> int:
     return int(delta.total_seconds() // 3600)
 
 
-def life_html() -> str:
+def life_html() -> Markup:
     """Decay, death and revival, written from the constants in `app.entities.rules`."""
     second = generation_name("Mochi", 2)
     items = [
@@ -318,8 +297,10 @@ def life_html() -> str:
         ),
         (
             "Dying",
-            f"Below {rules.POOR_AT} health the pet's status becomes <em>dying</em>, a warning "
-            "that comes days before the end.",
+            Markup(
+                "Below {} health the pet's status becomes <em>dying</em>, a warning that comes "
+                "days before the end."
+            ).format(rules.POOR_AT),
         ),
         (
             "Death",
@@ -329,11 +310,10 @@ def life_html() -> str:
         (
             "Revival",
             f"{_hours(rules.COOLDOWN)} hours after death a new generation can hatch at full "
-            f"health, with the same name and a numeral: “{esc(second)}”.",
+            f"health, with the same name and a numeral: “{second}”.",
         ),
     ]
-    body = "".join(f"<dt>{esc(term)}</dt><dd>{text}</dd>" for term, text in items)
-    return f'<dl class="life">{body}</dl>'
+    return render_partial("life.html", items=items)
 
 
 def _rule_effect(rule: Mapping[str, object]) -> str:
@@ -346,7 +326,7 @@ def _rule_effect(rule: Mapping[str, object]) -> str:
     return f"{points:+d}" if isinstance(points, int) and points else str(points)
 
 
-def scoring_html() -> str:
+def scoring_html() -> Markup:
     """The seed's formula and every scoring rule, from `app.analysis.scoring`.
 
     A list rather than a table: four columns of prose don't fit a phone's width.
@@ -356,17 +336,16 @@ def scoring_html() -> str:
         f"{scoring.COMPLEXITY_WEIGHT:g} × complexity − {scoring.LINT_WEIGHT:g} × lint, "
         f"capped at ±{scoring.FORMULA_CAP}"
     )
-    items = "".join(
-        f'<li data-code="{esc(rule["code"])}"><p class="rule-head"><code>{esc(rule["code"])}</code>'
-        f' <span class="family">{esc(rule.get("family", ""))}</span>'
-        f' <strong class="effect">{esc(_rule_effect(rule))}</strong></p>'
-        f"<p>{esc(rule.get('rule', ''))}</p></li>"
+    shown = [
+        {
+            "code": rule["code"],
+            "family": rule.get("family", ""),
+            "effect": _rule_effect(rule),
+            "rule": rule.get("rule", ""),
+        }
         for rule in scoring.RULES
-    )
-    return (
-        f'<p class="formula"><code>{esc(formula)}</code></p>'
-        f'<ul class="rules" aria-label="Scoring rules">{items}</ul>'
-    )
+    ]
+    return render_partial("scoring.html", formula=formula, rules=shown)
 
 
 VALIDITY_FILE: Final = SITE_DIR / "data" / "validity.json"
@@ -394,27 +373,18 @@ def _validity_cell(row: Mapping[str, object], key: str) -> str:
     return str(value)
 
 
-def validity_html(path: Path = VALIDITY_FILE) -> str:
+def validity_html(path: Path = VALIDITY_FILE) -> Markup:
     """The latest `bench/validity.py --record` figures as a table (empty without a record)."""
     try:
         record = json.loads(path.read_text())
     except (OSError, ValueError):
-        return "<p>No validity figures have been recorded for this version.</p>"
-    head = "".join(f'<th scope="col">{esc(title)}</th>' for title, _ in VALIDITY_COLUMNS)
+        return render_partial("validity.html", rows=None)
     rows = [*record.get("histories", []), {**record.get("pooled", {}), "name": "pooled"}]
-    body = "".join(
-        "<tr>"
-        + "".join(f"<td>{esc(_validity_cell(row, key))}</td>" for _, key in VALIDITY_COLUMNS)
-        + "</tr>"
-        for row in rows
-    )
-    caption = (
-        f"Measured {esc(record.get('date', ''))} with <code>uv run python bench/validity.py</code>"
-    )
-    return (
-        '<div class="table-scroll" tabindex="0" role="region" aria-label="Validity figures">'
-        f'<table class="validity"><caption>{caption}</caption>'
-        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+    return render_partial(
+        "validity.html",
+        date=record.get("date", ""),
+        titles=[title for title, _ in VALIDITY_COLUMNS],
+        rows=[[_validity_cell(row, key) for _, key in VALIDITY_COLUMNS] for row in rows],
     )
 
 
@@ -494,21 +464,19 @@ def _default_text(default: object) -> str:
     return str(default)
 
 
-def settings_table() -> str:
+def settings_table() -> Markup:
     """Every setting `app.core.config.Settings` reads, with its default taken from the code.
 
     A definition list, one card per setting, so long names and URLs fit a phone's width.
+    `SETTING_HELP`'s meanings are HTML written here.
     """
-    rows = []
+    entries = []
     for model_field in Settings.model_fields.values():
         name = str(model_field.alias)
         shown, meaning = SETTING_HELP.get(name, (None, ""))
         default = shown if shown is not None else _default_text(model_field.default)
-        rows.append(
-            f'<div class="entry" data-setting="{esc(name)}"><dt><code>{esc(name)}</code> '
-            f'<span class="default">default: {esc(default)}</span></dt><dd>{meaning}</dd></div>'
-        )
-    return f'<dl class="entries" id="settings" aria-label="Settings">{"".join(rows)}</dl>'
+        entries.append((name, default, Markup(meaning)))
+    return render_partial("settings.html", entries=entries)
 
 
 def deploy_file(name: str) -> str:
@@ -714,15 +682,9 @@ def badge_look(repository: Repository | None, entity: Entity | None) -> BadgeLoo
     return BadgeLook("tamagitto", message, STATE_COLOURS[state], state, icon)
 
 
-def _badge_text(x: float, width: float, text: str) -> str:
-    """A shadowed, centred text run (shields' look)."""
-    t = esc(text)
-    return (
-        f'<text x="{x:.1f}" y="15" fill="#010101" fill-opacity=".3" textLength="{width:.1f}" '
-        f'lengthAdjust="spacingAndGlyphs">{t}</text>'
-        f'<text x="{x:.1f}" y="14" textLength="{width:.1f}" '
-        f'lengthAdjust="spacingAndGlyphs">{t}</text>'
-    )
+def _run(x: float, width: float, text: str) -> tuple[str, str, str]:
+    """A shadowed, centred text run's position, length and words (shields' look)."""
+    return f"{x:.1f}", f"{width:.1f}", text
 
 
 def badge_svg(look: BadgeLook, picture: tuple[str, bytes] | None = None) -> str:
@@ -734,32 +696,30 @@ def badge_svg(look: BadgeLook, picture: tuple[str, bytes] | None = None) -> str:
     left = pic + left_w + 2 * pad
     right = right_w + 2 * pad
     total = left + right
-    title = f"{look.label}: {look.message}"
-    image = ""
+    image = Markup("")
     if picture is not None:
         data = base64.b64encode(picture[1]).decode()
         href = f"data:{picture[0]};base64,{data}"
-        image = f'<image x="0" y="0" width="{pic}" height="{pic}" href="{href}"/>'
+        image = Markup('<image x="0" y="0" width="{0}" height="{0}" href="{1}"/>').format(pic, href)
     elif look.icon:
         from app.web.badge_card import nested_sprite
 
-        image = nested_sprite(look.icon, 2, 2, height - 4)
+        image = Markup(nested_sprite(look.icon, 2, 2, height - 4))
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{total:.0f}" height="{height}" '
-        f'role="img" aria-label="{esc(title)}" data-state="{esc(look.state)}">'
-        f"<title>{esc(title)}</title>"
-        '<linearGradient id="s" x2="0" y2="100%"><stop offset="0" stop-color="#bbb" '
-        'stop-opacity=".1"/><stop offset="1" stop-opacity=".1"/></linearGradient>'
-        f'<clipPath id="r"><rect width="{total:.0f}" height="{height}" rx="3" fill="#fff"/>'
-        "</clipPath>"
-        f'<g clip-path="url(#r)"><rect width="{left:.1f}" height="{height}" fill="#555"/>'
-        f'<rect x="{left:.1f}" width="{right:.1f}" height="{height}" fill="{look.colour}"/>'
-        f'<rect width="{total:.0f}" height="{height}" fill="url(#s)"/>{image}</g>'
-        '<g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,sans-serif" '
-        'text-rendering="geometricPrecision" font-size="11">'
-        f"{_badge_text(pic + left_w / 2 + pad, left_w, look.label)}"
-        f"{_badge_text(left + right / 2, right_w, look.message)}"
-        "</g></svg>"
+        standalone_env()
+        .get_template("badges/flat.svg")
+        .render(
+            total=f"{total:.0f}",
+            height=height,
+            title=f"{look.label}: {look.message}",
+            state=look.state,
+            left=f"{left:.1f}",
+            right=f"{right:.1f}",
+            colour=look.colour,
+            image=image,
+            label=_run(pic + left_w / 2 + pad, left_w, look.label),
+            message=_run(left + right / 2, right_w, look.message),
+        )
     )
 
 
@@ -789,13 +749,13 @@ class Site:
     def load(cls) -> Site:
         """Read site/ and render the landing page's sections from the code's constants."""
         sections: dict[str, object] = {
-            "GALLERY_HTML": Markup(gallery_html()),
-            "STATES_HTML": Markup(states_html()),
-            "LIFE_HTML": Markup(life_html()),
-            "SCORING_HTML": Markup(scoring_html()),
-            "VALIDITY_HTML": Markup(validity_html()),
+            "GALLERY_HTML": gallery_html(),
+            "STATES_HTML": states_html(),
+            "LIFE_HTML": life_html(),
+            "SCORING_HTML": scoring_html(),
+            "VALIDITY_HTML": validity_html(),
             **config_doc_values(),
-            "SETTINGS_TABLE": Markup(settings_table()),
+            "SETTINGS_TABLE": settings_table(),
             "COMPOSE_YAML": deploy_file("compose.yaml"),
             "CADDYFILE": deploy_file("Caddyfile"),
         }
@@ -845,7 +805,7 @@ def lost_sprite() -> str:
     return icon_sprite(svg, LOST_ICON)
 
 
-def config_notice(config: Mapping[str, Any] | None) -> str:
+def config_notice(config: Mapping[str, Any] | None) -> Markup:
     """What was wrong with the repository's `.github/tamagitto.yml`, as the pipeline stored it.
 
     The file lives in a public repository, so its problems are public too.
@@ -855,18 +815,12 @@ def config_notice(config: Mapping[str, Any] | None) -> str:
     errors = [str(e) for e in (config or {}).get("errors") or []]
     warnings = [str(w) for w in (config or {}).get("warnings") or []]
     if not errors and not warnings:
-        return ""
-    effect = (
-        "The file has errors, so every default is in force until it is fixed."
-        if errors
-        else "These keys are ignored."
-    )
-    items = "".join(f"<li>{esc(problem)}</li>" for problem in [*errors, *warnings])
-    return (
-        '<section id="config-problems" class="notice" aria-labelledby="config-title">'
-        f'<h2 id="config-title">Problems in <code>{esc(CONFIG_PATH)}</code></h2>'
-        f'<p>{effect} See <a href="/docs/config">the configuration reference</a>.</p>'
-        f"<ul>{items}</ul></section>"
+        return Markup("")
+    return render_partial(
+        "config-notice.html",
+        path=CONFIG_PATH,
+        has_errors=bool(errors),
+        problems=[*errors, *warnings],
     )
 
 
@@ -905,7 +859,7 @@ def _pet_values(
         "WS_URL": ws,
         "API_URL": api,
         "PET_JSON": Markup(json_for_script(payload)),
-        "CONFIG_HTML": Markup(config_notice(repository.config)),
+        "CONFIG_HTML": config_notice(repository.config),
     }
 
 
