@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import schemas
 from app.core.models import Entity, EntityImage, HealthHistory, Repository
 from app.entities import rules
 from app.entities.images import Outcome, Picture
@@ -273,32 +274,39 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def entity_to_dict(entity: Entity, repository: Repository, base_url: str = "") -> dict[str, Any]:
+def entity_model(entity: Entity, repository: Repository, base_url: str = "") -> schemas.Entity:
     """CONTRACTS.md's entity object, plus emoji, cooldown and frozen for the clients."""
     expires = rules.cooldown_expires(pet_state(entity))
-    return {
-        "id": entity.id,
-        "name": entity.name,
-        "type": entity.species,
-        "species": entity.subspecies or entity.species,
-        "emoji": emoji_for(entity.species, entity.subspecies),
-        "health_score": entity.health,
-        "state": rules.health_state(entity.health),
-        "status": entity.status,
-        "generation": entity.generation,
-        "visual_url": image_url(entity, base_url=base_url),
-        "repository": {"full_name": repository.full_name, "language": repository.language},
-        "repository_id": entity.repository_id,
-        "last_updated": _iso(entity.updated_at),
-        "created_at": _iso(entity.born_at),
-        "died_at": _iso(entity.died_at),
-        "cooldown_expires": _iso(expires),
-        "frozen": entity.frozen,
-        "sleeping": entity.sleeping_since is not None,
-        "sleeping_since": _iso(entity.sleeping_since),
-        "sleep_until": _iso(entity.sleep_until),
-        "decay": {"grace_days": entity.grace_days, "per_day": entity.decay_per_day},
-    }
+    return schemas.Entity(
+        id=entity.id,
+        name=entity.name,
+        type=entity.species,
+        species=entity.subspecies or entity.species,
+        emoji=emoji_for(entity.species, entity.subspecies),
+        health_score=entity.health,
+        state=rules.health_state(entity.health),
+        status=entity.status,
+        generation=entity.generation,
+        visual_url=image_url(entity, base_url=base_url),
+        repository=schemas.EntityRepository(
+            full_name=repository.full_name, language=repository.language
+        ),
+        repository_id=entity.repository_id,
+        last_updated=_iso(entity.updated_at),
+        created_at=_iso(entity.born_at),
+        died_at=_iso(entity.died_at),
+        cooldown_expires=_iso(expires),
+        frozen=entity.frozen,
+        sleeping=entity.sleeping_since is not None,
+        sleeping_since=_iso(entity.sleeping_since),
+        sleep_until=_iso(entity.sleep_until),
+        decay=schemas.Decay(grace_days=entity.grace_days, per_day=entity.decay_per_day),
+    )
+
+
+def entity_to_dict(entity: Entity, repository: Repository, base_url: str = "") -> dict[str, Any]:
+    """`entity_model` as JSON."""
+    return entity_model(entity, repository, base_url).json_dict()
 
 
 def status_message(name: str, new_status: str) -> str:
@@ -310,21 +318,27 @@ def status_message(name: str, new_status: str) -> str:
     return f"{name} is recovering!"
 
 
+def status_change(
+    entity: Entity, old_status: str, at: datetime, base_url: str = ""
+) -> schemas.StatusChange:
+    """CONTRACTS.md `status_change`, with the ids the web tier filters on."""
+    return schemas.StatusChange(
+        entity_id=entity.id,
+        repository_id=entity.repository_id,
+        old_status=old_status,
+        new_status=entity.status,
+        health_score=entity.health,
+        message=status_message(entity.name, entity.status),
+        visual_url=image_url(entity, base_url=base_url),
+        timestamp=at.isoformat(),
+    )
+
+
 def status_change_event(
     entity: Entity, old_status: str, at: datetime, base_url: str = ""
 ) -> dict[str, Any]:
-    """CONTRACTS.md `status_change`, with the ids the web tier filters on."""
-    return {
-        "type": "status_change",
-        "entity_id": entity.id,
-        "repository_id": entity.repository_id,
-        "old_status": old_status,
-        "new_status": entity.status,
-        "health_score": entity.health,
-        "message": status_message(entity.name, entity.status),
-        "visual_url": image_url(entity, base_url=base_url),
-        "timestamp": at.isoformat(),
-    }
+    """`status_change` as the bus carries it (JSON)."""
+    return status_change(entity, old_status, at, base_url).json_dict()
 
 
 def hungry_message(name: str) -> str:
@@ -332,34 +346,43 @@ def hungry_message(name: str) -> str:
     return f"{name} is hungry"
 
 
-def hungry_event(entity: Entity, at: datetime, base_url: str = "") -> dict[str, Any]:
+def hungry(entity: Entity, at: datetime, base_url: str = "") -> schemas.StatusChange:
     """A `status_change` whose status stays put: "Mochi is hungry", `reason` "hungry".
 
     Hunger is not one of the contract's statuses, so the event keeps old and new status
     equal and names the reason; clients that only show `message` still say the right thing.
     """
-    event = status_change_event(entity, entity.status, at, base_url)
-    event["message"] = hungry_message(entity.name)
-    event["reason"] = HUNGRY
-    return event
+    event = status_change(entity, entity.status, at, base_url)
+    return event.model_copy(update={"message": hungry_message(entity.name), "reason": HUNGRY})
+
+
+def hungry_event(entity: Entity, at: datetime, base_url: str = "") -> dict[str, Any]:
+    """`hungry` as the bus carries it (JSON)."""
+    return hungry(entity, at, base_url).json_dict()
+
+
+def health_update(
+    entity: Entity, change_reason: str, at: datetime, base_url: str = ""
+) -> schemas.HealthUpdate:
+    """CONTRACTS.md `health_update`, with the ids the web tier filters on."""
+    return schemas.HealthUpdate(
+        entity_id=entity.id,
+        repository_id=entity.repository_id,
+        health_score=entity.health,
+        state=rules.health_state(entity.health),
+        status=entity.status,
+        visual_url=image_url(entity, base_url=base_url),
+        sleeping=entity.sleeping_since is not None,
+        change_reason=change_reason,
+        timestamp=at.isoformat(),
+    )
 
 
 def health_update_event(
     entity: Entity, change_reason: str, at: datetime, base_url: str = ""
 ) -> dict[str, Any]:
-    """CONTRACTS.md `health_update`, with the ids the web tier filters on."""
-    return {
-        "type": "health_update",
-        "entity_id": entity.id,
-        "repository_id": entity.repository_id,
-        "health_score": entity.health,
-        "state": rules.health_state(entity.health),
-        "status": entity.status,
-        "visual_url": image_url(entity, base_url=base_url),
-        "sleeping": entity.sleeping_since is not None,
-        "change_reason": change_reason,
-        "timestamp": at.isoformat(),
-    }
+    """`health_update` as the bus carries it (JSON)."""
+    return health_update(entity, change_reason, at, base_url).json_dict()
 
 
 def events_for(
@@ -633,11 +656,14 @@ __all__ = [
     "current_pet",
     "decay_params",
     "ensure_picture",
+    "entity_model",
     "entity_to_dict",
     "events_for",
+    "health_update",
     "health_update_event",
     "hibernate_pet",
     "history_row",
+    "hungry",
     "hungry_event",
     "hungry_message",
     "image_ext",
@@ -656,6 +682,7 @@ __all__ = [
     "settle_pet",
     "sprite_for",
     "sprite_seed",
+    "status_change",
     "status_change_event",
     "status_message",
     "store_picture",

@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import schemas
 from app.core.models import CommitAnalysis, Entity, HealthHistory, Repository
 from app.core.times import iso
 from app.entities import rules
-from app.entities.service import entity_to_dict
+from app.entities.service import entity_model
 
 TREND_THRESHOLD = 5
 GRANULARITIES = {"hourly": timedelta(hours=1), "daily": timedelta(days=1)}
@@ -32,11 +33,16 @@ async def current_pets(
     return [(e, by_id[e.repository_id]) for e in rows]
 
 
-def entity_json(entity: Entity, repository: Repository, base_url: str) -> dict[str, Any]:
+def pet_model(entity: Entity, repository: Repository, base_url: str) -> schemas.Entity:
     """The contract's entity object, with the repository's id so clients can filter by it."""
-    doc = entity_to_dict(entity, repository, base_url)
-    doc["repository"] = {**doc["repository"], "id": repository.id}
-    return doc
+    model = entity_model(entity, repository, base_url)
+    model.repository.id = repository.id
+    return model
+
+
+def entity_json(entity: Entity, repository: Repository, base_url: str) -> dict[str, Any]:
+    """`pet_model` as JSON."""
+    return pet_model(entity, repository, base_url).json_dict()
 
 
 def activity(entity: Entity) -> datetime:
@@ -45,10 +51,15 @@ def activity(entity: Entity) -> datetime:
     return max(times)
 
 
-def pets_json(pets: Sequence[tuple[Entity, Repository]], base_url: str) -> list[dict[str, Any]]:
+def pet_models(pets: Sequence[tuple[Entity, Repository]], base_url: str) -> list[schemas.Entity]:
     """Entity objects, most recently active first."""
     ordered = sorted(pets, key=lambda p: activity(p[0]), reverse=True)
-    return [entity_json(e, r, base_url) for e, r in ordered]
+    return [pet_model(e, r, base_url) for e, r in ordered]
+
+
+def pets_json(pets: Sequence[tuple[Entity, Repository]], base_url: str) -> list[dict[str, Any]]:
+    """`pet_models` as JSON."""
+    return [pet.json_dict() for pet in pet_models(pets, base_url)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +151,7 @@ def _add_to_bucket(entry: dict[str, Any], point: Point) -> None:
         entry["scored_delta"] = (entry["scored_delta"] or 0) + (point.scored or 0)
 
 
-def bucketed(points: Sequence[Point], granularity: str) -> list[dict[str, Any]]:
+def history_points(points: Sequence[Point], granularity: str) -> list[schemas.HistoryPoint]:
     """One entry per hour or day: last health and reason, summed delta, latest commit.
 
     `applied` (equal to `delta`: the health change really made) is named apart from
@@ -157,7 +168,12 @@ def bucketed(points: Sequence[Point], granularity: str) -> list[dict[str, Any]]:
             out.append(_new_bucket(start, point))
     for entry in out:
         del entry["_start"]
-    return out
+    return [schemas.HistoryPoint(**entry) for entry in out]
+
+
+def bucketed(points: Sequence[Point], granularity: str) -> list[dict[str, Any]]:
+    """`history_points` as JSON."""
+    return [point.json_dict() for point in history_points(points, granularity)]
 
 
 def trend(points: Sequence[Point], current: int) -> str:
@@ -193,25 +209,25 @@ def summary(
 def health_trend(points: Sequence[Point]) -> list[dict[str, Any]]:
     """`[{date, score}]`: the last score of each day."""
     return [
-        {"date": p["timestamp"][:10], "score": p["health_score"]} for p in bucketed(points, "daily")
+        {"date": p.timestamp[:10], "score": p.health_score} for p in history_points(points, "daily")
     ]
 
 
-def _reason_text(reasons: Sequence[dict[str, Any]]) -> str:
+def _reason_text(reasons: Sequence[schemas.Reason]) -> str:
     """The two weightiest reasons as one line ("tests added, complexity down")."""
-    top = sorted(reasons, key=lambda r: abs(float(r.get("points") or 0)), reverse=True)[:2]
-    texts = [str(r.get("detail") or r.get("code") or "") for r in top]
+    top = sorted(reasons, key=lambda r: abs(r.points), reverse=True)[:2]
+    texts = [r.detail or r.code for r in top]
     return ", ".join(t for t in texts if t) or "no notable change"
 
 
-def _reason(item: Any) -> dict[str, Any]:
+def _reason(item: Any) -> schemas.Reason:
     """One reason in the contract's `{code, points, detail}` shape."""
     item = item if isinstance(item, dict) else {"detail": str(item)}
-    return {
-        "code": str(item.get("code") or "other"),
-        "points": item.get("points") or 0,
-        "detail": str(item.get("detail") or ""),
-    }
+    return schemas.Reason(
+        code=str(item.get("code") or "other"),
+        points=item.get("points") or 0,
+        detail=str(item.get("detail") or ""),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,36 +301,43 @@ def impact_outcome(row: CommitAnalysis, outcome: Outcome | None) -> dict[str, An
     }
 
 
+def analysis_model(
+    row: CommitAnalysis, repository: Repository, outcome: Outcome | None = None
+) -> schemas.Analysis:
+    """The contract's analysis object; with `outcome`, also the change really applied."""
+    reasons = [_reason(r) for r in (row.reasons or [])]
+    return schemas.Analysis(
+        id=row.id,
+        repository=schemas.AnalysisRepository(id=repository.id, full_name=repository.full_name),
+        commit=schemas.AnalysisCommit(
+            sha=row.sha,
+            message=row.message,
+            author=row.author_name,
+            committed_at=iso(row.committed_at),
+        ),
+        quality_metrics=schemas.QualityMetrics(
+            overall_score=row.quality_score,
+            complexity_score=row.complexity_score,
+            test_coverage_delta=row.test_coverage_delta,
+            documentation_score=row.documentation_score,
+            linting_violations=row.linting_violations,
+            security_issues=row.security_issues,
+        ),
+        health_impact=schemas.HealthImpact(
+            delta=row.health_delta,
+            reason=_reason_text(reasons),
+            reasons=reasons,
+            **impact_outcome(row, outcome),
+        ),
+        processed_at=iso(row.processed_at),
+    )
+
+
 def analysis_json(
     row: CommitAnalysis, repository: Repository, outcome: Outcome | None = None
 ) -> dict[str, Any]:
-    """The contract's analysis object; with `outcome`, also the change really applied."""
-    reasons = [_reason(r) for r in (row.reasons or [])]
-    return {
-        "id": row.id,
-        "repository": {"id": repository.id, "full_name": repository.full_name},
-        "commit": {
-            "sha": row.sha,
-            "message": row.message,
-            "author": row.author_name,
-            "committed_at": iso(row.committed_at),
-        },
-        "quality_metrics": {
-            "overall_score": row.quality_score,
-            "complexity_score": row.complexity_score,
-            "test_coverage_delta": row.test_coverage_delta,
-            "documentation_score": row.documentation_score,
-            "linting_violations": row.linting_violations,
-            "security_issues": row.security_issues,
-        },
-        "health_impact": {
-            "delta": row.health_delta,
-            "reason": _reason_text(reasons),
-            "reasons": reasons,
-            **impact_outcome(row, outcome),
-        },
-        "processed_at": iso(row.processed_at),
-    }
+    """`analysis_model` as JSON."""
+    return analysis_model(row, repository, outcome).json_dict()
 
 
 async def recent_analyses(

@@ -9,6 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
+from app.core import schemas
+
 log = logging.getLogger(__name__)
 
 # The seed's codes, plus a few the seed leaves unnamed (not found, forbidden, configuration).
@@ -88,13 +90,15 @@ def error_body(
     details: Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The body every error has; `extra` adds top-level fields such as `cooldown_expires`."""
+    """The body every error has (`schemas.Error`); `extra` adds top-level fields such as
+    `cooldown_expires`.
+    """
     body: dict[str, Any] = {"error": code, "message": message}
     if details:
         body["details"] = dict(details)
     body.update(extra or {})
     body["timestamp"] = now_iso()
-    return body
+    return schemas.Error(**body).json_dict()
 
 
 def error_response(exc: ApiError) -> web.Response:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import schemas
 from app.core.models import Installation, Repository
 from app.core.text import visible
 from app.core.times import iso
@@ -83,23 +84,23 @@ async def _rows_by_github_id(session: AsyncSession, ids: list[int]) -> dict[int,
     return {r.github_id: r for r in rows}
 
 
-def repository_json(
-    info: dict[str, Any], row: Repository | None, pet: dict[str, Any] | None, access: Access
-) -> dict[str, Any]:
+def repository_model(
+    info: dict[str, Any], row: Repository | None, pet: schemas.Entity | None, access: Access
+) -> schemas.Repository:
     """One list entry: GitHub's facts, our monitoring flag and the pet."""
-    return {
-        "id": int(info["id"]),
-        "github_repo_id": int(info["id"]),
-        "repository_id": row.id if row else None,
-        "full_name": info["full_name"],
-        "private": bool(info.get("private")),
-        "language": info.get("language"),
-        "default_branch": info.get("default_branch") or "main",
-        "updated_at": info.get("updated_at"),
-        "monitoring_enabled": bool(row and row.monitoring_enabled),
-        "can_monitor": access.can_push(int(info["id"])),
-        "entity": pet,
-    }
+    return schemas.Repository(
+        id=int(info["id"]),
+        github_repo_id=int(info["id"]),
+        repository_id=row.id if row else None,
+        full_name=info["full_name"],
+        private=bool(info.get("private")),
+        language=info.get("language"),
+        default_branch=info.get("default_branch") or "main",
+        updated_at=info.get("updated_at"),
+        monitoring_enabled=bool(row and row.monitoring_enabled),
+        can_monitor=access.can_push(int(info["id"])),
+        entity=pet,
+    )
 
 
 async def list_repositories(request: web.Request) -> web.Response:
@@ -112,11 +113,12 @@ async def list_repositories(request: web.Request) -> web.Response:
     async with runtime(request).sessionmaker() as session:
         rows = await _rows_by_github_id(session, [int(r["id"]) for r in chosen])
         found = await pets.current_pets(session, rows.values())
-    pet_of = {r.github_id: pets.entity_json(e, r, base_url(request)) for e, r in found}
+    pet_of = {r.github_id: pets.pet_model(e, r, base_url(request)) for e, r in found}
     items = []
     for info in chosen:
         github_id = int(info["id"])
-        items.append(repository_json(info, rows.get(github_id), pet_of.get(github_id), access))
+        entry = repository_model(info, rows.get(github_id), pet_of.get(github_id), access)
+        items.append(entry.json_dict())
     return web.json_response({"repositories": items, "total_count": total, "has_more": more})
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 from prometheus_client import Counter, Gauge
 
+from app.core import schemas
 from app.core.models import Repository
 from app.infra.bus import SESSION_ENDED, Event
 from app.read import pets
@@ -373,7 +374,9 @@ async def snapshot(request: web.Request, repositories: list[Repository]) -> dict
     """`{"type": "snapshot", "entities": [...]}` for the socket's repositories."""
     async with runtime(request).sessionmaker() as session:
         found = await pets.current_pets(session, {r.id: r for r in repositories}.values())
-    return {"type": "snapshot", "entities": pets.pets_json(found, settings(request).public_url)}
+    return schemas.Snapshot(
+        entities=pets.pet_models(found, settings(request).public_url)
+    ).json_dict()
 
 
 async def snapshot_text(
