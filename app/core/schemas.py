@@ -11,17 +11,47 @@ the schema. Extra fields are allowed: clients tolerate additions, and renames ar
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 Time = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 Score = Annotated[int, Field(ge=0, le=100)]
 
 # The contract's values; `tests/entities/test_schemas.py` keeps them equal to `app.entities`.
-Species = Literal["pet", "plant", "robot", "golem", "blob"]
-State = Literal["thriving", "healthy", "okay", "poor", "dying"]
-Status = Literal["alive", "dying", "dead"]
+SPECIES = ("pet", "plant", "robot", "golem", "blob")
+STATES = ("thriving", "healthy", "okay", "poor", "dying")
+STATUSES = ("alive", "dying", "dead")
+
+
+def _one_of(values: tuple[str, ...]) -> Callable[[str], str]:
+    """A validator: the value must be one of `values` (the ORM hands plain strings)."""
+
+    def check(value: str) -> str:
+        if value not in values:
+            raise ValueError(f"{value!r} is not one of {', '.join(values)}")
+        return value
+
+    return check
+
+
+Species = Annotated[
+    str, AfterValidator(_one_of(SPECIES)), Field(json_schema_extra={"enum": list(SPECIES)})
+]
+State = Annotated[
+    str, AfterValidator(_one_of(STATES)), Field(json_schema_extra={"enum": list(STATES)})
+]
+Status = Annotated[
+    str, AfterValidator(_one_of(STATUSES)), Field(json_schema_extra={"enum": list(STATUSES)})
+]
 
 
 def _type_is_required(schema: dict[str, Any]) -> None:
