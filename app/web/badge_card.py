@@ -15,7 +15,8 @@ from typing import Final
 
 from app.core.models import Entity, Repository
 from app.entities import rules, service
-from app.web.site import STATE_COLOURS, UNKNOWN_COLOUR, esc, text_width
+from app.web.site.badges import STATE_COLOURS, UNKNOWN_COLOUR, text_width
+from app.web.site.templating import esc
 
 CARD_WIDTH: Final = 240
 CARD_HEIGHT: Final = 80

@@ -185,7 +185,7 @@ def features() -> list[Feature]:
     """Route groups added by the product's features, each a `setup(app)` function."""
     from app.web import setup_wizard, webhook_proxy, webhooks
     from app.web.api.routes import setup as api_setup
-    from app.web.site import setup as site_setup
+    from app.web.site.handlers import setup as site_setup
 
     return [webhooks.setup, webhook_proxy.setup, setup_wizard.setup, api_setup, site_setup]
 

@@ -87,7 +87,7 @@ async def setup_page(request: web.Request) -> web.Response:
     """GET /setup: the manifest form (personal account or organization)."""
     if not _open(request.app):
         raise web.HTTPNotFound()
-    from app.web.site import render_setup
+    from app.web.site.handlers import render_setup
 
     state = secrets.token_urlsafe(24)
     request.app[STATES][state] = time.monotonic() + STATE_TTL
@@ -107,7 +107,7 @@ def proxy_notice(settings: Settings, channel: str | None, state: str, failed: bo
     A loopback PUBLIC_URL with no channel means no delivery would ever arrive, so the page
     says so and offers a button that asks WEBHOOK_PROXY_NEW_URL for a channel.
     """
-    from app.web.site import esc
+    from app.web.site.templating import esc
     from app.web.webhook_proxy import is_loopback
 
     channel = channel or settings.webhook_proxy_url
@@ -199,7 +199,7 @@ async def setup_callback(request: web.Request) -> web.Response:
     ensure_secrets(Path.cwd() / ".env")
     request.app[DONE].append(data.get("slug"))
     log.info("registered GitHub App %s (id %s); restart to use it", data.get("slug"), data["id"])
-    from app.web.site import render_setup_done
+    from app.web.site.handlers import render_setup_done
 
     return render_setup_done(str(data.get("slug", "")), str(data.get("html_url", "")))
 

@@ -12,7 +12,8 @@ from sqlalchemy import update
 from app.core.models import Entity
 from app.entities import rules
 from app.infra.runtime import RUNTIME
-from app.web import site
+from app.web.site import badges
+from app.web.site import pet as site_pet
 from tests.site.seed import MAIN, PRIVATE, STATE_HEALTH, Seeded
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -49,14 +50,14 @@ async def test_badge_per_state(site_client: Any, state: str) -> None:
     assert message and message[0] == f"{health} · {state}"
     assert not emoji_in(await resp.text())
     assert texts(root)[0] == "tamagitto"
-    assert message_fill(root) == site.STATE_COLOURS[state]
+    assert message_fill(root) == badges.STATE_COLOURS[state]
     assert root.get("aria-label") == f"tamagitto: {message[0]}"
     assert root.findtext(f"{SVG_NS}title") == f"tamagitto: {message[0]}"
 
 
 def test_state_colours_differ() -> None:
     """Colour still helps: every state has its own (the word is always there too)."""
-    colours = [site.STATE_COLOURS[s] for s in (*rules.HEALTH_STATES, rules.DEAD_VISUAL)]
+    colours = [badges.STATE_COLOURS[s] for s in (*rules.HEALTH_STATES, rules.DEAD_VISUAL)]
     assert len(set(colours)) == len(colours)
 
 
@@ -83,7 +84,7 @@ async def test_badge_of_the_main_pet_shows_its_sprite_and_health(site_client: An
 async def dates_of(site_client: Any, full_name: str) -> str:
     """The born and died dates of a seeded pet, as a badge writes them."""
     async with site_client.app[RUNTIME].sessionmaker() as session:
-        found = await site.public_pet(session, full_name)
+        found = await site_pet.public_pet(session, full_name)
     assert found is not None
     entity = found[1]
     assert entity.died_at is not None
@@ -94,7 +95,7 @@ async def test_dead_pet_badge(site_client: Any) -> None:
     resp = await site_client.get("/badge/demo/dead.svg")
     root = parse_badge(await resp.read())
     assert texts(root)[-1] == f"RIP {await dates_of(site_client, 'demo/dead')}"
-    assert message_fill(root) == site.STATE_COLOURS[rules.DEAD_VISUAL]
+    assert message_fill(root) == badges.STATE_COLOURS[rules.DEAD_VISUAL]
     (sprite,) = sprites_in(root)
     assert "resting in peace" in (sprite.get("aria-label") or "")
     assert not emoji_in(await resp.text())
@@ -123,7 +124,7 @@ async def test_etag_and_304(site_client: Any, seeded: Seeded) -> None:
     assert changed.headers["ETag"] != etag
     root = parse_badge(await changed.read())
     assert texts(root)[-1].endswith("35 · poor")
-    assert message_fill(root) == site.STATE_COLOURS[rules.POOR]
+    assert message_fill(root) == badges.STATE_COLOURS[rules.POOR]
 
 
 @pytest.mark.parametrize("name", [PRIVATE, "nobody/nothing"])
@@ -132,7 +133,7 @@ async def test_private_and_unknown_badges_say_not_found(site_client: Any, name: 
     assert resp.status == 404
     root = parse_badge(await resp.read())
     assert texts(root)[-1] == "not found"
-    assert message_fill(root) == site.UNKNOWN_COLOUR
+    assert message_fill(root) == badges.UNKNOWN_COLOUR
 
 
 async def test_private_and_unknown_badges_are_identical(site_client: Any) -> None:
@@ -157,12 +158,12 @@ async def test_pet_style_carries_the_picture(site_client: Any) -> None:
 
 
 def test_badge_width_follows_the_text() -> None:
-    short = site.badge_svg(site.BadgeLook("tamagitto", "9 · okay", "#000", "okay"))
-    long = site.badge_svg(site.BadgeLook("tamagitto", "100 · thriving", "#000", "thriving"))
+    short = badges.badge_svg(badges.BadgeLook("tamagitto", "9 · okay", "#000", "okay"))
+    long = badges.badge_svg(badges.BadgeLook("tamagitto", "100 · thriving", "#000", "thriving"))
     width = [float(parse_badge(s.encode()).get("width", 0)) for s in (short, long)]
     assert width[1] > width[0]
 
 
 def test_badge_escapes_its_text() -> None:
-    svg = site.badge_svg(site.BadgeLook("tamagitto", "<&>", "#000", "x"))
+    svg = badges.badge_svg(badges.BadgeLook("tamagitto", "<&>", "#000", "x"))
     assert texts(parse_badge(svg.encode()))[-1] == "<&>"

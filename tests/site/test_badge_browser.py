@@ -16,8 +16,8 @@ from PIL import Image
 
 from app.entities import rules
 from app.entities.sprites import STATE_BACKGROUND
-from app.web import site
 from app.web.badge_card import BAR, SPRITE_BOX, TRACK
+from app.web.site import badges
 from tests.site.seed import STATE_HEALTH, Seeded
 from tests.site.serve import NODE_TIMEOUT, ROOT
 
@@ -83,7 +83,7 @@ def test_card_draws_the_sprite_and_the_bar(shots: Any, state: str) -> None:
     coloured = [
         px / scale
         for px in range(round(bx * scale), round((bx + width) * scale))
-        if near(image.getpixel((px, row)), site.STATE_COLOURS[state])  # type: ignore[arg-type]
+        if near(image.getpixel((px, row)), badges.STATE_COLOURS[state])  # type: ignore[arg-type]
     ]
     health = STATE_HEALTH[state]
     assert coloured, "no bar in the state's colour"
@@ -112,4 +112,4 @@ def test_flat_badge_draws_the_sprite(shots: Any, state: str) -> None:
     assert share(icon, backdrop) > 0.1
     width = image.size[0] / scale
     message = pixels(image, scale, (width - 12, 2, width - 4, 18))
-    assert share(message, site.STATE_COLOURS[state]) > 0.5
+    assert share(message, badges.STATE_COLOURS[state]) > 0.5

@@ -11,8 +11,8 @@ from sqlalchemy import update
 from app.core.models import Entity
 from app.entities import rules
 from app.infra.runtime import RUNTIME
-from app.web import site
 from app.web.badge_card import BAR, card_svg, fit
+from app.web.site import badges
 from tests.site.seed import MAIN, PRIVATE, STATE_HEALTH, Seeded
 from tests.site.test_badge import SVG_NS, dates_of, emoji_in, parse_badge, sprites_in
 
@@ -38,7 +38,7 @@ async def test_card_per_state(site_client: Any, state: str) -> None:
     _, _, width, _ = BAR
     bar = part(root, "bar")
     assert float(bar.get("width", -1)) == pytest.approx(width * health / 100, abs=0.1)
-    assert bar.get("fill") == site.STATE_COLOURS[state]
+    assert bar.get("fill") == badges.STATE_COLOURS[state]
     assert part(root, "state").text == state
     assert str(health) in [t.text for t in root.iter(f"{SVG_NS}text")]
     assert part(root, "repo").text == f"demo/{state}"
@@ -82,7 +82,7 @@ async def test_card_etag_and_304(site_client: Any, seeded: Seeded) -> None:
         )
     changed, root = await card(site_client, MAIN, **{"If-None-Match": etag})
     assert changed.status == 200 and root is not None
-    assert part(root, "bar").get("fill") == site.STATE_COLOURS[rules.POOR]
+    assert part(root, "bar").get("fill") == badges.STATE_COLOURS[rules.POOR]
 
 
 async def test_private_and_unknown_cards_are_the_same_not_found(site_client: Any) -> None:
@@ -103,6 +103,6 @@ def test_card_escapes_and_fits_a_long_name() -> None:
     root = parse_badge(svg.encode())
     shown = next(t.text or "" for t in root.iter(f"{SVG_NS}text"))
     assert shown.startswith("<script>&") and shown.endswith("…")
-    assert site.text_width(shown) * 14 / 11 * 1.1 <= 150 + 1
+    assert badges.text_width(shown) * 14 / 11 * 1.1 <= 150 + 1
     assert "<script>" not in svg
     assert fit("short", 150, 14) == "short"

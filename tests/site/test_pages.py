@@ -26,8 +26,8 @@ from app.entities import rules
 from app.entities.species import SPECIES
 from app.infra.runtime import RUNTIME
 from app.jobs import repo_config
-from app.web import site
 from app.web.factory import init_app
+from app.web.site import docs, handlers, landing, templating
 from tests.site.helpers import embedded_json, find, parse
 from tests.site.seed import MAIN, PRIVATE, Seeded, sha_for
 
@@ -77,11 +77,11 @@ def test_rules_sections_follow_changed_constants(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(
         scoring, "RULES", [*scoring.RULES, {"code": "made_up", "points": 3, "rule": "x"}]
     )
-    assert "loses 7 health per day" in site.life_html()
-    assert "99 hours after death" in site.life_html()
-    assert 'data-code="made_up"' in site.scoring_html()
+    assert "loses 7 health per day" in landing.life_html()
+    assert "99 hours after death" in landing.life_html()
+    assert 'data-code="made_up"' in landing.scoring_html()
     # the ranges come from asking health_state, which reads the patched threshold
-    assert ("thriving", 85, 100) in site.state_ranges()
+    assert ("thriving", 85, 100) in landing.state_ranges()
 
 
 async def test_install_button_goes_to_setup_before_the_app_exists(site_client: Any) -> None:
@@ -406,7 +406,7 @@ async def test_self_hosting_lists_every_setting_and_the_deploy_files(site_client
     rows = {e.attrs["data-setting"] for e in find(doc, "div") if "data-setting" in e.attrs}
     aliases = {str(f.alias) for f in Settings.model_fields.values()}
     assert rows == aliases
-    assert aliases <= set(site.SETTING_HELP), "describe every setting in app.web.site.SETTING_HELP"
+    assert aliases <= set(docs.SETTING_HELP), "describe every setting in app.web.site.SETTING_HELP"
     assert "reverse_proxy" in html  # the Caddyfile, as it is in deploy/
     assert "services:" in html  # compose.yaml
     assert "/setup" in html
@@ -424,7 +424,7 @@ async def test_api_docs_link_the_openapi_document(site_client: Any) -> None:
 def test_setup_page_posts_the_manifest_to_github(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings(GHE_HOST="ghe.example")
     manifest = {"name": 'Tamagitto "test" <app>', "url": "https://x.example", "public": False}
-    resp = site.render_setup(settings, manifest, state="abc123")
+    resp = handlers.render_setup(settings, manifest, state="abc123")
     assert resp.text is not None
     doc = parse(resp.text)
     (form,) = find(doc, "form", id="manifest-form")
@@ -438,7 +438,7 @@ def test_setup_page_posts_the_manifest_to_github(make_settings: Callable[..., Se
 
 
 def test_setup_done_page_says_how_to_restart() -> None:
-    resp = site.render_setup_done("pet-keeper", "https://github.com/apps/pet-keeper")
+    resp = handlers.render_setup_done("pet-keeper", "https://github.com/apps/pet-keeper")
     assert resp.text is not None
     assert "{{" not in resp.text
     doc = parse(resp.text)
@@ -448,8 +448,8 @@ def test_setup_done_page_says_how_to_restart() -> None:
 
 
 def test_templates_refuse_unknown_placeholders() -> None:
-    assets = {"x.css": site.Asset(b"", "text/css", "f" * 32)}
-    env = site.template_env(assets)
+    assets = {"x.css": templating.Asset(b"", "text/css", "f" * 32)}
+    env = templating.template_env(assets)
     with pytest.raises(jinja2.UndefinedError):
         env.from_string("{{ NOPE }}").render()
     assert (
@@ -471,7 +471,7 @@ async def test_no_history_no_analyses_still_renders(site_client: Any) -> None:
 
 
 async def test_landing_shows_the_recorded_validity_figures(site_client: Any) -> None:
-    record = json.loads(site.VALIDITY_FILE.read_text())
+    record = json.loads(landing.VALIDITY_FILE.read_text())
     html = await (await site_client.get("/")).text()
     assert "Does the score mean anything?" in html
     table = find(parse(html), "table", class_="validity")
@@ -482,10 +482,10 @@ async def test_landing_shows_the_recorded_validity_figures(site_client: Any) -> 
 
 
 def test_validity_without_a_record_says_so(tmp_path: Path) -> None:
-    assert "No validity figures" in site.validity_html(tmp_path / "missing.json")
+    assert "No validity figures" in landing.validity_html(tmp_path / "missing.json")
     (tmp_path / "v.json").write_text(json.dumps({"date": "2026-01-02", "histories": [
         {"name": "a/b", "scored": 9, "auc_delta": 0.7049, "auc_size": 0.6, "size_controlled": 0.55,
          "at_max": 0.125, "median_health": 70, "deaths": 3, "deaths_decay_only": 4}],
         "pooled": {"scored": 9, "auc_delta": 0.7049}}))  # fmt: skip
-    html = site.validity_html(tmp_path / "v.json")
+    html = landing.validity_html(tmp_path / "v.json")
     assert "<td>0.70</td>" in html and "<td>12%</td>" in html and "<td>3 (4)</td>" in html
