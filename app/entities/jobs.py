@@ -8,7 +8,6 @@ queue and bus (see `app.infra.runtime.Runtime.job_ctx`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Final
 
@@ -21,13 +20,12 @@ from app.entities import images, rules, service
 from app.entities.cron import Change, run_cron
 from app.entities.images import ImageResult, Outcome, PetLook, Picture
 from app.entities.species import strip_generation
+from app.infra import registry
 from app.infra.job_context import JobContext
 
 log = logging.getLogger(__name__)
 
 DECAY_MINUTE: Final = 7  # hourly, off the top of the hour when other crons pile up
-DECAY_JOB: Final = "decay_pets"
-IMAGES_JOB: Final = "generate_images"
 PICTURE_REASON: Final = "new_picture"
 # Optional ctx key: keyword overrides for `images.generate_picture` (attempts, backoff, timeout).
 POLICY_KEY: Final = "image_policy"
@@ -117,11 +115,6 @@ def _has_gemini(ctx: dict[str, Any]) -> bool:
     return settings is not None and settings.gemini_key is not None
 
 
-def images_job_id(entity_id: int, states: Iterable[str] | None) -> str:
-    """One job per pet and set of states, so repeated triggers collapse."""
-    return f"{IMAGES_JOB}:{entity_id}:{'+'.join(sorted(states)) if states else 'all'}"
-
-
 async def request_images(
     ctx: dict[str, Any], entity_id: int, states: list[str] | None = None
 ) -> bool:
@@ -132,8 +125,7 @@ async def request_images(
     if not _has_gemini(ctx):
         return False
     queue = JobContext(ctx).queue
-    args: list[Any] = [entity_id] if states is None else [entity_id, list(states)]
-    return bool(await queue.enqueue(IMAGES_JOB, *args, job_id=images_job_id(entity_id, states)))
+    return await registry.enqueue_images(queue, entity_id, states)
 
 
 async def after_update(ctx: dict[str, Any], update: service.PetUpdate) -> None:
@@ -214,15 +206,13 @@ async def generate_images(
 
 def cron_jobs() -> list[CronJob]:
     """The pet's cron jobs for `WorkerSettings.cron_jobs`: decay hourly at minute 7."""
-    return [cron(decay_pets, name=DECAY_JOB, minute=DECAY_MINUTE, unique=True, timeout=1800)]
+    return [cron(decay_pets, name=registry.DECAY, minute=DECAY_MINUTE, unique=True, timeout=1800)]
 
 
 FUNCTIONS: Final = (decay_pets, generate_images)
 
 __all__ = [
-    "DECAY_JOB",
     "FUNCTIONS",
-    "IMAGES_JOB",
     "Outcome",
     "after_update",
     "backfill_images",
@@ -230,6 +220,5 @@ __all__ = [
     "cron_jobs",
     "decay_pets",
     "generate_images",
-    "images_job_id",
     "request_images",
 ]

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.models import Job, utcnow
 from app.infra.group_commit import GroupCommit, UniqueJob
 from app.infra.job_context import JobContext
+from app.infra.registry import LONG_JOBS
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,6 @@ BACKOFF_MAX = 300.0
 NORMAL_TIMEOUT = 30
 LONG_TIMEOUT = 1800
 LONG_QUEUE = "tamagitto:queue:long"
-LONG_JOBS = frozenset({"decay_pets", "poll_repositories", "generate_images"})
 
 # A job enqueued with `unique_for` leaves its window (seconds) under WINDOW_PREFIX; only its
 # success turns that into a DONE_PREFIX key. So an id counts as taken while its job is pending

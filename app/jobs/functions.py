@@ -1,8 +1,9 @@
 """The registry of job functions and cron jobs, shared by arq and the in-process queue.
 
 Every job is wrapped by `durable`: database and Redis failures retry with backoff, in both modes.
-Jobs named in `app.infra.queue.LONG_JOBS` run on their own arq queue, so that their long timeouts do
-not stretch the in-progress lock of every other job.
+Jobs named in `app.infra.registry.LONG_JOBS` run on their own arq queue, so that their long
+timeouts do not stretch the in-progress lock of every other job. Job names live in the registry:
+the table below must match `app.infra.registry.JOBS`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 from arq.cron import CronJob
 
 from app.entities import jobs as pet_jobs
-from app.infra.queue import LONG_JOBS, JobFunction, durable
+from app.infra.queue import JobFunction, durable
+from app.infra.registry import JOBS, LONG_JOBS
 from app.infra.runtime import JobTable
 from app.jobs import poller
 from app.jobs.handlers.events import process_event
@@ -33,5 +35,6 @@ TABLE = JobTable(FUNCTIONS, CRON_JOBS)
 NORMAL_FUNCTIONS: list[JobFunction] = [f for f in FUNCTIONS if f.__name__ not in LONG_JOBS]
 LONG_FUNCTIONS: list[JobFunction] = [f for f in FUNCTIONS if f.__name__ in LONG_JOBS]
 assert {f.__name__ for f in LONG_FUNCTIONS} | {c.name for c in CRON_JOBS} <= LONG_JOBS, (
-    "every long job and cron job must be named in app.infra.queue.LONG_JOBS"
+    "every long job and cron job must be named in app.infra.registry.LONG_JOBS"
 )
+assert {f.__name__ for f in FUNCTIONS} == JOBS, "app.infra.registry.JOBS names every job function"

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import CommitAnalysis, Repository
+from app.infra import registry
 from app.infra.job_context import JobContext
 from app.jobs import inventory, ordering
 from app.jobs.handlers.base import installation_id, now, sessions
-from app.jobs.registry import ANALYZE, PUSH_STATUS, analyze_job_id, push_status_job_id
 from app.jobs.repo_config import RepoConfig, load_config
 
 log = logging.getLogger(__name__)
@@ -202,10 +202,8 @@ async def queue_analyses(
     await ordering.plan(sessions(ctx), repository_id, pairs)
     queued = 0
     for sha, before in pairs:
-        job_id = analyze_job_id(repository_id, sha)
-        if await JobContext(ctx).queue.enqueue(
-            ANALYZE, repository_id, sha, post_status, before, job_id=job_id
-        ):
+        queue = JobContext(ctx).queue
+        if await registry.enqueue_analysis(queue, repository_id, sha, post_status, before):
             queued += 1
     return queued
 
@@ -216,11 +214,7 @@ async def queue_plan(ctx: dict[str, Any], plan: PushPlan) -> int:
         ctx, plan.repository_id, plan.shas, not plan.summarize, plan.after or None
     )
     if plan.summarize:
-        await JobContext(ctx).queue.enqueue(
-            PUSH_STATUS,
-            plan.repository_id,
-            plan.head,
-            list(plan.shas),
-            job_id=push_status_job_id(plan.repository_id, plan.head),
+        await registry.enqueue_push_status(
+            JobContext(ctx).queue, plan.repository_id, plan.head, plan.shas
         )
     return queued

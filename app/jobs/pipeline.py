@@ -43,12 +43,12 @@ from app.entities.service import (
     store_sprites,
 )
 from app.entities.species import emoji_for, generation_name, strip_generation, subspecies_for
+from app.infra import registry
 from app.infra.github import GitHubApp
 from app.infra.job_context import JobContext
 from app.infra.queue import MAX_TRIES
 from app.jobs import ordering
 from app.jobs.commit_history import apply_history
-from app.jobs.registry import ANALYZE
 from app.jobs.repo_config import RepoConfig, load_config
 from app.jobs.statuses import StatusText, push_description, status_description
 
@@ -500,7 +500,7 @@ async def report(
 async def repost_later(ctx: dict[str, Any], target: Target, sha: str, exc: BaseException) -> None:
     """Queue an `analyze_commit` of an applied commit: it only posts the status again."""
     log.info("status for %s@%s failed (%s); posting it again later", target.full_name, sha[:7], exc)
-    await JobContext(ctx).queue.enqueue(ANALYZE, target.id, sha, True, defer_by=backoff(1))
+    await registry.enqueue_reanalysis(JobContext(ctx).queue, target.id, sha, defer_by=backoff(1))
 
 
 async def post_stored_status(

@@ -18,6 +18,7 @@ from gidgethub.abc import GitHubAPI
 from sqlalchemy import select
 
 from app.core.models import Installation, Repository
+from app.infra import registry
 from app.infra.github import GitHubApp
 from app.infra.job_context import JobContext
 from app.jobs.ingest import predecessors, queue_analyses, unanalysed
@@ -25,7 +26,6 @@ from app.jobs.pipeline import apply_stalled
 
 log = logging.getLogger(__name__)
 
-POLL_JOB = "poll_repositories"
 PAGE = 30
 MIN_REMAINING_FRACTION = 0.10
 
@@ -173,6 +173,10 @@ def cron_jobs() -> list[CronJob]:
     """Every five minutes, offset from the hour's other crons."""
     return [
         cron(
-            poll_repositories, name=POLL_JOB, minute=set(range(2, 60, 5)), unique=True, timeout=600
+            poll_repositories,
+            name=registry.POLL_ALL,
+            minute=set(range(2, 60, 5)),
+            unique=True,
+            timeout=600,
         )
     ]

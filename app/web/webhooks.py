@@ -16,6 +16,7 @@ from aiohttp import web
 from prometheus_client import Counter
 
 from app.core.config import Settings
+from app.infra import registry
 from app.infra.queue import QueueUnavailable
 from app.infra.runtime import SETTINGS, runtime_of
 from app.web.api.errors import error_body
@@ -25,7 +26,6 @@ log = logging.getLogger(__name__)
 PATHS = ("/webhook/github", "/api/github/webhooks")
 CHUNK = 64 * 1024
 REDELIVERY_WINDOW = timedelta(days=3)
-PROCESS_EVENT = "process_event"
 
 DELIVERIES = Counter("tamagitto_webhook_deliveries_total", "Webhook deliveries", ["outcome"])
 
@@ -173,12 +173,11 @@ async def enqueue(request: web.Request, event: str, delivery: str, body: bytes) 
     """Store the delivery durably, deduplicated by delivery id over the redelivery window."""
     queue = runtime_of(request).queue
     try:
-        queued = await queue.enqueue(
-            PROCESS_EVENT,
+        queued = await registry.enqueue_event(
+            queue,
             event,
             delivery,
             body.decode("utf-8", "replace"),
-            job_id=f"delivery:{delivery}",
             unique_for=REDELIVERY_WINDOW.total_seconds(),
         )
     except QueueUnavailable as exc:

@@ -21,11 +21,11 @@ from sqlalchemy import select
 from app.core.config import Settings
 from app.core.models import CommitAnalysis, Entity, HealthHistory, Job, PendingCommit, Repository
 from app.infra.queue import MAX_TRIES
+from app.infra.registry import analyze_job_id
 from app.infra.runtime import RUNTIME, Runtime, open_runtime
 from app.jobs.functions import TABLE
 from app.jobs.ordering import STALL_AFTER
 from app.jobs.pipeline import analyze_commit, apply_stalled
-from app.jobs.registry import analyze_job_id
 from app.web.factory import init_app
 from tests.conftest import installation_payload, truncate_all
 from tests.fakes.code import NESTED

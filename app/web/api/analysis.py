@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from datetime import timedelta
 from typing import Annotated
 
@@ -11,6 +10,7 @@ from aiohttp import web
 from pydantic import Field
 
 from app.core.models import Repository
+from app.infra import registry
 from app.infra.queue import QueueUnavailable
 from app.read import pets
 from app.web.api.access import may_view, require_push, visible_repositories
@@ -21,8 +21,6 @@ from app.web.api.params import Id, Params, Whole, parse
 
 log = logging.getLogger(__name__)
 
-# The polling fallback's per-repository job (issue 6) checks for new commits and queues them.
-TRIGGER_JOB = "poll_repository"
 ESTIMATE = timedelta(seconds=30)
 
 
@@ -88,9 +86,8 @@ async def trigger(request: web.Request) -> web.Response:
 
 async def _enqueue(request: web.Request, repository_id: int) -> None:
     """One run per repository per minute; the queue deduplicates by job id."""
-    job_id = f"trigger:{repository_id}:{int(time.time() // 60)}"
     try:
-        await runtime(request).queue.enqueue(TRIGGER_JOB, repository_id, job_id=job_id)
+        await registry.enqueue_poll(runtime(request).queue, repository_id)
     except (QueueUnavailable, ValueError) as exc:
         log.warning("analysis trigger not queued (%s)", type(exc).__name__)
         raise ApiError(

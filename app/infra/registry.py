@@ -1,0 +1,108 @@
+"""Job names, job ids and typed enqueue helpers, written once for every module that queues a job.
+
+A job's name is the `__name__` of the function arq (or the inline queue) runs;
+`app.jobs.functions` checks at import that the table of functions and these names agree. A job
+id deduplicates (arq's `_job_id`, the jobs table's key), so whichever path queues a job (a push,
+the poller, a redelivery, the API) must spell it the same way: callers use the helpers below and
+never write a name or an id format themselves. The registry sits on the queue's floor, so that
+the queue (which long jobs go where), the pets' jobs and everything above can all use it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from app.infra.queue import JobQueue
+
+PROCESS_EVENT: Final = "process_event"
+ANALYZE: Final = "analyze_commit"
+PUSH_STATUS: Final = "post_push_status"
+POLL_ALL: Final = "poll_repositories"
+POLL_REPOSITORY: Final = "poll_repository"
+DECAY: Final = "decay_pets"
+IMAGES: Final = "generate_images"
+
+JOBS: Final = frozenset(
+    {PROCESS_EVENT, ANALYZE, PUSH_STATUS, POLL_ALL, POLL_REPOSITORY, DECAY, IMAGES}
+)
+# Jobs (and cron jobs) that may run long get their own arq queue and worker.
+LONG_JOBS: Final = frozenset({DECAY, POLL_ALL, IMAGES})
+
+
+def delivery_job_id(delivery: str) -> str:
+    """One event job per webhook delivery id."""
+    return f"delivery:{delivery}"
+
+
+def analyze_job_id(repository_id: int, sha: str) -> str:
+    """One analysis job per repository and sha, whichever path queued it."""
+    return f"analyze:{repository_id}:{sha}"
+
+
+def push_status_job_id(repository_id: int, head: str) -> str:
+    """One summary status per pushed head of a big push."""
+    return f"push-status:{repository_id}:{head}"
+
+
+def trigger_job_id(repository_id: int, now: float | None = None) -> str:
+    """One on-demand poll per repository per minute."""
+    minute = int((time.time() if now is None else now) // 60)
+    return f"trigger:{repository_id}:{minute}"
+
+
+def images_job_id(entity_id: int, states: Iterable[str] | None) -> str:
+    """One job per pet and set of states, so repeated triggers collapse."""
+    return f"{IMAGES}:{entity_id}:{'+'.join(sorted(states)) if states else 'all'}"
+
+
+async def enqueue_event(
+    queue: JobQueue, event: str, delivery: str, body: str, *, unique_for: float
+) -> bool:
+    """Queue a webhook delivery for `process_event`, deduplicated by delivery id."""
+    return await queue.enqueue(
+        PROCESS_EVENT,
+        event,
+        delivery,
+        body,
+        job_id=delivery_job_id(delivery),
+        unique_for=unique_for,
+    )
+
+
+async def enqueue_analysis(
+    queue: JobQueue, repository_id: int, sha: str, post_status: bool, after: str | None
+) -> bool:
+    """Queue `analyze_commit` for one commit, deduplicated by repository and sha."""
+    return await queue.enqueue(
+        ANALYZE, repository_id, sha, post_status, after, job_id=analyze_job_id(repository_id, sha)
+    )
+
+
+async def enqueue_reanalysis(
+    queue: JobQueue, repository_id: int, sha: str, *, defer_by: float
+) -> bool:
+    """Queue `analyze_commit` again later, without an id (the running job still holds it)."""
+    return await queue.enqueue(ANALYZE, repository_id, sha, True, defer_by=defer_by)
+
+
+async def enqueue_push_status(
+    queue: JobQueue, repository_id: int, head: str, shas: Sequence[str]
+) -> bool:
+    """Queue `post_push_status` for a big push's head."""
+    return await queue.enqueue(
+        PUSH_STATUS, repository_id, head, list(shas), job_id=push_status_job_id(repository_id, head)
+    )
+
+
+async def enqueue_poll(queue: JobQueue, repository_id: int) -> bool:
+    """Queue `poll_repository` now, at most once a minute per repository."""
+    return await queue.enqueue(POLL_REPOSITORY, repository_id, job_id=trigger_job_id(repository_id))
+
+
+async def enqueue_images(queue: JobQueue, entity_id: int, states: Sequence[str] | None) -> bool:
+    """Queue `generate_images` for a pet (every state when `states` is None)."""
+    args: list[Any] = [entity_id] if states is None else [entity_id, list(states)]
+    return await queue.enqueue(IMAGES, *args, job_id=images_job_id(entity_id, states))
