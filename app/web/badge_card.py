@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+from markupsafe import Markup
+
 from app.core.models import Entity, Repository
 from app.entities import rules, service
 from app.web.site.badges import STATE_COLOURS, UNKNOWN_COLOUR, text_width
-from app.web.site.templating import esc
+from app.web.site.templating import standalone_env
 
 CARD_WIDTH: Final = 240
 CARD_HEIGHT: Final = 80
@@ -91,52 +93,41 @@ class CardLook:
         return f"{pet}: {self.health}/100, {self.word}"
 
 
-def _text(x: float, y: float, size: int, fill: str, text: str, extra: str = "") -> str:
-    return f'<text x="{x}" y="{y}" font-size="{size}" fill="{fill}"{extra}>{esc(text)}</text>'
-
-
-def _health(look: CardLook) -> str:
-    """The bar, filled to the health in the state's colour, the number, and the state word."""
+def _bar(look: CardLook) -> dict[str, float] | None:
+    """The health bar's box and how far it is filled, for a living pet's card."""
+    if look.rip is not None or not look.sprite:
+        return None
     x, y, width, height = BAR
     filled = round(width * max(0, min(100, look.health)) / 100, 1)
-    return (
-        f'<rect x="{x}" y="{y}" width="{width}" height="{height}" rx="{height / 2}" '
-        f'fill="{TRACK}" data-part="track"/>'
-        f'<rect x="{x}" y="{y}" width="{filled}" height="{height}" rx="{height / 2}" '
-        f'fill="{look.colour}" data-part="bar"/>'
-        + _text(x + width + 6, y + height, 12, INK, str(look.health), ' font-weight="bold"')
-        + _text(TEXT_X, 60, 11, look.colour, look.word, ' data-part="state"')
-    )
-
-
-def _rip(look: CardLook) -> str:
-    """A dead pet's card says RIP with its dates where the bar was."""
-    return _text(TEXT_X, 46, 14, MUTED, "RIP", ' font-weight="bold" data-part="rip"') + _text(
-        TEXT_X, 60, 10, MUTED, fit(look.rip or "", TEXT_ROOM, 10), ' data-part="dates"'
-    )
+    return {"x": x, "y": y, "width": width, "height": height, "filled": filled}
 
 
 def card_svg(look: CardLook) -> str:
     """A 240 × 80 card: sprite on the left; name, health bar and number, repository."""
     x, y, size = SPRITE_BOX
-    sprite = nested_sprite(look.sprite, x, y, size) if look.sprite else ""
-    if look.rip is not None:
-        middle = _rip(look)
-    elif look.sprite:
-        middle = _health(look)
-    else:
-        middle = _text(TEXT_X, 46, 12, MUTED, look.word)
-    title = esc(look.title)
+    sprite = Markup(nested_sprite(look.sprite, x, y, size)) if look.sprite else ""
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{CARD_WIDTH}" height="{CARD_HEIGHT}" '
-        f'viewBox="0 0 {CARD_WIDTH} {CARD_HEIGHT}" role="img" aria-label="{title}" '
-        f'data-state="{esc(look.state)}"><title>{title}</title>'
-        f'<rect x="0.5" y="0.5" width="{CARD_WIDTH - 1}" height="{CARD_HEIGHT - 1}" rx="8" '
-        f'fill="#ffffff" stroke="#d0d7de"/>{sprite}<g font-family="{FONT}">'
-        + _text(TEXT_X, 25, 14, INK, fit(look.name, TEXT_ROOM, 14, True), ' font-weight="bold"')
-        + middle
-        + _text(TEXT_X, 73, 10, MUTED, fit(look.repository, TEXT_ROOM, 10), ' data-part="repo"')
-        + "</g></svg>"
+        standalone_env()
+        .get_template("badges/card.svg")
+        .render(
+            width=CARD_WIDTH,
+            height=CARD_HEIGHT,
+            title=look.title,
+            state=look.state,
+            sprite=sprite,
+            font=FONT,
+            text_x=TEXT_X,
+            ink=INK,
+            muted=MUTED,
+            track=TRACK,
+            colour=look.colour,
+            name=fit(look.name, TEXT_ROOM, 14, True),
+            rip=None if look.rip is None else fit(look.rip, TEXT_ROOM, 10),
+            bar=_bar(look),
+            health=str(look.health),
+            word=look.word,
+            repository=fit(look.repository, TEXT_ROOM, 10),
+        )
     )
 
 

@@ -19,6 +19,7 @@ import yaml
 from aiohttp import web
 from gidgethub import GitHubException
 from gidgethub import aiohttp as gh_aiohttp
+from markupsafe import Markup
 
 from app.core.config import Settings
 from app.core.envfile import ensure_secrets, write_env
@@ -101,42 +102,25 @@ def _channel(app: web.Application) -> str | None:
     return app[CHANNEL][-1] if app[CHANNEL] else None
 
 
-def proxy_notice(settings: Settings, channel: str | None, state: str, failed: bool) -> str:
+def proxy_notice(settings: Settings, channel: str | None, state: str, failed: bool) -> Markup:
     """Where GitHub will send webhooks, and a warning when that is a loopback address.
 
     A loopback PUBLIC_URL with no channel means no delivery would ever arrive, so the page
     says so and offers a button that asks WEBHOOK_PROXY_NEW_URL for a channel.
     """
-    from app.web.site.templating import esc
+    from app.web.site.templating import render_partial
     from app.web.webhook_proxy import is_loopback
 
     channel = channel or settings.webhook_proxy_url
-    if channel:
-        return (
-            '<section class="notice" id="proxy-notice"><h2>Webhooks arrive through a channel</h2>'
-            f'<p>GitHub will send webhooks to <code id="proxy-url">{esc(channel)}</code>, and '
-            "<code>tamagitto serve</code> reads them from there once restarted "
-            "(<code>WEBHOOK_PROXY_URL</code> in <code>.env</code>). Anyone who knows this URL "
-            "can read the deliveries; forged ones fail the signature check.</p></section>"
-        )
-    if not is_loopback(settings.public_url):
-        return ""
-    error = (
-        '<p class="error" role="alert">The channel service did not answer with a channel; '
-        "try again, or set <code>WEBHOOK_PROXY_URL</code> by hand.</p>"
-        if failed
-        else ""
-    )
-    return (
-        '<section class="notice" id="proxy-notice"><h2>GitHub cannot reach this address</h2>'
-        f"<p><code>{esc(settings.public_url)}</code> is a loopback address: GitHub could "
-        "register the App, but no webhook would ever arrive. Set <code>PUBLIC_URL</code> to an "
-        "address GitHub can reach, or relay webhooks through a channel from "
-        f"<code>{esc(settings.webhook_proxy_new_url)}</code>.</p>{error}"
-        '<form method="post" action="/setup/channel" id="channel-form">'
-        f'<input type="hidden" name="state" value="{esc(state)}">'
-        '<button class="button secondary" type="submit">Create a webhook channel</button>'
-        "</form></section>"
+    if not channel and not is_loopback(settings.public_url):
+        return Markup("")
+    return render_partial(
+        "proxy-notice.html",
+        channel=channel,
+        public_url=settings.public_url,
+        new_url=settings.webhook_proxy_new_url,
+        state=state,
+        failed=failed,
     )
 
 

@@ -244,7 +244,7 @@ def render_setup(
 ) -> web.Response:
     """`site/setup.html` filled in: the manifest form for GitHub's manifest flow.
 
-    `notice` is HTML the wizard built with esc(): where webhooks will arrive (or why not).
+    `notice` is the wizard's rendered `proxy-notice.html`: where webhooks will arrive (or why not).
     """
     values = {
         "GITHUB_URL": settings.github_url,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import html
 import json
 import mimetypes
 from collections.abc import Mapping
@@ -20,11 +19,6 @@ from markupsafe import Markup
 SITE_DIR: Final = Path(__file__).resolve().parents[3] / "site"
 
 ASSET_DIR: Final = SITE_DIR / "assets"
-
-
-def esc(value: object) -> str:
-    """HTML-escape text for element content and quoted attributes."""
-    return html.escape(str(value), quote=True)
 
 
 @dataclass(frozen=True, slots=True)
