@@ -21,6 +21,7 @@ from arq.cron import CronJob
 from app.core.config import Settings, load_settings
 from app.core.logs import configure as configure_logging
 from app.entities.images import log_startup
+from app.infra.job_context import JobContext
 from app.infra.queue import LONG_QUEUE, LONG_TIMEOUT, MAX_TRIES, NORMAL_TIMEOUT, JobFunction
 from app.infra.runtime import open_runtime, redis_settings
 from app.jobs.functions import CRON_JOBS, LONG_FUNCTIONS, NORMAL_FUNCTIONS, TABLE
@@ -33,7 +34,7 @@ _STACK_KEY = "_runtime_stack"
 
 async def startup(ctx: dict[str, Any]) -> None:
     """Open the same resources the web app uses and expose them to jobs through ctx."""
-    settings: Settings = ctx.get("settings") or load_settings()
+    settings: Settings = JobContext(ctx).settings_or_none or load_settings()
     stack = contextlib.AsyncExitStack()
     runtime = await stack.enter_async_context(open_runtime(settings, run_jobs=False, jobs=TABLE))
     ctx.update(runtime.job_ctx())

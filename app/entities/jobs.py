@@ -20,7 +20,7 @@ from app.entities import images, rules, service
 from app.entities.cron import Change, run_cron
 from app.entities.images import ImageResult, Outcome, PetLook, Picture
 from app.entities.species import strip_generation
-from app.infra import registry
+from app.infra import job_context, registry
 from app.infra.job_context import JobContext
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 DECAY_MINUTE: Final = 7  # hourly, off the top of the hour when other crons pile up
 PICTURE_REASON: Final = "new_picture"
 # Optional ctx key: keyword overrides for `images.generate_picture` (attempts, backoff, timeout).
-POLICY_KEY: Final = "image_policy"
+POLICY_KEY: Final = job_context.IMAGE_POLICY
 BACKFILL_LIMIT: Final = 100  # picture jobs queued per hourly sweep at most
 
 
@@ -192,7 +192,7 @@ async def generate_images(
         if plan is None or not plan[1]:
             return {}
         look, wanted, reference = plan
-        policy = dict(ctx.get(POLICY_KEY) or {})
+        policy = JobContext(ctx).image_policy
         model = JobContext(ctx).settings.gemini_image_model
         results = await images.generate_states(client, model, look, wanted, reference, **policy)
     finally:

@@ -30,6 +30,8 @@ BUS = "bus"
 HTTP = "http"
 REDIS = "redis"
 GITHUB = "github"
+# Optional: keyword overrides for picture generation (tests make it fast).
+IMAGE_POLICY = "image_policy"
 # Set by the queue for each run (arq's own names).
 JOB_ID = "job_id"
 JOB_TRY = "job_try"
@@ -114,6 +116,11 @@ class JobContext:
         """The App's GitHub client, for jobs that cannot run without one."""
         value: GitHubApp = self.raw[GITHUB]
         return value
+
+    @property
+    def image_policy(self) -> dict[str, Any]:
+        """Keyword overrides for `images.generate_states` (empty unless a test sets them)."""
+        return dict(self.raw.get(IMAGE_POLICY) or {})
 
     @property
     def job_id(self) -> str | None:
