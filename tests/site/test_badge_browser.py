@@ -16,8 +16,8 @@ from PIL import Image
 
 from app.entities import rules
 from app.entities.sprites import STATE_BACKGROUND
-from app.web.badge_card import BAR, SPRITE_BOX, TRACK
 from app.web.site import badges
+from app.web.site.card import BAR, SPRITE_BOX, TRACK
 from tests.site.seed import STATE_HEALTH, Seeded
 from tests.site.serve import NODE_TIMEOUT, ROOT
 

@@ -11,8 +11,8 @@ from sqlalchemy import update
 from app.core.models import Entity
 from app.entities import rules
 from app.infra.runtime import RUNTIME
-from app.web.badge_card import BAR, card_svg, fit
 from app.web.site import badges
+from app.web.site.card import BAR, card_svg, fit
 from tests.site.seed import MAIN, PRIVATE, STATE_HEALTH, Seeded
 from tests.site.test_badge import SVG_NS, dates_of, emoji_in, parse_badge, sprites_in
 
@@ -95,7 +95,7 @@ async def test_private_and_unknown_cards_are_the_same_not_found(site_client: Any
 
 
 def test_card_escapes_and_fits_a_long_name() -> None:
-    from app.web.badge_card import CardLook
+    from app.web.site.card import CardLook
 
     sprite = '<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256"></svg>'
     name = "<script>&" + "w" * 60

@@ -68,7 +68,7 @@ def badge_look(repository: Repository | None, entity: Entity | None) -> BadgeLoo
         return BadgeLook("tamagitto", "not found", UNKNOWN_COLOUR, "unknown")
     icon = service.sprite_for(entity, service.visual_state(entity)).data.decode()
     if entity.status == rules.DEAD:
-        from app.web.badge_card import rip_dates
+        from app.web.site.card import rip_dates
 
         state = rules.DEAD_VISUAL
         message = f"RIP {rip_dates(entity.born_at, entity.died_at)}".strip()
@@ -98,7 +98,7 @@ def badge_svg(look: BadgeLook, picture: tuple[str, bytes] | None = None) -> str:
         href = f"data:{picture[0]};base64,{data}"
         image = Markup('<image x="0" y="0" width="{0}" height="{0}" href="{1}"/>').format(pic, href)
     elif look.icon:
-        from app.web.badge_card import nested_sprite
+        from app.web.site.card import nested_sprite
 
         image = Markup(nested_sprite(look.icon, 2, 2, height - 4))
     return (

@@ -121,7 +121,7 @@ def not_found_page(request: web.Request, what: str = "This page doesn't exist.")
 @functools.cache
 def lost_sprite() -> str:
     """The 404 page's picture: a poor little blob, drawn like every pet (was an emoji)."""
-    from app.web.badge_card import icon_sprite
+    from app.web.site.card import icon_sprite
 
     svg = sprite_svg(BLOB, "blob", rules.POOR, GALLERY_SEEDS[BLOB], rules.ALIVE)
     return icon_sprite(svg, LOST_ICON)
@@ -153,7 +153,7 @@ async def badge(request: web.Request) -> web.Response:
         if entity is not None and style == "pet":
             picture = await badge_picture(session, entity)
     if style == "card":
-        from app.web.badge_card import card_look, card_svg
+        from app.web.site.card import card_look, card_svg
 
         body = card_svg(card_look(repository, entity)).encode()
     else:

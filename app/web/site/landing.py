@@ -48,7 +48,7 @@ def languages_for(species: str) -> str:
 
 def _icon(svg: str) -> Markup:
     """A sprite, small, beside a heading's word (decorative: the word carries the meaning)."""
-    from app.web.badge_card import icon_sprite
+    from app.web.site.card import icon_sprite
 
     return Markup(icon_sprite(svg, HEADING_ICON))
 
