@@ -32,6 +32,7 @@ from app.analysis.engine import analyze_commit as analyze
 from app.analysis.review import apply_review, review_commit
 from app.analysis.scoring import Score, reason_dicts
 from app.analysis.source import GitHubCommitSource
+from app.core import schemas
 from app.core.models import CommitAnalysis, Entity, Installation, PendingCommit, Repository
 from app.entities.jobs import after_update
 from app.entities.service import (
@@ -606,22 +607,19 @@ async def publish(
     ctx: dict[str, Any], target: Target, row: CommitAnalysis, update: PetUpdate
 ) -> None:
     """analysis_complete, then the pet's own events and pictures for a state shown first."""
-    bus = JobContext(ctx).bus
-    await bus.publish(
-        {
-            "type": "analysis_complete",
-            "repository": target.full_name,
-            "repository_id": target.id,
-            "entity_id": update.entity.id,
-            "commit_sha": row.sha,
-            "commit_message": row.message.splitlines()[0][:200] if row.message else "",
-            "author": row.author_name,
-            "quality_score": row.quality_score,
-            "health_delta": row.health_delta,
-            "reasons": row.reasons,
-            "timestamp": row.processed_at.isoformat() if row.processed_at else None,
-        }
+    event = schemas.AnalysisComplete(
+        repository=target.full_name,
+        repository_id=target.id,
+        entity_id=update.entity.id,
+        commit_sha=row.sha,
+        commit_message=row.message.splitlines()[0][:200] if row.message else "",
+        author=row.author_name,
+        quality_score=row.quality_score,
+        health_delta=row.health_delta,
+        reasons=row.reasons,
+        timestamp=row.processed_at.isoformat() if row.processed_at else None,
     )
+    await JobContext(ctx).bus.publish(event.json_dict())
     await after_update(ctx, update)
 
 
