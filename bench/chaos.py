@@ -38,7 +38,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,7 +51,7 @@ from bench.ingest import PG_ADMIN, database, free_port, keep_bytecode, server_en
 if __name__ == "__main__":
     keep_bytecode()  # what follows imports most of the app and its tests
 
-from bench.pipeline import installation_body, source, tests_for  # noqa: E402
+from bench.pipeline import add_commits, installation_body  # noqa: E402
 from tests.conftest import WEBHOOK_SECRET, TcpProxy, push_payload, webhook_headers  # noqa: E402
 from tests.fakes.github import FakeGitHub  # noqa: E402
 from tests.redis_server import RedisServer  # noqa: E402
@@ -225,21 +224,6 @@ FAULT_FUNCTIONS: dict[str, Callable[[Stack, Outcome, float], Awaitable[None]]] =
 }
 
 
-def add_commits(fake: FakeGitHub, full_name: str, count: int) -> list[str]:
-    """A linear history on master, one new commit per push."""
-    shas, parent = [], "a" * 40
-    for i in range(count):
-        sha = uuid.uuid4().hex + "00000000"
-        files = {
-            "calc.py": (source(i - 1) if i else None, source(i)),
-            "test_calc.py": (tests_for(i - 1) if i else None, tests_for(i)),
-        }
-        fake.add_change(full_name, sha, parent, files, message=f"step {i}")
-        shas.append(sha)
-        parent = sha
-    return shas
-
-
 def push_body(fault: str, sha: str, before: str) -> bytes:
     payload = push_payload([sha], before, INSTALLATION, message="step")
     payload["repository"].update(
@@ -271,7 +255,7 @@ async def run_fault(
     import aiohttp
 
     outcome = Outcome(fault)
-    shas = add_commits(stack.fake, repo_name(fault), pushes)
+    shas = add_commits(stack.fake, pushes, repo_name(fault))
     hit_at = pushes // 3
     fault_task: asyncio.Task[None] | None = None
     async with aiohttp.ClientSession() as session:

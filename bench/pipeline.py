@@ -61,16 +61,16 @@ def tests_for(i: int) -> bytes:
     return ("from calc import *\n\n\n" + "".join(cases)).encode()
 
 
-def add_commits(fake: FakeGitHub, count: int) -> list[str]:
-    """A linear history of `count` commits on master."""
+def add_commits(fake: FakeGitHub, count: int, full_name: str = REPO) -> list[str]:
+    """A linear history of `count` commits on master, one new commit per push."""
     shas, parent = [], "a" * 40
     for i in range(count):
         sha = uuid.uuid4().hex + "00000000"
-        files = {
+        files: dict[str, tuple[bytes | None, bytes | None]] = {
             "calc.py": (source(i - 1) if i else None, source(i)),
             "test_calc.py": (tests_for(i - 1) if i else None, tests_for(i)),
         }
-        fake.add_change(REPO, sha, parent, files, message=f"step {i}")
+        fake.add_change(full_name, sha, parent, files, message=f"step {i}")
         shas.append(sha)
         parent = sha
     return shas
