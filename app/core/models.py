@@ -207,6 +207,8 @@ class CommitAnalysis(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     author_name: Mapped[str | None] = mapped_column(String(255))
     author_email: Mapped[str | None] = mapped_column(String(255))
+    # The author's GitHub login when GitHub links the commit to an account (credit, caretakers).
+    author_login: Mapped[str | None] = mapped_column(String(255))
     committed_at: Mapped[datetime | None]
     quality_score: Mapped[float] = mapped_column(Float, default=0.0)
     complexity_score: Mapped[float] = mapped_column(Float, default=0.0)
@@ -323,6 +325,9 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
 
+
+# The caretakers' tables share this metadata (imported last: they build on the names above).
+from app.core import care_models as _care_models  # noqa: E402, F401
 
 __all__ = [
     "Base",
