@@ -217,6 +217,9 @@ def upgrade() -> None:
             postgresql_include=["points", "delta", "day", "lint_clean", "complexity"],
         )
         batch_op.create_index(
+            "ix_analysis_credits_repository_email", ["repository_id", "email_hash"], unique=False
+        )
+        batch_op.create_index(
             "ix_analysis_credits_repository_person_points",
             ["repository_id", "person_key", "points"],
             unique=False,
@@ -254,6 +257,7 @@ def downgrade() -> None:
             postgresql_include=["person_key", "points", "delta", "day"],
         )
         batch_op.drop_index("ix_analysis_credits_repository_person_points")
+        batch_op.drop_index("ix_analysis_credits_repository_email")
         batch_op.drop_index(
             "ix_analysis_credits_repository_person",
             postgresql_include=["points", "delta", "day", "lint_clean", "complexity"],

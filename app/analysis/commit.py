@@ -20,6 +20,7 @@ class CommitInfo:
     author_email: str
     committed_at: datetime
     parents: tuple[str, ...] = ()
+    author_login: str | None = None  # GitHub's account for the author, when it links one
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ def commit_info(data: dict[str, Any]) -> CommitInfo:
         author_email=author.get("email", ""),
         committed_at=_parse_time(committer.get("date")),
         parents=tuple(parent.get("sha", "") for parent in data.get("parents") or []),
+        author_login=(data.get("author") or {}).get("login") or None,
     )
 
 

@@ -59,6 +59,7 @@ class AnalysisCredit(Base):
             "person_key",
             "points",
         ),
+        Index("ix_analysis_credits_repository_email", "repository_id", "email_hash"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

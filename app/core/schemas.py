@@ -288,3 +288,8 @@ COMPONENTS: tuple[type[Shape], ...] = (
     StatusChange,
     AnalysisComplete,
 )
+
+# The caretakers' shapes build on `Shape` (imported last) and join the document's components.
+from app.core import care_schemas  # noqa: E402
+
+COMPONENTS = (*COMPONENTS, *care_schemas.COMPONENTS)

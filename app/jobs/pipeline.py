@@ -49,6 +49,7 @@ from app.infra.github import GitHubApp
 from app.infra.job_context import JobContext
 from app.infra.queue import MAX_TRIES
 from app.jobs import ordering
+from app.jobs.caretaking import credit_commit
 from app.jobs.commit_history import apply_history
 from app.jobs.repo_config import RepoConfig, load_config
 from app.jobs.statuses import StatusText, push_description, status_description
@@ -67,6 +68,7 @@ STORED_FIELDS = (
     "message",
     "author_name",
     "author_email",
+    "author_login",
     "quality_score",
     "complexity_score",
     "test_coverage_delta",
@@ -225,6 +227,7 @@ def analysis_row(
         message=info.message[:10000],
         author_name=info.author_name,
         author_email=info.author_email,
+        author_login=info.author_login,
         committed_at=info.committed_at,
         quality_score=score.quality_score,
         complexity_score=result.complexity_score,
@@ -299,6 +302,7 @@ async def apply_once(
     after = {"health": update.after.health, "status": update.after.status}
     row.detail = {**(row.detail or {}), PET_AFTER: after}
     await session.flush()
+    update.events.extend(await credit_commit(session, row, update, item.config, repo.full_name))
     return Applied(row, update, item.config, item.post_status)
 
 

@@ -18,6 +18,7 @@ from gidgethub.abc import GitHubAPI
 from app.core.text import visible
 from app.entities.rules import DECAY_PER_DAY, GRACE_DAYS, MAX_DECAY_PER_DAY, MAX_GRACE_DAYS
 from app.infra.github import LRUCache
+from app.jobs.notify_config import check_caretakers, check_notify
 
 CONFIG_PATH = ".github/tamagitto.yml"
 DEFAULT_CONTEXT = "tamagitto"
@@ -41,6 +42,10 @@ class RepoConfig:
     llm_review: bool = False
     grace_days: int = GRACE_DAYS
     decay_per_day: int = DECAY_PER_DAY  # 0 is `decay: off`
+    caretakers: bool = True  # `caretakers: off` hides them everywhere
+    notify_targets: tuple[str, ...] = ()  # `slack:NAME`, `discord:NAME` (app/jobs/notify_config.py)
+    notify_states: bool = True
+    notify_digest: bool = True
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
 
@@ -66,6 +71,10 @@ class RepoConfig:
             "llm_review": self.llm_review,
             "grace_days": self.grace_days,
             "decay_per_day": self.decay_per_day,
+            "caretakers": self.caretakers,
+            "notify_targets": list(self.notify_targets),
+            "notify_states": self.notify_states,
+            "notify_digest": self.notify_digest,
             "errors": list(self.errors),
             "warnings": list(self.warnings),
         }
@@ -73,7 +82,7 @@ class RepoConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RepoConfig:
         """The config `as_dict` gave, back (a commit waiting to be applied keeps its own)."""
-        lists = ("branches", "ignore", "errors", "warnings")
+        lists = ("branches", "ignore", "errors", "warnings", "notify_targets")
         known: dict[str, Any] = {
             k: tuple(v) if k in lists else v
             for k, v in data.items()
@@ -173,7 +182,7 @@ CHECKS = {
 }
 
 # Every key the file may hold (the docs page lists exactly these).
-KEYS = (*CHECKS, "branches", "ignore", "decay")
+KEYS = (*CHECKS, "branches", "ignore", "decay", "caretakers", "notify")
 
 
 def parse_config(text: str | bytes) -> RepoConfig:
@@ -195,6 +204,11 @@ def parse_config(text: str | bytes) -> RepoConfig:
             values[key] = _string_list(key, value, errors)
         elif key == "decay":
             values["grace_days"], values["decay_per_day"] = _check_decay(value, errors)
+        elif key == "caretakers":
+            values["caretakers"] = check_caretakers(value, errors)
+        elif key == "notify":
+            notify = check_notify(value, errors)
+            values["notify_targets"], values["notify_states"], values["notify_digest"] = notify
     unknown = tuple(f"unknown key `{k}`" for k in doc if k not in KEYS)
     if errors:
         return RepoConfig(errors=tuple(errors), warnings=unknown)

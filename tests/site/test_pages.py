@@ -361,6 +361,8 @@ CONFIG_KEYS = {
     "context",
     "llm_review",
     "decay",
+    "caretakers",
+    "notify",
 }
 
 
