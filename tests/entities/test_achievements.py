@@ -18,7 +18,11 @@ ADA = credit.person("Ada", "ada@example.com", "ada")
 BOB = credit.person("Bob", "bob@example.com")
 
 
-def codes(step: Step, past: Past = Past(), pet: PetPast = PetPast()) -> list[str]:
+NOBODY = Past()
+QUIET = PetPast()
+
+
+def codes(step: Step, past: Past = NOBODY, pet: PetPast = QUIET) -> list[str]:
     return [kind.code for kind in achievements.earned(step, past, pet)]
 
 
