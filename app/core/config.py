@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     unverified_body_budget: int = Field(
         default=64 * 1024**2, alias="UNVERIFIED_BODY_BUDGET", ge=64 * 1024
     )
+    # Hosts notification webhooks may point at besides Slack's and Discord's own (a proxy, or a
+    # local receiver in tests); `host` or `host:port`, comma separated.
+    notify_webhook_hosts: str = Field(default="", alias="NOTIFY_WEBHOOK_HOSTS")
 
     @field_validator("private_key", mode="before")
     @classmethod
@@ -273,6 +276,11 @@ class Settings(BaseSettings):
     def extension_id_list(self) -> list[str]:
         """Allowed Chrome extension ids, comma or space separated."""
         return [x for x in self.extension_ids.replace(",", " ").split() if x]
+
+    @property
+    def notify_extra_hosts(self) -> frozenset[str]:
+        """`NOTIFY_WEBHOOK_HOSTS` as lower-cased `host` or `host:port` entries."""
+        return frozenset(x.lower() for x in self.notify_webhook_hosts.replace(",", " ").split())
 
     @property
     def python_log_level(self) -> str:

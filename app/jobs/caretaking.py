@@ -31,7 +31,6 @@ from app.entities.service import PetUpdate
 from app.entities.streaks import day_number
 from app.infra.job_context import JobContext
 from app.jobs import care_context, ordering
-from app.jobs.notify_config import caretakers_on
 
 log = logging.getLogger(__name__)
 
@@ -210,11 +209,6 @@ async def backfill_caretakers(ctx: dict[str, Any]) -> dict[str, int]:
     return {"repositories": len(ids), "analyses": credited}
 
 
-def shown(config: dict[str, Any] | None) -> bool:
-    """Are caretakers shown for a stored config (`caretakers: off` hides them)?"""
-    return caretakers_on(config)
-
-
 __all__ = [
     "achievement_event",
     "backfill_caretakers",
@@ -222,5 +216,4 @@ __all__ = [
     "credit_and_grant",
     "credit_commit",
     "person_model",
-    "shown",
 ]

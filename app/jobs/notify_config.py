@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
+from app.read.caretakers import shown
+
 KINDS: Final = ("slack", "discord")
 MAX_TARGETS: Final = 5
 SECRET_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -111,7 +113,7 @@ def targets_of(config: dict[str, Any] | None) -> list[Target]:
 
 def caretakers_on(config: dict[str, Any] | None) -> bool:
     """Does a stored config show caretakers (the default), or hide them (`caretakers: off`)?"""
-    return bool((config or {}).get("caretakers", True))
+    return shown(config)
 
 
 __all__ = [

@@ -15,6 +15,7 @@ from pydantic.json_schema import models_json_schema
 
 from app.core import schemas
 from app.entities.species import SPECIES
+from app.web.api import openapi_caretakers
 from app.web.api.errors import ERROR_CODES
 from app.web.api.params import MAX_ID
 
@@ -561,8 +562,9 @@ def paths() -> dict[str, Any]:
                     "`Sec-WebSocket-Protocol: bearer, <token>` (the server selects `bearer`), or "
                     "subscribe to one public repository with `?repository=owner/name` without "
                     "signing in. The first message is a `Snapshot`; then `HealthUpdate`, "
-                    "`StatusChange` and `AnalysisComplete` messages follow for repositories the "
-                    "socket may see. The server pings every 20 s; client messages are ignored."
+                    "`StatusChange`, `AnalysisComplete` and `AchievementEvent` messages follow "
+                    "for repositories the socket may see. The server pings every 20 s; client "
+                    "messages are ignored."
                 ),
                 "security": PUBLIC,
                 "parameters": [query("token", STR), query("repository", STR)],
@@ -606,7 +608,10 @@ def document() -> dict[str, Any]:
         },
         "servers": [{"url": "/api"}],
         "security": [{"bearerAuth": []}],
-        "paths": paths(),
+        "paths": {
+            **paths(),
+            **openapi_caretakers.paths(responses, query, path, body, ENTITY_ID, ID),
+        },
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {

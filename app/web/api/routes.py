@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from app.web.api import analysis, auth, entities, openapi, public, repositories, ws
+from app.web.api import (
+    analysis,
+    auth,
+    caretakers,
+    entities,
+    notify,
+    openapi,
+    public,
+    repositories,
+    ws,
+)
 from app.web.api.access import LOCAL as ACCESS_CACHE
 from app.web.api.access import LocalCache
 from app.web.api.context import MAX_BODY
@@ -24,7 +34,7 @@ def build() -> web.Application:
         middlewares=[cors_middleware, ratelimit_middleware, error_middleware],
         client_max_size=MAX_BODY,
     )
-    for module in (auth, repositories, entities, analysis, public, ws, openapi):
+    for module in (auth, repositories, entities, analysis, public, ws, openapi, caretakers, notify):
         api.add_routes(module.routes())
     return api
 
