@@ -106,6 +106,12 @@ class JobContext:
         return value
 
     @property
+    def http(self) -> aiohttp.ClientSession:
+        """The process's HTTP client (outgoing webhooks, for one)."""
+        value: aiohttp.ClientSession = self.raw[HTTP]
+        return value
+
+    @property
     def github(self) -> GitHubApp | None:
         """The App's GitHub client (None in contexts that have none)."""
         value: GitHubApp | None = self.raw.get(GITHUB)

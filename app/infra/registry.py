@@ -24,12 +24,26 @@ POLL_ALL: Final = "poll_repositories"
 POLL_REPOSITORY: Final = "poll_repository"
 DECAY: Final = "decay_pets"
 IMAGES: Final = "generate_images"
+# Caretakers and notifications (issue 18): app/jobs/caretaking.py, app/jobs/notify_*.py.
+CARETAKER_BACKFILL: Final = "backfill_caretakers"
+NOTIFY_SCAN: Final = "scan_notifications"
+NOTIFY_DIGEST: Final = "send_digests"
+NOTIFY_DELIVER: Final = "deliver_notification"
 
 JOBS: Final = frozenset(
     {PROCESS_EVENT, ANALYZE, PUSH_STATUS, POLL_ALL, POLL_REPOSITORY, DECAY, IMAGES}
+    | {CARETAKER_BACKFILL, NOTIFY_SCAN, NOTIFY_DIGEST, NOTIFY_DELIVER}
 )
 # Jobs (and cron jobs) that may run long get their own arq queue and worker.
-LONG_JOBS: Final = frozenset({DECAY, POLL_ALL, IMAGES})
+LONG_JOBS: Final = frozenset(
+    {DECAY, POLL_ALL, IMAGES, CARETAKER_BACKFILL, NOTIFY_SCAN, NOTIFY_DIGEST}
+)
+
+# A notification's delivery retries on its own schedule (seconds after each failed try: about
+# eleven hours in all), recorded on its outbox row, so a webhook that is down for an afternoon
+# still gets the message; each try is a job of its own (`notify_job_id`).
+NOTIFY_RETRY_DELAYS: Final = (5, 30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600)
+NOTIFY_MAX_TRIES: Final = len(NOTIFY_RETRY_DELAYS) + 1
 
 
 def delivery_job_id(delivery: str) -> str:
@@ -56,6 +70,23 @@ def trigger_job_id(repository_id: int, now: float | None = None) -> str:
 def images_job_id(entity_id: int, states: Iterable[str] | None) -> str:
     """One job per pet and set of states, so repeated triggers collapse."""
     return f"{IMAGES}:{entity_id}:{'+'.join(sorted(states)) if states else 'all'}"
+
+
+def notify_job_id(notification_id: int, attempt: int, due: float) -> str:
+    """One delivery job per outbox row, try and due time: a retry or a wait is a new job."""
+    return f"notify:{notification_id}:{attempt}:{int(due)}"
+
+
+async def enqueue_notification(
+    queue: JobQueue, notification_id: int, attempt: int, due: float, *, defer_by: float = 0
+) -> bool:
+    """Queue `deliver_notification` for an outbox row (due at epoch second `due`)."""
+    return await queue.enqueue(
+        NOTIFY_DELIVER,
+        notification_id,
+        job_id=notify_job_id(notification_id, attempt, due),
+        defer_by=max(0.0, defer_by) or None,
+    )
 
 
 async def enqueue_event(

@@ -18,6 +18,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from arq.cron import CronJob, cron
 from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +30,7 @@ from app.entities.achievements import Kind, Step
 from app.entities.credit import Credit
 from app.entities.service import PetUpdate
 from app.entities.streaks import day_number
+from app.infra import registry
 from app.infra.job_context import JobContext
 from app.jobs import care_context, ordering
 
@@ -209,11 +211,20 @@ async def backfill_caretakers(ctx: dict[str, Any]) -> dict[str, int]:
     return {"repositories": len(ids), "analyses": credited}
 
 
+def cron_jobs() -> list[CronJob]:
+    """The backfill hourly at minute 37 (and at start-up), until no repository is left."""
+    return [
+        cron(backfill_caretakers, name=registry.CARETAKER_BACKFILL, minute=37, second=0,
+             unique=True, timeout=1800, run_at_startup=True),
+    ]  # fmt: skip
+
+
 __all__ = [
     "achievement_event",
     "backfill_caretakers",
     "backfill_repository",
     "credit_and_grant",
     "credit_commit",
+    "cron_jobs",
     "person_model",
 ]

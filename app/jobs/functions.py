@@ -14,7 +14,7 @@ from app.entities import jobs as pet_jobs
 from app.infra.queue import JobFunction, durable
 from app.infra.registry import JOBS, LONG_JOBS
 from app.infra.runtime import JobTable
-from app.jobs import poller
+from app.jobs import caretaking, notify_delivery, notify_outbox, poller
 from app.jobs.handlers.events import process_event
 from app.jobs.pipeline import analyze_commit, post_push_status
 
@@ -27,9 +27,18 @@ FUNCTIONS: list[JobFunction] = [
         poller.poll_repositories,
         poller.poll_repository,
         *pet_jobs.FUNCTIONS,
+        caretaking.backfill_caretakers,
+        notify_outbox.scan_notifications,
+        notify_outbox.send_digests,
+        notify_delivery.deliver_notification,
     )
 ]
-CRON_JOBS: list[CronJob] = [*pet_jobs.cron_jobs(), *poller.cron_jobs()]
+CRON_JOBS: list[CronJob] = [
+    *pet_jobs.cron_jobs(),
+    *poller.cron_jobs(),
+    *caretaking.cron_jobs(),
+    *notify_outbox.cron_jobs(),
+]
 TABLE = JobTable(FUNCTIONS, CRON_JOBS)
 
 NORMAL_FUNCTIONS: list[JobFunction] = [f for f in FUNCTIONS if f.__name__ not in LONG_JOBS]

@@ -33,7 +33,13 @@ class RecordingQueue:
 
 def test_every_job_function_and_cron_job_is_named_in_the_registry() -> None:
     assert {f.__name__ for f in FUNCTIONS} == registry.JOBS
-    assert {c.name for c in CRON_JOBS} == {registry.DECAY, registry.POLL_ALL}
+    assert {c.name for c in CRON_JOBS} == {
+        registry.DECAY,
+        registry.POLL_ALL,
+        registry.CARETAKER_BACKFILL,
+        registry.NOTIFY_SCAN,
+        registry.NOTIFY_DIGEST,
+    }
     assert {f.__name__ for f in LONG_FUNCTIONS} <= registry.LONG_JOBS
 
 
@@ -45,6 +51,7 @@ def test_job_ids_keep_their_formats() -> None:
     assert registry.trigger_job_id(3, now=120.5) == "trigger:3:2"
     assert registry.images_job_id(4, None) == "generate_images:4:all"
     assert registry.images_job_id(4, ["sad", "happy"]) == "generate_images:4:happy+sad"
+    assert registry.notify_job_id(7, 2, 1700000000.9) == "notify:7:2:1700000000"
 
 
 async def test_helpers_queue_the_registered_name_args_and_id() -> None:
