@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from app.analysis.commit import ChangedFile, Commit
 from app.analysis.diff import EMPTY_DIFF, FileDiff, parse_patch
+from app.analysis.incremental import Block
 from app.analysis.languages import grammar_of, is_code_language, language_of
-from app.analysis.parsing import BlobCache, Block, ParsedBlob
+from app.analysis.parsing import BlobCache, ParsedBlob
 from app.analysis.paths import (
     MAX_DEEP_BYTES,
     MAX_DEEP_FILES,

@@ -19,7 +19,7 @@ from typing import Any
 from app.analysis.change import ChangeMetrics
 from app.analysis.complexity import ComplexityMetrics, FunctionChange
 from app.analysis.docs import DocMetrics
-from app.analysis.parsing import FunctionMetrics
+from app.analysis.measure import FunctionMetrics
 from app.analysis.security import SecurityMetrics
 from app.analysis.style import StyleMetrics
 from app.analysis.testing import TestMetrics

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from app.analysis.complexity import ComplexityMetrics, FunctionChange
 from app.analysis.engine import AnalysisResult, analyze_commit
-from app.analysis.parsing import FunctionMetrics
+from app.analysis.measure import FunctionMetrics
 from app.analysis.scoring import REVERT_TOLERANCE, Reason, Score, revert_score, reverted_sha
 from app.jobs.replay import replay
 from tests.analysis.helpers import GitRepo, change, commit_of
