@@ -19,8 +19,10 @@ from app.analysis.docs import DocMetrics, measure_docs
 from app.analysis.files import FileView, view_commit
 from app.analysis.lint import PendingLint
 from app.analysis.parsing import BlobCache
-from app.analysis.scoring import Score, Signals, burden_delta, compute_signals, score_commit
+from app.analysis.reasons import score_commit
+from app.analysis.scoring import Score
 from app.analysis.security import SecurityMetrics, measure_security
+from app.analysis.signals import Signals, burden_delta, compute_signals
 from app.analysis.style import StyleMetrics, measure_style, python_versions
 from app.analysis.testing import TestMetrics, measure_tests
 
