@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from app.analysis.commit import Commit
 from app.analysis.engine import AnalysisResult
 from app.analysis.scoring import REVIEW_LIMIT, Reason, Score
-from app.analysis.security import secrets_in_line
+from app.analysis.secret_rules import secrets_in_line
 
 log = logging.getLogger(__name__)
 
