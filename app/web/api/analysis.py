@@ -11,7 +11,7 @@ from pydantic import Field
 
 from app.core.models import Repository
 from app.infra import registry
-from app.infra.queue import QueueUnavailable
+from app.infra.queue.base import QueueUnavailable
 from app.read import pets
 from app.web.api.access import may_view, require_push, visible_repositories
 from app.web.api.context import json_body, runtime, utc_now
