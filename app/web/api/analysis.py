@@ -28,7 +28,7 @@ class RecentQuery(Params):
     """`GET /analysis/recent` query."""
 
     limit: Annotated[Whole, Field(ge=1, le=50)] = 10
-    repository_id: Id | None = None
+    repository_id: Id | None = Field(default=None, description="Tamagitto's repository id")
 
 
 class TriggerBody(Params):

@@ -24,6 +24,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 from prometheus_client import Counter, Gauge
+from pydantic import Field
 
 from app.core import schemas
 from app.core.models import Repository
@@ -32,6 +33,7 @@ from app.read import pets
 from app.web.api.access import access_for, visible_repositories
 from app.web.api.context import runtime, settings
 from app.web.api.errors import ApiError, invalid, unauthorized
+from app.web.api.params import Params, parse
 from app.web.api.public import not_found, public_repository
 from app.web.api.ratelimit import VERDICT
 from app.web.api.sessions import (
@@ -84,6 +86,14 @@ def encode(event: Event) -> bytes:
 
 
 Refresher = Callable[[], Awaitable[frozenset[int]]]
+
+
+class SocketQuery(Params):
+    """The handshake's query: a session token (`sessions.socket_token` reads it, or the
+    `bearer` subprotocol), or a public repository to follow without signing in."""
+
+    token: str | None = None
+    repository: str | None = Field(default=None, description="`owner/name` of a public repository")
 
 
 @dataclass(eq=False)
@@ -356,7 +366,7 @@ async def _repositories_for(
 
 async def _public_target(request: web.Request) -> Repository | None:
     """`?repository=owner/name` for pet pages: must name a public repository."""
-    name = request.query.get("repository")
+    name = parse(SocketQuery, request.query).repository
     if not name:
         return None
     hub = request.config_dict[HUB]
