@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.analysis.gitlocal import LocalGitSource, SourceError
+from app.analysis.commit import SourceError
+from app.analysis.gitlocal import LocalGitSource
 from app.analysis.hotspots import FixCounts
 from app.analysis.lanes import (
     Analysed,
@@ -218,19 +219,15 @@ def pet_document(run: _Run, identity: int) -> dict[str, Any]:
     language = run.languages.most_common(1)[0][0] if run.languages else None
     _, subspecies = species_for(language, identity)
     pet = run.pet
+    generation = pet.generation if pet else 1
     return {
-        "name": rules_name(identity, pet.generation if pet else 1),
+        "name": generation_name(pet_name(identity), generation),  # "Mochi", "Mochi II"
         "species": subspecies,
         "health": pet.health if pet else rules.MAX_HEALTH,
         "state": rules.visual_state(pet) if pet else rules.THRIVING,
         "status": pet.status if pet else rules.ALIVE,
-        "generation": pet.generation if pet else 1,
+        "generation": generation,
     }
-
-
-def rules_name(identity: int, generation: int) -> str:
-    """The pet's name for a repository's identity and a generation ("Mochi", "Mochi II")."""
-    return generation_name(pet_name(identity), generation)
 
 
 def resolve_revert(run: _Run, commit: Analysed) -> Analysed:
