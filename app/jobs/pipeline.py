@@ -35,19 +35,13 @@ from app.analysis.source import GitHubCommitSource
 from app.core import schemas
 from app.core.models import CommitAnalysis, Entity, Installation, PendingCommit, Repository
 from app.entities.jobs import after_update
-from app.entities.service import (
-    PetUpdate,
-    create_pet,
-    current_pet,
-    lock_pet,
-    record_commit,
-    store_sprites,
-)
+from app.entities.lifecycle import PetUpdate, create_pet, current_pet, lock_pet, record_commit
+from app.entities.pictures import store_sprites
 from app.entities.species import emoji_for, generation_name, strip_generation, subspecies_for
 from app.infra import registry
 from app.infra.github import GitHubApp
 from app.infra.job_context import JobContext
-from app.infra.registry import MAX_TRIES
+from app.infra.queue import MAX_TRIES
 from app.jobs import ordering
 from app.jobs.commit_history import apply_history
 from app.jobs.repo_config import RepoConfig, load_config

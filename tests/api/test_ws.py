@@ -308,7 +308,7 @@ async def test_embedded_mode_uses_the_local_bus(
     from datetime import UTC, datetime
 
     from app.core.models import Repository
-    from app.entities.service import create_pet
+    from app.entities.lifecycle import create_pet
 
     async with runtime.sessionmaker.begin() as session:
         row = Repository(github_id=5, full_name="acme/open", owner_login="acme", private=False)
