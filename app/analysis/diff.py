@@ -13,7 +13,7 @@ _Lines = list[tuple[int, str]]  # (line number, text)
 
 @dataclass(frozen=True)
 class Hunk:
-    """One ``@@`` block; counts follow git's convention (an omitted count is 1)."""
+    """One `@@` block; counts follow git's convention (an omitted count is 1)."""
 
     old_start: int
     old_count: int

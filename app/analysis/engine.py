@@ -1,6 +1,6 @@
 """Analyse one commit: classify its files, measure every family, score it.
 
-``analyze_commit`` is synchronous and pure apart from one ruff process per
+`analyze_commit` is synchronous and pure apart from one ruff process per
 commit with Python files; it is CPU-bound, so async callers run it in a thread.
 The same commit always gets the same result.
 """
@@ -124,7 +124,7 @@ def analyze_commit(
     cache: BlobCache | None = None,
     run_ruff: bool = True,
 ) -> AnalysisResult:
-    """Measure and score one commit. ``ignore`` holds the repository's extra exclusion globs."""
+    """Measure and score one commit. `ignore` holds the repository's extra exclusion globs."""
     cache = cache if cache is not None else BlobCache()
     views = view_commit(commit, ignore, cache)
     versions = python_versions([view for view in views if view.is_code]) if run_ruff else []

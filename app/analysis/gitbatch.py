@@ -24,7 +24,7 @@ def git_env() -> dict[str, str]:
 
 
 def _person(value: str) -> tuple[str, str, datetime]:
-    """Parse ``Name <email> 1700000000 +0100`` into name, email and aware datetime."""
+    """Parse `Name <email> 1700000000 +0100` into name, email and aware datetime."""
     name, _, rest = value.partition(" <")
     email, _, stamp = rest.partition("> ")
     seconds, _, offset = stamp.strip().partition(" ")
@@ -58,7 +58,7 @@ def parse_commit_object(sha: str, raw: bytes) -> CommitInfo:
 
 
 class BatchReader:
-    """One ``git cat-file --batch-command`` process, used one request at a time."""
+    """One `git cat-file --batch-command` process, used one request at a time."""
 
     def __init__(self, path: str) -> None:
         self._path = path

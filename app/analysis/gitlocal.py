@@ -79,11 +79,11 @@ class LocalGitSource:
         await self.close()
 
     async def close(self) -> None:
-        """Stop the long-lived ``cat-file`` process."""
+        """Stop the long-lived `cat-file` process."""
         await self._batch.close()
 
     async def git(self, *args: str, stdin: bytes | None = None) -> bytes:
-        """Run one git command in the repository; a failure raises :class:`SourceError`."""
+        """Run one git command in the repository; a failure raises `SourceError`."""
         process = await asyncio.create_subprocess_exec(
             "git", "-C", self.path, *args, env=git_env(),
             stdin=None if stdin is None else asyncio.subprocess.PIPE,
@@ -101,7 +101,7 @@ class LocalGitSource:
         return out
 
     async def check(self) -> None:
-        """Raise :class:`NotAGitRepository` unless the path is a git repository.
+        """Raise `NotAGitRepository` unless the path is a git repository.
 
         git itself is asked first; the folder is looked at only to word the error
         (no thread on the happy path: replay forks its workers after this).
@@ -131,10 +131,10 @@ class LocalGitSource:
     async def list_first_parent(
         self, branch: str | None = None, limit: int | None = None, since: str | None = None
     ) -> list[str]:
-        """Shas along the first-parent chain of ``branch`` (default: HEAD), oldest first.
+        """Shas along the first-parent chain of `branch` (default: HEAD), oldest first.
 
         An empty repository gives an empty list; a branch that does not exist
-        raises :class:`UnknownRevision`.
+        raises `UnknownRevision`.
         """
         await self.check()
         rev = branch or "HEAD"
@@ -152,7 +152,7 @@ class LocalGitSource:
         return list(reversed(out.decode().split()))
 
     async def _unborn(self, branch: str | None) -> bool:
-        """True when the repository has no commit yet and ``branch`` is HEAD's own."""
+        """True when the repository has no commit yet and `branch` is HEAD's own."""
         if await self.resolve("HEAD") is not None:
             return False
         refs = await self.git("for-each-ref", "--count=1", "refs/heads")
@@ -181,10 +181,10 @@ class LocalGitSource:
     async def prefetch(self, shas: list[str]) -> None:
         """Read the metadata and diffs of many commits with few git processes.
 
-        A later :meth:`get_commits` of these shas takes them from memory; spawning
-        one ``diff-tree`` per commit costs more than small commits' diffs. Commits
-        with more than ``MAX_PATCHED_FILES`` files are read on their own (see
-        :meth:`_huge_diff`).
+        A later `get_commits` of these shas takes them from memory; spawning
+        one `diff-tree` per commit costs more than small commits' diffs. Commits
+        with more than `MAX_PATCHED_FILES` files are read on their own (see
+        `_huge_diff`).
         """
         infos = await self.commit_infos(shas)
         huge = await self._huge_commits(infos)
@@ -201,7 +201,7 @@ class LocalGitSource:
                 self._prefetched[info.sha] = (info, await self._huge_diff(info))
 
     async def _huge_commits(self, infos: list[CommitInfo]) -> set[str]:
-        """The commits changing more than ``MAX_PATCHED_FILES`` files (a tree diff: cheap)."""
+        """The commits changing more than `MAX_PATCHED_FILES` files (a tree diff: cheap)."""
         request = "".join(_diff_request(info) for info in infos)
         output = await self.git(*ENTRIES_STDIN_ARGS, stdin=request.encode())
         sections = split_by_commit(output.decode("utf-8", "replace"), [i.sha for i in infos])
@@ -211,7 +211,7 @@ class LocalGitSource:
         }  # fmt: skip
 
     async def _huge_diff(self, info: CommitInfo) -> _Diff:
-        """Every file with its counts; patches for the first ``MAX_PATCHED_FILES`` only."""
+        """Every file with its counts; patches for the first `MAX_PATCHED_FILES` only."""
         base = [info.parents[0], info.sha] if info.parents else ["--root", info.sha]
         raw = (await self.git(*HUGE_RAW_ARGS, *base)).decode("utf-8", "replace")
         entries, _ = split_output(raw)
@@ -286,7 +286,7 @@ class _Plan:
 
 
 def _diff_request(info: CommitInfo) -> str:
-    """One line of ``diff-tree --stdin`` input: the commit and its first parent."""
+    """One line of `diff-tree --stdin` input: the commit and its first parent."""
     return f"{info.sha} {info.parents[0]}\n" if info.parents else f"{info.sha}\n"
 
 

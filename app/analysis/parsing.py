@@ -73,7 +73,7 @@ class ParsedBlob:
     def functions(self) -> list[FunctionSpan]:
         """Every function of the blob (a full-tree query, built on first use).
 
-        The analysis itself looks functions up by row with :meth:`functions_on`.
+        The analysis itself looks functions up by row with `functions_on`.
         """
         with self._lock:
             if self._index is None:
@@ -113,7 +113,7 @@ class ParsedBlob:
     def in_literal(self, row: int, column: int, words: tuple[str, ...] = LITERAL_WORDS) -> bool:
         """True when the byte at (row, column) is inside a string or a comment.
 
-        ``words`` narrows it: :data:`STRING_WORDS` asks about strings only.
+        `words` narrows it: `STRING_WORDS` asks about strings only.
         """
         node = self.node_at(row, column)
         while node is not None:
@@ -173,7 +173,7 @@ def _reparse(
 def parse_blob(
     grammar: str, content: bytes, base: ParsedBlob | None = None, blocks: tuple[Block, ...] = ()
 ) -> ParsedBlob | None:
-    """Parse content with a grammar (incrementally from ``base``); None without the grammar."""
+    """Parse content with a grammar (incrementally from `base`); None without the grammar."""
     queries = queries_for(grammar)
     parser = _thread_parser(grammar)
     if queries is None or parser is None:
@@ -216,7 +216,7 @@ class BlobCache:
             return entry[0]
 
     def put(self, kind: str, key: str, value: object, size: int = 0) -> None:
-        """Store a value of about ``size`` source bytes, evicting the least recently used."""
+        """Store a value of about `size` source bytes, evicting the least recently used."""
         with self._lock:
             old = self._entries.pop((kind, key), None)
             self._bytes += size - (old[1] if old else 0)
@@ -251,7 +251,7 @@ class BlobCache:
     ) -> ParsedBlob | None:
         """The parsed blob for this content, parsing it only the first time.
 
-        With ``base`` (the previous version) and the diff's ``blocks``, the
+        With `base` (the previous version) and the diff's `blocks`, the
         first parse is incremental: unchanged subtrees are reused.
         """
         key = blob_key(content, blob_sha)

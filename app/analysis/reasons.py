@@ -39,12 +39,12 @@ from app.analysis.testing import TestMetrics
 
 
 def _plural(count: int, noun: str) -> str:
-    """``1 test`` / ``3 tests``."""
+    """`1 test` / `3 tests`."""
     return f"{count} {noun}{'' if abs(count) == 1 else 's'}"
 
 
 def _signed(count: int) -> str:
-    """A count with its sign, as ``+3`` or ``-2``."""
+    """A count with its sign, as `+3` or `-2`."""
     return f"{count:+d}"
 
 
@@ -74,7 +74,7 @@ def docs_reason(signal: float, docs: DocMetrics) -> Reason | None:
 
 
 def _describe(change: FunctionChange) -> str:
-    """``path:name (cc 12, nesting 5, 80 lines)``."""
+    """`path:name (cc 12, nesting 5, 80 lines)`."""
     metrics = change.after or change.before
     if metrics is None:
         return f"{change.path}:{change.name}"

@@ -215,7 +215,7 @@ REVERT_PATTERN = re.compile(r"This reverts commit ([0-9a-f]{7,40})", re.IGNORECA
 
 
 def reverted_sha(message: str) -> str | None:
-    """The commit a message says it reverts (git's own ``git revert`` wording), if any."""
+    """The commit a message says it reverts (git's own `git revert` wording), if any."""
     match = REVERT_PATTERN.search(message)
     return match.group(1).lower() if match else None
 

@@ -45,7 +45,7 @@ PRIVATE_KEY_KIND = "private_key"
 ENTROPY_KIND = "high_entropy_string"
 PATH_CONTEXT_CACHE = 65_536  # paths repeat across commits; classify each once
 
-# Why a finding is only a possible secret (``SecretFinding.context``).
+# Why a finding is only a possible secret (`SecretFinding.context`).
 CONTEXT_TEST = "test"  # under tests, fixtures, test data, mocks; or a test key by its name
 CONTEXT_DOCS = "docs"  # documentation, READMEs, examples
 CONTEXT_PLACEHOLDER = "placeholder"  # a documented example or a made-up, low-entropy value
@@ -133,8 +133,8 @@ LONG_QUOTED = re.compile(rf"[\"'][^\"'\s]{{{ENTROPY_MIN_LENGTH},}}[\"']")
 class SecretFinding:
     """A committed secret, already redacted: kind, where, and a safe description.
 
-    ``context`` is None for a real-looking secret; for a possible one it says why
-    the key is probably not live (one of the ``CONTEXT_*`` values).
+    `context` is None for a real-looking secret; for a possible one it says why
+    the key is probably not live (one of the `CONTEXT_*` values).
     """
 
     kind: str
@@ -189,7 +189,7 @@ def _sequential(body: str) -> bool:
 def placeholder(body: str, *, entropy: bool = True) -> bool:
     """A made-up key body: a placeholder word or marker, one repeated character, a run.
 
-    ``entropy`` off (PEM bodies, whose ASN.1 headers repeat) keeps the marks only.
+    `entropy` off (PEM bodies, whose ASN.1 headers repeat) keeps the marks only.
     """
     if not body:
         return False
@@ -283,8 +283,8 @@ def secrets_in_line(path: str, number: int, text: str, following: str = "") -> l
     """Secrets on one added line, real and possible: documented formats first, then
     random-looking assignments to secret-named variables.
 
-    ``following`` is the next added line, where a private key's body starts. Each
-    finding's ``context`` tells a possible secret (see :func:`path_context`).
+    `following` is the next added line, where a private key's body starts. Each
+    finding's `context` tells a possible secret (see `path_context`).
     """
     found = []
     if FORMAT_HINT.search(text):

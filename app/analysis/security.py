@@ -95,7 +95,7 @@ def _alternation(words: tuple[str, ...]) -> re.Pattern[str]:
 
 
 def word_lines(joined: str, words: tuple[str, ...]) -> list[int]:
-    """Lines of ``joined`` holding one of the words, case-insensitively.
+    """Lines of `joined` holding one of the words, case-insensitively.
 
     Plain substring tests first (fast in C); the regex runs only over the words
     that occur at all, and often not at all.
@@ -106,7 +106,7 @@ def word_lines(joined: str, words: tuple[str, ...]) -> list[int]:
 
 
 def candidate_lines(joined: str, pattern: re.Pattern[str]) -> list[int]:
-    """Indexes of the lines of ``joined`` on which ``pattern`` matches, found in one pass."""
+    """Indexes of the lines of `joined` on which `pattern` matches, found in one pass."""
     positions = [match.start() for match in pattern.finditer(joined)]
     if not positions:
         return []
@@ -118,7 +118,7 @@ def candidate_lines(joined: str, pattern: re.Pattern[str]) -> list[int]:
 def code_position(view: FileView, number: int, text: str, start: int) -> bool:
     """True unless the parsed file shows a match sits in a string or comment.
 
-    ``start`` is a character index into added line ``number``; tree-sitter counts bytes.
+    `start` is a character index into added line `number`; tree-sitter counts bytes.
     """
     if view.after is None:
         return True
@@ -142,7 +142,7 @@ def _risky_in_line(view: FileView, number: int, text: str) -> list[RiskyCall]:
 
 
 def _next_line(added: Sequence[tuple[int, str]], index: int) -> str:
-    """The added line right after ``index`` when it is the next line of the file."""
+    """The added line right after `index` when it is the next line of the file."""
     if index + 1 < len(added) and added[index + 1][0] == added[index][0] + 1:
         return added[index + 1][1]
     return ""
@@ -193,10 +193,10 @@ def _file_risky(view: FileView) -> list[RiskyCall]:
 def measure_security(views: Sequence[FileView]) -> SecurityMetrics:
     """Secrets on every file's added lines; risky calls in non-test code.
 
-    Real-looking secrets and possible ones (see :func:`path_context` and
-    :func:`placeholder`) are kept apart: only the first poison the pet.
+    Real-looking secrets and possible ones (see `path_context` and
+    `placeholder`) are kept apart: only the first poison the pet.
     Vendored and generated files are scanned for documented token formats too
-    (a key in ``dist/`` still leaks), but not with the entropy heuristic. Each
+    (a key in `dist/` still leaks), but not with the entropy heuristic. Each
     file's added text is checked once for hints before any line is examined.
     """
     found: list[SecretFinding] = []

@@ -45,7 +45,7 @@ from app.analysis.testing import TestMetrics
 class Signals:
     """Each family's normalised signal (the seed's columns), and the complexity family's parts.
 
-    ``complexity`` is the burden part; ``size``, ``spread`` and ``functions`` are the change's
+    `complexity` is the burden part; `size`, `spread` and `functions` are the change's
     own complexity. The complexity family's signal is their sum.
     """
 
