@@ -158,6 +158,30 @@ class HistoryPoint(Shape):
     reasons: list[str] | None = None
 
 
+class HistoryRow(Shape):
+    """One stored change of a pet's health (`changes` of the history and pet-page responses)."""
+
+    timestamp: Time
+    health_score: Score
+    health_before: int
+    applied: int
+    delta: int
+    change_reason: str
+    commit_sha: str | None = None
+    generation: int | None = None
+    decay_start: bool
+    scored_delta: int | None = None
+    committed_at: Time | None = None
+
+
+class HealthSummary(Shape):
+    """The `summary` of a pet's history: health now, its direction, and the days covered."""
+
+    current_health: int
+    trend: Literal["improving", "declining", "stable"]
+    days_tracked: int
+
+
 class Reason(Shape):
     """One line of a commit's score: what it was, how many points, the detail."""
 

@@ -41,7 +41,7 @@ from app.entities.species import emoji_for, generation_name, strip_generation, s
 from app.infra import registry
 from app.infra.github import GitHubApp
 from app.infra.job_context import JobContext
-from app.infra.queue import MAX_TRIES
+from app.infra.registry import MAX_TRIES
 from app.jobs import ordering
 from app.jobs.commit_history import apply_history
 from app.jobs.repo_config import RepoConfig, load_config

@@ -20,8 +20,7 @@ from sqlalchemy import select
 
 from app.core.config import Settings
 from app.core.models import CommitAnalysis, Entity, HealthHistory, Job, PendingCommit, Repository
-from app.infra.queue import MAX_TRIES
-from app.infra.registry import analyze_job_id
+from app.infra.registry import MAX_TRIES, analyze_job_id
 from app.infra.runtime import RUNTIME, Runtime, open_runtime
 from app.jobs.functions import TABLE
 from app.jobs.ordering import STALL_AFTER

@@ -46,13 +46,15 @@ log = logging.getLogger(__name__)
 NAME_MAX = 40
 TREND_DAYS = 30
 _NAME_OK = re.compile(r"^[^\x00-\x1f\x7f<>]+$")
+# A name as the OpenAPI document states it; the models accept longer text (see `_new_name`).
+NAME_SCHEMA: dict[str, Any] = {"minLength": 1, "maxLength": NAME_MAX}
 
 
 class HistoryQuery(Params):
     """`GET /entities/{id}/health-history` query."""
 
     days: Annotated[Whole, Field(ge=1, le=90)] = TREND_DAYS
-    granularity: str = "daily"
+    granularity: str = Field("daily", json_schema_extra={"enum": list(pets.GRANULARITIES)})
 
     @field_validator("granularity")
     @classmethod
@@ -66,13 +68,15 @@ class HistoryQuery(Params):
 class RenameBody(Params):
     """`PATCH /entities/{id}` body."""
 
-    name: str = Field(max_length=400)
+    name: str = Field(max_length=400, json_schema_extra=NAME_SCHEMA)
 
 
 class HibernateBody(Params):
     """`POST /entities/{id}/hibernate` body: `until` needs an offset (no guessing zones)."""
 
-    until: AwareDatetime | None = None
+    until: AwareDatetime | None = Field(
+        default=None, description=f"with an offset; at most {rules.MAX_SLEEP.days} days ahead"
+    )
 
 
 async def viewer(request: web.Request) -> Access:
