@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # the database and queue load only when the command runs
     from app.infra.queue.base import ParkedJob
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """`jobs failed [--json]` and `jobs retry ID... | --all`."""
     jobs = sub.add_parser(
         "jobs",

@@ -61,6 +61,9 @@ MAX_TRIES: Final = 7
 BACKOFF_FIRST: Final = 2.0
 BACKOFF_FACTOR: Final = 3.0
 BACKOFF_MAX: Final = 300.0
+# GitHub's own trouble (5xx, timeouts) backs off 2, 4, 8, ... s; a rate limit waits for as long
+# as GitHub asks instead (`app.jobs.github_errors`).
+GITHUB_BACKOFF_BASE: Final = 2.0
 
 
 def queue_for(name: str) -> str:
@@ -72,6 +75,16 @@ def transient_backoff(job_try: int) -> float:
     """2, 6, 18, 54, 162, 300 s between the seven tries: a short outage costs seconds, a long
     one about nine minutes before the job is parked."""
     return min(BACKOFF_MAX, BACKOFF_FIRST * BACKOFF_FACTOR ** max(0, job_try - 1))
+
+
+def last_try(job_try: int) -> bool:
+    """Is this the job's last try? A job that fails now is parked (or gives up on its own)."""
+    return job_try >= MAX_TRIES
+
+
+def github_backoff(job_try: int) -> float:
+    """Exponential backoff for GitHub 5xx and timeouts."""
+    return GITHUB_BACKOFF_BASE ** max(1, job_try)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -97,7 +110,7 @@ def durable(function: JobFunction) -> JobFunction:
             return await function(ctx, *args, **kwargs)
         except Exception as exc:
             job_try = JobContext(ctx).job_try
-            if not is_transient(exc) or job_try >= MAX_TRIES:
+            if not is_transient(exc) or last_try(job_try):
                 raise
             delay = transient_backoff(job_try)
             log.warning(

@@ -250,7 +250,7 @@ async def test_crash_inside_the_apply_leaves_nothing(
     crash after the row was written must not leave the commit 'applied' with health untouched."""
     p = modes
     p.add_commit(SHA1, BASE, {"calc.py": (CALC_BEFORE, CALC_AFTER)}, "document and clamp")
-    from app.jobs import pipeline as module
+    from app.jobs import apply as module
 
     real = module.record_commit
 

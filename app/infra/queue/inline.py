@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.models import Job, utcnow
 from app.infra.queue.base import JobFunction, ParkedJob, QueueUnavailable
-from app.infra.registry import MAX_TRIES
+from app.infra.registry import last_try
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +236,7 @@ class InlineQueue:
         try:
             await self.functions[job.function](ctx, *job.args)
         except Retry as exc:
-            if job.attempts < MAX_TRIES:
+            if not last_try(job.attempts):
                 status, run_at = "queued", utcnow() + timedelta(seconds=_defer_seconds(exc))
             else:
                 status, error = "failed", f"gave up after {job.attempts} tries"
