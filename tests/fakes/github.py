@@ -158,7 +158,7 @@ class FakeGitHub:
         `date` is the committer's date, `author_date` (default: the same) the author's, so a
         test can tell which one a reader takes. Both sides' contents are also served as blobs.
         """
-        parent = (parents or [None])[0]
+        parent = parents[0] if parents else None
         commit = {
             "sha": sha,
             "node_id": "C_x",
