@@ -90,6 +90,8 @@ class FakeGitHub:
     manifests: dict[str, dict[str, Any]] = field(default_factory=dict)
     rate_remaining: int = 5000
     url: str = ""
+    slug: str = "tamagitto-test"
+    prefix: str = ""
 
     def __post_init__(self) -> None:
         if not self.private_key_pem:
@@ -278,6 +280,11 @@ class FakeGitHub:
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         body = await self._body(request)
         path = request.path
+        if self.prefix:
+            # GitHub Enterprise Server serves the REST API under `/api/v3`.
+            if not path.startswith(self.prefix + "/"):
+                return _error(404, "Not Found")
+            path = path.removeprefix(self.prefix)
         try:
             operation = validate_request(request.method, path, dict(request.query), body)
         except OpenAPIMismatch as exc:
@@ -384,6 +391,12 @@ class FakeGitHub:
                 },
                 status=201,
             )
+
+        @route("GET", "/app")
+        async def get_app(request: web.Request, p: dict[str, str], body: Any) -> web.Response:
+            if (denied := self._check_jwt(request)) is not None:
+                return denied
+            return web.json_response({"id": self.app_id, "slug": self.slug, "name": self.slug})
 
         @route("GET", "/repos/{owner}/{repo}")
         async def get_repo(request: web.Request, p: dict[str, str], body: Any) -> web.Response:
