@@ -1,17 +1,17 @@
 """The hourly decay and death rules as set-based SQL, for PostgreSQL and SQLite.
 
 Each rule is a handful of statements whatever the number of pets: no row ever travels to Python
-except the few whose status or picture changed (they become events). The SQL is `rules.py`
-written for sets, and the tests check that both give the same pets:
+except the few whose status or picture changed (they become events). The SQL is
+`decay_rules.settle` written for sets, and the tests check that both give the same pets:
 
 * wake: a hibernating pet whose `sleep_until` came wakes at exactly that moment
   (`rules.wake_due`), before decay, so the days it slept are never charged;
-* decay: charge every whole day past the checkpoint (`rules.apply_decay`) at the pet's own
-  `grace_days` and `decay_per_day` (`decay:` in the repository's config), one history row per
-  pet with the total charged; the first charge after the grace is flagged `hungry`
-  (`rules.starts_hunger`);
-* death: a pet at zero for 24 hours dies at exactly that moment (`rules.apply_death`), with a
-  `death` history row.
+* decay: charge every whole day past the checkpoint (`decay_rules.apply_decay`) at the pet's
+  own `grace_days` and `decay_per_day` (`decay:` in the repository's config), one history row
+  per pet with the total charged; the first charge after the grace is flagged `hungry`
+  (`decay_rules.starts_hunger`);
+* death: a pet at zero for 24 hours dies at exactly that moment (`decay_rules.apply_death`),
+  with a `death` history row.
 
 Safe to repeat: a second run at the same time finds nothing owed, because the checkpoint moved.
 Safe to run concurrently: on PostgreSQL each id range takes a transaction-scoped advisory lock
@@ -108,7 +108,7 @@ def _status_sql(column: str) -> str:
     return f"CASE WHEN {column} < {rules.POOR_AT} THEN '{rules.DYING}' ELSE '{rules.ALIVE}' END"
 
 
-# Pets the rules may touch at all (`rules.decays` without the health test).
+# Pets the rules may touch at all (`decay_rules.decays` without the health test).
 ELIGIBLE: Final = f"is_current AND NOT frozen AND status <> '{rules.DEAD}'"
 
 CHANGE_COLUMNS: Final = (
@@ -116,7 +116,7 @@ CHANGE_COLUMNS: Final = (
     '"metadata", old_asleep, asleep, hungry'
 )
 SELECT_CHANGES: Final = ", ".join(f"c.{c.strip()}" for c in CHANGE_COLUMNS.split(","))
-# Where decay may start: `rules.grace_end`, per pet.
+# Where decay may start: `decay_rules.grace_end`, per pet.
 PG_GRACE_END: Final = (
     "COALESCE(e.last_commit_at, e.born_at) + make_interval(hours => 24 * e.grace_days)"
 )
@@ -277,7 +277,8 @@ RETURNING id, repository_id, name, species, subspecies, health AS old_health, he
           status AS old_status, status, "metadata", 1 AS old_asleep, 0 AS asleep, 0 AS hungry
 """
 
-# `ref` is `rules.grace_end`; `hungry` is `rules.starts_hunger` for the pets that are due.
+# `ref` is `decay_rules.grace_end`; `hungry` is `decay_rules.starts_hunger` for the pets that
+# are due.
 SQLITE_DUE: Final = f"""
 SELECT id, old_health, base, days, hungry, max(0, old_health - per_day * days) AS new_health
 FROM (
