@@ -1,8 +1,8 @@
 """The caretakers' shapes: credit, streaks, achievements, the `achievement` event, secrets.
 
-Written once like the rest of `app.core.schemas` (which adds these to its `COMPONENTS`, so
-the OpenAPI document names them too). Health "added" and "taken away" are sums of each
-person's share of the commits' scored deltas; both are positive numbers.
+Written once like the rest of `app.core.schemas`; the OpenAPI document names `COMPONENTS`
+(the `achievement` event among them) beside that module's. Health "added" and "taken away"
+are sums of each person's share of the commits' scored deltas; both are positive numbers.
 """
 
 from __future__ import annotations

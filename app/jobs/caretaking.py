@@ -28,7 +28,7 @@ from app.core.models import CommitAnalysis, Entity, Repository
 from app.entities import achievements, credit, rules
 from app.entities.achievements import Kind, Step
 from app.entities.credit import Credit
-from app.entities.service import PetUpdate
+from app.entities.lifecycle import PetUpdate
 from app.entities.streaks import day_number
 from app.infra import registry
 from app.infra.job_context import JobContext

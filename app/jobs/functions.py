@@ -11,8 +11,8 @@ from __future__ import annotations
 from arq.cron import CronJob
 
 from app.entities import jobs as pet_jobs
-from app.infra.queue import JobFunction, durable
-from app.infra.registry import JOBS, LONG_JOBS
+from app.infra.queue.base import JobFunction
+from app.infra.registry import JOBS, LONG_JOBS, durable
 from app.infra.runtime import JobTable
 from app.jobs import caretaking, notify_delivery, notify_outbox, poller
 from app.jobs.handlers.events import process_event

@@ -232,9 +232,7 @@ async def load_config(gh: GitHubAPI, full_name: str, ref: str) -> RepoConfig:
         return RepoConfig(errors=(f"{CONFIG_PATH} is not a file",))
     sha = str(data.get("sha"))
     try:
-        return _parsed[sha]
+        cached: RepoConfig = _parsed[sha]  # the ETag cache's mapping holds Any
     except KeyError:
-        pass
-    config = parse_config(base64.b64decode(data.get("content") or ""))
-    _parsed[sha] = config
-    return config
+        cached = _parsed[sha] = parse_config(base64.b64decode(data.get("content") or ""))
+    return cached

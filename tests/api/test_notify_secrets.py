@@ -29,13 +29,13 @@ async def test_admins_store_list_and_delete_secrets_and_urls_never_come_back(
     status, stored = await call(
         "PUT", f"{base}/Team-Pets", json={"kind": "slack", "url": SLACK}, headers=admin
     )
-    assert status == 201 and stored["secret"]["name"] == "team-pets"
+    assert status == 200 and stored["created"] and stored["secret"]["name"] == "team-pets"
     assert stored["secret"]["hint"] == "…mnop" and SLACK not in str(stored)
     again = SLACK.replace("abcdef", "zzzzzz")
     status, replaced = await call(
         "PUT", f"{base}/team-pets", json={"kind": "slack", "url": again}, headers=admin
     )
-    assert status == 200 and replaced["secret"]["hint"] == "…mnop"
+    assert status == 200 and not replaced["created"] and replaced["secret"]["hint"] == "…mnop"
     status, listing = await call("GET", base, headers=admin)
     assert status == 200 and [s["name"] for s in listing["secrets"]] == ["team-pets"]
     assert "hooks.slack.com" not in str(listing)

@@ -7,7 +7,7 @@ from typing import Any
 
 from app.infra import registry
 from app.infra.job_context import JobContext
-from app.infra.queue import ParkedJob
+from app.infra.queue.base import ParkedJob
 from app.jobs.functions import CRON_JOBS, FUNCTIONS, LONG_FUNCTIONS
 
 

@@ -18,7 +18,7 @@ from app.core.care_models import Notification, NotifyCursor, NotifySecret
 from app.core.config import Settings
 from app.core.keyring import keyring
 from app.core.models import Entity, Repository
-from app.entities import service
+from app.entities import lifecycle, pet_rows
 from app.infra import registry
 from app.jobs import notify_delivery, notify_outbox, notify_secrets
 from app.jobs.repo_config import parse_config
@@ -50,7 +50,7 @@ class World:
     async def commit(self, delta: int) -> None:
         """A commit applied to the pet through the real service (history rows included)."""
         async with self.db.begin() as session:
-            await service.record_commit(session, self.entity_id, delta, datetime.now(UTC))
+            await lifecycle.record_commit(session, self.entity_id, delta, datetime.now(UTC))
 
     async def deliver_all(self) -> list[str]:
         return [
@@ -90,7 +90,7 @@ async def world(
                           config=parse_config(CONFIG).as_dict())  # fmt: skip
         session.add(repo)
         await session.flush()
-        pet = await service.create_pet(session, repo, datetime.now(UTC), name="Mochi")
+        pet = await lifecycle.create_pet(session, repo, datetime.now(UTC), name="Mochi")
         for name, kind, url in (
             ("team", "slack", f"{slack_base}/services/T1/B2/x"),
             ("room", "discord", f"{discord_base}/api/webhooks/1/y"),
@@ -176,7 +176,7 @@ async def test_at_most_one_message_an_hour_per_pet_except_deaths(world: World) -
         assert pet is not None
         died = datetime.now(UTC)
         pet.status, pet.health, pet.died_at = "dead", 0, died
-        session.add(service.history_row(pet.id, 0, 0, "death", died, None))
+        session.add(pet_rows.history_row(pet.id, 0, 0, "death", died, None))
     await notify_outbox.scan(world.ctx)
     deaths = [r for r in await world.rows() if r.kind == "death"]
     assert [await notify_delivery.deliver_notification(world.ctx, r.id) for r in deaths] == [

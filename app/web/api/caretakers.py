@@ -13,7 +13,7 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import Field
 
-from app.entities.service import EntityNotFound, current_pet, pet_and_repository
+from app.entities.lifecycle import EntityNotFound, current_pet, pet_and_repository
 from app.read import caretakers
 from app.web.api.access import may_view
 from app.web.api.context import runtime, utc_now

@@ -8,7 +8,7 @@ forgets one. Every call needs admin rights on the repository, checked with GitHu
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
 from pydantic import Field
@@ -31,6 +31,9 @@ from app.web.api.errors import (
 from app.web.api.params import Params, parse, path_id
 from app.web.api.repositories import ensure_repository
 from app.web.api.users import github_token, require_keyring
+
+# A secret's name in a path, as `notify_secrets.check_name` takes it (case is folded).
+SecretName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 
 
 class SecretBody(Params):
@@ -118,7 +121,7 @@ async def put_secret(request: web.Request) -> web.Response:
         )
         doc = notify_secrets.info_model(secret).json_dict()
     message = f"Stored `{name}`: name it under `notify:` in .github/tamagitto.yml."
-    return web.json_response({"secret": doc, "message": message}, status=201 if created else 200)
+    return web.json_response({"secret": doc, "created": created, "message": message})
 
 
 async def delete_secret(request: web.Request) -> web.Response:

@@ -13,6 +13,7 @@ from app.web.api import (
     auth,
     caretakers,
     entities,
+    hub,
     notify,
     openapi,
     public,
@@ -44,7 +45,7 @@ def setup(app: web.Application) -> None:
     app[LIMITS] = dict(DEFAULT_LIMITS)
     app[ACCESS_CACHE] = LocalCache()
     app[RATE_COUNTER] = LocalCounter()
-    app[ws.HUB] = ws.Hub()
-    app.on_startup.append(ws.start_hub)
-    app.on_shutdown.append(ws.stop_hub)
+    app[hub.HUB] = hub.Hub()
+    app.on_startup.append(hub.start_hub)
+    app.on_shutdown.append(hub.stop_hub)
     app.add_subapp("/api", build())

@@ -50,7 +50,10 @@ SETTING_HELP: Final[dict[str, tuple[str | None, str]]] = {
     "GEMINI_IMAGE_MODEL": (None, "the model that draws pet pictures"),
     "GEMINI_REVIEW_MODEL": (None, "the model that reviews diffs when llm_review is on"),
     "SESSION_SECRET": (None, "the key that signs session tokens (HS256)"),
-    "TOKEN_ENCRYPTION_KEYS": (None, "AES-256-GCM keys for stored user tokens, newest first"),
+    "TOKEN_ENCRYPTION_KEYS": (
+        None,
+        "AES-256-GCM keys for stored user tokens and notification webhooks, newest first",
+    ),
     "EXTENSION_IDS": (None, "Chrome extension ids allowed to sign in, comma separated"),
     "TRUSTED_PROXIES": (
         None,
@@ -61,6 +64,10 @@ SETTING_HELP: Final[dict[str, tuple[str | None, str]]] = {
     "UNVERIFIED_BODY_BUDGET": (
         "64 MiB",
         "bytes all webhook bodies not yet verified may hold at once, per process (503 above)",
+    ),
+    "NOTIFY_WEBHOOK_HOSTS": (
+        None,
+        "hosts notification webhooks may use besides Slack's and Discord's (host or host:port)",
     ),
 }
 
