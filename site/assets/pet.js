@@ -392,6 +392,20 @@
     refresh();
   }
 
+  // Someone earned an achievement: said out loud, and listed first until the next page load.
+  function onAchievement(msg) {
+    const who = (msg.person && msg.person.name) || "Someone";
+    const list = document.getElementById("achievement-list");
+    if (list) {
+      const sha = String(msg.commit_sha || "").slice(0, 7);
+      list.prepend(el("li", {}, el("strong", {}, msg.title || ""), `: ${who}, `, el("code", {}, sha), " ",
+        el("span", { class: "hint" }, msg.description || "")));
+      const none = document.getElementById("no-achievements");
+      if (none) none.hidden = true;
+    }
+    announce(`${who} earned ${msg.title}: ${msg.description || ""}`);
+  }
+
   function onSnapshot(msg) {
     const mine = (msg.entities || []).find((e) => e.id === data.entity.id || isOurs({ repository: e.repository }));
     if (mine) {
@@ -408,6 +422,7 @@
     if (msg.type === "health_update") onHealthUpdate(msg);
     else if (msg.type === "status_change") onStatusChange(msg);
     else if (msg.type === "analysis_complete") onAnalysisComplete(msg);
+    else if (msg.type === "achievement") onAchievement(msg);
   }
 
   async function refresh() {

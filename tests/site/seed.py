@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core import db
 from app.core.models import CommitAnalysis, Entity, Repository
 from app.entities import lifecycle, rules
+from app.jobs import care_context, caretaking
 
 # The main demo pet: a JavaScript repository with five analysed commits on five days.
 MAIN = "octo-org/hello-pets"
@@ -122,7 +123,9 @@ async def add_commit(
     )
     session.add(analysis)
     await session.flush()
-    await lifecycle.record_commit(session, entity.id, delta, at, analysis.id)
+    update = await lifecycle.record_commit(session, entity.id, delta, at, analysis.id)
+    step = care_context.step_of(analysis, update.before.status, update.after)
+    await caretaking.credit_and_grant(session, analysis, update.entity, step, at)
     return analysis
 
 

@@ -29,6 +29,7 @@ from app.entities.species import BLOB
 from app.entities.sprites import sprite_svg
 from app.infra.runtime import RUNTIME, SETTINGS
 from app.web.site.badges import badge_look, badge_picture, badge_svg
+from app.web.site.caretakers import caretakers_html
 from app.web.site.docs import DOC_PAGES, config_doc_values, deploy_file, settings_table
 from app.web.site.install import AppSlug, install_link
 from app.web.site.landing import (
@@ -138,7 +139,8 @@ async def pet_page(request: web.Request) -> web.Response:
             return not_found_page(request, "There is no public pet for this repository.")
         repository, entity = found
         payload = await pet_payload(session, repository, entity, datetime.now(UTC), highlight)
-    values = pet_values(settings, payload, repository, site_of(request).live)
+        care = await caretakers_html(session, settings, repository, entity, datetime.now(UTC))
+    values = {**pet_values(settings, payload, repository, site_of(request).live), "CARE_HTML": care}
     return html_response(render_page(request, "pet.html", values))
 
 
