@@ -56,6 +56,15 @@ class Analysed:
     lines_by_language: dict[str, int]
     reverts: str | None = None  # the (possibly abbreviated) sha a revert's message names
     fix: bool = False  # the message says it fixes something (hotspots count these)
+    author_name: str = ""  # who to credit (the replay's caretakers)
+    author_email: str = ""
+    trailers: str = ""  # the message's `Co-authored-by:` lines, for credit
+
+
+def co_author_lines(message: str) -> str:
+    """The lines of a message that name co-authors (the rest of the body is not kept)."""
+    lines = (line for line in message.splitlines() if "co-authored-by:" in line.lower())
+    return "\n".join(lines)
 
 
 def analysed(commit: Commit, result: AnalysisResult) -> Analysed:
@@ -70,6 +79,9 @@ def analysed(commit: Commit, result: AnalysisResult) -> Analysed:
         lines_by_language=dict(result.language.lines_by_language),
         reverts=reverted_sha(commit.info.message),
         fix=is_fix(commit.info.message),
+        author_name=commit.info.author_name,
+        author_email=commit.info.author_email,
+        trailers=co_author_lines(commit.info.message),
     )
 
 

@@ -15,7 +15,8 @@ import sys
 from typing import TextIO
 
 from app.analysis.commit import SourceError
-from app.jobs.replay import format_timeline, replay
+from app.jobs.replay import replay
+from app.jobs.replay_text import format_timeline
 
 EXIT_OK = 0
 EXIT_USAGE = 2

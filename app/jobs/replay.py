@@ -42,19 +42,15 @@ from app.analysis.lanes import (
     source_paths,
 )
 from app.entities import decay_rules, rules
+from app.entities.ledger import Ledger
 from app.entities.species import (
-    SUBSPECIES,
-    emoji_for,
     generation_name,
     pet_name,
     roman,
     species_for,
 )
+from app.jobs import replay_care
 
-SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
-SPARK_WIDTH = 60
-TOP_REASONS = 2
-MESSAGE_WIDTH = 40  # characters of a commit's first line shown in the timeline
 NO_IDENTITY = 0  # the seed of a repository without commits (it has no root commit yet)
 
 BIRTH = "birth"
@@ -76,6 +72,8 @@ class _Run:
     fixes: FixCounts = field(default_factory=FixCounts)  # per source path, for hotspots
     inverses: dict[str, Analysed] = field(default_factory=dict)  # inverse signature → commit
     decay: tuple[int, int] = (rules.GRACE_DAYS, rules.DECAY_PER_DAY)  # from `decay:` at head
+    care: Ledger = field(default_factory=Ledger)  # who would have earned what
+    achievements: list[dict[str, Any]] = field(default_factory=list)
 
 
 def repository_name(path: str) -> str:
@@ -266,10 +264,11 @@ def _record(run: _Run, commit: Analysed) -> None:
     commit = resolve_history(run, commit)
     run.scored[commit.sha] = commit
     at = commit.committed_at
-    met = arrive(run.pet, at, run.decay)
+    met, before = arrive(run.pet, at, run.decay), run.pet
     run.events.extend(events_before(run.pet, met, at))
     run.pet = rules.apply_commit(met, commit.delta, at)
     run.entries.append(commit_entry(commit, run.pet, met))
+    run.achievements += replay_care.record(run.care, commit, before, met, run.pet)
     run.languages.update(commit.lines_by_language)
 
 
@@ -303,97 +302,11 @@ async def replay(
         "pet": pet_document(run, identity_of(root)),
         "commits": run.entries,
         "events": run.events,
+        "achievements": run.achievements,
+        "caretakers": replay_care.document(run.care, run.pet.last_commit_at if run.pet else None),
         "stats": {
             "commits": len(run.entries),
             "seconds": round(seconds, 3),
             "commits_per_second": round(len(run.entries) / seconds, 2) if seconds > 0 else 0.0,
         },
     }
-
-
-def sparkline(values: list[int], width: int = SPARK_WIDTH) -> str:
-    """Health over time in block characters (0 → ▁, 100 → █), at most `width` wide."""
-    if not values:
-        return ""
-    if len(values) > width:
-        values = [values[i * len(values) // width] for i in range(width - 1)] + [values[-1]]
-    top = len(SPARK_BLOCKS) - 1
-    return "".join(SPARK_BLOCKS[round(max(0, min(100, v)) * top / 100)] for v in values)
-
-
-def _top_reasons(entry: dict[str, Any]) -> str:
-    """The most important reasons of a commit, as `code +n`."""
-    shown = [r for r in entry["reasons"] if r["points"]][:TOP_REASONS] or entry["reasons"][:1]
-    return ", ".join(f"{r['code']} {r['points']:+d}" for r in shown)
-
-
-def shorten(text: str, width: int = MESSAGE_WIDTH) -> str:
-    """`text` in at most `width` characters, so timeline columns stay aligned.
-
-    The cut falls between words when one ends in the second half, and an
-    ellipsis shows that something was left out.
-    """
-    if len(text) <= width:
-        return text
-    cut = text[: width - 1]
-    space = cut.rfind(" ")
-    if space > width // 2:
-        cut = cut[:space]
-    return cut.rstrip() + "…"
-
-
-def timeline_line(entry: dict[str, Any]) -> str:
-    """`a1b2c3d 2024-05-01   +8 →  92 thriving  Add tests for area   tests_added +8`."""
-    day = entry["committed_at"][:10]
-    return (
-        f"{entry['sha'][:7]} {day} {entry['delta']:+4d} → {entry['health']:3d} "
-        f"{entry['state']:<9} {shorten(entry.get('message', '')):<{MESSAGE_WIDTH}}  "
-        f"{_top_reasons(entry)}"
-    ).rstrip()
-
-
-def event_line(item: dict[str, Any]) -> str:
-    """`      » 2024-05-04        92 hungry    3 days without a commit: hungry`."""
-    day, health = item["at"][:10], item["health"]
-    return f"{'»':>7} {day} {'':4}   {health:3d} {item['kind']:<9} {item['detail']}"
-
-
-def timeline_lines(doc: dict[str, Any]) -> list[str]:
-    """Commits and events in the order they happened to the pet.
-
-    Events come before the commit that followed them; a document without events
-    (written before they existed) gives commits only.
-    """
-    events: list[dict[str, Any]] = doc.get("events", [])
-    lines, shown = [], 0
-    for entry in doc["commits"]:
-        committed = datetime.fromisoformat(entry["committed_at"])
-        while shown < len(events) and datetime.fromisoformat(events[shown]["at"]) <= committed:
-            lines.append(event_line(events[shown]))
-            shown += 1
-        lines.append(timeline_line(entry))
-    return lines + [event_line(item) for item in events[shown:]]
-
-
-def format_timeline(doc: dict[str, Any]) -> str:
-    """The human report: one line per commit and event, then the pet, sparkline and figures."""
-    pet, stats = doc["pet"], doc["stats"]
-    lines = [f"Tamagitto replay of {doc['repository']}: {stats['commits']} commits", ""]
-    lines.extend(timeline_lines(doc))
-    if not doc["commits"]:
-        lines.append("(no commits: the pet has no history yet)")
-    kind = species_type_for(pet["species"])
-    lines += [
-        "",
-        f"{emoji_for(kind, pet['species'])} {pet['name']} the {pet['species']}: {pet['state']}, "
-        f"health {pet['health']}, {pet['status']}, generation {pet['generation']}",
-        f"health {sparkline([entry['health'] for entry in doc['commits']])}",
-        f"{stats['commits']} commits in {stats['seconds']:.2f} s "
-        f"({stats['commits_per_second']:.1f} commits/s)",
-    ]
-    return "\n".join(lines)
-
-
-def species_type_for(subspecies: str) -> str:
-    """The species type (pet, plant…) a sub-species belongs to, for its emoji."""
-    return next((kind for kind, names in SUBSPECIES.items() if subspecies in names), "blob")

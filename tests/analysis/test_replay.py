@@ -16,7 +16,8 @@ from app.cli import replay as replay_cli
 from app.cli.replay import add_replay_parser, run_replay
 from app.entities import rules
 from app.entities.species import PLANT, pet_name, subspecies_for
-from app.jobs.replay import MESSAGE_WIDTH, format_timeline, replay, shorten, sparkline, step_pet
+from app.jobs.replay import replay, step_pet
+from app.jobs.replay_text import MESSAGE_WIDTH, format_timeline, shorten, sparkline
 from tests.analysis.helpers import WHEN, GitRepo
 from tests.analysis.test_security import CASES
 
@@ -99,7 +100,8 @@ async def test_health_follows_deltas_and_decay(tmp_path: Path) -> None:
 async def test_document_shape(tmp_path: Path) -> None:
     _build(tmp_path)
     doc = await replay(tmp_path / "shapes", limit=2)
-    assert set(doc) == {"repository", "root_commit", "pet", "commits", "events", "stats"}
+    assert set(doc) == {"repository", "root_commit", "pet", "commits", "events", "stats",
+                        "achievements", "caretakers"}  # fmt: skip
     assert doc["repository"] == "shapes"
     assert set(doc["pet"]) == {"name", "species", "health", "state", "status", "generation"}
     assert doc["pet"]["species"] in {"succulent", "fern", "flower"}  # Python: a plant
