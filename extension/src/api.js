@@ -165,6 +165,8 @@ export function createApiClient({
     hibernate: (entityId, until) =>
       request('POST', `/entities/${id(entityId)}/hibernate`, { body: until ? { until } : {} }),
     wake: (entityId) => request('DELETE', `/entities/${id(entityId)}/hibernate`),
+    caretakers: (entityId, { days = 30 } = {}) =>
+      request('GET', `/entities/${id(entityId)}/caretakers`, { query: { days } }),
     recentAnalyses: ({ limit = 10, repositoryId } = {}) =>
       request('GET', '/analysis/recent', { query: { limit, repository_id: repositoryId } }),
   };

@@ -3,6 +3,7 @@
 import { ApiError, NetworkError, createApiClient, describeError, entitiesFrom } from './api.js';
 import { signInWithGitHub } from './auth.js';
 import { KEYS, socketUrl } from './config.js';
+import { achievementText } from './caretakers.js';
 import { badgeFor, becameCritical } from './health.js';
 import { POLL_ALARM, SocketManager } from './socket.js';
 import {
@@ -27,6 +28,7 @@ const NOTICES = Object.freeze({
   dead: { title: 'Your Tamagitto pet died', fallback: (name) => `${name} has died.` },
   dying: { title: 'Your Tamagitto pet is dying', fallback: (name) => `${name} is in critical condition!` },
   hungry: { title: 'Your Tamagitto pet is hungry', fallback: (name) => `${name} is hungry` },
+  achievement: { title: 'Achievement earned', fallback: (name) => `Someone earned an achievement on ${name}` },
 });
 
 export function createBackground({
@@ -162,6 +164,13 @@ export function createBackground({
     });
   }
 
+  /** Someone earned an achievement on a cached pet: a notification when allowed (popups toast it). */
+  async function announceAchievement(message) {
+    const data = await storage.get([KEYS.entities]);
+    const entity = findEntity(data[KEYS.entities], message.entity_id);
+    if (entity) await notify('achievement', entity, achievementText(message));
+  }
+
   async function handleSocketMessage(message) {
     switch (message.type) {
       case 'snapshot':
@@ -201,6 +210,9 @@ export function createBackground({
         break;
       case 'analysis_complete':
         await recordAnalysis(message);
+        break;
+      case 'achievement':
+        await announceAchievement(message);
         break;
       default:
         return; // unknown types are ignored: the server may add some before we know them

@@ -16,6 +16,7 @@ export const KEYS = Object.freeze({
   lastUpdated: 'lastUpdated',
   connection: 'connection',
   pictures: 'pictures', // picture URL -> data: URL, the server's own picture kept for offline
+  caretakers: 'caretakers', // entity id -> GET /entities/{id}/caretakers (who keeps it alive)
 });
 
 export const ALL_KEYS = Object.values(KEYS);

@@ -5,6 +5,7 @@ import { KEYS } from './config.js';
 import { cooldownExpiresAt, remainingMs, startCooldownTimer } from './cooldown.js';
 import { saveServerUrl } from './options.js';
 import { cachePicture } from './pictures.js';
+import { achievementText } from './caretakers.js';
 import { createView, pictureUrl } from './render.js';
 import { currentEntity, initialState, reduce, repoKey, screenOf } from './state.js';
 import { clearSession, findEntity, readCache } from './store.js';
@@ -110,12 +111,16 @@ export function createPopup({ ext, doc, root, now = () => Date.now(), fetchImpl,
     const entity = findEntity(state.entities, id);
     if (!entity) return;
     cachePicture({ storage, url: pictureUrl(entity, state.serverUrl), fetchImpl }).catch(() => false);
-    const [history, analyses] = await Promise.allSettled([
+    const [history, analyses, care] = await Promise.allSettled([
       api.healthHistory(id, { days: 30, granularity: 'daily' }),
       api.recentAnalyses({ limit: 20, repositoryId: entity.repository?.id }),
+      api.caretakers(id, { days: 30 }),
     ]);
-    const stored = await storage.get([KEYS.histories, KEYS.activity]);
+    const stored = await storage.get([KEYS.histories, KEYS.activity, KEYS.caretakers]);
     const changes = {};
+    if (care.status === 'fulfilled' && care.value && typeof care.value === 'object') {
+      changes[KEYS.caretakers] = { ...stored[KEYS.caretakers], [id]: care.value };
+    }
     if (history.status === 'fulfilled' && Array.isArray(history.value?.health_history)) {
       // One row per change when the server sends them: decay days, deaths and revivals stay rows.
       const rows = Array.isArray(history.value.changes) ? history.value.changes : history.value.health_history;
@@ -210,6 +215,9 @@ export function createPopup({ ext, doc, root, now = () => Date.now(), fetchImpl,
       showToast(`${entity.name}: ${Math.round(event.health_score)} — ${event.change_reason}`);
     } else if (event?.type === 'status_change' && event.message) {
       showToast(event.message);
+    } else if (event?.type === 'achievement') {
+      showToast(achievementText(event));
+      if (entity) loadDetails(entity.id); // the caretakers list now shows it
     }
   }
 

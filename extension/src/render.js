@@ -3,6 +3,7 @@
  * the sections whose inputs changed. Text always goes in through textContent, never as markup.
  */
 
+import { caretakersKey, renderCaretakers } from './caretakers.js';
 import { healthChart } from './chart.js';
 import { cooldownExpiresAt, formatCountdown, remainingMs } from './cooldown.js';
 import { STATE_COLORS, displayState } from './health.js';
@@ -463,6 +464,12 @@ export const SECTIONS = {
     },
   },
 
+  // Who keeps the pet alive (caretakers.js); hidden when the repository says `caretakers: off`.
+  caretakers: {
+    key: (s) => caretakersKey(s, currentEntity(s).id),
+    render: (doc, s) => renderCaretakers(doc, s, currentEntity(s).id, h),
+  },
+
   history: {
     key: (s) => JSON.stringify([s.showHistory, s.showHistory ? (s.histories[currentEntity(s).id] ?? []).slice(-10) : null]),
     render(doc, s, actions) {
@@ -593,7 +600,7 @@ export const LAYOUT = {
   error: ['error'],
   offline: ['offline'],
   repositories: ['reposHeader', 'reposSearch', 'reposList'],
-  dashboard: ['switcher', 'pet', 'health', 'repo', 'chart', 'activity', 'history', 'rest', 'dashActions'],
+  dashboard: ['switcher', 'pet', 'health', 'repo', 'chart', 'activity', 'caretakers', 'history', 'rest', 'dashActions'],
   death: ['switcher', 'deathPet', 'cooldown'],
   settings: ['settings'],
 };

@@ -19,6 +19,7 @@ const emptyCache = () => ({
   lastUpdated: null,
   connection: null,
   pictures: {},
+  caretakers: {},
 });
 
 export function initialState(now = 0) {
@@ -54,6 +55,7 @@ const CACHED_FIELDS = {
   [KEYS.lastUpdated]: 'lastUpdated',
   [KEYS.connection]: 'connection',
   [KEYS.pictures]: 'pictures',
+  [KEYS.caretakers]: 'caretakers',
 };
 
 /** `changes` maps storage keys to their new values (undefined = removed). */

@@ -19,6 +19,7 @@ export async function readCache(storage) {
     lastUpdated: data[KEYS.lastUpdated] ?? null,
     connection: data[KEYS.connection] ?? null,
     pictures: data[KEYS.pictures] ?? {},
+    caretakers: data[KEYS.caretakers] ?? {},
   };
 }
 

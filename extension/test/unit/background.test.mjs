@@ -257,3 +257,14 @@ test('an update for a pet not cached yet (a new one) triggers a poll that fetche
   assert.equal(ctx.fetchImpl.calls.at(-1).url.pathname, '/api/entities');
   assert.deepEqual(ctx.data[KEYS.entities].map((e) => e.name), ['Mochi', 'Pip']);
 });
+
+test('an achievement raises a notification with the server sentence and reaches open popups', async () => {
+  const ctx = boot({ granted: ['notifications'] });
+  await live(ctx);
+  const earned = { type: 'achievement', entity_id: 'ent-1', repository_id: 7, repository: 'octo/mochi', code: 'first_test', emoji: '🧪', title: 'First test', description: 'Their first commit that added test cases.', person: { key: 'gh:ada', name: 'Ada', login: 'ada' }, commit_sha: 'abc1234', message: 'Ada earned 🧪 First test on octo/mochi', timestamp: 't' };
+  FakeWebSocket.last.receive(earned);
+  FakeWebSocket.last.receive({ ...earned, entity_id: 'not-ours' });
+  await flush(10);
+  assert.deepEqual(ctx.chrome.calls.notifications.map((n) => [n.title, n.message]), [['Achievement earned', 'Ada earned 🧪 First test on octo/mochi']]);
+  assert.equal(ctx.chrome.calls.sendMessage.at(-1).event.type, 'achievement');
+});

@@ -216,3 +216,30 @@ test('the per-change rows are cached for the history when the server sends them'
   await flush(10);
   assert.deepEqual(ctx.data[KEYS.histories]['ent-1'], changes);
 });
+
+test('caretakers are fetched for the pet, cached, shown, and an achievement toasts', async () => {
+  const care = {
+    entity_id: 'ent-1', repository_id: 7, enabled: true, days: 30,
+    period: { since: 't', commits: 3, people: 1, caretakers: [{ person: { key: 'gh:ada', name: 'Ada', login: 'ada' }, added: 9, taken_away: 2, net: 7, commits: 3, streak: { current: 2, best: 4 }, best_commit: { sha: 'abcdef1234', message: 'Add tests', points: 6, delta: 6, reasons: [] } }] },
+    all_time: { since: null, commits: 3, people: 1, caretakers: [] },
+    streak: { current: 2, best: 4 },
+    achievements: [{ code: 'first_test', emoji: '🧪', title: 'First test', description: 'd', person: { key: 'gh:ada', name: 'Ada' }, commit_sha: 'abcdef1234', earned_at: 't' }],
+  };
+  const asked = [];
+  const ctx = open({ server: ({ url }) => {
+    asked.push(url.pathname + url.search);
+    if (url.pathname === '/api/entities/ent-1/caretakers') return { body: care };
+    return { body: {} };
+  } });
+  await ctx.popup.start();
+  await flush(10);
+  assert.ok(asked.includes('/api/entities/ent-1/caretakers?days=30'));
+  assert.deepEqual(ctx.data[KEYS.caretakers]['ent-1'], care);
+  const section = byTestId(ctx.root, 'caretakers');
+  assert.match(text(section), /Ada \+9 −2 · 3 commits · 🔥 2 days/);
+  assert.match(text(section), /best: abcdef1 \+6 Add tests/);
+  assert.match(text(byTestId(ctx.root, 'pet-streak')), /2 days in a row/);
+  assert.match(text(byTestId(ctx.root, 'achievement-list')), /🧪 First test — Ada abcdef1/);
+  ctx.chrome.runtime.onMessage.emit({ type: 'tamagitto:event', event: { type: 'achievement', entity_id: 'ent-1', message: 'Ada earned 🧪 First test on octo/mochi' } });
+  assert.equal(text(byTestId(ctx.root, 'toast')), 'Ada earned 🧪 First test on octo/mochi');
+});

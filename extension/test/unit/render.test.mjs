@@ -315,3 +315,10 @@ test('the pet picture comes from the cached server picture, alive or dead', () =
   const fresh = render(stateWith({ entities: [entity({ visual_url: url })] })).node;
   assert.equal(fresh.querySelector('.picture img').getAttribute('src'), url, 'not cached yet: the server URL');
 });
+
+test('caretakers: hidden when the repository turned them off, a hint before the first answer', () => {
+  const off = renderScreen(createDom().document, stateWith({ caretakers: { 'ent-1': { enabled: false } } }));
+  assert.equal(byTestId(off, 'caretakers').hidden, true);
+  const waiting = renderScreen(createDom().document, stateWith());
+  assert.match(text(byTestId(waiting, 'caretakers')), /Loading caretakers/);
+});
