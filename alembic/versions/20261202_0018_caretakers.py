@@ -212,16 +212,16 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             "ix_analysis_credits_repository_person",
-            ["repository_id", "person_key", "committed_at"],
+            ["repository_id", "person_key", "day", "committed_at"],
             unique=False,
-            postgresql_include=["points", "delta", "day", "lint_clean", "complexity"],
+            postgresql_include=["points", "delta", "lint_clean", "complexity", "role"],
         )
         batch_op.create_index(
             "ix_analysis_credits_repository_email", ["repository_id", "email_hash"], unique=False
         )
         batch_op.create_index(
             "ix_analysis_credits_repository_person_points",
-            ["repository_id", "person_key", "points"],
+            ["repository_id", "person_key", "points", "committed_at"],
             unique=False,
         )
         batch_op.create_index(
@@ -260,7 +260,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_analysis_credits_repository_email")
         batch_op.drop_index(
             "ix_analysis_credits_repository_person",
-            postgresql_include=["points", "delta", "day", "lint_clean", "complexity"],
+            postgresql_include=["points", "delta", "lint_clean", "complexity", "role"],
         )
         batch_op.drop_index(batch_op.f("ix_analysis_credits_analysis_id"))
 

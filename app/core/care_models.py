@@ -33,8 +33,10 @@ class AnalysisCredit(Base):
 
     `points` is the person's share of the commit's scored delta (shares add up to it), and
     `delta`, `lint_clean`, `complexity` and `day` repeat what the streak and achievement rules
-    read of the commit, so their windows need no JSON. The indexes serve the caretakers query
-    (by repository and time, by repository and person) as index-only scans on PostgreSQL.
+    read of the commit, so their windows need no JSON. The (repository, person, day, time)
+    index covers the caretakers aggregate (grouped by person and day in index order) and the
+    achievement rules' windows as index-only scans on PostgreSQL; the (repository, person,
+    points, time) one finds a best commit in one step.
     """
 
     __tablename__ = "analysis_credits"
@@ -50,14 +52,16 @@ class AnalysisCredit(Base):
             "ix_analysis_credits_repository_person",
             "repository_id",
             "person_key",
+            "day",
             "committed_at",
-            postgresql_include=["points", "delta", "day", "lint_clean", "complexity"],
+            postgresql_include=["points", "delta", "lint_clean", "complexity", "role"],
         ),
         Index(
             "ix_analysis_credits_repository_person_points",
             "repository_id",
             "person_key",
             "points",
+            "committed_at",
         ),
         Index("ix_analysis_credits_repository_email", "repository_id", "email_hash"),
     )

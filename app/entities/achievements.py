@@ -3,9 +3,11 @@
 Each rule reads the commit (`Step`), the person's recent commits (`Past`) and the pet's
 recent life (`PetPast`), all built from stored analyses and history rows, never from a
 counter kept on the side. A person earns each achievement once per repository, at the first
-commit for which its rule holds, and the grant points at that commit. The windows the rules
-need are bounded (`RECENT_COMMITS`, `WINDOW`), so the commit path reads a few rows, and the
-batch path (`app.entities.ledger`, used by `tamagitto replay`) keeps the same windows in memory.
+commit for which its rule holds, and the grant points at that commit. What the rules read of the
+past is small and bounded (the last `RECENT_COMMITS` commits, a month's complexity sum, the good
+days of the last `WINDOW`), so the commit path reads it with a few indexed aggregates whatever
+the history's length, and the batch path (`app.entities.ledger`, used by `tamagitto replay`)
+keeps the same figures in memory.
 
 Time is injected: a step carries its commit's time, the windows are measured from it.
 """
@@ -21,8 +23,9 @@ from app.entities import rules
 from app.entities.streaks import day_number, length_on
 
 TIDY_RUN: Final = 10  # commits in a row without a lint problem
-WINDOW: Final = timedelta(days=31)  # the longest look back any rule takes (30 days, and today)
 MONTH: Final = timedelta(days=30)
+WINDOW_DAYS: Final = 30  # good days looked back (the longest streak rule), besides the step's
+WINDOW: Final = timedelta(days=WINDOW_DAYS + 1)
 KEEPER_DAYS: Final = timedelta(days=30)  # thriving for this long
 CAUGHT_UP_WITHIN: Final = timedelta(days=7)
 SECRET_WITHIN: Final = timedelta(days=1)
@@ -94,16 +97,19 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class Past:
-    """A person's commits before a step: how many (counted up to `COUNT_CAP`, all the rules
-    need), since when, and the recent ones.
+    """A person's commits before a step, as far as the rules look.
 
-    `recent` holds, oldest first, at least the last `RECENT_COMMITS` commits and every commit
-    within `WINDOW` of the step (more is harmless: the rules cut their own windows).
+    `commits` is counted up to `COUNT_CAP` (all the rules need); `recent` is the last
+    `RECENT_COMMITS` commits, oldest first; `month_complexity` sums the complexity points of the
+    commits of the `MONTH` up to the step; `good_days` are the days of the `WINDOW` up to the
+    step with a commit that did not lower health.
     """
 
     commits: int = 0
     first_at: datetime | None = None
     recent: tuple[Mark, ...] = ()
+    month_complexity: int = 0
+    good_days: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,17 +143,12 @@ class Kind:
     rule: Rule = field(repr=False)
 
 
-def _good_days(step: Step, past: Past) -> set[int]:
-    """Days with a commit that did not lower health, this step's included."""
-    days = {mark.day for mark in past.recent if mark.delta >= 0}
-    if step.delta >= 0:
-        days.add(day_number(step.at))
-    return days
-
-
 def _streak(length: int) -> Rule:
+    """At least `length` days in a row, ending on the step's day, with a good commit."""
+
     def rule(step: Step, past: Past, pet: PetPast) -> bool:
-        return step.delta >= 0 and length_on(_good_days(step, past), day_number(step.at)) >= length
+        today = day_number(step.at)
+        return step.delta >= 0 and length_on(past.good_days | {today}, today, length) >= length
 
     return rule
 
@@ -166,9 +167,7 @@ def _untangled(step: Step, past: Past, pet: PetPast) -> bool:
     by someone who has been around for at least those 30 days."""
     if past.first_at is None or past.first_at > step.at - MONTH:
         return False
-    window = [m for m in past.recent if m.at > step.at - MONTH]
-    net = step.complexity + sum(mark.complexity for mark in window)
-    return net > 0 and step.complexity > 0
+    return step.complexity > 0 and step.complexity + past.month_complexity > 0
 
 
 def _rescued(step: Step, past: Past, pet: PetPast) -> bool:
@@ -202,7 +201,7 @@ def _cleaned(secret: Step, step: Step) -> bool:
 
 
 def _locksmith(step: Step, past: Past, pet: PetPast) -> bool:
-    if step.secret:
+    if not pet.secrets or step.secret:
         return False
     return any(
         step.at - secret.at <= SECRET_WITHIN and _cleaned(secret, step) for secret in pet.secrets
@@ -249,13 +248,6 @@ def earned(step: Step, past: Past, pet: PetPast, have: Iterable[str] = ()) -> li
     return [kind for kind in KINDS if kind.code not in owned and kind.rule(step, past, pet)]
 
 
-def keep_recent(marks: Iterable[Mark], now: datetime) -> tuple[Mark, ...]:
-    """The marks `Past.recent` needs at `now`: the last `RECENT_COMMITS`, and any in `WINDOW`."""
-    ordered = list(marks)
-    cut = max(0, len(ordered) - RECENT_COMMITS)
-    return tuple(m for i, m in enumerate(ordered) if i >= cut or m.at > now - WINDOW)
-
-
 __all__ = [
     "BY_CODE",
     "COUNT_CAP",
@@ -268,5 +260,4 @@ __all__ = [
     "PetPast",
     "Step",
     "earned",
-    "keep_recent",
 ]

@@ -12,6 +12,7 @@ Pure functions: the pipeline, the backfill and `tamagitto replay` all credit the
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
@@ -72,8 +73,11 @@ def noreply_login(email: str) -> str | None:
     return found.group("login") + (found.group("bot") or "")
 
 
+@functools.lru_cache(maxsize=4096)
 def person(name: str | None, email: str | None, login: str | None = None) -> Person:
-    """The person behind a name, an email and maybe a login (login first, then email, name)."""
+    """The person behind a name, an email and maybe a login (login first, then email, name).
+
+    Cached: a history names the same few people again and again, and hashing is the cost."""
     name = (name or "").strip()[:MAX_NAME]
     email = (email or "").strip()
     login = (login or "").strip() or noreply_login(email)

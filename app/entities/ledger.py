@@ -2,12 +2,15 @@
 
 `tamagitto replay` feeds it each commit in order with the pet's states; it builds the same
 `Past` and `PetPast` the commit path reads from the database (`app.jobs.caretaking`) and asks
-the same rules, so a replay shows who would have earned what. The windows are the rules' own
-(`achievements.keep_recent`, `SECRET_WITHIN`), so memory stays small on long histories.
+the same rules, so a replay shows who would have earned what. It keeps the figures the rules
+read (the last commits, a running month of complexity, the good days), updated as commits
+come, so a long history costs the same per commit as a short one. Histories are fed oldest
+first; the windows assume it, as the commit path's queries cut them by time.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -57,13 +60,40 @@ class Total:
 
 @dataclass
 class _Person:
-    """What the ledger keeps of one person: the rules' window, and their grants."""
+    """What the ledger keeps of one person: the rules' figures, and their grants."""
 
     commits: int = 0
     first_at: datetime | None = None
-    recent: tuple[Mark, ...] = ()
+    recent: deque[Mark] = field(default_factory=lambda: deque(maxlen=achievements.RECENT_COMMITS))
+    month: deque[Mark] = field(default_factory=deque)
+    month_complexity: int = 0
     have: set[str] = field(default_factory=set)
     good_days: set[int] = field(default_factory=set)
+
+    def past(self, at: datetime) -> Past:
+        """The person's past as a commit at `at` sees it."""
+        while self.month and self.month[0].at <= at - achievements.MONTH:
+            self.month_complexity -= self.month.popleft().complexity
+        today = day_number(at)
+        window = range(today - achievements.WINDOW_DAYS, today + 1)
+        return Past(
+            min(self.commits, achievements.COUNT_CAP),
+            self.first_at,
+            tuple(self.recent),
+            self.month_complexity,
+            frozenset(day for day in window if day in self.good_days),
+        )
+
+    def add(self, step: Step) -> None:
+        """Remember one more commit of theirs."""
+        mark = step.mark
+        self.commits += 1
+        self.first_at = self.first_at or step.at
+        self.recent.append(mark)
+        self.month.append(mark)
+        self.month_complexity += mark.complexity
+        if step.delta >= 0:
+            self.good_days.add(day_number(step.at))
 
 
 @dataclass
@@ -117,15 +147,10 @@ class Ledger:
         found: list[Grant] = []
         for credit in credits:
             mine = self.people.setdefault(credit.person.key, _Person())
-            past = Past(min(mine.commits, achievements.COUNT_CAP), mine.first_at, mine.recent)
-            for kind in achievements.earned(step, past, pet, mine.have):
+            for kind in achievements.earned(step, mine.past(step.at), pet, mine.have):
                 mine.have.add(kind.code)
                 found.append(Grant(credit.person, kind, step.sha, step.at))
-            mine.commits += 1
-            mine.first_at = mine.first_at or step.at
-            mine.recent = achievements.keep_recent((*mine.recent, step.mark), step.at)
-            if step.delta >= 0:
-                mine.good_days.add(day_number(step.at))
+            mine.add(step)
             self.credited.append((credit, step))
         self.generation_commits += 1
         if step.secret:

@@ -50,22 +50,38 @@ def runs(days: Iterable[int]) -> list[tuple[int, int]]:
 
 def streak(days: Iterable[int], today: int) -> Streak:
     """The streak of these good days as seen on `today` (later days are ignored)."""
-    found = runs(d for d in days if d <= today)
-    if not found:
+    return streak_of_runs(runs(days), today)
+
+
+def streak_of_runs(found: Iterable[tuple[int, int]], today: int) -> Streak:
+    """The streak of runs of good days (first, last), as seen on `today`: the database can
+    hand runs over instead of every day (`app.read.caretakers`)."""
+    seen = sorted((first, min(last, today)) for first, last in found if first <= today)
+    if not seen:
         return Streak()
-    first, last = found[-1]
+    first, last = seen[-1]
     current = last - first + 1 if last >= today - 1 else 0
-    best_first, best_last = max(found, key=lambda run: (run[1] - run[0], run[1]))
+    best_first, best_last = max(seen, key=lambda run: (run[1] - run[0], run[1]))
     return Streak(current, best_last - best_first + 1, best_last, last)
 
 
-def length_on(days: Iterable[int], day: int) -> int:
-    """How long the run ending on `day` is, counting `day` itself (0 when `day` is not good)."""
-    good = set(days)
+def length_on(days: Iterable[int], day: int, cap: int | None = None) -> int:
+    """How long the run ending on `day` is, counting `day` itself (0 when `day` is not good),
+    counted up to `cap` when one is given."""
+    good = days if isinstance(days, set | frozenset) else set(days)
     length = 0
-    while day - length in good:
+    while day - length in good and (cap is None or length < cap):
         length += 1
     return length
 
 
-__all__ = ["EPOCH", "Streak", "day_date", "day_number", "length_on", "runs", "streak"]
+__all__ = [
+    "EPOCH",
+    "Streak",
+    "day_date",
+    "day_number",
+    "length_on",
+    "runs",
+    "streak",
+    "streak_of_runs",
+]

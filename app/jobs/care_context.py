@@ -2,9 +2,10 @@
 
 The commit path (`app.jobs.caretaking`) runs inside the transaction that applies a commit,
 under the repository's apply lock, so these queries see exactly the commits applied before
-it. Each reads at most the rules' windows (`achievements.RECENT_COMMITS`, `WINDOW`,
-`KEEPER_DAYS`, `SECRET_WITHIN`) through an index, so a pet with 100,000 analyses costs no
-more per commit than a new one. `app.entities.ledger` keeps the same windows in memory.
+it. Each reads the rules' figures (the last `RECENT_COMMITS` commits, a month's complexity,
+the good days of the `WINDOW`, `KEEPER_DAYS` of history, `SECRET_WITHIN` of secrets) with
+indexed aggregates, so a pet with 100,000 analyses costs about what a new one does.
+`app.entities.ledger` keeps the same figures in memory.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.analysis.scoring import reverted_sha
@@ -23,6 +24,7 @@ from app.core.models import CommitAnalysis, Entity, HealthHistory
 from app.entities import achievements, rules
 from app.entities.achievements import Mark, Past, PetPast, Step
 from app.entities.credit import Credit, Person, aliases
+from app.entities.streaks import day_number
 
 # Secrets committed up to this long before (by arrival) are looked at; the rule keeps a day.
 SECRET_LOOKBACK = achievements.SECRET_WITHIN * 2
@@ -43,21 +45,54 @@ async def person_past(
     if commits == 0:
         return Past()
     first_at = await session.scalar(select(func.min(AnalysisCredit.committed_at)).where(mine))
-    columns = (
-        AnalysisCredit.committed_at,
-        AnalysisCredit.delta,
-        AnalysisCredit.lint_clean,
-        AnalysisCredit.complexity,
-        AnalysisCredit.id,
+    # `day` leads `committed_at` in the index and follows it, so each window is an index range.
+    earlier = mine & (AnalysisCredit.day <= day_number(at)) & (AnalysisCredit.committed_at <= at)
+    return Past(
+        commits,
+        first_at,
+        await _last_marks(session, earlier),
+        await _month_complexity(session, earlier, at),
+        await _good_days(session, earlier, at),
     )
-    earlier = mine & (AnalysisCredit.committed_at <= at)
-    last = select(*columns).where(earlier).order_by(AnalysisCredit.committed_at.desc())
-    last = last.limit(achievements.RECENT_COMMITS)
-    window = select(*columns).where(earlier, AnalysisCredit.committed_at > at - achievements.WINDOW)
-    rows = {row.id: row for q in (last, window) for row in (await session.execute(q)).all()}
-    ordered = sorted(rows.values(), key=lambda r: (r.committed_at, r.id))
-    marks = tuple(Mark(r.committed_at, r.delta, r.lint_clean, r.complexity) for r in ordered)
-    return Past(commits, first_at, marks)
+
+
+async def _last_marks(session: AsyncSession, earlier: ColumnElement[bool]) -> tuple[Mark, ...]:
+    """The person's last `RECENT_COMMITS` commits, oldest first."""
+    C = AnalysisCredit
+    rows = await session.execute(
+        select(C.committed_at, C.delta, C.lint_clean, C.complexity)
+        .where(earlier)
+        .order_by(C.day.desc(), C.committed_at.desc(), C.id.desc())
+        .limit(achievements.RECENT_COMMITS)
+    )
+    return tuple(Mark(*row) for row in reversed(rows.all()))
+
+
+async def _month_complexity(
+    session: AsyncSession, earlier: ColumnElement[bool], at: datetime
+) -> int:
+    """Complexity points of the person's commits of the month up to `at`."""
+    C = AnalysisCredit
+    start = at - achievements.MONTH
+    total = await session.scalar(
+        select(func.sum(C.complexity)).where(
+            earlier, C.day >= day_number(start), C.committed_at > start
+        )
+    )
+    return int(total or 0)
+
+
+async def _good_days(
+    session: AsyncSession, earlier: ColumnElement[bool], at: datetime
+) -> frozenset[int]:
+    """Days of the window up to `at` on which the person made a commit that kept health."""
+    C = AnalysisCredit
+    first = day_number(at) - achievements.WINDOW_DAYS
+    days = await session.scalars(
+        select(C.day).where(earlier, C.delta >= 0, C.committed_at > at - achievements.WINDOW,
+                            C.day >= first).distinct()
+    )  # fmt: skip
+    return frozenset(days)
 
 
 async def granted(session: AsyncSession, repository_id: int, key: str) -> set[str]:

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.care_models import Achievement, Notification, NotifyCursor
 from app.core.models import CommitAnalysis, Entity, HealthHistory, Repository, utcnow
 from app.entities import achievements, rules
+from app.entities.streaks import day_number
 from app.infra import registry
 from app.infra.job_context import JobContext
 from app.jobs import notify_messages as messages
@@ -213,7 +214,10 @@ async def _digest(
     top: list[tuple[str, int, int]] | None = None
     earned: list[tuple[str, str, str]] | None = None
     if caretakers.shown(repo.config):
-        week = await caretakers.period(session, repo.id, since, 0)
+        today = day_number(now)
+        first = today - DIGEST_DAYS + 1
+        summed = await caretakers.tally(session, repo.id, first)
+        week, _ = await caretakers.periods(session, repo.id, summed, first, today)
         top = [(c.person.name, c.net, c.commits) for c in week.caretakers[:DIGEST_TOP]]
         grants = await session.scalars(
             select(Achievement).where(

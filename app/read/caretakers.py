@@ -1,20 +1,23 @@
 """Who keeps a pet alive: the caretakers read model shared by the API, the pet page and digests.
 
 Everything is computed from `analysis_credits` (one row per person per analysed commit) and
-`achievements` when asked, through indexes: per period, the health each person added and took
-away, their commits, their best commit with its reasons, and their streak; the pet's own
-streak; the achievements granted. A pet of a repository follows every generation, as the pet
-page does. Whether they may be shown (`caretakers: off`, private repositories) is the
-callers' decision; `shown` reads the stored config.
+`achievements` when asked. One aggregate reads a repository's credits once, grouped by person
+and UTC day, through the covering index on (repository, person, time); each period's totals,
+every person's good days and the pet's own (a day is the pet's when any credited commit of it
+kept health) are summed from those groups, and a period is whole UTC days, the last of them
+today. Then, for the people shown, one indexed look-up per period finds their best commit. A pet
+of a repository follows every generation, as the pet page does. Whether they may be shown
+(`caretakers: off`, private repositories) is the callers' decision; `shown` reads the config.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, case, func, literal, null, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import care_schemas, schemas
@@ -22,7 +25,7 @@ from app.core.care_models import Achievement, AnalysisCredit
 from app.core.models import CommitAnalysis
 from app.core.times import iso
 from app.entities import achievements, streaks
-from app.entities.credit import Person
+from app.entities.credit import AUTHOR, Person
 
 CONFIG_KEY: Final = "caretakers"  # `.github/tamagitto.yml`: `caretakers: off` hides them
 MAX_CARETAKERS: Final = 20
@@ -36,80 +39,170 @@ def shown(config: Mapping[str, Any] | None) -> bool:
     return bool((config or {}).get(CONFIG_KEY, True))
 
 
-def _where(repository_id: int, since: datetime | None) -> ColumnElement[bool]:
-    """One repository's credits, since a moment or over all time."""
-    condition = C.repository_id == repository_id
-    return condition if since is None else condition & (C.committed_at >= since)
+@dataclass
+class Sum:
+    """One person's sums over a period."""
+
+    key: str
+    added: int = 0
+    taken: int = 0
+    commits: int = 0
+    last_day: int = 0
 
 
-async def _totals(
-    session: AsyncSession, repository_id: int, since: datetime | None
-) -> tuple[list[Any], int, int]:
-    """The top people by net health (rows), and the period's commits and people."""
-    added = func.sum(case((C.points > 0, C.points), else_=0))
-    taken = func.sum(case((C.points < 0, -C.points), else_=0))
-    query = (
+@dataclass
+class Tally:
+    """A repository's credits summed once: all time, a recent period, and runs of good days
+    (a day with a commit that did not lower health) per person and for the pet (key None)."""
+
+    all_time: dict[str, Sum] = field(default_factory=dict)
+    recent: dict[str, Sum] = field(default_factory=dict)
+    commits: int = 0
+    recent_commits: int = 0
+    runs: dict[str | None, list[tuple[int, int]]] = field(default_factory=lambda: {None: []})
+
+    def ranked(self, recent: bool) -> list[Sum]:
+        """The period's people, most health added net first."""
+        found = (self.recent if recent else self.all_time).values()
+        return sorted(found, key=lambda s: (s.taken - s.added, -s.commits, s.key))
+
+    def streak(self, key: str | None, today: int) -> streaks.Streak:
+        """A person's streak, or the pet's."""
+        return streaks.streak_of_runs(self.runs.get(key, []), today)
+
+
+def _days(repository_id: int) -> Any:
+    """Each person's credits by UTC day (one pass over the repository's credits)."""
+    return (
         select(
-            C.person_key,
+            C.person_key.label("key"),
+            C.day.label("day"),
+            func.sum(case((C.points > 0, C.points), else_=0)).label("added"),
+            func.sum(case((C.points < 0, -C.points), else_=0)).label("taken"),
             func.count().label("commits"),
-            added.label("added"),
-            taken.label("taken"),
-            func.max(C.committed_at).label("last_at"),
+            func.sum(case((C.role == AUTHOR, 1), else_=0)).label("authored"),
+            func.max(C.delta).label("top"),
         )
-        .where(_where(repository_id, since))
-        .group_by(C.person_key)
-        .order_by((added - taken).desc(), func.count().desc(), C.person_key)
-    )
-    rows = list((await session.execute(query)).all())
-    commits = await session.scalar(
-        select(func.count(func.distinct(C.analysis_id))).where(_where(repository_id, since))
-    )
-    return rows[:MAX_CARETAKERS], int(commits or 0), len(rows)
-
-
-async def _best(
-    session: AsyncSession, repository_id: int, key: str, since: datetime | None
-) -> AnalysisCredit | None:
-    """A person's credit with the most points in the period (the earliest of equals)."""
-    return await session.scalar(
-        select(C)
-        .where(_where(repository_id, since), C.person_key == key)
-        .order_by(C.points.desc(), C.committed_at, C.id)
-        .limit(1)
+        .where(C.repository_id == repository_id)
+        .group_by(C.person_key, C.day)
+        .cte("days")
     )
 
 
-async def _days(
-    session: AsyncSession, repository_id: int, keys: Sequence[str] | None
-) -> dict[str | None, set[int]]:
-    """Days with a commit that did not lower health, per person (or for the pet: key None)."""
-    good = (C.repository_id == repository_id) & (C.delta >= 0)
-    if keys is None:
-        pet = await session.scalars(select(C.day).where(good).distinct())
-        return {None: set(pet)}
-    found: dict[str | None, set[int]] = {key: set() for key in keys}
-    pairs = await session.execute(
-        select(C.person_key, C.day).where(good, C.person_key.in_(list(keys))).distinct()
+def _totals(days: Any, kind: str, where: Any) -> Any:
+    """Per person: added, taken away, commits, authored commits, last day."""
+    return (
+        select(
+            literal(kind).label("kind"),
+            days.c.key,
+            func.sum(days.c.added),
+            func.sum(days.c.taken),
+            func.sum(days.c.commits),
+            func.sum(days.c.authored),
+            func.max(days.c.day),
+        )
+        .where(where)
+        .group_by(days.c.key)
     )
-    for key, day in pairs.all():
-        found[key].add(day)
+
+
+def _runs(days: Any, kind: str, key: Any, by_person: bool) -> Any:
+    """Runs of consecutive good days (first, last): gaps and islands, per person or for all."""
+    kept = select(key.label("key"), days.c.day).where(days.c.top >= 0)
+    good = (kept if by_person else kept.distinct()).subquery()  # (key, day) is unique already
+    rank = func.row_number().over(
+        partition_by=good.c.key if by_person else None, order_by=good.c.day
+    )
+    island = select(good.c.key, good.c.day, (good.c.day - rank).label("island")).subquery()
+    zero = literal(0)
+    columns = (func.min(island.c.day), func.max(island.c.day), zero, zero, zero)
+    return select(literal(kind), island.c.key, *columns).group_by(island.c.key, island.c.island)
+
+
+async def tally(session: AsyncSession, repository_id: int, first_day: int) -> Tally:
+    """All time, the days from `first_day` on, and the runs of good days: one statement whose
+    answer is a row per person and period and a row per run."""
+    days = _days(repository_id)
+    query = union_all(
+        _totals(days, "all", true()),
+        _totals(days, "recent", days.c.day >= first_day),
+        _runs(days, "run", days.c.key, True),
+        _runs(days, "pet", null(), False),
+    )
+    found = Tally()
+    for kind, key, a, b, commits, authored, last in (await session.execute(query)).tuples():
+        if kind in ("all", "recent"):
+            sums = found.all_time if kind == "all" else found.recent
+            sums[key] = Sum(key, int(a), int(b), int(commits), int(last))
+            if kind == "all":
+                found.commits += int(authored)
+            else:
+                found.recent_commits += int(authored)
+        else:
+            found.runs.setdefault(key if kind == "run" else None, []).append((int(a), int(b)))
     return found
 
 
-def streak_model(days: set[int], today: int) -> care_schemas.Streak:
-    """The API's streak from the good days."""
-    found = streaks.streak(days, today)
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """One credit picked for a person: their best of a period, or their last."""
+
+    analysis_id: int
+    key: str
+    name: str
+    login: str | None
+    points: int
+    delta: int
+    committed_at: datetime
+
+
+PICK_COLUMNS = (C.analysis_id, C.person_key, C.name, C.login, C.points, C.delta, C.committed_at)
+
+
+def _pick(repository_id: int, kind: str, key: str, since: datetime | None, last: bool) -> Any:
+    """One person's best credit of a period (latest of equals), or their last: one step down
+    the (repository, person, points, time) or (repository, person, time) index."""
+    where: ColumnElement[bool] = (C.repository_id == repository_id) & (C.person_key == key)
+    if since is not None:
+        where = where & (C.committed_at >= since)
+    latest = (C.day.desc(), C.committed_at.desc())
+    order = latest if last else (C.points.desc(), C.committed_at.desc())
+    one = select(literal(kind).label("kind"), *PICK_COLUMNS).where(where).order_by(*order)
+    picked = one.limit(1).subquery()
+    return select(picked)
+
+
+async def picks(
+    session: AsyncSession,
+    repository_id: int,
+    recent: list[str],
+    everyone: list[str],
+    since: datetime,
+) -> dict[tuple[str, str], Pick]:
+    """Best credits of the recent period and of all time, and last credits, keyed by
+    (kind, person): one statement of index look-ups, however many people are shown."""
+    parts = [_pick(repository_id, "recent", k, since, False) for k in recent]
+    parts += [_pick(repository_id, "all", k, None, False) for k in everyone]
+    parts += [_pick(repository_id, "last", k, None, True) for k in dict.fromkeys(everyone + recent)]
+    if not parts:
+        return {}
+    rows = (await session.execute(union_all(*parts))).tuples().all()
+    return {(kind, row[1]): Pick(*row) for kind, *row in rows}
+
+
+def streak_model(found: streaks.Streak) -> care_schemas.Streak:
+    """The API's streak."""
     last = streaks.day_date(found.last_day).isoformat() if found.last_day is not None else None
     return care_schemas.Streak(current=found.current, best=found.best, last_day=last)
 
 
-def person_of(row: AnalysisCredit | Achievement) -> care_schemas.Person:
+def person_of(row: Pick | Achievement) -> care_schemas.Person:
     """The person a credit or grant names, as the API shows them."""
-    who = Person(row.person_key, row.name, row.login)
+    who = Person(row.key if isinstance(row, Pick) else row.person_key, row.name, row.login)
     return care_schemas.Person(key=who.key, name=who.name, login=who.login, bot=who.bot)
 
 
-def best_model(credit: AnalysisCredit, analysis: CommitAnalysis | None) -> care_schemas.BestCommit:
+def best_model(credit: Pick, analysis: CommitAnalysis | None) -> care_schemas.BestCommit:
     """A best commit with its reasons (an analysis deleted since shows without them)."""
     message = (analysis.message or "").splitlines()[0][:MAX_MESSAGE] if analysis else ""
     reasons = [schemas.Reason.model_validate(r) for r in (analysis.reasons if analysis else [])]
@@ -123,47 +216,61 @@ def best_model(credit: AnalysisCredit, analysis: CommitAnalysis | None) -> care_
     )
 
 
-async def period(
-    session: AsyncSession,
-    repository_id: int,
-    since: datetime | None,
+def period(
+    summed: Tally,
+    found: dict[tuple[str, str], Pick],
+    analyses: Mapping[int, CommitAnalysis],
+    first_day: int | None,
     today: int,
-    days: dict[str | None, set[int]] | None = None,
 ) -> care_schemas.CaretakerPeriod:
-    """The caretakers of one period (all time when `since` is None), best first. `days` keeps
-    the good days already read (a person's streak is the same in every period)."""
-    rows, commits, people = await _totals(session, repository_id, since)
-    keys = [row.person_key for row in rows]
-    days = {} if days is None else days
-    missing = [key for key in keys if key not in days]
-    if missing:
-        days.update(await _days(session, repository_id, missing))
-    bests = {key: await _best(session, repository_id, key, since) for key in keys}
-    ids = [b.analysis_id for b in bests.values() if b is not None]
+    """The caretakers of the days from `first_day` (all time when None), best first."""
+    ranked = summed.ranked(recent=first_day is not None)
+    kind = "all" if first_day is None else "recent"
+    people = []
+    for total in ranked[:MAX_CARETAKERS]:
+        best, last = found.get((kind, total.key)), found.get(("last", total.key))
+        if best is None:
+            continue
+        people.append(
+            care_schemas.Caretaker(
+                person=person_of(last or best),
+                added=total.added,
+                taken_away=total.taken,
+                net=total.added - total.taken,
+                commits=total.commits,
+                last_commit_at=iso(last.committed_at) if last else None,
+                best_commit=best_model(best, analyses.get(best.analysis_id)),
+                streak=streak_model(summed.streak(total.key, today)),
+            )
+        )
+    commits = summed.commits if first_day is None else summed.recent_commits
+    since = None if first_day is None else day_start(first_day)
+    return care_schemas.CaretakerPeriod(
+        since=iso(since), caretakers=people, commits=commits, people=len(ranked)
+    )
+
+
+async def periods(
+    session: AsyncSession, repository_id: int, summed: Tally, first_day: int, today: int
+) -> tuple[care_schemas.CaretakerPeriod, care_schemas.CaretakerPeriod]:
+    """The recent period and all time, with their people's best and last commits."""
+    recent = [s.key for s in summed.ranked(recent=True)[:MAX_CARETAKERS]]
+    everyone = [s.key for s in summed.ranked(recent=False)[:MAX_CARETAKERS]]
+    found = await picks(session, repository_id, recent, everyone, day_start(first_day))
+    ids = sorted({p.analysis_id for p in found.values()})
     analyses = {
         a.id: a
         for a in await session.scalars(select(CommitAnalysis).where(CommitAnalysis.id.in_(ids)))
     }
-    found = []
-    for row in rows:
-        best = bests[row.person_key]
-        if best is None:
-            continue
-        found.append(
-            care_schemas.Caretaker(
-                person=person_of(best),
-                added=int(row.added or 0),
-                taken_away=int(row.taken or 0),
-                net=int(row.added or 0) - int(row.taken or 0),
-                commits=int(row.commits),
-                last_commit_at=iso(row.last_at),
-                best_commit=best_model(best, analyses.get(best.analysis_id)),
-                streak=streak_model(days[row.person_key], today),
-            )
-        )
-    return care_schemas.CaretakerPeriod(
-        since=iso(since), caretakers=found, commits=commits, people=people
+    return (
+        period(summed, found, analyses, first_day, today),
+        period(summed, found, analyses, None, today),
     )
+
+
+def day_start(day: int) -> datetime:
+    """Midnight UTC at the start of a day number."""
+    return datetime.combine(streaks.day_date(day), time(), tzinfo=UTC)
 
 
 async def earned(session: AsyncSession, repository_id: int) -> list[care_schemas.EarnedAchievement]:
@@ -201,23 +308,24 @@ async def caretakers(
     days: int,
     now: datetime,
 ) -> care_schemas.Caretakers:
-    """The whole document: the period, all time, the pet's streak and the achievements; only
-    the ids and `enabled: false` when `caretakers: off` hides them."""
+    """The whole document: the last `days` days (today the last of them), all time, the pet's
+    streak and the achievements; only the ids and `enabled: false` with `caretakers: off`."""
     if not shown(config):
         return care_schemas.Caretakers(
             entity_id=entity_id, repository_id=repository_id, enabled=False, days=days
         )
     today = streaks.day_number(now)
-    good = await _days(session, repository_id, None)
-    recent = await period(session, repository_id, now - timedelta(days=days), today, good)
+    first = today - days + 1
+    summed = await tally(session, repository_id, first)
+    recent, everything = await periods(session, repository_id, summed, first, today)
     return care_schemas.Caretakers(
         entity_id=entity_id,
         repository_id=repository_id,
         enabled=True,
         days=days,
         period=recent,
-        all_time=await period(session, repository_id, None, today, good),
-        streak=streak_model(good[None], today),
+        all_time=everything,
+        streak=streak_model(summed.streak(None, today)),
         achievements=await earned(session, repository_id),
     )
 
@@ -225,10 +333,15 @@ async def caretakers(
 __all__ = [
     "CONFIG_KEY",
     "MAX_CARETAKERS",
+    "Tally",
     "caretakers",
+    "day_start",
     "earned",
     "period",
+    "periods",
     "person_of",
+    "picks",
     "shown",
     "streak_model",
+    "tally",
 ]

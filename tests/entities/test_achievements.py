@@ -81,16 +81,12 @@ def test_tidy_ten_needs_ten_lint_clean_commits_in_a_row() -> None:
 
 def test_untangler_needs_a_month_of_net_removal_ending_in_a_removal() -> None:
     month_ago = T0 - timedelta(days=31)
-    earlier = (Mark(T0 - 10 * DAY, -2, complexity=-3), Mark(T0 - 5 * DAY, 3, complexity=2))
     removing = step(T0, 2, ("complexity_reduced", 2))
-    assert "untangler" in codes(removing, Past(5, month_ago, earlier))
-    assert "untangler" not in codes(removing, Past(5, T0 - 10 * DAY, earlier))  # here < a month
-    heavy = (Mark(T0 - 10 * DAY, -2, complexity=-6), *earlier[1:])
-    assert "untangler" not in codes(removing, Past(5, month_ago, heavy))  # net added
+    assert "untangler" in codes(removing, Past(5, month_ago, month_complexity=-1))
+    assert "untangler" not in codes(removing, Past(5, T0 - 10 * DAY, month_complexity=-1))
+    assert "untangler" not in codes(removing, Past(5, month_ago, month_complexity=-2))  # net 0
     adding = step(T0, 1, ("complexity_added", -1))
-    assert "untangler" not in codes(adding, Past(5, month_ago, (Mark(T0 - DAY, 4, complexity=9),)))
-    old = (Mark(T0 - 40 * DAY, -2, complexity=-9),)  # outside the month: does not count
-    assert "untangler" in codes(removing, Past(5, month_ago, old))
+    assert "untangler" not in codes(adding, Past(5, month_ago, month_complexity=9))
 
 
 def test_big_lift_and_centurion() -> None:
@@ -101,13 +97,15 @@ def test_big_lift_and_centurion() -> None:
 
 
 def test_streaks_count_the_days_of_commits_that_did_not_lower_health() -> None:
-    six = tuple(Mark(T0 - i * DAY, 0) for i in range(6, 0, -1))
-    assert "streak_7" in codes(step(T0, 0), Past(6, T0 - 6 * DAY, six))
-    assert "streak_7" not in codes(step(T0, -1), Past(6, T0 - 6 * DAY, six))
-    holed = (*six[:2], Mark(six[2].at, -4), *six[3:])
-    assert "streak_7" not in codes(step(T0, 2), Past(6, T0 - 6 * DAY, holed))
-    month = tuple(Mark(T0 - i * DAY, 1) for i in range(29, 0, -1))
-    assert {"streak_7", "streak_30"} <= set(codes(step(T0), Past(29, T0 - 29 * DAY, month)))
+    today = streaks.day_number(T0)
+    six = frozenset(range(today - 6, today))
+    assert "streak_7" in codes(step(T0, 0), Past(6, T0 - 6 * DAY, good_days=six))
+    assert "streak_7" not in codes(step(T0, -1), Past(6, T0 - 6 * DAY, good_days=six))
+    holed = six - {today - 3}
+    assert "streak_7" not in codes(step(T0, 2), Past(6, T0 - 6 * DAY, good_days=holed))
+    month = frozenset(range(today - 29, today))
+    past = Past(29, T0 - 29 * DAY, good_days=month)
+    assert {"streak_7", "streak_30"} <= set(codes(step(T0), past))
 
 
 def test_rescuer_new_life_and_caught_up() -> None:
@@ -151,12 +149,24 @@ def test_about_a_dozen_kinds_each_described() -> None:
         assert kind.title and kind.description and kind.emoji
 
 
-def test_keep_recent_keeps_the_last_commits_and_the_window() -> None:
-    old = [Mark(T0 - (100 - i) * DAY, 1) for i in range(20)]
-    fresh = [Mark(T0 - i * DAY, 1) for i in range(20, 0, -1)]
-    kept = achievements.keep_recent([*old, *fresh], T0)
-    assert kept == tuple(fresh)
-    assert achievements.keep_recent(old, T0) == tuple(old[-achievements.RECENT_COMMITS :])
+def test_the_ledger_keeps_exactly_the_figures_the_rules_read() -> None:
+    ledger = Ledger()
+    for i in range(40):  # a commit a day; every third lowers health, every fifth adds burden
+        delta = -1 if i % 3 == 0 else 2
+        reasons = (("complexity_added", -2),) if i % 5 == 0 else (("complexity_reduced", 1),)
+        ledger.record(step(T0 + i * DAY, delta, *reasons), [credit.Credit(ADA, "author", delta)])
+    at = T0 + 40 * DAY
+    past = ledger.people[ADA.key].past(at)
+    assert past.commits == 40 and past.first_at == T0
+    assert [m.at for m in past.recent] == [T0 + i * DAY for i in range(31, 40)]
+    month = [i for i in range(40) if T0 + i * DAY > at - achievements.MONTH]
+    assert past.month_complexity == sum(-2 if i % 5 == 0 else 1 for i in month)
+    today = streaks.day_number(at)
+    assert past.good_days == frozenset(
+        streaks.day_number(T0 + i * DAY)
+        for i in range(40)
+        if i % 3 and streaks.day_number(T0 + i * DAY) >= today - achievements.WINDOW_DAYS
+    )
 
 
 # --- the ledger: a whole history, granted once ---------------------------------------------------

@@ -1,0 +1,71 @@
+"""The commit path's database reads and the replay's ledger agree (issue 18): the same history
+credited either way gives the same grants at the same commits, and the same `Past`."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.care_models import Achievement
+from app.core.models import CommitAnalysis, Repository
+from app.entities import credit, lifecycle
+from app.entities.ledger import Ledger
+from app.jobs import care_context, caretaking
+
+DB = async_sessionmaker[AsyncSession]
+T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
+PEOPLE = [("Ada", "ada@example.com", "ada"), ("Bob", "bob@example.com", None)]
+REASONS = ("tests_added", "complexity_reduced", "complexity_added", "lint_introduced", "docs_added")
+
+
+def history(seed: int, count: int) -> list[dict[str, object]]:
+    """Commits about every 18 hours for about seven weeks, some co-authored."""
+    rng = random.Random(seed)
+    found = []
+    for i in range(count):
+        name, email, login = PEOPLE[rng.randrange(2)]
+        delta = rng.choice((-4, -1, 0, 1, 2, 3, 11))
+        code = REASONS[rng.randrange(len(REASONS))]
+        message = f"c{i}" + (
+            "\n\nCo-authored-by: Bob <bob@example.com>" if rng.random() < 0.2 else ""
+        )
+        reasons = [{"code": code, "points": delta, "detail": code}]
+        found.append({"sha": f"{seed:02x}{i:038x}", "at": T0 + i * timedelta(hours=18),
+                      "delta": delta, "reasons": reasons, "name": name, "email": email,
+                      "login": login, "message": message})  # fmt: skip
+    return found
+
+
+async def test_database_reads_and_the_ledger_grant_the_same(pg_sessionmaker: DB) -> None:
+    commits = history(7, 70)
+    ledger = Ledger()
+    async with pg_sessionmaker.begin() as session:
+        repo = Repository(github_id=9, full_name="o/r", owner_login="o")
+        session.add(repo)
+        await session.flush()
+        pet = await lifecycle.create_pet(session, repo, T0 - timedelta(hours=1))
+        ledger.observe(pet.born_at, pet.health, pet.generation)
+        for item in commits:
+            row = CommitAnalysis(repository_id=repo.id, entity_id=pet.id, sha=item["sha"],
+                                 message=item["message"], author_name=item["name"],
+                                 author_email=item["email"], author_login=item["login"],
+                                 committed_at=item["at"], processed_at=item["at"],
+                                 health_delta=item["delta"], reasons=item["reasons"])  # fmt: skip
+            session.add(row)
+            await session.flush()
+            step = care_context.step_of(row)
+            await caretaking.credit_and_grant(session, row, pet, step, row.processed_at)
+            found = credit.credits(row.author_name, row.author_email, row.author_login,
+                                   row.message, row.health_delta)  # fmt: skip
+            ledger.record(step, found)
+        grants = await session.scalars(select(Achievement))
+        stored = {(g.person_key, g.code, g.sha) for g in grants}
+        end = commits[-1]["at"] + timedelta(hours=1)  # type: ignore[operator]
+        for key, mine in ledger.people.items():
+            from_db = await care_context.person_past(session, repo.id, key, end, -1)
+            assert from_db == mine.past(end), key
+    assert stored == {(g.person.key, g.kind.code, g.sha) for g in ledger.grants}
+    assert {code for _, code, _ in stored} >= {"first_commit", "first_test", "tidy_ten", "big_lift"}
