@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.care_models import Achievement
+from app.core.care_models import Achievement, AnalysisCredit, CaretakerBackfill
 from app.core.models import CommitAnalysis, Repository
 from app.entities import credit, lifecycle
 from app.entities.ledger import Ledger
 from app.jobs import care_context, caretaking
+from app.jobs.repo_config import RepoConfig, parse_config
 
 DB = async_sessionmaker[AsyncSession]
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
@@ -69,3 +70,60 @@ async def test_database_reads_and_the_ledger_grant_the_same(pg_sessionmaker: DB)
             assert from_db == mine.past(end), key
     assert stored == {(g.person.key, g.kind.code, g.sha) for g in ledger.grants}
     assert {code for _, code, _ in stored} >= {"first_commit", "first_test", "tidy_ten", "big_lift"}
+
+
+async def test_the_backfill_credits_old_analyses_in_order_and_the_commit_path_waits(
+    pg_sessionmaker: DB,
+) -> None:
+    commits = history(3, 12)
+    async with pg_sessionmaker.begin() as session:
+        repo = Repository(github_id=11, full_name="o/old", owner_login="o")
+        session.add(repo)
+        await session.flush()
+        pet = await lifecycle.create_pet(session, repo, T0 - timedelta(hours=1))
+        for item in commits:  # analysed before credits existed: no credits, no grants
+            row = CommitAnalysis(repository_id=repo.id, entity_id=pet.id, sha=item["sha"],
+                                 message=item["message"], author_name=item["name"],
+                                 author_email=item["email"], author_login=item["login"],
+                                 committed_at=item["at"], processed_at=item["at"],
+                                 health_delta=item["delta"], reasons=item["reasons"])  # fmt: skip
+            session.add(row)
+        session.add(CaretakerBackfill(repository_id=repo.id))
+    async with pg_sessionmaker.begin() as session:  # a new commit while the backfill waits
+        later = T0 + timedelta(days=60)
+        new = CommitAnalysis(repository_id=repo.id, entity_id=pet.id, sha="f" * 40, message="new",
+                             author_name="Ada", author_email="ada@example.com", author_login="ada",
+                             committed_at=later, health_delta=2, reasons=[])  # fmt: skip
+        session.add(new)
+        await session.flush()
+        update = await lifecycle.record_commit(session, pet.id, 2, datetime.now(UTC), new.id)
+        events = await caretaking.credit_commit(session, new, update, RepoConfig(), repo.full_name)
+        assert events == []
+    done = await caretaking.backfill_caretakers({"sessionmaker": pg_sessionmaker})
+    assert done == {"repositories": 1, "analyses": len(commits) + 1}
+    async with pg_sessionmaker() as session:
+        credited = {c.analysis_id for c in await session.scalars(select(AnalysisCredit))}
+        firsts = {g.person_key: g.sha for g in await session.scalars(
+            select(Achievement).where(Achievement.code == "first_commit"))}  # fmt: skip
+        left = await session.scalar(select(CaretakerBackfill.repository_id))
+    assert len(credited) == len(commits) + 1 and left is None
+    assert firsts["gh:ada"] == next(c["sha"] for c in commits if c["login"] == "ada")
+
+
+async def test_caretakers_off_grants_silently(pg_sessionmaker: DB) -> None:
+    async with pg_sessionmaker.begin() as session:
+        repo = Repository(github_id=12, full_name="o/quiet", owner_login="o")
+        session.add(repo)
+        await session.flush()
+        now = datetime.now(UTC)
+        pet = await lifecycle.create_pet(session, repo, now - timedelta(days=2))
+        row = CommitAnalysis(repository_id=repo.id, entity_id=pet.id, sha="e" * 40, message="x",
+                             author_name="Ada", author_email="ada@example.com", author_login="ada",
+                             committed_at=now, health_delta=1, reasons=[])  # fmt: skip
+        session.add(row)
+        await session.flush()
+        update = await lifecycle.record_commit(session, pet.id, 1, now, row.id)
+        hidden = parse_config(b"caretakers: off\n")
+        assert await caretaking.credit_commit(session, row, update, hidden, repo.full_name) == []
+        grants = list(await session.scalars(select(Achievement)))
+    assert [g.code for g in grants] == ["first_commit"]  # stored: turning it on shows the truth
