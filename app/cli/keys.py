@@ -26,11 +26,12 @@ BATCH = 200
 
 @dataclass
 class Outcome:
-    """What a rotation did."""
+    """What a rotation did (user tokens; `secrets` for notification webhooks)."""
 
     rotated: int = 0
     current: int = 0
     unreadable: int = 0
+    secrets: tuple[int, int, int] = (0, 0, 0)
 
 
 def reseal(ring: Keyring, user: User) -> bool:
@@ -109,9 +110,13 @@ async def run(settings: Settings, dry_run: bool) -> Outcome:
     ring = keyring(settings)
     if ring is None:
         raise SystemExit("tamagitto: rotate-keys needs TOKEN_ENCRYPTION_KEYS")
+    from app.jobs.notify_secrets import rotate_secrets
+
     engine = db.create_engine(settings.database_url)
     try:
-        return await rotate(db.make_sessionmaker(engine), ring, dry_run)
+        outcome = await rotate(db.make_sessionmaker(engine), ring, dry_run)
+        outcome.secrets = await rotate_secrets(db.make_sessionmaker(engine), ring, dry_run)
+        return outcome
     finally:
         await engine.dispose()
 
@@ -129,7 +134,13 @@ def cmd_rotate_keys(args: argparse.Namespace) -> int:
         f"key; {outcome.unreadable} unreadable with the configured keys",
         file=sys.stderr,
     )
-    return 1 if outcome.unreadable else 0
+    moved, current, lost = outcome.secrets
+    print(
+        f"tamagitto: {verb} {moved} notification secret(s); {current} already on the newest "
+        f"key; {lost} unreadable",
+        file=sys.stderr,
+    )
+    return 1 if outcome.unreadable or lost else 0
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core import care_schemas
 from app.core.care_models import NotifySecret
@@ -167,6 +167,25 @@ def reseal(ring: Keyring, row: NotifySecret) -> bool:
     return True
 
 
+async def rotate_secrets(
+    sessionmaker: async_sessionmaker[AsyncSession], ring: Keyring, dry_run: bool = False
+) -> tuple[int, int, int]:
+    """(re-encrypted, already current, unreadable) over every stored secret, for
+    `tamagitto rotate-keys` (there are few: one locked transaction)."""
+    rotated = current = unreadable = 0
+    async with sessionmaker.begin() as session:
+        for row in await session.scalars(select(NotifySecret).with_for_update()):
+            if not ring.needs_rotation(row.key_id):
+                current += 1
+            elif (open_secret(ring, row) is not None) if dry_run else reseal(ring, row):
+                rotated += 1
+            else:
+                unreadable += 1
+        if dry_run:
+            await session.rollback()
+    return rotated, current, unreadable
+
+
 __all__ = [
     "BadSecret",
     "aad",
@@ -177,6 +196,7 @@ __all__ = [
     "open_secret",
     "remove",
     "reseal",
+    "rotate_secrets",
     "store",
     "url_for",
 ]

@@ -7,9 +7,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.care_models import NotifySecret
+from app.core.crypto import Keyring, parse_keys
+from app.core.models import Repository
 from app.jobs import notify_secrets
+from app.jobs.notify_config import Target
 from app.jobs.repo_config import parse_config
-from tests.api.conftest import bearer, seed_repo, sign_in
+from tests.api.conftest import bearer, new_key, seed_repo, sign_in
 from tests.api.test_openapi import Checked
 from tests.fakes.github_user import ADMIN, WRITE, FakeGitHubUser
 
@@ -96,3 +99,25 @@ def test_urls_are_checked_per_kind() -> None:
     assert notify_secrets.check_url("discord", discord) == discord
     local = "http://127.0.0.1:8080/anything"
     assert notify_secrets.check_url("slack", local, frozenset({"127.0.0.1"})) == local
+
+
+async def test_rotate_keys_re_encrypts_notification_secrets(db: DB) -> None:
+    old, new = new_key("k1"), new_key("k9")
+    before, after = Keyring(parse_keys(old)), Keyring(parse_keys(f"{new},{old}"))
+    async with db.begin() as session:
+        repo = Repository(github_id=77, full_name="acme/keys", owner_login="acme")
+        session.add(repo)
+        await session.flush()
+        await notify_secrets.store(session, before, repo.id, "team", "slack", SLACK, None)
+    assert await notify_secrets.rotate_secrets(db, after, dry_run=True) == (1, 0, 0)
+    assert await notify_secrets.rotate_secrets(db, after) == (1, 0, 0)
+    assert await notify_secrets.rotate_secrets(db, after) == (0, 1, 0)
+    async with db() as session:
+        row = await session.scalar(select(NotifySecret))
+        assert row is not None and row.key_id == "k9"
+        assert (
+            await notify_secrets.url_for(session, after, repo.id, Target("slack", "team")) == SLACK
+        )
+        assert (
+            await notify_secrets.url_for(session, before, repo.id, Target("slack", "team")) is None
+        )
