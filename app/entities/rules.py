@@ -33,6 +33,18 @@ from app.core.decay import DECAY_PER_DAY as DECAY_PER_DAY
 from app.core.decay import GRACE_DAYS as GRACE_DAYS
 from app.core.decay import MAX_DECAY_PER_DAY as MAX_DECAY_PER_DAY
 from app.core.decay import MAX_GRACE_DAYS as MAX_GRACE_DAYS
+from app.core.vocabulary import (
+    ALIVE,
+    DEAD,
+    DYING,
+    HEALTH_STATES,
+    HEALTHY,
+    OKAY,
+    POOR,
+    STATE_DYING,
+    STATUSES,
+    THRIVING,
+)
 
 MAX_HEALTH: Final = 100
 MIN_HEALTH: Final = 0
@@ -47,17 +59,6 @@ DAY: Final = timedelta(days=1)
 DEATH_AFTER: Final = timedelta(hours=24)
 COOLDOWN: Final = timedelta(hours=48)
 
-ALIVE: Final = "alive"
-DYING: Final = "dying"
-DEAD: Final = "dead"
-STATUSES: Final = (ALIVE, DYING, DEAD)
-
-THRIVING: Final = "thriving"
-HEALTHY: Final = "healthy"
-OKAY: Final = "okay"
-POOR: Final = "poor"
-STATE_DYING: Final = "dying"
-HEALTH_STATES: Final = (THRIVING, HEALTHY, OKAY, POOR, STATE_DYING)
 # The picture shown for a dead pet; not a health state, but it has its own image row.
 DEAD_VISUAL: Final = "dead"
 # The picture shown while a living pet hibernates.

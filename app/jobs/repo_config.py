@@ -16,12 +16,12 @@ from gidgethub import BadRequest, GitHubException
 from gidgethub.abc import GitHubAPI
 
 from app.core.text import visible
+from app.core.vocabulary import SPECIES
 from app.entities.rules import DECAY_PER_DAY, GRACE_DAYS, MAX_DECAY_PER_DAY, MAX_GRACE_DAYS
 from app.infra.github import LRUCache
 
 CONFIG_PATH = ".github/tamagitto.yml"
 DEFAULT_CONTEXT = "tamagitto"
-SPECIES = ("pet", "plant", "robot", "golem", "blob")
 MAX_NAME = 50
 MAX_GLOBS = 100
 
