@@ -47,6 +47,7 @@ class ArqJob(WorkerCoroutine, Protocol):
 
     __name__: str
 
+
 PROCESS_EVENT: Final = "process_event"
 ANALYZE: Final = "analyze_commit"
 PUSH_STATUS: Final = "post_push_status"
