@@ -33,18 +33,16 @@ from app.core.decay import DECAY_PER_DAY as DECAY_PER_DAY
 from app.core.decay import GRACE_DAYS as GRACE_DAYS
 from app.core.decay import MAX_DECAY_PER_DAY as MAX_DECAY_PER_DAY
 from app.core.decay import MAX_GRACE_DAYS as MAX_GRACE_DAYS
-from app.core.vocabulary import (
-    ALIVE,
-    DEAD,
-    DYING,
-    HEALTH_STATES,
-    HEALTHY,
-    OKAY,
-    POOR,
-    STATE_DYING,
-    STATUSES,
-    THRIVING,
-)
+from app.core.vocabulary import ALIVE as ALIVE
+from app.core.vocabulary import DEAD as DEAD
+from app.core.vocabulary import DYING as DYING
+from app.core.vocabulary import HEALTH_STATES as HEALTH_STATES
+from app.core.vocabulary import HEALTHY as HEALTHY
+from app.core.vocabulary import OKAY as OKAY
+from app.core.vocabulary import POOR as POOR
+from app.core.vocabulary import STATE_DYING as STATE_DYING
+from app.core.vocabulary import STATUSES as STATUSES
+from app.core.vocabulary import THRIVING as THRIVING
 
 MAX_HEALTH: Final = 100
 MIN_HEALTH: Final = 0
