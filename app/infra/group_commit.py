@@ -6,14 +6,16 @@ depends on how many deliveries each fsync carries, and on what Redis does per de
 (Redis is one thread: its CPU is the intake's ceiling).
 
 - A batch is one MULTI/EXEC, written to the socket in one go, encoded here once (no
-  redis-py pipeline: it parses each reply and sends SCRIPT EXISTS before any script). Queued
-  commands run, and reach the append-only file, only at EXEC: one fsync stores the batch
-  however many reads it took to arrive.
+  redis-py pipeline: it parses a reply per command and sends SCRIPT EXISTS before any
+  script). Queued commands run, and reach the append-only file, only at EXEC: one fsync
+  stores the batch however many reads it took to arrive. Five replies come back whatever the
+  batch's size.
 - Payloads never pass through Lua. Handing ~9 KB strings to a script costs Redis about ten
-  times what plain commands do (each becomes a Lua string), so each payload is a plain SET
-  under a staging key of its own, and the script, given only keys and small numbers, decides
-  per delivery: a duplicate's staging key is deleted, a new one is RENAMEd into arq's job key
-  (keeping its TTL) and queued. It goes as EVAL: nothing to reload after a Redis restart.
+  times what plain commands do (each becomes a Lua string), so the payloads go in one MSET,
+  each under a staging key of its own, and the script, given only keys and small numbers,
+  decides per delivery: a new one's staged payload is RENAMEd into arq's job key (with arq's
+  TTL) and queued, a duplicate's is left for the DEL that ends the transaction. It goes as
+  EVAL: nothing to reload after a Redis restart.
 - Up to `max_in_flight` (2) batches are in flight, each on a connection of its own, so one
   fsyncs while the next is on its way. Deliveries that arrive while both are out wait, and go
   together as soon as one lands. There is no timer: a delivery arriving at an idle process
@@ -34,33 +36,37 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+
 log = logging.getLogger(__name__)
 
 # Per job, KEYS: done, window, arq job, arq result, queue, staging (6 keys); ARGV: window (s),
-# score (ms), job id (3 args). In order, each job is refused (0, its staging key deleted) while
-# its id is done or its job pending, else its window is set, a stale result dropped, its staged
-# payload renamed into the job key and queued (1): a second job with an id stored earlier in
-# the same batch, or in a batch that ran before, is refused like any duplicate.
+# score (ms), job id, job ttl (ms) (4 args). In order, each job is refused (0) while its id is
+# done or its job pending, else its window is set, a stale result dropped, its staged payload
+# renamed into the job key (with arq's TTL) and queued (1): a second job with an id stored
+# earlier in the same batch, or in a batch that ran before, is refused like any duplicate.
 BATCH_ENQUEUE_LUA = """
 local answers = {}
 for i = 0, #KEYS / 6 - 1 do
-  local k, a = i * 6, i * 3
+  local k, a = i * 6, i * 4
   if redis.call('EXISTS', KEYS[k + 1], KEYS[k + 3]) > 0 then
-    redis.call('DEL', KEYS[k + 6])
     answers[i + 1] = 0
   else
     redis.call('SET', KEYS[k + 2], ARGV[a + 1], 'EX', ARGV[a + 1])
     redis.call('DEL', KEYS[k + 4])
     redis.call('RENAME', KEYS[k + 6], KEYS[k + 3])
+    redis.call('PEXPIRE', KEYS[k + 3], ARGV[a + 4])
     redis.call('ZADD', KEYS[k + 5], ARGV[a + 2], ARGV[a + 3])
     answers[i + 1] = 1
   end
 end
 return answers
 """
-# Where a payload waits for the script, for the length of one transaction (with the job's TTL,
-# so even a batch whose script failed leaves nothing behind for longer than its jobs would).
+# Where a payload waits for the script, inside one transaction: the transaction's last command
+# deletes every staging key left (a duplicate's, or all of them if the script failed).
 STAGING_PREFIX = "tamagitto:intake:"
+# MULTI's +OK, +QUEUED for MSET, EVAL and DEL, then EXEC's array.
+REPLIES = 5
 
 # One call carries at most this much, so a burst cannot build one huge command; a single
 # larger delivery still goes, alone.
@@ -93,8 +99,8 @@ class UniqueJob:
         return [self.done_key, self.window_key, self.job_key, self.result_key, self.queue, staging]
 
     def args(self) -> list[str]:
-        """The three ARGV entries the script reads for this job."""
-        return [str(self.window_s), str(self.score_ms), self.job_id]
+        """The four ARGV entries the script reads for this job."""
+        return [str(self.window_s), str(self.score_ms), self.job_id, str(self.ttl_ms)]
 
 
 class BatchStore(Protocol):
@@ -102,72 +108,96 @@ class BatchStore(Protocol):
 
     async def store(self, jobs: Sequence[UniqueJob]) -> list[Any]: ...
 
-
-def _bulk(value: str | bytes) -> bytes:
-    """One RESP bulk string."""
-    raw = value.encode() if isinstance(value, str) else value
-    return b"$%d\r\n%s\r\n" % (len(raw), raw)
+    async def aclose(self) -> None: ...
 
 
-def _command(*args: str | bytes) -> bytes:
-    """One Redis command in RESP: an array of bulk strings."""
-    return b"*%d\r\n" % len(args) + b"".join(_bulk(arg) for arg in args)
-
-
-MULTI = _command("MULTI")
-EXEC = _command("EXEC")
+def _command(out: list[bytes], *args: str | bytes) -> None:
+    """Append one Redis command in RESP (an array of bulk strings) to `out`, uncopied."""
+    out.append(b"*%d\r\n" % len(args))
+    for arg in args:
+        raw = arg.encode() if isinstance(arg, str) else arg
+        out += (b"$%d\r\n" % len(raw), raw, b"\r\n")
 
 
 def encode_batch(jobs: Sequence[UniqueJob], staging: Sequence[str]) -> bytes:
-    """MULTI, one SET per payload under its staging key, the script, EXEC: one write."""
-    parts = [MULTI]
+    """MULTI, one MSET of every payload under its staging key, the script, DEL of the staging
+    keys, EXEC: one write (joined once), five replies whatever the batch's size."""
+    payloads: list[str | bytes] = []
     keys: list[str] = []
     args: list[str] = []
     for job, key in zip(jobs, staging, strict=True):
-        parts.append(_command("SET", key, job.payload, "PX", str(job.ttl_ms)))
+        payloads += (key, job.payload)
         keys += job.keys(key)
         args += job.args()
-    parts.append(_command("EVAL", BATCH_ENQUEUE_LUA, str(len(keys)), *keys, *args))
-    parts.append(EXEC)
-    return b"".join(parts)
+    out: list[bytes] = []
+    _command(out, "MULTI")
+    _command(out, "MSET", *payloads)
+    _command(out, "EVAL", BATCH_ENQUEUE_LUA, str(len(keys)), *keys, *args)
+    _command(out, "DEL", *staging)
+    _command(out, "EXEC")
+    return b"".join(out)
+
+
+def _answers(executed: Any, count: int) -> list[Any]:
+    """The script's answers out of EXEC's reply (MSET's, the script's, DEL's)."""
+    answers = executed[1] if isinstance(executed, list) and len(executed) == 3 else executed
+    if isinstance(answers, Exception):
+        raise answers
+    if not isinstance(answers, list) or len(answers) != count:
+        raise RuntimeError(f"the batch transaction answered {executed!r} for {count} jobs")
+    return answers
 
 
 class RedisBatches:
-    """The wire: each batch is one transaction on a connection borrowed from redis-py's pool.
+    """The wire: each batch is one transaction on a connection of its own.
 
-    A connection is borrowed per call, so two calls in flight never share one. On any error,
-    timeout or cancellation the connection is dropped: its replies may still be on the way.
+    The connections are this object's, not redis-py's pool's: the pool checks every connection
+    it lends for unread data, an extra loop iteration per batch. Ours are never lent with
+    replies pending: on any error, timeout or cancellation the connection is dropped.
     """
 
     def __init__(self, redis: Any) -> None:
         self.redis = redis
         self._tag = os.urandom(6).hex()
         self._seq = itertools.count()
+        self._idle: list[Any] = []
 
     async def store(self, jobs: Sequence[UniqueJob]) -> list[Any]:
-        """Send the batch, read MULTI's, each command's and EXEC's reply; the script's answers."""
+        """Send the batch and read its five replies; the script's answers, one per job."""
         staging = [f"{STAGING_PREFIX}{self._tag}:{next(self._seq)}" for _ in jobs]
-        replies = await self._exchange(encode_batch(jobs, staging), len(jobs) + 3)
-        executed = replies[-1]
-        answers = executed[-1] if isinstance(executed, list) and executed else executed
-        if isinstance(answers, Exception):
-            raise answers
-        if not isinstance(answers, list):
-            raise RuntimeError(f"the batch transaction answered {executed!r}")
-        return answers
+        replies = await self._exchange(encode_batch(jobs, staging))
+        return _answers(replies[-1], len(jobs))
 
-    async def _exchange(self, command: bytes, replies: int) -> list[Any]:
-        """One write, then `replies` replies read in order (an error reply raises)."""
-        pool = self.redis.connection_pool
-        connection = await pool.get_connection("EXEC")
+    async def aclose(self) -> None:
+        """Close the idle connections (a call in flight closes its own on the way out)."""
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await connection.disconnect()
+
+    async def _exchange(self, command: bytes) -> list[Any]:
+        """On an idle connection, or a new one when that fails to carry the call at all.
+
+        An idle connection may have died with a restarted Redis. Sending the batch again on a
+        new one is safe even if the first copy was stored: the script refuses a job whose key
+        exists, and Redis fsyncs a write before answering any later command.
+        """
+        if self._idle:
+            try:
+                return await self._on(self._idle.pop(), command)
+            except (RedisConnectionError, OSError) as exc:
+                log.info("group commit: idle Redis connection failed (%r); new one", exc)
+        return await self._on(self.redis.connection_pool.make_connection(), command)
+
+    async def _on(self, connection: Any, command: bytes) -> list[Any]:
+        """One write, then the replies in order (an error reply raises)."""
         try:
             await connection.send_packed_command(command, check_health=False)
-            return [await connection.read_response() for _ in range(replies)]
+            replies = [await connection.read_response() for _ in range(REPLIES)]
         except BaseException:
             await connection.disconnect(nowait=True)
             raise
-        finally:
-            await pool.release(connection)
+        self._idle.append(connection)
+        return replies
 
 
 @dataclass
@@ -205,6 +235,7 @@ class GroupCommit:
         """Let the calls in flight and the deliveries already waiting finish (shutdown drain)."""
         while self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
+        await self.batches.aclose()
 
     def _launch(self) -> None:
         """Start a call if a slot is free and none is about to take the waiting deliveries.

@@ -143,6 +143,44 @@ async def test_one_delivery_in_two_calls_in_flight_is_stored_once(redis_url: str
         await redis.aclose()
 
 
+async def test_a_failing_script_stores_nothing_acknowledged_and_leaves_no_staged_payload(
+    redis_url: str,
+) -> None:
+    redis = await _pool(redis_url)
+    queue = ArqQueue(redis)
+    try:
+        await redis.set(default_queue_name, "not a sorted set")  # ZADD fails in the script
+        results = await asyncio.gather(
+            *(_deliver(queue, d) for d in ("a", "b")), return_exceptions=True
+        )
+        assert all(isinstance(r, QueueUnavailable) for r in results), results
+        assert await redis.keys(STAGING_PREFIX + "*") == []
+        await redis.delete(default_queue_name)
+        assert await _deliver(queue, "c")  # the connection is still good for the next batch
+    finally:
+        await queue.aclose()
+        await redis.aclose()
+
+
+async def test_a_connection_dead_since_a_redis_restart_is_replaced_not_a_503(
+    tmp_path: Path,
+) -> None:
+    server = RedisServer(tmp_path / "redis").start()
+    redis = await _pool(server.url())
+    queue = ArqQueue(redis)
+    try:
+        assert await _deliver(queue, "before")
+        server.kill()
+        server.start()
+        await asyncio.sleep(0.1)  # the old connection has seen its end
+        assert await _deliver(queue, "after")
+        assert await _deliver(queue, "before") is False  # stored before the kill, still there
+    finally:
+        await queue.aclose()
+        await redis.aclose()
+        server.stop()
+
+
 async def test_every_acknowledged_delivery_survives_kill_9_of_redis(tmp_path: Path) -> None:
     """Producers keep two calls in flight when redis-server (appendfsync always) is killed:
     whatever was answered True is in the queue after the restart, payload and all."""
@@ -201,6 +239,9 @@ class StandIn:
         await self.release.wait()
         return list(self.answer(ids))
 
+    async def aclose(self) -> None:
+        pass
+
 
 def job(job_id: str, size: int = 10) -> UniqueJob:
     return UniqueJob(
@@ -247,6 +288,9 @@ class Gated:
         self.gates.append(gate)
         await gate.wait()
         return [1] * len(jobs)
+
+    async def aclose(self) -> None:
+        pass
 
 
 async def _ticks(n: int = 3) -> None:
