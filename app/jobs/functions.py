@@ -9,13 +9,11 @@ Job names live in the registry: the table below must match `app.infra.registry.J
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from arq.cron import CronJob
 
 from app.entities import jobs as pet_jobs
-from app.infra.job_context import JobContext
 from app.infra.queue.base import JobFunction
 from app.infra.registry import JOBS, LONG_JOBS, TypedJob, as_arq, durable
 from app.infra.runtime import JobTable
@@ -23,24 +21,13 @@ from app.jobs import poller
 from app.jobs.handlers.events import process_event
 from app.jobs.pipeline import analyze_commit, post_push_status
 
-
-def raw_ctx(function: JobFunction) -> TypedJob[..., Any]:
-    """A job that still reads arq's dict itself (`app.entities.jobs`): hand it `ctx.raw`."""
-
-    @functools.wraps(function)
-    async def run(ctx: JobContext, *args: Any) -> Any:
-        return await function(ctx.raw, *args)
-
-    return run
-
-
 TYPED_JOBS: tuple[TypedJob[..., Any], ...] = (
     process_event,
     analyze_commit,
     post_push_status,
     poller.poll_repositories,
     poller.poll_repository,
-    *(raw_ctx(f) for f in pet_jobs.FUNCTIONS),
+    *pet_jobs.FUNCTIONS,
 )
 FUNCTIONS: list[JobFunction] = [as_arq(durable(f)) for f in TYPED_JOBS]
 CRON_JOBS: list[CronJob] = [*pet_jobs.cron_jobs(), *poller.cron_jobs()]
