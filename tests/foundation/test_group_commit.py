@@ -325,6 +325,24 @@ async def test_two_calls_in_flight_and_each_delivery_waits_for_its_own() -> None
     assert intake.calls == 3 and not intake._in_flight
 
 
+async def test_a_second_call_waits_until_it_would_carry_as_much_as_the_first() -> None:
+    store = Gated()
+    intake = GroupCommit(store)
+    first = [asyncio.ensure_future(intake.submit(job(i))) for i in ("a", "b", "c")]
+    await _ticks()
+    assert store.batches == [["a", "b", "c"]]
+    later = [asyncio.ensure_future(intake.submit(job(i))) for i in ("d", "e")]
+    await _ticks()
+    assert store.batches == [["a", "b", "c"]]  # two would cost an fsync of their own
+    later.append(asyncio.ensure_future(intake.submit(job("f"))))
+    await _ticks()
+    assert store.batches == [["a", "b", "c"], ["d", "e", "f"]]  # three: worth a second call
+    for gate in store.gates:
+        gate.set()
+    assert await asyncio.gather(*first, *later) == [True] * 6
+    await intake.aclose()
+
+
 async def test_a_failed_call_fails_only_its_own_deliveries() -> None:
     class FailsFirst(Gated):
         async def store(self, jobs: Sequence[UniqueJob]) -> list[Any]:
