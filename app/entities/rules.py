@@ -33,6 +33,16 @@ from app.core.decay import DECAY_PER_DAY as DECAY_PER_DAY
 from app.core.decay import GRACE_DAYS as GRACE_DAYS
 from app.core.decay import MAX_DECAY_PER_DAY as MAX_DECAY_PER_DAY
 from app.core.decay import MAX_GRACE_DAYS as MAX_GRACE_DAYS
+from app.core.vocabulary import ALIVE as ALIVE
+from app.core.vocabulary import DEAD as DEAD
+from app.core.vocabulary import DYING as DYING
+from app.core.vocabulary import HEALTH_STATES as HEALTH_STATES
+from app.core.vocabulary import HEALTHY as HEALTHY
+from app.core.vocabulary import OKAY as OKAY
+from app.core.vocabulary import POOR as POOR
+from app.core.vocabulary import STATE_DYING as STATE_DYING
+from app.core.vocabulary import STATUSES as STATUSES
+from app.core.vocabulary import THRIVING as THRIVING
 
 MAX_HEALTH: Final = 100
 MIN_HEALTH: Final = 0
@@ -47,17 +57,6 @@ DAY: Final = timedelta(days=1)
 DEATH_AFTER: Final = timedelta(hours=24)
 COOLDOWN: Final = timedelta(hours=48)
 
-ALIVE: Final = "alive"
-DYING: Final = "dying"
-DEAD: Final = "dead"
-STATUSES: Final = (ALIVE, DYING, DEAD)
-
-THRIVING: Final = "thriving"
-HEALTHY: Final = "healthy"
-OKAY: Final = "okay"
-POOR: Final = "poor"
-STATE_DYING: Final = "dying"
-HEALTH_STATES: Final = (THRIVING, HEALTHY, OKAY, POOR, STATE_DYING)
 # The picture shown for a dead pet; not a health state, but it has its own image row.
 DEAD_VISUAL: Final = "dead"
 # The picture shown while a living pet hibernates.

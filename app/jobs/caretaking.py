@@ -175,11 +175,11 @@ async def _backfill_batch(session: AsyncSession, repository_id: int) -> int:
     return len(rows)
 
 
-async def backfill_repository(ctx: dict[str, Any], repository_id: int) -> int:
+async def backfill_repository(ctx: JobContext, repository_id: int) -> int:
     """Credit every old analysis of one repository, batch by batch, then leave the queue."""
     total = 0
     while True:
-        async with JobContext(ctx).sessionmaker.begin() as session:
+        async with ctx.sessionmaker.begin() as session:
             await ordering.lock_repository(session, repository_id)
             done = await _backfill_batch(session, repository_id)
             total += done
@@ -192,9 +192,9 @@ async def backfill_repository(ctx: dict[str, Any], repository_id: int) -> int:
                 return total
 
 
-async def backfill_caretakers(ctx: dict[str, Any]) -> dict[str, int]:
+async def backfill_caretakers(ctx: JobContext) -> dict[str, int]:
     """Cron: credit the analyses of repositories that predate credits (silently, in order)."""
-    async with JobContext(ctx).sessionmaker() as session:
+    async with ctx.sessionmaker() as session:
         ids = list(
             await session.scalars(
                 select(CaretakerBackfill.repository_id)
@@ -213,9 +213,10 @@ async def backfill_caretakers(ctx: dict[str, Any]) -> dict[str, int]:
 
 def cron_jobs() -> list[CronJob]:
     """The backfill hourly at minute 37 (and at start-up), until no repository is left."""
+    job = registry.as_arq(backfill_caretakers)
     return [
-        cron(backfill_caretakers, name=registry.CARETAKER_BACKFILL, minute=37, second=0,
-             unique=True, timeout=1800, run_at_startup=True),
+        cron(job, name=registry.CARETAKER_BACKFILL, minute=37, second=0, unique=True,
+             timeout=1800, run_at_startup=True),
     ]  # fmt: skip
 
 

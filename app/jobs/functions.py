@@ -1,38 +1,39 @@
 """The registry of job functions and cron jobs, shared by arq and the in-process queue.
 
-Every job is wrapped by `durable`: database and Redis failures retry with backoff, in both modes.
-Jobs named in `app.infra.registry.LONG_JOBS` run on their own arq queue, so that their long
-timeouts do not stretch the in-progress lock of every other job. Job names live in the registry:
-the table below must match `app.infra.registry.JOBS`.
+Jobs are written against the typed `JobContext`. Each is wrapped by `durable` (database and
+Redis failures retry with backoff, in both modes) and then by `as_arq`, the adapter from arq's
+dict `ctx` that both queues call. Jobs named in `app.infra.registry.LONG_JOBS` run on their own
+arq queue, so that their long timeouts do not stretch the in-progress lock of every other job.
+Job names live in the registry: the table below must match `app.infra.registry.JOBS`.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from arq.cron import CronJob
 
 from app.entities import jobs as pet_jobs
 from app.infra.queue.base import JobFunction
-from app.infra.registry import JOBS, LONG_JOBS, durable
+from app.infra.registry import JOBS, LONG_JOBS, TypedJob, as_arq, durable
 from app.infra.runtime import JobTable
 from app.jobs import caretaking, notify_delivery, notify_outbox, poller
 from app.jobs.handlers.events import process_event
 from app.jobs.pipeline import analyze_commit, post_push_status
 
-FUNCTIONS: list[JobFunction] = [
-    durable(f)
-    for f in (
-        process_event,
-        analyze_commit,
-        post_push_status,
-        poller.poll_repositories,
-        poller.poll_repository,
-        *pet_jobs.FUNCTIONS,
-        caretaking.backfill_caretakers,
-        notify_outbox.scan_notifications,
-        notify_outbox.send_digests,
-        notify_delivery.deliver_notification,
-    )
-]
+TYPED_JOBS: tuple[TypedJob[..., Any], ...] = (
+    process_event,
+    analyze_commit,
+    post_push_status,
+    poller.poll_repositories,
+    poller.poll_repository,
+    *pet_jobs.FUNCTIONS,
+    caretaking.backfill_caretakers,
+    notify_outbox.scan_notifications,
+    notify_outbox.send_digests,
+    notify_delivery.deliver_notification,
+)
+FUNCTIONS: list[JobFunction] = [as_arq(durable(f)) for f in TYPED_JOBS]
 CRON_JOBS: list[CronJob] = [
     *pet_jobs.cron_jobs(),
     *poller.cron_jobs(),

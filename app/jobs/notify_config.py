@@ -60,7 +60,7 @@ def check_caretakers(value: Any, errors: list[str]) -> bool:
     if value in (True, False):
         return bool(value)
     if value in ("on", "off"):
-        return value == "on"
+        return bool(value == "on")
     errors.append("`caretakers` must be `on` or `off`")
     return True
 

@@ -124,22 +124,22 @@ async def _window_ends(session: AsyncSession, row: Notification, now: datetime) 
 
 
 async def _schedule(
-    ctx: dict[str, Any], row_id: int, attempts: int, due: datetime, now: datetime
+    ctx: JobContext, row_id: int, attempts: int, due: datetime, now: datetime
 ) -> None:
     """A job for the row's next try; if the queue refuses, the sweep queues it when due."""
     try:
         await registry.enqueue_notification(
-            JobContext(ctx).queue, row_id, attempts, due.timestamp(),
+            ctx.queue, row_id, attempts, due.timestamp(),
             defer_by=(due - now).total_seconds(),
         )  # fmt: skip
     except Exception as exc:
         log.warning("notification %d: next try not queued (%s)", row_id, type(exc).__name__)
 
 
-async def claim(ctx: dict[str, Any], row_id: int, now: datetime) -> Claimed | str:
+async def claim(ctx: JobContext, row_id: int, now: datetime) -> Claimed | str:
     """The row and its URL, claimed for sending; or why this job has nothing to send."""
-    ring = keyring(JobContext(ctx).settings)
-    async with JobContext(ctx).sessionmaker.begin() as session:
+    ring = keyring(ctx.settings)
+    async with ctx.sessionmaker.begin() as session:
         row = await session.scalar(
             select(Notification).where(Notification.id == row_id).with_for_update()
         )
@@ -166,9 +166,9 @@ async def claim(ctx: dict[str, Any], row_id: int, now: datetime) -> Claimed | st
         return Claimed(row.id, row.target, dict(row.payload or {}), url or "")
 
 
-async def finish(ctx: dict[str, Any], row_id: int, posted: Posted, now: datetime) -> str:
+async def finish(ctx: JobContext, row_id: int, posted: Posted, now: datetime) -> str:
     """Record the outcome: sent, failed for good, or the next try's time."""
-    async with JobContext(ctx).sessionmaker.begin() as session:
+    async with ctx.sessionmaker.begin() as session:
         row = await session.get(Notification, row_id, with_for_update=True)
         if row is None:
             return "gone"
@@ -190,7 +190,7 @@ async def finish(ctx: dict[str, Any], row_id: int, posted: Posted, now: datetime
     return f"retry at {due.isoformat()}: {posted.error}"
 
 
-async def deliver_notification(ctx: dict[str, Any], notification_id: int) -> str:
+async def deliver_notification(ctx: JobContext, notification_id: int) -> str:
     """Job: send one outbox row to its destination (see the module's docstring)."""
     now = utcnow()
     claimed = await claim(ctx, notification_id, now)
@@ -201,7 +201,7 @@ async def deliver_notification(ctx: dict[str, Any], notification_id: int) -> str
         return await finish(ctx, claimed.id, Posted(False, why, True), now)
     service = claimed.target.partition(":")[0]
     body = messages.render(service, claimed.payload)
-    posted = await post(JobContext(ctx).http, claimed.url, body)
+    posted = await post(ctx.http, claimed.url, body)
     return await finish(ctx, claimed.id, posted, utcnow())
 
 

@@ -138,12 +138,12 @@ async def _scan_chunk(session: AsyncSession, low: int, high: int, base_url: str)
     return made
 
 
-async def scan(ctx: dict[str, Any]) -> int:
+async def scan(ctx: JobContext) -> int:
     """Read the history after the cursor, chunk by chunk, within the time budget."""
     started, made = time.monotonic(), 0
-    base_url = JobContext(ctx).settings.public_url
+    base_url = ctx.settings.public_url
     while time.monotonic() - started < SCAN_BUDGET:
-        async with JobContext(ctx).sessionmaker.begin() as session:
+        async with ctx.sessionmaker.begin() as session:
             cursor = await _cursor(session)
             top = int(await session.scalar(select(func.max(H.id))) or 0)
             high = min(top, cursor.position + SCAN_CHUNK)
@@ -162,25 +162,25 @@ def job_due(row: Notification) -> float:
     return when.timestamp()
 
 
-async def sweep(ctx: dict[str, Any], now: datetime | None = None) -> int:
+async def sweep(ctx: JobContext, now: datetime | None = None) -> int:
     """Queue a delivery for every row that is due (and for claims a crashed worker left)."""
     now = now or utcnow()
     due = (Notification.status == "pending") & (Notification.due_at <= now)
     abandoned = (Notification.status == "sending") & (Notification.claimed_at < now - CLAIM_TIMEOUT)
-    async with JobContext(ctx).sessionmaker() as session:
+    async with ctx.sessionmaker() as session:
         rows = list(
             await session.scalars(
                 select(Notification).where(due | abandoned).order_by(Notification.due_at)
                 .limit(SWEEP_LIMIT)
             )
         )  # fmt: skip
-    queue, queued = JobContext(ctx).queue, 0
+    queue, queued = ctx.queue, 0
     for row in rows:
         queued += await registry.enqueue_notification(queue, row.id, row.attempts, job_due(row))
     return queued
 
 
-async def scan_notifications(ctx: dict[str, Any]) -> dict[str, int]:
+async def scan_notifications(ctx: JobContext) -> dict[str, int]:
     """Cron, every minute: state changes into the outbox, then queue what is due."""
     made = await scan(ctx)
     queued = await sweep(ctx)
@@ -230,12 +230,12 @@ async def _digest(
     return messages.digest_payload(pet.name, repo.full_name, health, top, earned, url)
 
 
-async def add_digests(ctx: dict[str, Any], now: datetime | None = None) -> int:
+async def add_digests(ctx: JobContext, now: datetime | None = None) -> int:
     """One digest per repository that asks for it, for the ISO week of `now`."""
     now = now or utcnow()
     year, week, _ = now.isocalendar()
-    base_url, made = JobContext(ctx).settings.public_url, 0
-    async with JobContext(ctx).sessionmaker.begin() as session:
+    base_url, made = ctx.settings.public_url, 0
+    async with ctx.sessionmaker.begin() as session:
         rows = await session.execute(
             select(Repository, Entity)
             .join(Entity, (Entity.repository_id == Repository.id) & Entity.is_current.is_(True))
@@ -252,7 +252,7 @@ async def add_digests(ctx: dict[str, Any], now: datetime | None = None) -> int:
     return made
 
 
-async def send_digests(ctx: dict[str, Any]) -> dict[str, int]:
+async def send_digests(ctx: JobContext) -> dict[str, int]:
     """Cron, Mondays: the week's digests into the outbox, then queue them."""
     made = await add_digests(ctx)
     return {"new": made, "queued": await sweep(ctx)}
@@ -261,9 +261,10 @@ async def send_digests(ctx: dict[str, Any]) -> dict[str, int]:
 def cron_jobs() -> list[CronJob]:
     """The scan every minute (at second 20), the digests on Mondays at 09:03 UTC."""
     return [
-        cron(scan_notifications, name=registry.NOTIFY_SCAN, second=20, unique=True, timeout=300),
-        cron(send_digests, name=registry.NOTIFY_DIGEST, weekday="mon", hour=9, minute=3,
-             second=0, unique=True, timeout=1800),
+        cron(registry.as_arq(scan_notifications), name=registry.NOTIFY_SCAN, second=20,
+             unique=True, timeout=300),
+        cron(registry.as_arq(send_digests), name=registry.NOTIFY_DIGEST, weekday="mon", hour=9,
+             minute=3, second=0, unique=True, timeout=1800),
     ]  # fmt: skip
 
 

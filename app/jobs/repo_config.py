@@ -16,13 +16,13 @@ from gidgethub import BadRequest, GitHubException
 from gidgethub.abc import GitHubAPI
 
 from app.core.text import visible
+from app.core.vocabulary import SPECIES
 from app.entities.rules import DECAY_PER_DAY, GRACE_DAYS, MAX_DECAY_PER_DAY, MAX_GRACE_DAYS
 from app.infra.github import LRUCache
 from app.jobs.notify_config import check_caretakers, check_notify
 
 CONFIG_PATH = ".github/tamagitto.yml"
 DEFAULT_CONTEXT = "tamagitto"
-SPECIES = ("pet", "plant", "robot", "golem", "blob")
 MAX_NAME = 50
 MAX_GLOBS = 100
 

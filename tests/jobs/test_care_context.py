@@ -13,6 +13,7 @@ from app.core.care_models import Achievement, AnalysisCredit, CaretakerBackfill
 from app.core.models import CommitAnalysis, Repository
 from app.entities import credit, lifecycle
 from app.entities.ledger import Ledger
+from app.infra.job_context import JobContext
 from app.jobs import care_context, caretaking
 from app.jobs.repo_config import RepoConfig, parse_config
 
@@ -99,7 +100,7 @@ async def test_the_backfill_credits_old_analyses_in_order_and_the_commit_path_wa
         update = await lifecycle.record_commit(session, pet.id, 2, datetime.now(UTC), new.id)
         events = await caretaking.credit_commit(session, new, update, RepoConfig(), repo.full_name)
         assert events == []
-    done = await caretaking.backfill_caretakers({"sessionmaker": pg_sessionmaker})
+    done = await caretaking.backfill_caretakers(JobContext({"sessionmaker": pg_sessionmaker}))
     assert done == {"repositories": 1, "analyses": len(commits) + 1}
     async with pg_sessionmaker() as session:
         credited = {c.analysis_id for c in await session.scalars(select(AnalysisCredit))}

@@ -20,6 +20,7 @@ from app.core.keyring import keyring
 from app.core.models import Entity, Repository
 from app.entities import lifecycle, pet_rows
 from app.infra import registry
+from app.infra.job_context import JobContext
 from app.jobs import notify_delivery, notify_outbox, notify_secrets
 from app.jobs.repo_config import parse_config
 from tests.api.conftest import new_key
@@ -32,7 +33,7 @@ CONFIG = b"notify:\n  slack: team\n  discord: room\n"
 
 @dataclass
 class World:
-    ctx: dict[str, Any]
+    ctx: JobContext
     db: DB
     slack: Receiver
     discord: Receiver
@@ -41,7 +42,7 @@ class World:
 
     @property
     def queue(self) -> RecordingQueue:
-        return self.ctx["queue"]  # type: ignore[no-any-return]
+        return self.ctx.queue  # type: ignore[return-value]
 
     async def rows(self) -> list[Notification]:
         async with self.db() as session:
@@ -100,7 +101,7 @@ async def world(
     async with aiohttp.ClientSession() as http:
         ctx = {"settings": settings, "sessionmaker": pg_sessionmaker, "queue": RecordingQueue(),
                "http": http}  # fmt: skip
-        yield World(ctx, pg_sessionmaker, slack, discord, repo.id, pet.id)
+        yield World(JobContext(ctx), pg_sessionmaker, slack, discord, repo.id, pet.id)
 
 
 async def test_a_state_change_reaches_both_webhooks_once(world: World) -> None:

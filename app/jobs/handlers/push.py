@@ -8,6 +8,7 @@ from typing import Any
 from gidgethub import routing, sansio
 from gidgethub.abc import GitHubAPI
 
+from app.infra.job_context import JobContext
 from app.jobs.ingest import plan_push, queue_plan
 
 log = logging.getLogger(__name__)
@@ -16,7 +17,7 @@ router = routing.Router()
 
 @router.register("push")
 async def push(
-    event: sansio.Event, gh: GitHubAPI | None, *args: Any, ctx: dict[str, Any], **kwargs: Any
+    event: sansio.Event, gh: GitHubAPI | None, *args: Any, ctx: JobContext, **kwargs: Any
 ) -> None:
     """Plan the push and queue its analyses."""
     plan = await plan_push(ctx, gh, event.data)
