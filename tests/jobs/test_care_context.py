@@ -16,6 +16,7 @@ from app.entities.ledger import Ledger
 from app.infra.job_context import JobContext
 from app.jobs import care_context, caretaking
 from app.jobs.repo_config import RepoConfig, parse_config
+from app.read import caretakers
 
 DB = async_sessionmaker[AsyncSession]
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
@@ -128,3 +129,35 @@ async def test_caretakers_off_grants_silently(pg_sessionmaker: DB) -> None:
         assert await caretaking.credit_commit(session, row, update, hidden, repo.full_name) == []
         grants = list(await session.scalars(select(Achievement)))
     assert [g.code for g in grants] == ["first_commit"]  # stored: turning it on shows the truth
+
+
+async def _seeded_document(sessions: DB) -> dict[str, object]:
+    """A history credited by the commit path's code, then the read model's document."""
+    commits = history(5, 40)
+    async with sessions.begin() as session:
+        repo = Repository(github_id=13, full_name="o/both", owner_login="o")
+        session.add(repo)
+        await session.flush()
+        pet = await lifecycle.create_pet(session, repo, T0 - timedelta(hours=1))
+        for item in commits:
+            row = CommitAnalysis(repository_id=repo.id, entity_id=pet.id, sha=item["sha"],
+                                 message=item["message"], author_name=item["name"],
+                                 author_email=item["email"], author_login=item["login"],
+                                 committed_at=item["at"], processed_at=item["at"],
+                                 health_delta=item["delta"], reasons=item["reasons"])  # fmt: skip
+            session.add(row)
+            await session.flush()
+            await caretaking.credit_and_grant(session, row, pet, care_context.step_of(row), T0)
+        now = commits[-1]["at"] + timedelta(hours=2)  # type: ignore[operator]
+        doc = await caretakers.caretakers(session, pet.id, repo.id, {}, 7, now)
+        return doc.json_dict() | {"ids": None, "entity_id": None, "repository_id": None}
+
+
+async def test_the_read_model_says_the_same_on_postgresql_and_sqlite(
+    pg_sessionmaker: DB, sqlite_sessionmaker: DB
+) -> None:
+    on_pg = await _seeded_document(pg_sessionmaker)
+    on_sqlite = await _seeded_document(sqlite_sessionmaker)
+    assert on_pg == on_sqlite
+    assert on_pg["all_time"]["commits"] == 40  # type: ignore[index]
+    assert on_pg["period"]["caretakers"] and on_pg["achievements"]  # type: ignore[index]
