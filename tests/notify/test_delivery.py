@@ -230,3 +230,26 @@ async def test_weekly_digest_once_per_week_without_caretakers_when_off(world: Wo
     outcomes = await world.deliver_all()
     assert outcomes[:2] == ["sent", "sent"]
     assert all(o.startswith("waits until") for o in outcomes[2:]), outcomes
+
+
+async def test_the_outbox_works_on_sqlite_too(
+    make_settings: Callable[..., Settings], sqlite_sessionmaker: DB
+) -> None:
+    settings = make_settings(PUBLIC_URL="https://pets.example.org")
+    ctx = JobContext({"settings": settings, "sessionmaker": sqlite_sessionmaker,
+                      "queue": RecordingQueue()})  # fmt: skip
+    async with sqlite_sessionmaker.begin() as session:
+        repo = Repository(github_id=43, full_name="acme/lite", owner_login="acme",
+                          config=parse_config(CONFIG).as_dict())  # fmt: skip
+        session.add(repo)
+        await session.flush()
+        pet = await lifecycle.create_pet(session, repo, datetime.now(UTC), name="Lite")
+        await session.merge(NotifyCursor(name=notify_outbox.CURSOR, position=0))
+    async with sqlite_sessionmaker.begin() as session:
+        await lifecycle.record_commit(session, pet.id, -45, datetime.now(UTC))
+    assert await notify_outbox.scan(ctx) == 2
+    async with sqlite_sessionmaker.begin() as session:
+        await session.execute(update(NotifyCursor).values(position=0))
+    assert await notify_outbox.scan(ctx) == 0  # the same events: no second message
+    assert await notify_outbox.sweep(ctx) == 2
+    assert await notify_outbox.add_digests(ctx) == 2
