@@ -329,3 +329,30 @@ async def test_embedded_mode_uses_the_local_bus(
         assert int(headers["X-RateLimit-Remaining"]) == 100 - 4  # three GETs and the socket
     finally:
         await sock.close()
+
+
+async def test_achievements_reach_only_sockets_that_may_see_the_repository(
+    client: TestClient, github: FakeGitHubUser, db: DB
+) -> None:
+    """Issue 18: an `achievement` goes where `status_change` goes, by repository."""
+    public = await seed_repo(db, github, "acme/open", private=False)
+    private = await seed_repo(db, github, "acme/closed", private=True)
+    earned = {
+        "type": "achievement",
+        "code": "first_test",
+        "title": "First test",
+        "person": {"key": "gh:ada", "name": "Ada"},
+        "commit_sha": "a" * 40,
+        "message": "Ada earned 🧪 First test",
+    }
+    sock = await client.ws_connect("/api/ws?repository=acme/open")
+    try:
+        await next_event(sock)  # the snapshot
+        for seeded in (private, public):
+            await publish(client, event(seeded, **earned, repository=seeded.full_name))
+        got = await next_event(sock)
+        assert got["type"] == "achievement" and got["repository_id"] == public.repository_id
+        assert got["person"]["name"] == "Ada"
+        await no_event(sock)
+    finally:
+        await sock.close()
