@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import care_schemas
 from app.core.care_models import Achievement, AnalysisCredit, CaretakerBackfill
 from app.core.models import CommitAnalysis, Entity, Repository
-from app.entities import achievements, credit, rules
+from app.entities import achievements, credit, decay_rules, rules
 from app.entities.achievements import Kind, Step
 from app.entities.credit import Credit
 from app.entities.lifecycle import PetUpdate
@@ -139,7 +139,9 @@ async def credit_commit(
     if await waits_for_backfill(session, row.repository_id):
         return []
     now = row.processed_at or datetime.now(UTC)
-    step = care_context.step_of(row, update.before.status, update.after)
+    # The pet as the commit met it: decay and a due death settled (what `record_commit` did).
+    met = decay_rules.settle(update.before, update.after.last_commit_at or now)
+    step = care_context.step_of(row, met.status, update.after)
     grants = await credit_and_grant(session, row, update.entity, step, now)
     if not getattr(config, "caretakers", True):
         return []

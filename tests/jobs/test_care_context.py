@@ -161,3 +161,22 @@ async def test_the_read_model_says_the_same_on_postgresql_and_sqlite(
     assert on_pg == on_sqlite
     assert on_pg["all_time"]["commits"] == 40  # type: ignore[index]
     assert on_pg["period"]["caretakers"] and on_pg["achievements"]  # type: ignore[index]
+
+
+async def test_a_commit_that_lifts_a_pet_decay_left_dying_is_a_rescue(pg_sessionmaker: DB) -> None:
+    now = datetime.now(UTC)
+    async with pg_sessionmaker.begin() as session:
+        repo = Repository(github_id=14, full_name="o/rescue", owner_login="o")
+        session.add(repo)
+        await session.flush()
+        pet = await lifecycle.create_pet(session, repo, now - timedelta(days=20))
+        pet.health, pet.last_commit_at = 25, now - timedelta(days=10)  # decay takes it to 11
+        row = CommitAnalysis(repository_id=repo.id, entity_id=pet.id, sha="r" * 40, message="fix",
+                             author_name="Ada", author_email="ada@example.com", author_login="ada",
+                             committed_at=now, health_delta=15, reasons=[])  # fmt: skip
+        session.add(row)
+        await session.flush()
+        update = await lifecycle.record_commit(session, pet.id, 15, now, row.id)
+        assert update.before.status == "alive" and update.after.status == "alive"
+        events = await caretaking.credit_commit(session, row, update, RepoConfig(), repo.full_name)
+    assert "rescuer" in {e["code"] for e in events}
