@@ -19,8 +19,9 @@ depends on how many deliveries each fsync carries, and on what Redis does per de
 - Up to `max_in_flight` (2) batches are in flight, each on a connection of its own, so one
   fsyncs while the next is on its way; the second goes only once it would carry as many
   deliveries as the first (smaller ones under load would each cost a whole fsync). Deliveries
-  that wait go together as soon as a call lands. There is no timer: a delivery arriving at an
-  idle process goes at the next loop tick.
+  that wait go together as soon as a call lands. There is no timer: a call takes its batch
+  once a loop tick passes without it growing (at most two ticks), so a delivery arriving at
+  an idle process goes one tick later.
 
 Each delivery's answer is its own element of its batch's script reply, given only when that
 batch's EXEC returns: Redis answers after the fsync covering it, so an answer means stored,
@@ -43,23 +44,34 @@ log = logging.getLogger(__name__)
 
 # Per job, KEYS: done, window, arq job, arq result, queue, staging (6 keys); ARGV: window (s),
 # score (ms), job id, job ttl (ms) (4 args). In order, each job is refused (0) while its id is
-# done or its job pending, else its window is set, a stale result dropped, its staged payload
-# renamed into the job key (with arq's TTL) and queued (1): a second job with an id stored
-# earlier in the same batch, or in a batch that ran before, is refused like any duplicate.
+# done or its job pending, else its window is set and its staged payload renamed into the job
+# key (with arq's TTL) (1): a second job with an id stored earlier in the same batch, or in a
+# batch that ran before, is refused like any duplicate. Then, once for the batch, the stored
+# jobs' stale results are dropped and the jobs queued (one DEL, one ZADD per queue: a command
+# from Lua costs more than a member of a command).
 BATCH_ENQUEUE_LUA = """
-local answers = {}
+local answers, results, queued = {}, {}, {}
 for i = 0, #KEYS / 6 - 1 do
   local k, a = i * 6, i * 4
   if redis.call('EXISTS', KEYS[k + 1], KEYS[k + 3]) > 0 then
     answers[i + 1] = 0
   else
     redis.call('SET', KEYS[k + 2], ARGV[a + 1], 'EX', ARGV[a + 1])
-    redis.call('DEL', KEYS[k + 4])
     redis.call('RENAME', KEYS[k + 6], KEYS[k + 3])
     redis.call('PEXPIRE', KEYS[k + 3], ARGV[a + 4])
-    redis.call('ZADD', KEYS[k + 5], ARGV[a + 2], ARGV[a + 3])
+    results[#results + 1] = KEYS[k + 4]
+    local members = queued[KEYS[k + 5]] or {}
+    queued[KEYS[k + 5]] = members
+    members[#members + 1] = ARGV[a + 2]
+    members[#members + 1] = ARGV[a + 3]
     answers[i + 1] = 1
   end
+end
+if #results > 0 then
+  redis.call('DEL', unpack(results))
+end
+for queue, members in pairs(queued) do
+  redis.call('ZADD', queue, unpack(members))
 end
 return answers
 """
@@ -75,6 +87,10 @@ MAX_BATCH = 256
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 # Two: one batch fsyncing in Redis while the next travels. More only makes batches smaller.
 MAX_IN_FLIGHT = 2
+# A call about to take its batch waits one more loop tick while the batch is still growing,
+# at most this many: requests of one burst arrive over a few ticks, and every batch costs
+# Redis about 300 us of CPU (its fsync) on top of about 26 us per delivery.
+SETTLE_TICKS = 2
 # A call Redis never answers must not hold the whole process's intake: its deliveries get a
 # 503 (GitHub allows 10 s), and the next call goes on a fresh connection.
 CALL_TIMEOUT = 5.0
@@ -266,7 +282,14 @@ class GroupCommit:
             self._launch()
 
     async def _send_next(self) -> None:
-        """Take the oldest waiting deliveries; the rest get the next free slot."""
+        """Take the oldest waiting deliveries once they stop growing; the rest get the next
+        free slot."""
+        seen = 0
+        for _ in range(SETTLE_TICKS):
+            if len(self._waiting) in (seen, 0) or len(self._waiting) >= self.max_batch:
+                break
+            seen = len(self._waiting)
+            await asyncio.sleep(0)
         self._starting = None
         batch = self._take()
         task = asyncio.current_task()
