@@ -40,20 +40,40 @@ async def person_past(
         & (AnalysisCredit.person_key == key)
         & (AnalysisCredit.analysis_id != analysis_id)
     )
-    capped = select(AnalysisCredit.id).where(mine).limit(achievements.COUNT_CAP).subquery()
-    commits = int(await session.scalar(select(func.count()).select_from(capped)) or 0)
-    if commits == 0:
-        return Past()
-    first_at = await session.scalar(select(func.min(AnalysisCredit.committed_at)).where(mine))
     # `day` leads `committed_at` in the index and follows it, so each window is an index range.
     earlier = mine & (AnalysisCredit.day <= day_number(at)) & (AnalysisCredit.committed_at <= at)
+    commits, first_at, month = await _figures(session, mine, earlier, at)
+    if commits == 0:
+        return Past()
     return Past(
         commits,
         first_at,
         await _last_marks(session, earlier),
-        await _month_complexity(session, earlier, at),
+        month,
         await _good_days(session, earlier, at),
     )
+
+
+async def _figures(
+    session: AsyncSession, mine: ColumnElement[bool], earlier: ColumnElement[bool], at: datetime
+) -> tuple[int, datetime | None, int]:
+    """(commits up to the cap, the first one's time, the month's complexity) in one statement."""
+    C = AnalysisCredit
+    capped = select(C.id).where(mine).limit(achievements.COUNT_CAP).subquery()
+    start = at - achievements.MONTH
+    month = select(func.sum(C.complexity)).where(
+        earlier, C.day >= day_number(start), C.committed_at > start
+    )
+    row = (
+        await session.execute(
+            select(
+                select(func.count()).select_from(capped).scalar_subquery(),
+                select(func.min(C.committed_at)).where(mine).scalar_subquery(),
+                month.scalar_subquery(),
+            )
+        )
+    ).one()
+    return int(row[0] or 0), row[1], int(row[2] or 0)
 
 
 async def _last_marks(session: AsyncSession, earlier: ColumnElement[bool]) -> tuple[Mark, ...]:
@@ -66,20 +86,6 @@ async def _last_marks(session: AsyncSession, earlier: ColumnElement[bool]) -> tu
         .limit(achievements.RECENT_COMMITS)
     )
     return tuple(Mark(*row) for row in reversed(rows.all()))
-
-
-async def _month_complexity(
-    session: AsyncSession, earlier: ColumnElement[bool], at: datetime
-) -> int:
-    """Complexity points of the person's commits of the month up to `at`."""
-    C = AnalysisCredit
-    start = at - achievements.MONTH
-    total = await session.scalar(
-        select(func.sum(C.complexity)).where(
-            earlier, C.day >= day_number(start), C.committed_at > start
-        )
-    )
-    return int(total or 0)
 
 
 async def _good_days(
@@ -95,14 +101,19 @@ async def _good_days(
     return frozenset(days)
 
 
-async def granted(session: AsyncSession, repository_id: int, key: str) -> set[str]:
-    """The achievements a person already has on this repository."""
-    rows = await session.scalars(
-        select(Achievement.code).where(
-            Achievement.repository_id == repository_id, Achievement.person_key == key
+async def granted(
+    session: AsyncSession, repository_id: int, keys: Iterable[str]
+) -> dict[str, set[str]]:
+    """The achievements these people already have on this repository."""
+    found: dict[str, set[str]] = {key: set() for key in keys}
+    rows = await session.execute(
+        select(Achievement.person_key, Achievement.code).where(
+            Achievement.repository_id == repository_id, Achievement.person_key.in_(list(found))
         )
     )
-    return set(rows)
+    for key, code in rows.tuples():
+        found[key].add(code)
+    return found
 
 
 async def known_people(

@@ -95,12 +95,12 @@ async def credit_and_grant(
     known = await care_context.known_people(session, row.repository_id, found)
     found = credit.resolve(found, known)
     pet_past = await care_context.pet_past(session, row, pet, now, step.at)
+    owned = await care_context.granted(session, row.repository_id, [c.person.key for c in found])
     grants: list[tuple[Achievement, Kind, credit.Person]] = []
     for item in found:
         key = item.person.key
         past = await care_context.person_past(session, row.repository_id, key, step.at, row.id)
-        have = await care_context.granted(session, row.repository_id, key)
-        for kind in achievements.earned(step, past, pet_past, have):
+        for kind in achievements.earned(step, past, pet_past, owned[key]):
             grants.append((grant_row(row, item.person, kind, step), kind, item.person))
     session.add_all([credit_row(row, item, step) for item in found])
     session.add_all([grant for grant, _, _ in grants])
