@@ -33,6 +33,7 @@ from app.entities.streaks import day_number
 from app.infra import registry
 from app.infra.job_context import JobContext
 from app.jobs import care_context, ordering
+from app.jobs.repo_config import RepoConfig
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,11 @@ async def waits_for_backfill(session: AsyncSession, repository_id: int) -> bool:
 
 
 async def credit_commit(
-    session: AsyncSession, row: CommitAnalysis, update: PetUpdate, config: Any, full_name: str
+    session: AsyncSession,
+    row: CommitAnalysis,
+    update: PetUpdate,
+    config: RepoConfig,
+    full_name: str,
 ) -> list[dict[str, Any]]:
     """In `apply_once`'s transaction, after the pet took the commit: credits, grants, and the
     `achievement` events to publish after commit (none while `caretakers: off`)."""
@@ -143,7 +148,7 @@ async def credit_commit(
     met = decay_rules.settle(update.before, update.after.last_commit_at or now)
     step = care_context.step_of(row, met.status, update.after)
     grants = await credit_and_grant(session, row, update.entity, step, now)
-    if not getattr(config, "caretakers", True):
+    if not config.caretakers:
         return []
     return [achievement_event(grant, kind, full_name, who) for grant, kind, who in grants]
 

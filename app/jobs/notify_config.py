@@ -71,7 +71,7 @@ def _names(kind: str, value: Any, errors: list[str]) -> list[str]:
     names: list[str] = []
     for item in items:
         text = str(item).strip() if isinstance(item, str) else ""
-        if "://" in text or text.lower().startswith(("http", "hooks.", "discord")):
+        if "/" in text or "://" in text:  # names hold no slash; URLs always do
             errors.append(f"`notify.{kind}` takes the name of a stored secret, not a URL: "
                           f"{STORE_HINT}")  # fmt: skip
             return []

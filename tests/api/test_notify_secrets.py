@@ -91,6 +91,9 @@ def test_the_config_names_secrets_and_refuses_urls() -> None:
     assert parse_config(b"caretakers: off\n").caretakers is False
     assert parse_config(b"caretakers: maybe\n").errors == ("`caretakers` must be `on` or `off`",)
     assert not parse_config(b"notify: [team]\n").valid
+    named = parse_config(b"notify:\n  discord: discord-room\n  slack: http-alerts\n")
+    assert named.valid and named.notify_targets == ("slack:http-alerts", "discord:discord-room")
+    assert not parse_config(b"notify:\n  slack: hooks.slack.com/services/T/B/x\n").valid
 
 
 def test_urls_are_checked_per_kind() -> None:
