@@ -37,7 +37,7 @@ from app.jobs.repo_config import RepoConfig
 
 log = logging.getLogger(__name__)
 
-BACKFILL_BATCH: Final = 500  # analyses credited per transaction
+BACKFILL_BATCH: Final = 200  # analyses credited per transaction (the apply lock is held)
 BACKFILL_REPOSITORIES: Final = 20  # repositories per cron run
 
 
@@ -86,15 +86,19 @@ def credit_row(row: CommitAnalysis, item: Credit, step: Step) -> AnalysisCredit:
     )
 
 
+async def credits_of(session: AsyncSession, row: CommitAnalysis) -> list[Credit]:
+    """Everyone the commit credits, each unlinked person who is a known account resolved."""
+    found = credit.credits(
+        row.author_name, row.author_email, row.author_login, row.message or "", row.health_delta
+    )
+    return credit.resolve(found, await care_context.known_people(session, row.repository_id, found))
+
+
 async def credit_and_grant(
     session: AsyncSession, row: CommitAnalysis, pet: Entity, step: Step, now: datetime
 ) -> list[tuple[Achievement, Kind, credit.Person]]:
     """Credit one applied commit and grant what it earned (nothing is committed here)."""
-    found = credit.credits(
-        row.author_name, row.author_email, row.author_login, row.message or "", row.health_delta
-    )
-    known = await care_context.known_people(session, row.repository_id, found)
-    found = credit.resolve(found, known)
+    found = await credits_of(session, row)
     pet_past = await care_context.pet_past(session, row, pet, now, step.at)
     owned = await care_context.granted(session, row.repository_id, [c.person.key for c in found])
     grants: list[tuple[Achievement, Kind, credit.Person]] = []
@@ -174,11 +178,15 @@ async def _backfill_batch(session: AsyncSession, repository_id: int) -> int:
     previous: dict[int | None, str] = {}
     for row in rows:
         pet = await session.get(Entity, row.entity_id) if row.entity_id else None
-        if pet is None:
-            continue
         step = care_context.step_of(row, previous.get(row.entity_id, rules.ALIVE))
         previous[row.entity_id] = step.status_after
-        await credit_and_grant(session, row, pet, step, row.processed_at)
+        if pet is None:  # its pet is gone: the people still get their credit, nothing more
+            session.add_all(
+                [credit_row(row, item, step) for item in await credits_of(session, row)]
+            )
+            await session.flush()
+        else:
+            await credit_and_grant(session, row, pet, step, row.processed_at)
     return len(rows)
 
 

@@ -180,3 +180,20 @@ async def test_a_commit_that_lifts_a_pet_decay_left_dying_is_a_rescue(pg_session
         assert update.before.status == "alive" and update.after.status == "alive"
         events = await caretaking.credit_commit(session, row, update, RepoConfig(), repo.full_name)
     assert "rescuer" in {e["code"] for e in events}
+
+
+async def test_the_backfill_credits_analyses_whose_pet_is_gone(pg_sessionmaker: DB) -> None:
+    async with pg_sessionmaker.begin() as session:
+        repo = Repository(github_id=15, full_name="o/orphan", owner_login="o")
+        session.add(repo)
+        await session.flush()
+        for i in range(caretaking.BACKFILL_BATCH + 3):  # more than a batch, none with a pet
+            session.add(CommitAnalysis(repository_id=repo.id, sha=f"{i:040x}", message="x",
+                                       author_name="Ada", author_email="ada@example.com",
+                                       committed_at=T0, health_delta=1, reasons=[]))  # fmt: skip
+        session.add(CaretakerBackfill(repository_id=repo.id))
+    done = await caretaking.backfill_caretakers(JobContext({"sessionmaker": pg_sessionmaker}))
+    assert done == {"repositories": 1, "analyses": caretaking.BACKFILL_BATCH + 3}
+    async with pg_sessionmaker() as session:
+        assert len(list(await session.scalars(select(AnalysisCredit)))) == done["analyses"]
+        assert list(await session.scalars(select(Achievement))) == []
