@@ -8,13 +8,15 @@ the table below must match `app.infra.registry.JOBS`.
 
 from __future__ import annotations
 
-from arq.cron import CronJob
+from arq.cron import CronJob, cron
 
 from app.entities import jobs as pet_jobs
 from app.infra.queue import JobFunction, durable
-from app.infra.registry import JOBS, LONG_JOBS
+from app.infra.registry import JOBS, LONG_JOBS, SWEEP_CHECKS
 from app.infra.runtime import JobTable
 from app.jobs import poller
+from app.jobs.commit_checks import sweep_check_runs
+from app.jobs.forecast_job import forecast_pull_request
 from app.jobs.handlers.events import process_event
 from app.jobs.pipeline import analyze_commit, post_push_status
 
@@ -26,10 +28,18 @@ FUNCTIONS: list[JobFunction] = [
         post_push_status,
         poller.poll_repositories,
         poller.poll_repository,
+        forecast_pull_request,
+        sweep_check_runs,
         *pet_jobs.FUNCTIONS,
     )
 ]
-CRON_JOBS: list[CronJob] = [*pet_jobs.cron_jobs(), *poller.cron_jobs()]
+CRON_JOBS: list[CronJob] = [
+    *pet_jobs.cron_jobs(),
+    *poller.cron_jobs(),
+    cron(
+        sweep_check_runs, name=SWEEP_CHECKS, minute=set(range(4, 60, 5)), unique=True, timeout=600
+    ),
+]
 TABLE = JobTable(FUNCTIONS, CRON_JOBS)
 
 NORMAL_FUNCTIONS: list[JobFunction] = [f for f in FUNCTIONS if f.__name__ not in LONG_JOBS]

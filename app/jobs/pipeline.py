@@ -48,7 +48,7 @@ from app.infra import registry
 from app.infra.github import GitHubApp
 from app.infra.job_context import JobContext
 from app.infra.queue import MAX_TRIES
-from app.jobs import ordering
+from app.jobs import commit_checks, ordering
 from app.jobs.commit_history import apply_history
 from app.jobs.repo_config import RepoConfig, load_config
 from app.jobs.statuses import StatusText, push_description, status_description
@@ -192,7 +192,7 @@ async def fetch_and_analyse(
     """The commit's files through the GitHub source, then the CPU-bound analysis in a thread."""
     owner, name = target.full_name.split("/", 1)
     commit = await GitHubCommitSource(gh, owner, name).get_commit(sha)
-    return commit, await asyncio.to_thread(analyze, commit, ignore=config.ignore)
+    return commit, await asyncio.to_thread(analyze, commit, ignore=config.ignore, annotate=True)
 
 
 async def stored_analysis(
@@ -477,16 +477,17 @@ async def report(
     for item in applied:
         if item.post_status:
             try:
-                await post_status_for(
+                await commit_checks.deliver(
                     ctx,
                     gh,
                     target,
-                    item.row.sha,
+                    item.row,
                     item.update.entity,
                     status_text(item.row, item.config),
                     item.config,
                     health=item.update.after.health,
                     status=item.update.after.status,
+                    post_status=post_status_for,
                 )
             except Exception as exc:  # every commit still gets its events
                 if item.row.sha == own:
@@ -514,7 +515,15 @@ async def post_stored_status(
         return
     health, status = pet_after(row, pet)
     text = status_text(row, config)
-    await post_status_for(ctx, gh, target, row.sha, pet, text, config, health=health, status=status)
+    await commit_checks.deliver(
+        ctx, gh, target, row, pet, text, config, health=health, status=status,
+        post_status=post_status_for,
+    )  # fmt: skip
+
+
+def pet_now(pet: Entity) -> dict[str, Any]:
+    """The pet's health and status as `post_status_for` takes them."""
+    return {"health": pet.health, "status": pet.status}
 
 
 def pet_after(row: CommitAnalysis, pet: Entity) -> tuple[int, str]:
@@ -554,11 +563,14 @@ async def give_up_or_retry(
     except Retry:
         if JobContext(ctx).job_try >= MAX_TRIES:
             await release(ctx, gh, target, sha, "its analysis failed")
+            await commit_checks.abandon(ctx, gh, target, sha, "its analysis failed")
         raise
     except Exception:
         await release(ctx, gh, target, sha, "its analysis failed")
+        await commit_checks.abandon(ctx, gh, target, sha, "its analysis failed")
         raise
     await release(ctx, gh, target, sha, outcome.removeprefix("stopped: "))
+    await commit_checks.abandon(ctx, gh, target, sha, outcome.removeprefix("stopped: "))
     return outcome
 
 
@@ -650,6 +662,12 @@ async def post_push_status(
         return _fail(exc, ctx, target, head)
     text = push_description(rows, len(shas), list(config.errors))
     last = next((row for row in rows if row.sha == head), None)
-    health, status = pet_after(last, pet) if last is not None else (pet.health, pet.status)
-    await post_status_for(ctx, gh, target, head, pet, text, config, health=health, status=status)
+    if last is None:
+        await post_status_for(ctx, gh, target, head, pet, text, config, **pet_now(pet))
+        return f"posted for {len(rows)} of {len(shas)} commits"
+    health, status = pet_after(last, pet)
+    await commit_checks.deliver(
+        ctx, gh, target, last, pet, text, config, health=health, status=status,
+        post_status=post_status_for,
+    )  # fmt: skip
     return f"posted for {len(rows)} of {len(shas)} commits"

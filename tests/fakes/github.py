@@ -92,6 +92,9 @@ class FakeGitHub:
         self._ids = itertools.count(1000)
         self._routes: list[tuple[str, re.Pattern[str], Route]] = []
         self._register()
+        from tests.fakes.github_checks import ChecksFake  # it imports this module
+
+        self.checks = ChecksFake(self)
 
     # ---- test set-up helpers -------------------------------------------------------------
 

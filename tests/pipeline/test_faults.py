@@ -15,6 +15,7 @@ from app.jobs.functions import TABLE
 from app.jobs.pipeline import analyze_commit
 from app.jobs.poller import poll_repositories
 from app.jobs.statuses import StatusText, status_description, units
+from tests.fakes.github_checks import final_statuses
 from tests.pipeline.conftest import CALC_AFTER, CALC_BEFORE, REPO, TEST_AFTER, Pipeline
 
 BASE = "b" * 40
@@ -53,7 +54,7 @@ async def test_502_502_200_gives_one_status(pipeline: Pipeline) -> None:
     with pytest.raises(Retry):
         await run_job(p, job_try=2)
     assert await run_job(p, job_try=3) == "applied"
-    assert [s["sha"] for s in p.fake.statuses] == [SHA]
+    assert [s["sha"] for s in final_statuses(p.fake.statuses)] == [SHA]
     assert await count(p, CommitAnalysis) == 1
 
 
@@ -82,7 +83,7 @@ async def test_404_drops_the_job(pipeline: Pipeline) -> None:
     one_commit(p)
     p.fake.fail("GET", rf"/commits/{SHA}$", 404)
     assert (await run_job(p)).startswith("stopped")
-    assert p.fake.statuses == []
+    assert final_statuses(p.fake.statuses) == []
 
 
 async def test_422_on_status_is_logged_not_retried(
@@ -130,7 +131,7 @@ async def test_invalid_config_uses_defaults_and_says_so(pipeline: Pipeline) -> N
     one_commit(p)
     p.fake.contents[(REPO, SHA, ".github/tamagitto.yml")] = b"fail_below: lots\ncontext: x\n"
     assert await run_job(p) == "applied"
-    (status,) = p.fake.statuses
+    (status,) = final_statuses(p.fake.statuses)
     assert status["context"] == "tamagitto"  # the invalid file's context is not used
     assert "tamagitto.yml is invalid" in status["description"]
 
@@ -144,11 +145,11 @@ async def test_fail_below_and_context(pipeline: Pipeline) -> None:
         assert pet is not None
         pet.health = 50
     await run_job(p)
-    assert "invalid" in p.fake.statuses[-1]["description"]
+    assert "invalid" in final_statuses(p.fake.statuses)[-1]["description"]
     p.fake.statuses.clear()
     p.fake.contents[(REPO, SHA, ".github/tamagitto.yml")] = b"fail_below: 100\ncontext: pets\n"
     await run_job(p)  # already applied: posted again with the new config, same health
-    (status,) = p.fake.statuses
+    (status,) = final_statuses(p.fake.statuses)
     assert (status["state"], status["context"]) == ("failure", "pets")
 
 
@@ -163,7 +164,7 @@ async def test_25_commit_push_posts_one_summary_status(pipeline: Pipeline) -> No
     assert await p.deliver("push", p.push(shas, BASE)) == 202
     await p.work()
     assert await count(p, CommitAnalysis) == 25
-    (status,) = p.fake.statuses
+    (status,) = final_statuses(p.fake.statuses)
     assert status["sha"] == shas[-1]
     assert "over 25 commits" in status["description"]
 
@@ -182,7 +183,7 @@ async def test_poller_catches_a_missed_webhook(pipeline: Pipeline) -> None:
         assert again["queued"] == 0
     await p.work()
     assert await count(p, CommitAnalysis) == 2
-    assert {s["sha"] for s in p.fake.statuses} == {SHA, missed}
+    assert {s["sha"] for s in final_statuses(p.fake.statuses)} == {SHA, missed}
     listing = p.fake.calls("repos/list-commits")
     assert any("If-None-Match" in r.headers for r in listing)
 
@@ -241,8 +242,8 @@ async def test_config_names_the_pet_and_picks_its_species(pipeline: Pipeline) ->
         pet = await session.scalar(select(Entity))
     assert pet is not None
     assert (pet.name, pet.species) == ("Biscuit", "robot")
-    assert "Biscuit" in p.fake.statuses[-1]["description"]
-    assert p.fake.statuses[-1]["description"].startswith("🤖")
+    assert "Biscuit" in final_statuses(p.fake.statuses)[-1]["description"]
+    assert final_statuses(p.fake.statuses)[-1]["description"].startswith("🤖")
 
 
 async def test_trigger_job_polls_one_repository(pipeline: Pipeline) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from app.core.models import CommitAnalysis, Entity, HealthHistory
 from app.infra.runtime import RUNTIME
 from tests.fakes.code import NESTED
+from tests.fakes.github_checks import final_statuses
 from tests.pipeline.conftest import CALC_AFTER, CALC_BEFORE, REPO, TEST_AFTER, Pipeline
 
 BASE = "b" * 40
@@ -41,8 +42,13 @@ async def test_push_to_status(pipeline: Pipeline) -> None:
     assert await p.deliver("push", p.push(shas, BASE)) == 202
     await p.work()
     assert await count(p, CommitAnalysis) == 3
-    statuses = [s for s in p.fake.statuses if s["repo"] == REPO]
+    statuses = [s for s in final_statuses(p.fake.statuses) if s["repo"] == REPO]
     assert sorted(s["sha"] for s in statuses) == shas  # one status per commit
+    # status mode (the installation never granted check runs): pending first, then the final
+    pending = [s for s in p.fake.statuses if s["state"] == "pending"]
+    assert [s["sha"] for s in pending] == shas
+    assert all(p.fake.statuses.index(s) < 3 for s in pending)
+    assert p.fake.checks.runs == {}
     for status in statuses:
         assert status["context"] == "tamagitto" and status["state"] == "success"
         assert len(status["description"].encode("utf-16-le")) // 2 <= 140

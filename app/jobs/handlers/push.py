@@ -8,7 +8,10 @@ from typing import Any
 from gidgethub import routing, sansio
 from gidgethub.abc import GitHubAPI
 
+from app.jobs.commit_checks import announce
+from app.jobs.handlers.base import installation_id
 from app.jobs.ingest import plan_push, queue_plan
+from app.jobs.pipeline import Target
 
 log = logging.getLogger(__name__)
 router = routing.Router()
@@ -18,10 +21,13 @@ router = routing.Router()
 async def push(
     event: sansio.Event, gh: GitHubAPI | None, *args: Any, ctx: dict[str, Any], **kwargs: Any
 ) -> None:
-    """Plan the push and queue its analyses."""
+    """Plan the push, show at once that its commits are being analysed, queue them."""
     plan = await plan_push(ctx, gh, event.data)
     if plan is None:
         return
+    inst = installation_id(event.data)
+    target = Target(plan.repository_id, event.data["repository"]["full_name"], inst or 0)
+    await announce(ctx, gh, target, plan.reported, plan.config)
     queued = await queue_plan(ctx, plan)
     log.info(
         "push to %s: %d commit(s) queued for analysis",

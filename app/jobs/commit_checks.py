@@ -1,0 +1,224 @@
+"""Pushes to monitored branches: `report: checks | status | both`.
+
+Before a push's analyses are queued, each commit that will be reported gets an `in_progress`
+check run (checks) or a `pending` status (status), so people see at once that it is being
+looked at. The pipeline then reports each applied commit through `deliver`: the check run
+carries the same kind of summary and annotations as a pull request's, for the commit's actual
+delta. `report` defaults to `checks` when the installation granted `checks: write`, else
+`status`, and an installation that has not accepted the permission keeps statuses.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from gidgethub import BadRequest, GitHubException
+from gidgethub.abc import GitHubAPI
+
+from app.core.models import CheckRun, CommitAnalysis, Entity
+from app.entities import rules
+from app.entities.service import current_pet
+from app.entities.species import emoji_for
+from app.infra.job_context import JobContext
+from app.jobs import check_output, checks
+from app.jobs.annotations import annotations_for, stored_findings
+from app.jobs.repo_config import RepoConfig
+from app.jobs.statuses import StatusText, status_description
+
+if TYPE_CHECKING:
+    from app.jobs.pipeline import Target
+
+log = logging.getLogger(__name__)
+
+StatusPoster = Callable[..., Awaitable[bool]]
+GITHUB_ERRORS = (GitHubException, aiohttp.ClientError, TimeoutError)
+
+
+def pet_url(ctx: dict[str, Any], full_name: str, sha: str | None = None) -> str:
+    """The pet page (at a commit, as statuses link it)."""
+    base = f"{JobContext(ctx).settings.public_url}/pets/{full_name}"
+    return f"{base}?sha={sha}" if sha else base
+
+
+async def modes_for(
+    ctx: dict[str, Any], installation_id: int, config: RepoConfig
+) -> frozenset[str]:
+    """Check runs, statuses or both for this installation and config."""
+    async with JobContext(ctx).sessionmaker() as session:
+        permissions = await checks.permissions_of(session, installation_id)
+    return checks.report_modes(config, permissions)
+
+
+async def _pet_label(ctx: dict[str, Any], repository_id: int) -> str:
+    """`🐱 Mochi`, for pending texts."""
+    async with JobContext(ctx).sessionmaker() as session:
+        pet = await current_pet(session, repository_id)
+    return f"{emoji_for(pet.species, pet.subspecies)} {pet.name}" if pet else "🥚 The pet"
+
+
+async def announce(
+    ctx: dict[str, Any],
+    gh: GitHubAPI | None,
+    target: Target,
+    shas: Sequence[str],
+    config: RepoConfig,
+) -> None:
+    """In progress at once: a check run or a pending status on each commit to be reported.
+
+    Runs before the analyses are queued, so a job never finishes before its run exists. A
+    failure here only costs the early signal: the job still reports the result.
+    """
+    if gh is None or not shas:
+        return
+    modes = await modes_for(ctx, target.installation_id, config)
+    label = await _pet_label(ctx, target.id)
+    for sha in shas:
+        try:
+            if checks.CHECKS in modes:
+                await _start(ctx, gh, target, sha, config, label)
+            if checks.STATUS in modes:
+                await checks.post_status(
+                    gh, target.full_name, sha, state="pending",
+                    description=f"{label}: analysing this commit…", context=config.context,
+                    target_url=pet_url(ctx, target.full_name, sha),
+                )  # fmt: skip
+        except GITHUB_ERRORS as exc:
+            log.warning("no early signal for %s@%s: %s", target.full_name, sha[:7], exc)
+
+
+async def _start(
+    ctx: dict[str, Any], gh: GitHubAPI, target: Target, sha: str, config: RepoConfig, label: str
+) -> None:
+    """One in-progress run, remembered for the job that completes it."""
+    check_run_id = await checks.create_in_progress(
+        gh, target.full_name, config.context, sha, pet_url(ctx, target.full_name, sha),
+        f"{label}: analysing this commit…",
+    )  # fmt: skip
+    async with JobContext(ctx).sessionmaker.begin() as session:
+        await checks.record(session, target.id, check_run_id, sha, checks.COMMIT)
+
+
+def commit_output(
+    ctx: dict[str, Any],
+    target: Target,
+    row: CommitAnalysis,
+    pet: Entity,
+    text: StatusText,
+    config: RepoConfig,
+    health: int,
+    status: str,
+) -> checks.CheckOutput:
+    """A pushed commit's run: the status line as title, its reasons and annotations."""
+    emoji = emoji_for(pet.species, pet.subspecies)
+    secret = any(r.get("code") == "secret_committed" for r in row.reasons or [])
+    concluded = check_output.conclusion(text.delta, health, secret, config)
+    return checks.CheckOutput(
+        conclusion="neutral" if status == rules.DEAD and concluded != "failure" else concluded,
+        title=status_description(emoji, pet.name, health, status, text),
+        summary=check_output.commit_summary(
+            row, pet.name, health, config, pet_url(ctx, target.full_name)
+        ),
+        annotations=annotations_for(stored_findings(row.detail), config.annotations),
+    )
+
+
+async def _open_run(ctx: dict[str, Any], target: Target, sha: str) -> CheckRun | None:
+    async with JobContext(ctx).sessionmaker() as session:
+        return await checks.open_run(session, target.id, sha, checks.COMMIT)
+
+
+async def publish_check(
+    ctx: dict[str, Any],
+    gh: GitHubAPI,
+    target: Target,
+    sha: str,
+    output: checks.CheckOutput,
+    name: str,
+) -> bool:
+    """Complete the commit's announced run, or create a completed one named `name`; False
+    when GitHub refuses check runs here (the caller posts a status instead)."""
+    run = await _open_run(ctx, target, sha)
+    try:
+        if run is not None:
+            await checks.complete(gh, target.full_name, run.github_id, output)
+            github_id = run.github_id
+        else:
+            github_id = await checks.create_completed(
+                gh, target.full_name, name, sha, pet_url(ctx, target.full_name, sha), output
+            )
+    except BadRequest as exc:
+        if exc.status_code in (403, 404, 422):
+            log.warning("check run for %s@%s refused: %s", target.full_name, sha[:7], exc)
+            return False
+        raise
+    async with JobContext(ctx).sessionmaker.begin() as session:
+        if run is None:
+            await checks.record(session, target.id, github_id, sha, checks.COMMIT)
+        await checks.mark_completed(session, github_id)
+    return True
+
+
+async def deliver(
+    ctx: dict[str, Any],
+    gh: GitHubAPI,
+    target: Target,
+    row: CommitAnalysis,
+    pet: Entity,
+    text: StatusText,
+    config: RepoConfig,
+    *,
+    health: int,
+    status: str,
+    post_status: StatusPoster,
+) -> None:
+    """Report one applied commit where the config and the installation say: a check run,
+    a commit status, or both. An announced run is always completed."""
+    modes = await modes_for(ctx, target.installation_id, config)
+    wants_check = checks.CHECKS in modes or await _open_run(ctx, target, row.sha) is not None
+    checked = False
+    if wants_check:
+        output = commit_output(ctx, target, row, pet, text, config, health, status)
+        checked = await publish_check(ctx, gh, target, row.sha, output, config.context)
+    if checks.STATUS in modes or not checked:
+        await post_status(ctx, gh, target, row.sha, pet, text, config, health=health, status=status)
+
+
+async def abandon(ctx: dict[str, Any], gh: GitHubAPI, target: Target, sha: str, why: str) -> None:
+    """The commit will never be reported: complete what was announced for it, saying why."""
+    run = await _open_run(ctx, target, sha)
+    try:
+        if run is not None:
+            output = checks.neutral("Analysis unavailable", why)
+            await checks.complete(gh, target.full_name, run.github_id, output)
+            async with JobContext(ctx).sessionmaker.begin() as session:
+                await checks.mark_completed(session, run.github_id)
+    except GITHUB_ERRORS as exc:
+        log.warning("could not complete the run of %s@%s: %s", target.full_name, sha[:7], exc)
+
+
+async def sweep_check_runs(ctx: dict[str, Any]) -> int:
+    """Cron: complete, as neutral, runs still in progress long after any job would have
+    finished (their job was lost); how many."""
+    from app.jobs.pipeline import load_target  # the pipeline imports this module
+
+    async with JobContext(ctx).sessionmaker() as session:
+        stale = list(await checks.stale_runs(session, datetime.now(UTC)))
+    done = 0
+    for run in stale:
+        target = await load_target(ctx, run.repository_id)
+        async with JobContext(ctx).sessionmaker.begin() as session:
+            await checks.mark_completed(session, run.github_id)
+        if target is None:
+            continue
+        gh = JobContext(ctx).github_app.installation_client(target.installation_id)
+        output = checks.neutral("Analysis unavailable", "its job did not finish in time")
+        try:
+            await checks.complete(gh, target.full_name, run.github_id, output)
+            done += 1
+        except GITHUB_ERRORS as exc:
+            log.warning("could not complete stale run %s: %s", run.github_id, exc)
+    return done

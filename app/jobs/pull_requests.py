@@ -1,0 +1,199 @@
+"""Pull requests into monitored branches: a forecast on every head, in progress at once.
+
+The intake (the `pull_request` handler, in the event job) records the pull request, creates
+the check run `in_progress` (or posts a `pending` status where check runs are not granted) and
+queues `forecast_pull_request`, which completes it. A newer head supersedes the old one: the
+old head's job, when it runs, finds the pull request moved on and completes its run as
+`skipped`. A job that fails for good completes its run as `neutral` with the reason. The
+check's own settings (its name, `fail_below`, `annotations`, `comment`, `report`) come from
+the config on the base branch, so a pull request cannot switch its own gate off.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from arq import Retry
+from gidgethub import BadRequest, GitHubException
+from gidgethub.abc import GitHubAPI
+from sqlalchemy import select
+
+from app.core.models import PullRequest
+from app.infra import registry
+from app.infra.job_context import JobContext
+from app.infra.queue import MAX_TRIES, is_transient
+from app.jobs import checks, inventory
+from app.jobs.handlers.base import installation_id, now, sessions
+from app.jobs.ingest import repo_config
+from app.jobs.repo_config import RepoConfig
+
+log = logging.getLogger(__name__)
+
+OPEN, CLOSED = "open", "closed"
+SUPERSEDED = "superseded"
+
+
+@dataclass(frozen=True)
+class PullTarget:
+    """A pull request head to forecast, in a repository we monitor."""
+
+    repository_id: int
+    full_name: str
+    installation_id: int
+    number: int
+    head_sha: str
+    base_ref: str
+    base_sha: str
+
+
+def pet_url(ctx: dict[str, Any], full_name: str) -> str:
+    """The pet page a check run links to."""
+    return f"{JobContext(ctx).settings.public_url}/pets/{full_name}"
+
+
+async def _repository(ctx: dict[str, Any], data: dict[str, Any]) -> tuple[int, str] | None:
+    """Record the base repository; its id and default branch while it is monitored."""
+    async with sessions(ctx).begin() as session:
+        repo = await inventory.upsert_repository(
+            session, data["repository"], installation_id(data), now()
+        )
+        if not repo.monitoring_enabled or repo.archived:
+            return None
+        return repo.id, repo.default_branch
+
+
+async def remember(target: PullTarget, head_repo: str, ctx: dict[str, Any]) -> None:
+    """Upsert the pull request row with its newest head (older heads' jobs then skip)."""
+    async with sessions(ctx).begin() as session:
+        row = await session.scalar(
+            select(PullRequest).where(
+                PullRequest.repository_id == target.repository_id,
+                PullRequest.number == target.number,
+            )
+        )
+        if row is None:
+            row = PullRequest(repository_id=target.repository_id, number=target.number)
+            session.add(row)
+        row.head_sha, row.head_repo = target.head_sha, head_repo
+        row.base_ref, row.base_sha, row.state = target.base_ref, target.base_sha, OPEN
+        row.updated_at = now()
+
+
+async def track(
+    ctx: dict[str, Any], gh: GitHubAPI, data: dict[str, Any]
+) -> tuple[PullTarget, RepoConfig] | None:
+    """The pull request and the base branch's config, when its base is monitored."""
+    pr, inst = data["pull_request"], installation_id(data)
+    if inst is None or pr.get("state") != OPEN or pr.get("draft"):
+        return None
+    known = await _repository(ctx, data)
+    if known is None:
+        return None
+    full_name = data["repository"]["full_name"]
+    config = await repo_config(gh, full_name, pr["base"]["sha"])
+    if not config.monitors(pr["base"]["ref"], known[1]):
+        return None
+    target = PullTarget(
+        known[0], full_name, inst, int(pr["number"]), pr["head"]["sha"],
+        pr["base"]["ref"], pr["base"]["sha"],
+    )  # fmt: skip
+    head_repo = ((pr["head"].get("repo") or {}).get("full_name")) or ""
+    await remember(target, head_repo, ctx)
+    return target, config
+
+
+async def _modes(ctx: dict[str, Any], target: PullTarget, config: RepoConfig) -> frozenset[str]:
+    """Check run, status or both, by the config and what the installation granted."""
+    async with sessions(ctx)() as session:
+        permissions = await checks.permissions_of(session, target.installation_id)
+    return checks.report_modes(config, permissions)
+
+
+async def start_forecast(
+    ctx: dict[str, Any], gh: GitHubAPI, target: PullTarget, config: RepoConfig
+) -> int:
+    """Show at once that the forecast is under way, then queue it; the check run's id (0:
+    the forecast goes out as a status)."""
+    modes = await _modes(ctx, target, config)
+    check_run_id = 0
+    if checks.CHECKS in modes:
+        check_run_id = await _start_check(ctx, gh, target, config)
+    if check_run_id == 0 or checks.STATUS in modes:
+        await checks.post_status(
+            gh, target.full_name, target.head_sha, state="pending",
+            description="Forecasting the pet's health if this merges…",
+            context=config.context, target_url=pet_url(ctx, target.full_name),
+        )  # fmt: skip
+    await registry.enqueue_forecast(
+        JobContext(ctx).queue, target.repository_id, target.number, target.head_sha, check_run_id
+    )
+    return check_run_id
+
+
+async def _start_check(
+    ctx: dict[str, Any], gh: GitHubAPI, target: PullTarget, config: RepoConfig
+) -> int:
+    """The in-progress check run; 0 when GitHub refuses it (permission not granted yet)."""
+    try:
+        check_run_id = await checks.create_in_progress(
+            gh, target.full_name, config.context, target.head_sha,
+            pet_url(ctx, target.full_name), "Forecasting the pet's health if this merges…",
+        )  # fmt: skip
+    except BadRequest as exc:
+        if exc.status_code not in (403, 404):
+            raise
+        log.warning("%s: no check run allowed (%s); a status instead", target.full_name, exc)
+        return 0
+    async with sessions(ctx).begin() as session:
+        await checks.record(
+            session, target.repository_id, check_run_id, target.head_sha, checks.FORECAST,
+            target.number,
+        )  # fmt: skip
+    return check_run_id
+
+
+async def pull_request_changed(
+    ctx: dict[str, Any], gh: GitHubAPI | None, data: dict[str, Any]
+) -> bool:
+    """Intake of opened, synchronize, reopened and ready_for_review: True when forecast."""
+    if gh is None:
+        return False
+    tracked = await track(ctx, gh, data)
+    if tracked is None:
+        return False
+    await start_forecast(ctx, gh, *tracked)
+    return True
+
+
+async def pull_request_closed(ctx: dict[str, Any], data: dict[str, Any]) -> None:
+    """Closed or merged: forecasts still queued for it skip."""
+    async with sessions(ctx).begin() as session:
+        repo = await inventory.by_github_id(session, int(data["repository"]["id"]))
+        if repo is None:
+            return
+        row = await session.scalar(
+            select(PullRequest).where(
+                PullRequest.repository_id == repo.id,
+                PullRequest.number == int(data["pull_request"]["number"]),
+            )
+        )
+        if row is not None:
+            row.state = CLOSED
+
+
+def will_retry(exc: BaseException, ctx: dict[str, Any]) -> bool:
+    """Will the queue run this job again (so its check run must stay in progress)?"""
+    if JobContext(ctx).job_try >= MAX_TRIES:
+        return False
+    return isinstance(exc, Retry) or is_transient(exc)
+
+
+def describe(exc: BaseException) -> str:
+    """A failure in words a check run can show (no payloads, no tokens)."""
+    if isinstance(exc, GitHubException):
+        return f"GitHub answered {getattr(exc, 'status_code', 'an error')}"
+    if isinstance(exc, Retry):
+        return f"it still failed after {MAX_TRIES} tries"
+    return f"{type(exc).__name__} in the analysis"
