@@ -72,7 +72,7 @@ async def seed(database_url: str) -> tuple[int, int]:
 
     from app.core import db
     from app.core.models import Repository
-    from app.entities.service import create_pet
+    from app.entities.lifecycle import create_pet
 
     await db.upgrade_async(database_url)
     engine = db.create_engine(database_url)

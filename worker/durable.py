@@ -27,7 +27,9 @@ from arq.jobs import JobResult, deserialize_result
 from arq.utils import to_ms
 from arq.worker import Worker
 
-from app.infra.queue import DONE_PREFIX, PARKED_KEY, WINDOW_PREFIX, ParkedJob, is_transient
+from app.infra.queue.arq import DONE_PREFIX, PARKED_KEY, WINDOW_PREFIX
+from app.infra.queue.base import ParkedJob
+from app.infra.registry import is_transient
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,8 @@ from app.core.config import Settings, load_settings
 from app.core.logs import configure as configure_logging
 from app.entities.images import log_startup
 from app.infra.job_context import JobContext
-from app.infra.queue import LONG_QUEUE, LONG_TIMEOUT, MAX_TRIES, NORMAL_TIMEOUT, JobFunction
+from app.infra.queue.base import JobFunction
+from app.infra.registry import LONG_QUEUE, LONG_TIMEOUT, MAX_TRIES, NORMAL_TIMEOUT
 from app.infra.runtime import open_runtime, redis_settings
 from app.jobs.functions import CRON_JOBS, LONG_FUNCTIONS, NORMAL_FUNCTIONS, TABLE
 from worker.durable import DurableWorker

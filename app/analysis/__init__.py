@@ -1,1 +1,1 @@
-"""Commit analysis: sources, per-family metrics, scoring, the optional review and replay."""
+"""Commit analysis, pure: sources, metric families, scoring, the optional review, replay's lanes."""

@@ -4,7 +4,7 @@ Just-in-time defect prediction finds that the size of a change and its spread
 across files predict faults better than any property of the code it leaves
 behind (Kamei et al., TSE 2013), and Hassan (ICSE 2009) showed that the entropy
 of a change over the files it touches, its "complexity of code changes", does
-too. ``bench/validity.py`` confirms both on real histories. Only included source
+too. `bench/validity.py` confirms both on real histories. Only included source
 files count: tests, documentation, vendored, generated and lock files do not.
 """
 

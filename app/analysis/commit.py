@@ -26,9 +26,9 @@ class CommitInfo:
 class ChangedFile:
     """One file of a commit.
 
-    ``patch`` is the unified diff of the file (hunks only are enough); ``None``
-    means binary or too large, so only the counts are used. ``before`` and
-    ``after`` are the full contents, present only for files worth deep analysis.
+    `patch` is the unified diff of the file (hunks only are enough); `None`
+    means binary or too large, so only the counts are used. `before` and
+    `after` are the full contents, present only for files worth deep analysis.
     """
 
     path: str
@@ -52,10 +52,10 @@ class Commit:
 
 
 class CommitSource(Protocol):
-    """Anything that can produce a :class:`Commit` by sha."""
+    """Anything that can produce a `Commit` by sha."""
 
     async def get_commit(self, sha: str) -> Commit:
-        """Return the commit ``sha`` with its changed files."""
+        """Return the commit `sha` with its changed files."""
         ...
 
 

@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from app.analysis.files import FileView
-from app.analysis.parsing import FunctionMetrics, FunctionSpan, ParsedBlob
+from app.analysis.functions import FunctionSpan
+from app.analysis.measure import FunctionMetrics
+from app.analysis.parsing import ParsedBlob
 
 
 @dataclass(frozen=True)

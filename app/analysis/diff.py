@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
 _HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+_Lines = list[tuple[int, str]]  # (line number, text)
 
 
 @dataclass(frozen=True)
 class Hunk:
-    """One ``@@`` block; counts follow git's convention (an omitted count is 1)."""
+    """One `@@` block; counts follow git's convention (an omitted count is 1)."""
 
     old_start: int
     old_count: int
@@ -82,30 +84,43 @@ def _header(line: str) -> Hunk | None:
 def parse_patch(patch: str | None) -> FileDiff:
     """Parse a unified diff; anything that is not a hunk line is skipped, never an error.
 
-    GitHub's ``patch`` holds only hunks; git's output also has ``diff --git``
-    headers. Both work. A hunk ends when its header's counts are used up, so a
-    removed line that itself starts with ``--`` is never taken for a header.
-    One flat loop with local counters: this runs for every line of every commit.
+    GitHub's `patch` holds only hunks; git's output also has `diff --git`
+    headers. Both work. Between hunks, lines are only looked at for a header;
+    each hunk's body is read by `_read_hunk`.
     """
     if not patch:
         return EMPTY_DIFF
     hunks: list[Hunk] = []
-    added: list[tuple[int, str]] = []
-    removed: list[tuple[int, str]] = []
+    added: _Lines = []
+    removed: _Lines = []
     blocks: list[list[int]] = []
+    lines = iter(patch.split("\n"))
+    for line in lines:
+        hunk = _header(line) if line.startswith("@@") else None
+        if hunk is not None:
+            hunks.append(hunk)
+            _read_hunk(hunk, lines, added, removed, blocks)
+    edits = tuple((b[0], b[1], b[2], b[3]) for b in blocks)
+    return FileDiff(tuple(hunks), tuple(added), tuple(removed), edits)
+
+
+def _read_hunk(
+    hunk: Hunk, lines: Iterator[str], added: _Lines, removed: _Lines, blocks: list[list[int]]
+) -> None:
+    """Read one hunk's body from `lines`, appending its changed lines and change blocks.
+
+    The hunk ends when its header's counts are used up, so a removed line that
+    itself starts with `--` is never taken for a header. One flat loop with local
+    counters: this runs for every line of every commit.
+    """
+    # An empty side names the line *before* the change: the change starts after it.
+    old_line = hunk.old_start + (hunk.old_count == 0)
+    new_line = hunk.new_start + (hunk.new_count == 0)
+    old_left, new_left = hunk.old_count, hunk.new_count
     block: list[int] | None = None
-    old_line = new_line = old_left = new_left = 0
-    for line in patch.split("\n"):
-        if old_left <= 0 and new_left <= 0:
-            block = None
-            hunk = _header(line) if line.startswith("@@") else None
-            if hunk is not None:
-                hunks.append(hunk)
-                # An empty side names the line *before* the change: the change starts after it.
-                old_line = hunk.old_start + (hunk.old_count == 0)
-                new_line = hunk.new_start + (hunk.new_count == 0)
-                old_left, new_left = hunk.old_count, hunk.new_count
-            continue
+    if old_left <= 0 and new_left <= 0:
+        return
+    for line in lines:
         first = line[:1]
         if first in ("+", "-") and block is None:
             block = [max(old_line - 1, 0), 0, max(new_line - 1, 0), 0]
@@ -124,5 +139,5 @@ def parse_patch(patch: str | None) -> FileDiff:
             block = None
             old_line, new_line = old_line + 1, new_line + 1
             old_left, new_left = old_left - 1, new_left - 1
-    edits = tuple((b[0], b[1], b[2], b[3]) for b in blocks)
-    return FileDiff(tuple(hunks), tuple(added), tuple(removed), edits)
+        if old_left <= 0 and new_left <= 0:
+            return

@@ -40,7 +40,7 @@ def _line_comments(lines: Sequence[tuple[int, str]], prefixes: tuple[str, ...]) 
 def _comment_numbers(
     lines: Sequence[tuple[int, str]], parsed: ParsedBlob | None, prefixes: tuple[str, ...]
 ) -> set[int]:
-    """1-based line numbers among ``lines`` that are comments or docstrings."""
+    """1-based line numbers among `lines` that are comments or docstrings."""
     if parsed is None:
         return _line_comments(lines, prefixes)
     rows = parsed.comment_rows(number - 1 for number, _ in lines)

@@ -1,6 +1,6 @@
 """Analyse one commit: classify its files, measure every family, score it.
 
-``analyze_commit`` is synchronous and pure apart from one ruff process per
+`analyze_commit` is synchronous and pure apart from one ruff process per
 commit with Python files; it is CPU-bound, so async callers run it in a thread.
 The same commit always gets the same result.
 """
@@ -20,8 +20,10 @@ from app.analysis.files import FileView, view_commit
 from app.analysis.findings import LineFinding, collect
 from app.analysis.lint import PendingLint
 from app.analysis.parsing import BlobCache
-from app.analysis.scoring import Score, Signals, burden_delta, compute_signals, score_commit
+from app.analysis.reasons import score_commit
+from app.analysis.scoring import Score
 from app.analysis.security import SecurityMetrics, measure_security
+from app.analysis.signals import Signals, burden_delta, compute_signals
 from app.analysis.style import StyleMetrics, measure_style, python_versions
 from app.analysis.testing import TestMetrics, measure_tests
 
@@ -126,8 +128,8 @@ def analyze_commit(
     run_ruff: bool = True,
     annotate: bool = False,
 ) -> AnalysisResult:
-    """Measure and score one commit. ``ignore`` holds the repository's extra exclusion globs;
-    ``annotate`` also points at the lines that cost health (check runs show them)."""
+    """Measure and score one commit. `ignore` holds the repository's extra exclusion globs;
+    `annotate` also points at the lines that cost health (check runs show them)."""
     cache = cache if cache is not None else BlobCache()
     views = view_commit(commit, ignore, cache)
     versions = python_versions([view for view in views if view.is_code]) if run_ruff else []

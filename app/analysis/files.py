@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from app.analysis.commit import ChangedFile, Commit
 from app.analysis.diff import EMPTY_DIFF, FileDiff, parse_patch
+from app.analysis.incremental import Block
 from app.analysis.languages import grammar_of, is_code_language, language_of
-from app.analysis.parsing import BlobCache, Block, ParsedBlob
+from app.analysis.parsing import BlobCache, ParsedBlob
 from app.analysis.paths import (
     MAX_DEEP_BYTES,
     MAX_DEEP_FILES,
@@ -62,7 +63,7 @@ def is_candidate(change: ChangedFile) -> bool:
 
 
 def analysed_paths(files: Sequence[ChangedFile]) -> set[str]:
-    """The first ``MAX_DEEP_FILES`` candidates of a commit; the rest get counts only."""
+    """The first `MAX_DEEP_FILES` candidates of a commit; the rest get counts only."""
     return set([change.path for change in files if is_candidate(change)][:MAX_DEEP_FILES])
 
 
@@ -138,7 +139,7 @@ def view_file(change: ChangedFile, deep: bool, ignore: Sequence[str], cache: Blo
 
 
 def view_commit(commit: Commit, ignore: Sequence[str], cache: BlobCache) -> list[FileView]:
-    """Views of every changed file; past the first ``MAX_DEEP_FILES`` candidates, counts only."""
+    """Views of every changed file; past the first `MAX_DEEP_FILES` candidates, counts only."""
     analysed = analysed_paths(commit.files)
     views = []
     for change in commit.files:

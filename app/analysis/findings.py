@@ -29,9 +29,9 @@ from app.analysis.scoring import (
     POSSIBLE_SECRET_POINTS,
     RISKY_CALL_POINTS,
     SECRET_POINTS,
-    burden_delta,
 )
 from app.analysis.security import SecurityMetrics
+from app.analysis.signals import burden_delta
 from app.analysis.style import (
     DEBUG_RULES,
     LONG_LINE,

@@ -1,4 +1,4 @@
-"""Parse ``git diff-tree --raw -p`` output into changed files (no contents yet)."""
+"""Parse `git diff-tree --raw -p` output into changed files (no contents yet)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ _OCTAL = re.compile(rb"\\([0-7]{3})")
 
 @dataclass(frozen=True)
 class RawEntry:
-    """One line of ``--raw`` output."""
+    """One line of `--raw` output."""
 
     status: FileStatus
     path: str
@@ -29,7 +29,7 @@ class RawEntry:
 
 
 def unquote_path(text: str) -> str:
-    """Undo git's C-style quoting of unusual paths (``"a\\"b"``, octal UTF-8 bytes)."""
+    """Undo git's C-style quoting of unusual paths (`"a\\"b"`, octal UTF-8 bytes)."""
     if not (len(text) >= 2 and text[0] == text[-1] == '"'):
         return text
     body = text[1:-1]
@@ -49,7 +49,7 @@ def unquote_path(text: str) -> str:
 
 
 def parse_raw_line(line: str) -> RawEntry | None:
-    """``:100644 100644 <old> <new> M\\tpath`` (and ``R090\\told\\tnew``)."""
+    """`:100644 100644 <old> <new> M\\tpath` (and `R090\\told\\tnew`)."""
     head, _, paths = line[1:].partition("\t")
     fields = head.split()
     if len(fields) < 5 or not paths:
@@ -77,10 +77,10 @@ def split_output(text: str) -> tuple[list[RawEntry], list[str | None]]:
 
 
 def split_by_commit(text: str, shas: list[str]) -> dict[str, str]:
-    """Cut ``diff-tree --stdin`` output into each commit's part, in the order asked.
+    """Cut `diff-tree --stdin` output into each commit's part, in the order asked.
 
     A part starts with a line that is exactly the next expected sha; no raw or
-    patch line can be one (they start with ``:``, ``diff``, ``@@``, ``+``…).
+    patch line can be one (they start with `:`, `diff`, `@@`, `+`…).
     """
     headers: list[tuple[str, int, int]] = []  # (sha, header start, body start)
     cursor = 0
@@ -108,10 +108,10 @@ def _patch_of(section: str) -> str | None:
 
 
 def parse_numstat_z(output: bytes) -> list[tuple[int, int]]:
-    """``diff-tree --numstat -z`` as (additions, deletions) per file, in diff order.
+    """`diff-tree --numstat -z` as (additions, deletions) per file, in diff order.
 
-    A binary file (``-``) counts zero, like on GitHub. A rename's record is
-    ``A\tD\t`` followed by its two names, each its own NUL-ended field.
+    A binary file (`-`) counts zero, like on GitHub. A rename's record is
+    `A\tD\t` followed by its two names, each its own NUL-ended field.
     """
     fields = output.split(b"\0")
     found: list[tuple[int, int]] = []
@@ -132,15 +132,15 @@ def parse_numstat_z(output: bytes) -> list[tuple[int, int]]:
 
 
 def _number(field: bytes) -> int:
-    """A numstat count; ``-`` (binary) is zero."""
+    """A numstat count; `-` (binary) is zero."""
     return int(field) if field.isdigit() else 0
 
 
 def counts(patch: str | None) -> tuple[int, int]:
     """(additions, deletions) of a patch; a binary file counts zero like on GitHub.
 
-    The patch starts at its first hunk, so every line opening with ``+`` or ``-``
-    is a changed line (the ``---``/``+++`` headers come before it).
+    The patch starts at its first hunk, so every line opening with `+` or `-`
+    is a changed line (the `---`/`+++` headers come before it).
     """
     if not patch:
         return 0, 0

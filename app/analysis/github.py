@@ -1,6 +1,6 @@
-"""A commit source over the GitHub REST API, through any ``gidgethub.abc.GitHubAPI``.
+"""A commit source over the GitHub REST API, through any `gidgethub.abc.GitHubAPI`.
 
-``GET /repos/{o}/{r}/commits/{sha}`` gives the files with their patches; the
+`GET /repos/{o}/{r}/commits/{sha}` gives the files with their patches; the
 full contents of both revisions are fetched only for the files analysed
 deeply: the "after" by blob sha (immutable, so cacheable), the "before" through
 the contents API at the first parent. Token handling is the caller's job.
@@ -27,7 +27,7 @@ _STATUS_ALIASES: dict[str, FileStatus] = {"copied": "added", "changed": "modifie
 
 
 def _parse_time(value: str | None) -> datetime:
-    """GitHub's ISO 8601 timestamps (``2024-01-02T03:04:05Z``) as aware datetimes."""
+    """GitHub's ISO 8601 timestamps (`2024-01-02T03:04:05Z`) as aware datetimes."""
     if not value:
         return datetime.fromtimestamp(0, UTC)
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -56,7 +56,7 @@ def _status(value: str | None) -> FileStatus:
 
 
 def changed_file(entry: dict[str, Any]) -> ChangedFile:
-    """One ``files[]`` entry, without contents."""
+    """One `files[]` entry, without contents."""
     status = _status(entry.get("status"))
     return ChangedFile(
         path=entry.get("filename", ""),
@@ -142,5 +142,5 @@ class GitHubCommitSource:
 
 
 async def _same(change: ChangedFile) -> ChangedFile:
-    """Leave a file as it is (keeps ``gather`` uniform)."""
+    """Leave a file as it is (keeps `gather` uniform)."""
     return change

@@ -1,7 +1,8 @@
 """A commit source over a local git repository (work tree or bare), through git subprocesses.
 
-Blobs and commit objects come from one long-lived ``git cat-file
---batch-command`` process; diffs from one ``git diff-tree`` per commit.
+Blobs and commit objects come from one long-lived `git cat-file --batch-command`
+process (app/analysis/gitbatch.py); diffs from `git diff-tree`, one process for
+many prefetched commits, and one per huge commit.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import asyncio
 import contextlib
 import os
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from types import TracebackType
 
@@ -23,6 +23,7 @@ from app.analysis.commit import (
     UnknownRevision,
 )
 from app.analysis.files import deep_paths
+from app.analysis.gitbatch import BatchReader, git_env, parse_commit_object
 from app.analysis.gitdiff import (
     RawEntry,
     bounded,
@@ -33,7 +34,6 @@ from app.analysis.gitdiff import (
 )
 from app.analysis.paths import MAX_DEEP_BYTES
 
-_GIT_ENV_DROP = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY")
 _DIFF_OPTIONS = (
     *("-c", "core.quotepath=false", "diff-tree", "-r", "-M", "--raw", "-p", "--no-abbrev"),
     *("--no-color", "--no-ext-diff", "--no-textconv"),
@@ -51,147 +51,9 @@ MAX_PATCHED_FILES = 300
 DIFF_STDIN_ARGS = (*_DIFF_OPTIONS, "--stdin", "--always", "--root")
 
 
-def _git_env() -> dict[str, str]:
-    """The environment for git, without variables that would point it at another repository."""
-    env = {key: value for key, value in os.environ.items() if key not in _GIT_ENV_DROP}
-    env["LC_ALL"] = "C"
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    return env
-
-
-def _person(value: str) -> tuple[str, str, datetime]:
-    """Parse ``Name <email> 1700000000 +0100`` into name, email and aware datetime."""
-    name, _, rest = value.partition(" <")
-    email, _, stamp = rest.partition("> ")
-    seconds, _, offset = stamp.strip().partition(" ")
-    try:
-        sign = -1 if offset.startswith("-") else 1
-        delta = timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])) * sign
-        when = datetime.fromtimestamp(int(seconds), timezone(delta))
-    except ValueError:
-        when = datetime.fromtimestamp(0, UTC)
-    return name, email, when
-
-
-def parse_commit_object(sha: str, raw: bytes) -> CommitInfo:
-    """Read a commit object's headers and message (continuation lines skipped)."""
-    header, _, message = raw.partition(b"\n\n")
-    fields: dict[str, list[str]] = {}
-    for line in header.decode("utf-8", "replace").split("\n"):
-        if line and not line.startswith(" "):
-            key, _, value = line.partition(" ")
-            fields.setdefault(key, []).append(value)
-    author_name, author_email, _ = _person(fields.get("author", [""])[0])
-    _, _, committed_at = _person(fields.get("committer", fields.get("author", [""]))[0])
-    return CommitInfo(
-        sha=sha,
-        message=message.decode("utf-8", "replace"),
-        author_name=author_name,
-        author_email=author_email,
-        committed_at=committed_at,
-        parents=tuple(fields.get("parent", [])),
-    )
-
-
 # Raw entries, their patches (None: binary, or past MAX_PATCHED_FILES) and, for huge
 # commits, each file's (additions, deletions) from --numstat.
 _Diff = tuple[list[RawEntry], list[str | None], list[tuple[int, int]] | None]
-
-
-class _BatchReader:
-    """One ``git cat-file --batch-command`` process, used one request at a time."""
-
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._process: asyncio.subprocess.Process | None = None
-        self._lock = asyncio.Lock()
-        self._closed = False
-
-    async def _ensure(self) -> asyncio.subprocess.Process:
-        """Start the process on first use (never again once closed)."""
-        if self._closed:
-            raise SourceError("the git source is closed")
-        if self._process is None or self._process.returncode is not None:
-            self._process = await asyncio.create_subprocess_exec(
-                "git", "-C", self._path, "cat-file", "--batch-command",
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.DEVNULL, env=_git_env(),
-            )  # fmt: skip
-        return self._process
-
-    async def _ask(self, command: str, rev: str) -> tuple[str, int, asyncio.StreamReader] | None:
-        """Send one command; return (type, size, stdout) or None when the object is missing."""
-        process = await self._ensure()
-        assert process.stdin is not None and process.stdout is not None
-        process.stdin.write(f"{command} {rev}\n".encode())
-        await process.stdin.drain()
-        header = (await process.stdout.readline()).decode("utf-8", "replace").split()
-        if len(header) != 3:
-            return None
-        return header[1], int(header[2]), process.stdout
-
-    async def contents(self, rev: str) -> tuple[str, bytes] | None:
-        """(type, bytes) of an object, or None when it does not exist."""
-        async with self._lock:
-            answer = await self._ask("contents", rev)
-            if answer is None:
-                return None
-            kind, size, stdout = answer
-            data = await stdout.readexactly(size + 1)
-        return kind, data[:-1]
-
-    async def objects(self, revs: list[str]) -> dict[str, tuple[str, bytes]]:
-        """(type, bytes) of many objects in one round trip; missing ones are left out."""
-        async with self._lock:
-            process = await self._ensure()
-            assert process.stdin is not None and process.stdout is not None
-            process.stdin.write("".join(f"contents {rev}\n" for rev in revs).encode())
-            await process.stdin.drain()
-            found = {}
-            for rev in revs:
-                header = (await process.stdout.readline()).split()
-                if len(header) != 3:
-                    continue  # "<rev> missing"
-                data = await process.stdout.readexactly(int(header[2]) + 1)
-                found[rev] = (header[1].decode(), data[:-1])
-        return found
-
-    async def blobs(self, shas: list[str], max_size: int) -> dict[str, bytes]:
-        """Many blobs in two round trips: sizes first, then the contents of those within bounds.
-
-        One request per blob through asyncio would cost more than git's own work.
-        """
-        async with self._lock:
-            process = await self._ensure()
-            assert process.stdin is not None and process.stdout is not None
-            process.stdin.write("".join(f"info {sha}\n" for sha in shas).encode())
-            await process.stdin.drain()
-            wanted = []
-            for sha in shas:
-                header = (await process.stdout.readline()).split()
-                if len(header) == 3 and header[1] == b"blob" and int(header[2]) <= max_size:
-                    wanted.append(sha)
-            process.stdin.write("".join(f"contents {sha}\n" for sha in wanted).encode())
-            await process.stdin.drain()
-            found = {}
-            for sha in wanted:
-                size = int((await process.stdout.readline()).split()[2])
-                found[sha] = (await process.stdout.readexactly(size + 1))[:-1]
-        return found
-
-    async def close(self) -> None:
-        """Stop the process."""
-        self._closed = True
-        process, self._process = self._process, None
-        if process is None or process.returncode is not None:
-            return
-        if process.stdin is not None:
-            process.stdin.close()
-        try:
-            await asyncio.wait_for(process.wait(), timeout=5)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
 
 
 class LocalGitSource:
@@ -199,7 +61,7 @@ class LocalGitSource:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = str(Path(path).expanduser())
-        self._batch = _BatchReader(self.path)
+        self._batch = BatchReader(self.path)
         self._prefetched: dict[str, tuple[CommitInfo, _Diff]] = {}
 
     async def __aenter__(self) -> LocalGitSource:
@@ -217,13 +79,13 @@ class LocalGitSource:
         await self.close()
 
     async def close(self) -> None:
-        """Stop the long-lived ``cat-file`` process."""
+        """Stop the long-lived `cat-file` process."""
         await self._batch.close()
 
     async def git(self, *args: str, stdin: bytes | None = None) -> bytes:
-        """Run one git command in the repository; a failure raises :class:`SourceError`."""
+        """Run one git command in the repository; a failure raises `SourceError`."""
         process = await asyncio.create_subprocess_exec(
-            "git", "-C", self.path, *args, env=_git_env(),
+            "git", "-C", self.path, *args, env=git_env(),
             stdin=None if stdin is None else asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
@@ -239,7 +101,7 @@ class LocalGitSource:
         return out
 
     async def check(self) -> None:
-        """Raise :class:`NotAGitRepository` unless the path is a git repository.
+        """Raise `NotAGitRepository` unless the path is a git repository.
 
         git itself is asked first; the folder is looked at only to word the error
         (no thread on the happy path: replay forks its workers after this).
@@ -269,10 +131,10 @@ class LocalGitSource:
     async def list_first_parent(
         self, branch: str | None = None, limit: int | None = None, since: str | None = None
     ) -> list[str]:
-        """Shas along the first-parent chain of ``branch`` (default: HEAD), oldest first.
+        """Shas along the first-parent chain of `branch` (default: HEAD), oldest first.
 
         An empty repository gives an empty list; a branch that does not exist
-        raises :class:`UnknownRevision`.
+        raises `UnknownRevision`.
         """
         await self.check()
         rev = branch or "HEAD"
@@ -290,7 +152,7 @@ class LocalGitSource:
         return list(reversed(out.decode().split()))
 
     async def _unborn(self, branch: str | None) -> bool:
-        """True when the repository has no commit yet and ``branch`` is HEAD's own."""
+        """True when the repository has no commit yet and `branch` is HEAD's own."""
         if await self.resolve("HEAD") is not None:
             return False
         refs = await self.git("for-each-ref", "--count=1", "refs/heads")
@@ -319,10 +181,10 @@ class LocalGitSource:
     async def prefetch(self, shas: list[str]) -> None:
         """Read the metadata and diffs of many commits with few git processes.
 
-        A later :meth:`get_commits` of these shas takes them from memory; spawning
-        one ``diff-tree`` per commit costs more than small commits' diffs. Commits
-        with more than ``MAX_PATCHED_FILES`` files are read on their own (see
-        :meth:`_huge_diff`).
+        A later `get_commits` of these shas takes them from memory; spawning
+        one `diff-tree` per commit costs more than small commits' diffs. Commits
+        with more than `MAX_PATCHED_FILES` files are read on their own (see
+        `_huge_diff`).
         """
         infos = await self.commit_infos(shas)
         huge = await self._huge_commits(infos)
@@ -339,7 +201,7 @@ class LocalGitSource:
                 self._prefetched[info.sha] = (info, await self._huge_diff(info))
 
     async def _huge_commits(self, infos: list[CommitInfo]) -> set[str]:
-        """The commits changing more than ``MAX_PATCHED_FILES`` files (a tree diff: cheap)."""
+        """The commits changing more than `MAX_PATCHED_FILES` files (a tree diff: cheap)."""
         request = "".join(_diff_request(info) for info in infos)
         output = await self.git(*ENTRIES_STDIN_ARGS, stdin=request.encode())
         sections = split_by_commit(output.decode("utf-8", "replace"), [i.sha for i in infos])
@@ -349,7 +211,7 @@ class LocalGitSource:
         }  # fmt: skip
 
     async def _huge_diff(self, info: CommitInfo) -> _Diff:
-        """Every file with its counts; patches for the first ``MAX_PATCHED_FILES`` only."""
+        """Every file with its counts; patches for the first `MAX_PATCHED_FILES` only."""
         base = [info.parents[0], info.sha] if info.parents else ["--root", info.sha]
         raw = (await self.git(*HUGE_RAW_ARGS, *base)).decode("utf-8", "replace")
         entries, _ = split_output(raw)
@@ -424,7 +286,7 @@ class _Plan:
 
 
 def _diff_request(info: CommitInfo) -> str:
-    """One line of ``diff-tree --stdin`` input: the commit and its first parent."""
+    """One line of `diff-tree --stdin` input: the commit and its first parent."""
     return f"{info.sha} {info.parents[0]}\n" if info.parents else f"{info.sha}\n"
 
 

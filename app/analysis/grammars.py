@@ -2,9 +2,9 @@
 
 One table per grammar keeps every language's choices visible side by side.
 Cyclomatic complexity is 1 + the decision points inside a function (nested
-functions count for themselves). ``logical`` and ``cases`` are raw query
-patterns for the decisions a bare node kind cannot express (``&&`` but not
-``+``; ``case`` but not ``default``).
+functions count for themselves). `logical` and `cases` are raw query
+patterns for the decisions a bare node kind cannot express (`&&` but not
+`+`; `case` but not `default`).
 """
 
 from __future__ import annotations

@@ -2,11 +2,11 @@
 
 A file that needed many fixes before is likely to need more: defect prediction
 has used a file's fix history since Graves et al. (TSE 2000), and
-``bench/validity.py`` finds it adds to what size knows. Unlike every other
+`bench/validity.py` finds it adds to what size knows. Unlike every other
 signal, this one depends on the repository's past, so it is applied after the
-commit's own analysis, in commit order: ``tamagitto replay`` keeps the counts in
-memory, the pipeline in the ``file_fixes`` table. A commit is a fix when its
-message says so (the same words ``bench/validity.py`` labels fixes by); only the
+commit's own analysis, in commit order: `tamagitto replay` keeps the counts in
+memory, the pipeline in the `file_fixes` table. A commit is a fix when its
+message says so (the same words `bench/validity.py` labels fixes by); only the
 fixes *before* a commit count for it.
 """
 

@@ -1,13 +1,13 @@
 """Analyse a long list of commits on every core, for replay.
 
 Analysis is CPU-bound Python, so one process uses one core. Lanes claim runs of
-consecutive commits (see :class:`Claims`): this process from the oldest end, each
+consecutive commits (see `Claims`): this process from the oldest end, each
 worker process from the newest, and they meet wherever the work balances, so a
 core never waits for another while work is left. Each lane keeps its
 own blob cache: the "after" of one commit is the "before" of the next within a
 lane. A commit's result never depends on which lane analysed it (cached results
 are keyed by content, and incremental parses equal full parses), so the pet
-rules, applied afterwards in commit order, see the same deltas whatever ``jobs``.
+rules, applied afterwards in commit order, see the same deltas whatever `jobs`.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def analysed(commit: Commit, result: AnalysisResult) -> Analysed:
 
 
 def as_revert(commit: Analysed, earlier: Analysed) -> Analysed:
-    """A revert scored as the negative of the commit it reverts (see ``scoring.revert_score``)."""
+    """A revert scored as the negative of the commit it reverts (see `scoring.revert_score`)."""
     return _with_score(commit, revert_score(_score_of(commit), earlier.sha, earlier.delta))
 
 
@@ -91,7 +91,7 @@ def _with_score(commit: Analysed, score: Score) -> Analysed:
 
 
 def heated(commit: Analysed, heat: Heat) -> Analysed:
-    """The commit with its hotspot reason (see ``hotspots.with_heat``)."""
+    """The commit with its hotspot reason (see `hotspots.with_heat`)."""
     return _with_score(commit, with_heat(_score_of(commit), heat))
 
 
@@ -111,7 +111,7 @@ def first_line(message: str) -> str:
 
 
 def default_jobs() -> int:
-    """The cores this process may run on, at most ``MAX_DEFAULT_JOBS``."""
+    """The cores this process may run on, at most `MAX_DEFAULT_JOBS`."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
@@ -256,7 +256,7 @@ async def _worker_lane(path: str, shas: list[str], claims: Claims) -> Done:
 def _context() -> BaseContext:
     """Fork when no other thread could hold a lock across it (quick start); else spawn.
 
-    asyncio's child watcher leaves short-lived ``waitpid`` threads behind, which
+    asyncio's child watcher leaves short-lived `waitpid` threads behind, which
     hold nothing a child could need.
     """
     others = [
@@ -277,7 +277,7 @@ def start_pool(workers: int, claims: Claims, context: BaseContext) -> ProcessPoo
 async def analyse_all(
     source: LocalGitSource, shas: list[str], jobs: int, progress: Progress | None = None
 ) -> list[Analysed]:
-    """Every commit's analysis, in commit order, using up to ``jobs`` processes."""
+    """Every commit's analysis, in commit order, using up to `jobs` processes."""
     workers = max(0, min(jobs - 1, len(shas) // (2 * MIN_CLAIM) - 1))
     context = _context()
     claims = Claims(len(shas), workers + 1, context)

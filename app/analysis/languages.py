@@ -38,7 +38,7 @@ LANGUAGE_BY_FILENAME: dict[str, str] = {
     "Dockerfile": "Dockerfile", "CMakeLists.txt": "CMake",
 }  # fmt: skip
 
-# Grammar key (see parsing.GRAMMARS) by extension; everything else gets line checks only.
+# Grammar key (see `grammars.GRAMMARS`) by extension; everything else gets line checks only.
 GRAMMAR_BY_EXTENSION: dict[str, str] = {
     ".py": "python", ".pyi": "python", ".pyw": "python",
     ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript", ".jsx": "javascript",

@@ -46,7 +46,7 @@ def scratch_root() -> str | None:
     """A memory-backed folder for ruff's input files when the system has one.
 
     Creating hundreds of small files on a VM's disk costs about a millisecond
-    each, far more than ruff's own work on them; ``/dev/shm`` costs a few
+    each, far more than ruff's own work on them; `/dev/shm` costs a few
     microseconds. None means the default temporary folder.
     """
     shm = "/dev/shm"
@@ -74,7 +74,7 @@ def _command(binary: str) -> list[str]:
 
 
 class PendingLint:
-    """One ruff process started in the background; :meth:`result` waits for it.
+    """One ruff process started in the background; `result` waits for it.
 
     Starting ruff first and collecting it last lets it run on another core while
     the rest of the commit is analysed.

@@ -120,7 +120,7 @@ def is_manifest(path: str) -> bool:
 
 @lru_cache(maxsize=256)
 def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """Translate a gitignore-like glob: ``**`` crosses directories, ``*`` does not."""
+    """Translate a gitignore-like glob: `**` crosses directories, `*` does not."""
     anchored = pattern.startswith("/")
     body = pattern.strip("/")
     out = []
@@ -142,5 +142,5 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
 
 
 def is_ignored(path: str, patterns: Sequence[str]) -> bool:
-    """True when the path matches one of the repository's ``ignore`` globs."""
+    """True when the path matches one of the repository's `ignore` globs."""
     return any(_glob_regex(p).match(path) for p in patterns if p.strip())

@@ -1,4 +1,4 @@
-"""Optional Gemini review of a commit, through a google-adk ``LlmAgent`` with an output schema.
+"""Optional Gemini review of a commit, through a google-adk `LlmAgent` with an output schema.
 
 The agent reads the diff (secret lines redacted, size bounded) and the metrics,
 and answers a summary, its concerns and an adjustment of −3 to +3, which
@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from app.analysis.commit import Commit
 from app.analysis.engine import AnalysisResult
 from app.analysis.scoring import REVIEW_LIMIT, Reason, Score
-from app.analysis.security import secrets_in_line
+from app.analysis.secret_rules import secrets_in_line
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ metrics already tell the story, positive means better than they suggest."""
 
 
 class ReviewOutput(BaseModel):
-    """What the agent must answer (its ``output_schema``)."""
+    """What the agent must answer (its `output_schema`)."""
 
     summary: str = Field(description="One sentence about the commit.")
     concerns: list[str] = Field(default_factory=list, description="Short concrete concerns.")

@@ -5,7 +5,7 @@ added lines that outnumber the same rule's findings on removed lines count.
 Every language gets line checks: over-long lines, trailing whitespace, mixed
 indentation, left-in debug prints and new TODO/FIXME markers. Where the file is
 parsed, what sits inside a string literal is data, not layout or a call: a tab
-in a docstring is not mixed indentation and ``"print(x)"`` is not a debug print.
+in a docstring is not mixed indentation and `"print(x)"` is not a debug print.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def _file_dominant(view: FileView, added_text: str) -> str | None:
 
 
 def _long_lines(lines: Sequence[str], joined: str) -> int:
-    """Lines over ``LONG_LINE`` characters, tabs counted as ``TAB_WIDTH`` (C-level maps first)."""
+    """Lines over `LONG_LINE` characters, tabs counted as `TAB_WIDTH` (C-level maps first)."""
     lengths = list(map(len, lines))
     if not lengths or max(lengths) * TAB_WIDTH <= LONG_LINE:
         return 0
@@ -142,7 +142,7 @@ def _is_leftover(view: FileView, number: int, text: str, match: re.Match[str]) -
 
 
 def _is_script(view: FileView) -> bool:
-    """A Python script, whose prints are what it is for: by place, name or ``__main__`` guard."""
+    """A Python script, whose prints are what it is for: by place, name or `__main__` guard."""
     path = view.path
     if posixpath.basename(path) in SCRIPT_NAMES:
         return True
@@ -152,7 +152,7 @@ def _is_script(view: FileView) -> bool:
 
 
 def _prints_to_file(view: FileView, number: int, text: str, start: int) -> bool:
-    """True for ``print(..., file=stream)``: output sent somewhere on purpose."""
+    """True for `print(..., file=stream)`: output sent somewhere on purpose."""
     if view.after is None:
         return "file=" in text[start:]
     node = view.after.node_at(number - 1, len(text[:start].encode("utf-8")))
@@ -243,7 +243,7 @@ def python_versions(views: Sequence[FileView]) -> list[tuple[str, bytes, str | N
 def measure_style(views: Sequence[FileView], findings: dict[str, Findings] | None) -> StyleMetrics:
     """Problems introduced over a commit's included code files.
 
-    ``findings`` are ruff's, per blob key (see :func:`python_versions`); None
+    `findings` are ruff's, per blob key (see `python_versions`); None
     means ruff could not run, so only the line checks count.
     """
     code = [view for view in views if view.is_code]

@@ -82,7 +82,7 @@ PATH_CACHE_SIZE = 65_536  # paths repeat across commits; classify each once
 
 @lru_cache(maxsize=PATH_CACHE_SIZE)
 def is_test_path(path: str) -> bool:
-    """A test file by name (``test_x.py``, ``x.spec.ts``, ``x_test.go``…) or by directory."""
+    """A test file by name (`test_x.py`, `x.spec.ts`, `x_test.go`…) or by directory."""
     parts = path.split("/")
     if any(part.lower() in TEST_DIRS for part in parts[:-1]):
         return True
@@ -169,7 +169,7 @@ def _file_counts(view: FileView) -> dict[str, int]:
 
 
 def _decorator_cases(decorator: ast.expr) -> int:
-    """Cases one ``parametrize`` decorator makes: its literal list's length, else 1."""
+    """Cases one `parametrize` decorator makes: its literal list's length, else 1."""
     if not isinstance(decorator, ast.Call):
         return 1
     func = decorator.func
@@ -183,9 +183,9 @@ def _decorator_cases(decorator: ast.expr) -> int:
 
 
 def python_cases(source: str) -> int | None:
-    """Test cases in a Python test file: each ``test*`` function times its parametrized rows.
+    """Test cases in a Python test file: each `test*` function times its parametrized rows.
 
-    ``None`` when the file does not parse (the caller falls back to counting definitions).
+    `None` when the file does not parse (the caller falls back to counting definitions).
     """
     try:
         tree = ast.parse(source)
@@ -204,7 +204,7 @@ def python_cases(source: str) -> int | None:
 
 
 def file_cases(content: bytes | None, language: str) -> int | None:
-    """Test cases in one version of a test file, or ``None`` when it cannot be counted."""
+    """Test cases in one version of a test file, or `None` when it cannot be counted."""
     if content is None:
         return None
     text = content.decode("utf-8", "replace")

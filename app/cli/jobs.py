@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the database and queue load only when the command runs
     from app.core.config import Settings
-    from app.infra.queue import ParkedJob
+    from app.infra.queue.base import ParkedJob
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """`jobs failed [--json]` and `jobs retry ID... | --all`."""
     jobs = sub.add_parser(
         "jobs",

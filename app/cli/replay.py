@@ -1,7 +1,7 @@
-"""``tamagitto replay PATH``: the parser and the command, for ``app/cli/main.py`` to wire in.
+"""`tamagitto replay PATH`: the parser and the command, for `app/cli/main.py` to wire in.
 
 Exit codes: 0 on success, 2 when the path is not a git repository or the
-branch does not exist, 130 when interrupted (Ctrl-C). ``--json`` prints the
+branch does not exist, 130 when interrupted (Ctrl-C). `--json` prints the
 document other tools build on; otherwise a readable timeline. A progress bar
 goes to stderr only on a TTY.
 """
@@ -24,7 +24,7 @@ BAR_WIDTH = 30
 
 
 def _positive(text: str) -> int:
-    """argparse type for ``--limit`` and ``--jobs``: a positive integer."""
+    """argparse type for `--limit` and `--jobs`: a positive integer."""
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
@@ -32,7 +32,7 @@ def _positive(text: str) -> int:
 
 
 def add_replay_parser(subparsers: Any) -> None:
-    """Add the ``replay`` subcommand to an ``argparse`` subparsers object."""
+    """Add the `replay` subcommand to an `argparse` subparsers object."""
     parser = subparsers.add_parser(
         "replay",
         help="replay a local git repository's history through the pet",
@@ -58,7 +58,7 @@ class ProgressBar:
         self.stream = stream
 
     def __call__(self, done: int, total: int) -> None:
-        """Redraw the bar for ``done`` of ``total`` commits."""
+        """Redraw the bar for `done` of `total` commits."""
         filled = BAR_WIDTH * done // max(total, 1)
         bar = "█" * filled + "·" * (BAR_WIDTH - filled)
         self.stream.write(f"\r{bar} {done}/{total} commits")
@@ -94,7 +94,7 @@ def run_replay(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry point (``python -m app.cli.replay PATH``)."""
+    """Stand-alone entry point (`python -m app.cli.replay PATH`)."""
     parser = argparse.ArgumentParser(prog="tamagitto")
     add_replay_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["replay", *(sys.argv[1:] if argv is None else argv)])

@@ -1,6 +1,6 @@
 """The API's and the WebSocket's shapes, each written once (CONTRACTS.md, plus added fields).
 
-The builders (`app.entities.service`, `app.read`, `app.web.api`, the pipeline) return these
+The builders (`app.entities.shapes`, `app.read`, `app.web.api`, the pipeline) return these
 models, and `app.web.api.openapi` takes its components from their JSON schemas, so a shape
 changed here changes the document too. They live in `core` because every floor that builds
 them (entities and jobs as well as web) may import `core` and nothing higher.
@@ -156,6 +156,30 @@ class HistoryPoint(Shape):
     health_before: int | None = None
     scored_delta: int | None = None
     reasons: list[str] | None = None
+
+
+class HistoryRow(Shape):
+    """One stored change of a pet's health (`changes` of the history and pet-page responses)."""
+
+    timestamp: Time
+    health_score: Score
+    health_before: int
+    applied: int
+    delta: int
+    change_reason: str
+    commit_sha: str | None = None
+    generation: int | None = None
+    decay_start: bool
+    scored_delta: int | None = None
+    committed_at: Time | None = None
+
+
+class HealthSummary(Shape):
+    """The `summary` of a pet's history: health now, its direction, and the days covered."""
+
+    current_health: int
+    trend: Literal["improving", "declining", "stable"]
+    days_tracked: int
 
 
 class Reason(Shape):

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from app.core.config import Settings
 from app.core.models import Entity, Repository, utcnow
-from app.entities import images, rules, service
+from app.entities import images, lifecycle, pictures, rules, shapes
 from app.entities.cron import Change, run_cron
 from app.entities.images import ImageResult, Outcome, PetLook, Picture
 from app.entities.species import strip_generation
@@ -56,12 +56,12 @@ def change_events(change: Change, now: datetime, base_url: str) -> list[dict[str
     """The cron's events for one pet: picture/health update, "hungry" when decay started,
     and status change if any."""
     entity = _change_entity(change)
-    reason = rules.REASON_DECAY if change.health != change.old_health else service.REASON_AWAKE
-    events = [service.health_update_event(entity, reason, now, base_url)]
+    reason = rules.REASON_DECAY if change.health != change.old_health else lifecycle.REASON_AWAKE
+    events = [shapes.health_update_event(entity, reason, now, base_url)]
     if change.hungry:
-        events.append(service.hungry_event(entity, now, base_url))
+        events.append(shapes.hungry_event(entity, now, base_url))
     if change.status_changed:
-        events.append(service.status_change_event(entity, change.old_status, now, base_url))
+        events.append(shapes.status_change_event(entity, change.old_status, now, base_url))
     return events
 
 
@@ -76,7 +76,7 @@ async def decay_pets(ctx: dict[str, Any]) -> dict[str, int]:
         if bus is not None:
             for event in change_events(change, now, base_url):
                 await bus.publish(event)
-        if wants_pictures and service.needs_image(_change_entity(change), change.visual):
+        if wants_pictures and pictures.needs_image(_change_entity(change), change.visual):
             await request_images(ctx, change.entity_id, [change.visual])
     if wants_pictures:
         await backfill_images(ctx)
@@ -95,7 +95,7 @@ async def backfill_images(ctx: dict[str, Any], limit: int = BACKFILL_LIMIT) -> i
     Birth and revival should queue them at once (`request_images`); this hourly sweep is the
     safety net for a pet created while the queue was down or by a path that forgot.
     """
-    never_asked = Entity.metadata_json[service.META_IMAGE_STATUS].as_string().is_(None)
+    never_asked = Entity.metadata_json[pictures.META_IMAGE_STATUS].as_string().is_(None)
     query = (
         select(Entity.id)
         .where(Entity.is_current.is_(True), Entity.status != rules.DEAD, never_asked)
@@ -128,15 +128,15 @@ async def request_images(
     return await registry.enqueue_images(queue, entity_id, states)
 
 
-async def after_update(ctx: dict[str, Any], update: service.PetUpdate) -> None:
-    """After the transaction of a `service.record_commit` (or settle) committed: publish its
+async def after_update(ctx: dict[str, Any], update: lifecycle.PetUpdate) -> None:
+    """After the transaction of a `lifecycle.record_commit` (or settle) committed: publish its
     events, and ask for a picture of a state shown for the first time."""
     bus = JobContext(ctx).bus_or_none
     for event in update.events:
         if bus is not None:
             await bus.publish(event)
     state = rules.visual_state(update.after)
-    if update.visual_changed and service.needs_image(update.entity, state):
+    if update.visual_changed and pictures.needs_image(update.entity, state):
         await request_images(ctx, update.entity.id, [state])
 
 
@@ -149,10 +149,10 @@ async def _plan(
         if entity is None:
             return None
         repository = await session.get(Repository, entity.repository_id)
-        wanted = [s for s in (states or rules.HEALTH_STATES) if service.needs_image(entity, s)]
+        wanted = [s for s in (states or rules.HEALTH_STATES) if pictures.needs_image(entity, s)]
         reference = None
-        if service.image_status(entity, rules.THRIVING) == Outcome.GENERATED:
-            reference = await service.load_picture(session, entity_id, rules.THRIVING)
+        if pictures.image_status(entity, rules.THRIVING) == Outcome.GENERATED:
+            reference = await pictures.load_picture(session, entity_id, rules.THRIVING)
     language = repository.language if repository is not None else None
     look = PetLook(entity.species, entity.subspecies, language, strip_generation(entity.name))
     return look, wanted, reference
@@ -164,17 +164,17 @@ async def _store(
     """Save generated pictures and outcomes; an event if the shown picture changed."""
     now = utcnow()
     async with JobContext(ctx).sessionmaker() as session, session.begin():
-        entity = await service.lock_pet(session, entity_id)
-        shown_before = service.image_url(entity)
+        entity = await lifecycle.lock_pet(session, entity_id)
+        shown_before = pictures.image_url(entity)
         for state, result in results.items():
-            service.mark_image_status(entity, state, result.outcome)
+            pictures.mark_image_status(entity, state, result.outcome)
             if result.picture is not None:
-                await service.store_picture(
-                    session, entity, state, result.picture, service.SOURCE_GEMINI
+                await pictures.store_picture(
+                    session, entity, state, result.picture, pictures.SOURCE_GEMINI
                 )
-        if service.image_url(entity) == shown_before:
+        if pictures.image_url(entity) == shown_before:
             return []
-        return [service.health_update_event(entity, PICTURE_REASON, now, _base_url(ctx))]
+        return [shapes.health_update_event(entity, PICTURE_REASON, now, _base_url(ctx))]
 
 
 async def generate_images(

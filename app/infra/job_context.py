@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from app.core.config import Settings
     from app.infra.bus import EventBus
     from app.infra.github import GitHubApp
-    from app.infra.queue import JobQueue
+    from app.infra.queue.base import JobQueue
 
 SETTINGS = "settings"
 ENGINE = "engine"

@@ -6,16 +6,33 @@ id deduplicates (arq's `_job_id`, the jobs table's key), so whichever path queue
 the poller, a redelivery, the API) must spell it the same way: callers use the helpers below and
 never write a name or an id format themselves. The registry sits on the queue's floor, so that
 the queue (which long jobs go where), the pets' jobs and everything above can all use it.
+
+The registry also holds the retry policy, once for both modes: how many tries a job gets, the
+backoff between them, which failures are worth another try (`durable`), and which queue and
+timeout a job runs under.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
+from arq import Retry
+from arq.constants import default_queue_name
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError
+
+from app.infra.job_context import JobContext
+from app.infra.queue.base import JobFunction, QueueUnavailable
+
 if TYPE_CHECKING:
-    from app.infra.queue import JobQueue
+    from app.infra.queue.base import JobQueue
+
+log = logging.getLogger(__name__)
 
 PROCESS_EVENT: Final = "process_event"
 ANALYZE: Final = "analyze_commit"
@@ -42,6 +59,85 @@ JOBS: Final = frozenset(
 )
 # Jobs (and cron jobs) that may run long get their own arq queue and worker.
 LONG_JOBS: Final = frozenset({DECAY, POLL_ALL, IMAGES, SWEEP_CHECKS})
+
+# A job's in-progress lock in arq lasts its worker's longest timeout + 10 s, and a crashed
+# worker's jobs wait that long. Normal jobs keep it at 40 s; jobs that may run longer
+# (the hourly decay, the poller's sweep, picture generation) have their own queue and worker.
+NORMAL_TIMEOUT: Final = 30
+LONG_TIMEOUT: Final = 1800
+LONG_QUEUE: Final = "tamagitto:queue:long"
+
+# Every job gets this many tries in both modes (arq's max_tries, the inline runner, the jobs
+# that give up on their own). With `transient_backoff` they span about nine minutes.
+MAX_TRIES: Final = 7
+BACKOFF_FIRST: Final = 2.0
+BACKOFF_FACTOR: Final = 3.0
+BACKOFF_MAX: Final = 300.0
+# GitHub's own trouble (5xx, timeouts) backs off 2, 4, 8, ... s; a rate limit waits for as long
+# as GitHub asks instead (`app.jobs.github_errors`).
+GITHUB_BACKOFF_BASE: Final = 2.0
+
+
+def queue_for(name: str) -> str:
+    """The arq queue a job function belongs to."""
+    return LONG_QUEUE if name in LONG_JOBS else default_queue_name
+
+
+def transient_backoff(job_try: int) -> float:
+    """2, 6, 18, 54, 162, 300 s between the seven tries: a short outage costs seconds, a long
+    one about nine minutes before the job is parked."""
+    return min(BACKOFF_MAX, BACKOFF_FIRST * BACKOFF_FACTOR ** max(0, job_try - 1))
+
+
+def last_try(job_try: int) -> bool:
+    """Is this the job's last try? A job that fails now is parked (or gives up on its own)."""
+    return job_try >= MAX_TRIES
+
+
+def github_backoff(job_try: int) -> float:
+    """Exponential backoff for GitHub 5xx and timeouts."""
+    return GITHUB_BACKOFF_BASE ** max(1, job_try)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Database or Redis trouble (or a dropped socket): worth another try later."""
+    if isinstance(exc, DBAPIError | OSError | TimeoutError | QueueUnavailable):
+        return True
+    if type(exc).__name__ == "DatabaseUnavailable":
+        return True
+    # redis-py's ConnectionError covers BusyLoadingError (a restarted Redis replaying its AOF)
+    return isinstance(exc, RedisConnectionError | RedisTimeoutError)
+
+
+def durable(function: JobFunction) -> JobFunction:
+    """Wrap a job so database and Redis failures retry with backoff instead of failing it.
+
+    On the last try the original error propagates: the queue then parks the job for
+    `tamagitto jobs retry`. The wrapper keeps the function's name (arq registers by it).
+    """
+
+    @functools.wraps(function)
+    async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await function(ctx, *args, **kwargs)
+        except Exception as exc:
+            job_try = JobContext(ctx).job_try
+            if not is_transient(exc) or last_try(job_try):
+                raise
+            delay = transient_backoff(job_try)
+            log.warning(
+                "job %s (%s) try %d/%d failed (%s: %s); again in %.0f s",
+                JobContext(ctx).job_id,
+                function.__name__,
+                job_try,
+                MAX_TRIES,
+                type(exc).__name__,
+                str(exc).splitlines()[0] if str(exc) else "",
+                delay,
+            )
+            raise Retry(defer=delay) from exc
+
+    return run
 
 
 def delivery_job_id(delivery: str) -> str:

@@ -20,7 +20,9 @@ from app.core.config import Settings
 from app.infra import job_context
 from app.infra.bus import EventBus, LocalBus, RedisBus, event_channel
 from app.infra.github import GitHubApp
-from app.infra.queue import ArqQueue, InlineCron, InlineQueue, JobFunction, JobQueue
+from app.infra.queue.arq import ArqQueue
+from app.infra.queue.base import JobFunction, JobQueue
+from app.infra.queue.inline import InlineCron, InlineQueue
 
 log = logging.getLogger(__name__)
 

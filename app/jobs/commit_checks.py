@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 from gidgethub import BadRequest, GitHubException
@@ -21,16 +21,14 @@ from gidgethub.abc import GitHubAPI
 
 from app.core.models import CheckRun, CommitAnalysis, Entity
 from app.entities import rules
-from app.entities.service import current_pet
+from app.entities.lifecycle import current_pet
 from app.entities.species import emoji_for
 from app.infra.job_context import JobContext
 from app.jobs import check_output, checks
 from app.jobs.annotations import annotations_for, stored_findings
+from app.jobs.apply import Target, load_target
 from app.jobs.repo_config import RepoConfig
 from app.jobs.statuses import StatusText, status_description
-
-if TYPE_CHECKING:
-    from app.jobs.pipeline import Target
 
 log = logging.getLogger(__name__)
 
@@ -203,8 +201,6 @@ async def abandon(ctx: dict[str, Any], gh: GitHubAPI, target: Target, sha: str, 
 async def sweep_check_runs(ctx: dict[str, Any]) -> int:
     """Cron: complete, as neutral, runs still in progress long after any job would have
     finished (their job was lost); how many."""
-    from app.jobs.pipeline import load_target  # the pipeline imports this module
-
     async with JobContext(ctx).sessionmaker() as session:
         stale = list(await checks.stale_runs(session, datetime.now(UTC)))
     done = 0

@@ -29,12 +29,14 @@ from app.analysis.engine import analyze_commit as analyze
 from app.analysis.source import GitHubCommitSource
 from app.core.models import CommitAnalysis
 from app.entities import rules
-from app.entities.service import current_pet, pet_state
+from app.entities.lifecycle import current_pet
+from app.entities.pet_rows import pet_state
 from app.entities.species import emoji_for
 from app.infra.github import LRUCache
 from app.jobs.annotations import head_findings, stored_findings
+from app.jobs.apply import Analysed, Target
 from app.jobs.commit_history import fixed_paths, history_score, settle_row
-from app.jobs.pipeline import Analysed, Target, analysis_row
+from app.jobs.pipeline import analysis_row
 from app.jobs.repo_config import load_config
 
 MAX_PR_COMMITS = 250  # GitHub lists at most this many commits of a pull request

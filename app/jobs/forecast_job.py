@@ -20,9 +20,10 @@ from app.core.models import PullRequest
 from app.infra.job_context import JobContext
 from app.jobs import check_output, checks, pr_comment
 from app.jobs.annotations import annotations_for
+from app.jobs.apply import Target, load_target
 from app.jobs.forecast import Forecast, PullRef, forecast
+from app.jobs.github_errors import Stop, classify
 from app.jobs.ingest import repo_config
-from app.jobs.pipeline import Stop, Target, classify, load_target
 from app.jobs.pull_requests import OPEN, SUPERSEDED, describe, pet_url, will_retry
 from app.jobs.repo_config import RepoConfig
 

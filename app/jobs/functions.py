@@ -11,8 +11,8 @@ from __future__ import annotations
 from arq.cron import CronJob, cron
 
 from app.entities import jobs as pet_jobs
-from app.infra.queue import JobFunction, durable
-from app.infra.registry import JOBS, LONG_JOBS, SWEEP_CHECKS
+from app.infra.queue.base import JobFunction
+from app.infra.registry import JOBS, LONG_JOBS, SWEEP_CHECKS, durable
 from app.infra.runtime import JobTable
 from app.jobs import poller
 from app.jobs.commit_checks import sweep_check_runs

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import Entity, Installation, Repository, User
-from app.entities.service import create_pet, set_frozen
+from app.entities.lifecycle import create_pet, set_frozen
 
 
 async def insert_missing(

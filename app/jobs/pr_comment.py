@@ -18,8 +18,8 @@ from sqlalchemy import select
 from app.core.models import PullRequest
 from app.infra.job_context import JobContext
 from app.jobs import check_output, checks
+from app.jobs.apply import Target
 from app.jobs.forecast import Forecast
-from app.jobs.pipeline import Target
 from app.jobs.repo_config import RepoConfig
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from app.core.models import PullRequest
 from app.infra import registry
 from app.infra.job_context import JobContext
-from app.infra.queue import MAX_TRIES, is_transient
+from app.infra.registry import MAX_TRIES, is_transient, last_try
 from app.jobs import checks, inventory
 from app.jobs.handlers.base import installation_id, now, sessions
 from app.jobs.ingest import repo_config
@@ -185,7 +185,7 @@ async def pull_request_closed(ctx: dict[str, Any], data: dict[str, Any]) -> None
 
 def will_retry(exc: BaseException, ctx: dict[str, Any]) -> bool:
     """Will the queue run this job again (so its check run must stay in progress)?"""
-    if JobContext(ctx).job_try >= MAX_TRIES:
+    if last_try(JobContext(ctx).job_try):
         return False
     return isinstance(exc, Retry) or is_transient(exc)
 

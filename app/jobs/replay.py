@@ -13,7 +13,7 @@ its folder is called. The pet's life between commits (birth, the end of the
 grace period, death, revival) is told as events, each computed from the pure
 rules rather than inferred from health figures.
 
-The pet decays as ``decay:`` in ``.github/tamagitto.yml`` at the replayed head says
+The pet decays as `decay:` in `.github/tamagitto.yml` at the replayed head says
 (one setting for the whole replay, the one the repository has now; an invalid or
 missing file gives the seed's decay), so a replay shows what production will do
 from here on.
@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.analysis.gitlocal import LocalGitSource, SourceError
+from app.analysis.commit import SourceError
+from app.analysis.gitlocal import LocalGitSource
 from app.analysis.hotspots import FixCounts
 from app.analysis.lanes import (
     Analysed,
@@ -78,7 +79,7 @@ class _Run:
 
 
 def repository_name(path: str) -> str:
-    """The folder name of the repository (``.git`` suffix of bare clones dropped)."""
+    """The folder name of the repository (`.git` suffix of bare clones dropped)."""
     name = os.path.basename(os.path.abspath(path).rstrip("/"))
     return name[:-4] if name.endswith(".git") and len(name) > 4 else name
 
@@ -93,7 +94,7 @@ def identity_of(root: str | None) -> int:
 
 
 async def root_commit(source: LocalGitSource, branch: str | None) -> str | None:
-    """The oldest commit of the first-parent chain of ``branch``, None when it has none."""
+    """The oldest commit of the first-parent chain of `branch`, None when it has none."""
     head = await source.resolve(branch or "HEAD")
     if head is None:
         return None
@@ -103,7 +104,7 @@ async def root_commit(source: LocalGitSource, branch: str | None) -> str | None:
 
 
 async def decay_setting(source: LocalGitSource, head: str | None) -> tuple[int, int]:
-    """(grace_days, per_day) from ``.github/tamagitto.yml`` at ``head``; the seed's without one."""
+    """(grace_days, per_day) from `.github/tamagitto.yml` at `head`; the seed's without one."""
     # Imported here: repo_config loads the GitHub client (aiohttp), which building the CLI's
     # parser must not pay for (tests/foundation/test_cli.py keeps the parser light).
     from app.jobs.repo_config import CONFIG_PATH, parse_config
@@ -123,9 +124,9 @@ def arrive(
     at: datetime,
     decay: tuple[int, int] = (rules.GRACE_DAYS, rules.DECAY_PER_DAY),
 ) -> rules.PetState:
-    """The pet a commit at ``at`` meets: born, decayed, dead, or revived when allowed.
+    """The pet a commit at `at` meets: born, decayed, dead, or revived when allowed.
 
-    ``decay`` is (grace_days, per_day) for a newborn; revived pets keep their parent's.
+    `decay` is (grace_days, per_day) for a newborn; revived pets keep their parent's.
     """
     if pet is None:
         return rules.new_pet(at, 1, *decay)
@@ -137,12 +138,12 @@ def arrive(
 
 
 def step_pet(pet: rules.PetState | None, delta: int, at: datetime) -> rules.PetState:
-    """Settle decay and death up to ``at``, revive when allowed, then apply the commit."""
+    """Settle decay and death up to `at`, revive when allowed, then apply the commit."""
     return rules.apply_commit(arrive(pet, at), delta, at)
 
 
 def event(at: datetime, kind: str, detail: str, pet: rules.PetState) -> dict[str, Any]:
-    """One event of the ``--json`` document: what happened to ``pet`` (as it is then)."""
+    """One event of the `--json` document: what happened to `pet` (as it is then)."""
     return {
         "at": at.isoformat(),
         "kind": kind,
@@ -153,12 +154,12 @@ def event(at: datetime, kind: str, detail: str, pet: rules.PetState) -> dict[str
 
 
 def _plural(count: int, unit: str) -> str:
-    """``1 day``, ``3 days``."""
+    """`1 day`, `3 days`."""
     return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
 
 
 def hungry_event(pet: rules.PetState, at: datetime) -> dict[str, Any] | None:
-    """The end of the grace period before ``at``, when decay starts, if it came before it."""
+    """The end of the grace period before `at`, when decay starts, if it came before it."""
     if not rules.decays(pet):
         return None
     starts = rules.decay_base(pet)
@@ -170,7 +171,7 @@ def hungry_event(pet: rules.PetState, at: datetime) -> dict[str, Any] | None:
 
 
 def death_detail() -> str:
-    """Why a pet dies: ``dead after 24 h at 0``."""
+    """Why a pet dies: `dead after 24 h at 0`."""
     hours = rules.DEATH_AFTER // timedelta(hours=1)
     return f"dead after {hours} h at {rules.MIN_HEALTH}"
 
@@ -178,7 +179,7 @@ def death_detail() -> str:
 def events_before(
     pet: rules.PetState | None, met: rules.PetState, at: datetime
 ) -> list[dict[str, Any]]:
-    """What happened to ``pet`` from its last commit until ``met``, as a commit at ``at`` met it.
+    """What happened to `pet` from its last commit until `met`, as a commit at `at` met it.
 
     Each event is read off the same rules `arrive` follows (the pet is settled at
     the event's own moment), so a timeline never says more or less than the rules did.
@@ -195,9 +196,9 @@ def events_before(
 
 
 def commit_entry(commit: Analysed, pet: rules.PetState, met: rules.PetState) -> dict[str, Any]:
-    """One commit of the ``--json`` document; ``met`` is the pet just before it applied.
+    """One commit of the `--json` document; `met` is the pet just before it applied.
 
-    ``applied`` is what health really moved by: it differs from ``delta`` at the
+    `applied` is what health really moved by: it differs from `delta` at the
     0/100 clamp and on a dead pet.
     """
     return {
@@ -218,19 +219,15 @@ def pet_document(run: _Run, identity: int) -> dict[str, Any]:
     language = run.languages.most_common(1)[0][0] if run.languages else None
     _, subspecies = species_for(language, identity)
     pet = run.pet
+    generation = pet.generation if pet else 1
     return {
-        "name": rules_name(identity, pet.generation if pet else 1),
+        "name": generation_name(pet_name(identity), generation),  # "Mochi", "Mochi II"
         "species": subspecies,
         "health": pet.health if pet else rules.MAX_HEALTH,
         "state": rules.visual_state(pet) if pet else rules.THRIVING,
         "status": pet.status if pet else rules.ALIVE,
-        "generation": pet.generation if pet else 1,
+        "generation": generation,
     }
-
-
-def rules_name(identity: int, generation: int) -> str:
-    """The pet's name for a repository's identity and a generation ("Mochi", "Mochi II")."""
-    return generation_name(pet_name(identity), generation)
 
 
 def resolve_revert(run: _Run, commit: Analysed) -> Analysed:
@@ -285,11 +282,11 @@ async def replay(
     progress: Progress | None = None,
     jobs: int | None = None,
 ) -> dict[str, Any]:
-    """Replay a repository and return the ``--json`` document.
+    """Replay a repository and return the `--json` document.
 
-    ``jobs`` processes analyse commits side by side (default: one per core); the
-    result is the same whatever their number. Raises ``NotAGitRepository`` or
-    ``UnknownRevision`` (both ``SourceError``).
+    `jobs` processes analyse commits side by side (default: one per core); the
+    result is the same whatever their number. Raises `NotAGitRepository` or
+    `UnknownRevision` (both `SourceError`).
     """
     started = time.perf_counter()
     run = _Run()
@@ -315,7 +312,7 @@ async def replay(
 
 
 def sparkline(values: list[int], width: int = SPARK_WIDTH) -> str:
-    """Health over time in block characters (0 → ▁, 100 → █), at most ``width`` wide."""
+    """Health over time in block characters (0 → ▁, 100 → █), at most `width` wide."""
     if not values:
         return ""
     if len(values) > width:
@@ -325,13 +322,13 @@ def sparkline(values: list[int], width: int = SPARK_WIDTH) -> str:
 
 
 def _top_reasons(entry: dict[str, Any]) -> str:
-    """The most important reasons of a commit, as ``code +n``."""
+    """The most important reasons of a commit, as `code +n`."""
     shown = [r for r in entry["reasons"] if r["points"]][:TOP_REASONS] or entry["reasons"][:1]
     return ", ".join(f"{r['code']} {r['points']:+d}" for r in shown)
 
 
 def shorten(text: str, width: int = MESSAGE_WIDTH) -> str:
-    """``text`` in at most ``width`` characters, so timeline columns stay aligned.
+    """`text` in at most `width` characters, so timeline columns stay aligned.
 
     The cut falls between words when one ends in the second half, and an
     ellipsis shows that something was left out.
@@ -346,7 +343,7 @@ def shorten(text: str, width: int = MESSAGE_WIDTH) -> str:
 
 
 def timeline_line(entry: dict[str, Any]) -> str:
-    """``a1b2c3d 2024-05-01   +8 →  92 thriving  Add tests for area   tests_added +8``."""
+    """`a1b2c3d 2024-05-01   +8 →  92 thriving  Add tests for area   tests_added +8`."""
     day = entry["committed_at"][:10]
     return (
         f"{entry['sha'][:7]} {day} {entry['delta']:+4d} → {entry['health']:3d} "
@@ -356,7 +353,7 @@ def timeline_line(entry: dict[str, Any]) -> str:
 
 
 def event_line(item: dict[str, Any]) -> str:
-    """``      » 2024-05-04        92 hungry    3 days without a commit: hungry``."""
+    """`      » 2024-05-04        92 hungry    3 days without a commit: hungry`."""
     day, health = item["at"][:10], item["health"]
     return f"{'»':>7} {day} {'':4}   {health:3d} {item['kind']:<9} {item['detail']}"
 

@@ -19,9 +19,9 @@ from app.core.models import CheckRun, CommitAnalysis, PullRequest, Repository
 from app.infra import registry
 from app.infra.job_context import JobContext
 from app.jobs import checks, commit_checks, inventory
+from app.jobs.apply import Target
 from app.jobs.handlers.base import sessions
 from app.jobs.ingest import repo_config
-from app.jobs.pipeline import Target
 from app.jobs.pull_requests import OPEN, PullTarget, start_forecast
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from app.core import schemas
 from app.core.models import CommitAnalysis, Entity, HealthHistory, Repository
 from app.core.times import iso
 from app.entities import rules
-from app.entities.service import entity_model
+from app.entities.shapes import entity_model
 
 TREND_THRESHOLD = 5
 GRANULARITIES = {"hourly": timedelta(hours=1), "daily": timedelta(days=1)}

@@ -17,7 +17,7 @@ from prometheus_client import Counter
 
 from app.core.config import Settings
 from app.infra import registry
-from app.infra.queue import QueueUnavailable
+from app.infra.queue.base import QueueUnavailable
 from app.infra.runtime import SETTINGS, runtime_of
 from app.web.api.errors import error_body
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from app.analysis.complexity import ComplexityMetrics, FunctionChange
 from app.analysis.engine import AnalysisResult, analyze_commit
-from app.analysis.parsing import FunctionMetrics
+from app.analysis.measure import FunctionMetrics
 from app.analysis.scoring import REVERT_TOLERANCE, Reason, Score, revert_score, reverted_sha
 from app.jobs.replay import replay
 from tests.analysis.helpers import GitRepo, change, commit_of
@@ -145,7 +145,8 @@ async def test_replay_scores_a_git_revert_as_the_negative_of_the_reverted_commit
 
 
 def test_possible_secrets_cost_a_point_each_at_most_two_and_never_poison() -> None:
-    from app.analysis.security import SecretFinding, SecurityMetrics
+    from app.analysis.secret_rules import SecretFinding
+    from app.analysis.security import SecurityMetrics
 
     found = [SecretFinding("github_token", "tests/t.py", n, "ghp_…", "test") for n in (1, 2, 3)]
     one = _score(security=SecurityMetrics(possible_secrets=found[:1]))

@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.analysis.diff import parse_patch
-from app.analysis.parsing import incremental_edits, line_starts, parse_blob
+from app.analysis.incremental import incremental_edits, line_starts
+from app.analysis.parsing import parse_blob
 from tests.analysis.helpers import make_patch
 
 LINES = ["def f(x):", "    if x:", "        return 1", "    return 2", "", "class A:",

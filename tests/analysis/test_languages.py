@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.analysis.engine import analyze_commit
-from app.analysis.parsing import FunctionMetrics
+from app.analysis.measure import FunctionMetrics
 from tests.analysis.helpers import change, commit_of
 from tests.analysis.lang_cases import CASES, CLAMP_CC, PYTHON, LangCase
 

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from app.analysis.functions import queries_for
 from app.analysis.grammars import GRAMMARS, load_language
 from app.analysis.languages import grammar_of
-from app.analysis.parsing import (
-    BlobCache,
-    FunctionMetrics,
-    blob_key,
-    measure,
-    measure_all,
-    parse_blob,
-    queries_for,
-)
+from app.analysis.measure import FunctionMetrics, measure, measure_all
+from app.analysis.parsing import BlobCache, blob_key, parse_blob
 from tests.analysis.lang_cases import CASES, LangCase
 
 

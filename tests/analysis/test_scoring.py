@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from app.analysis.complexity import ComplexityMetrics, FunctionChange
 from app.analysis.docs import DocMetrics
-from app.analysis.parsing import FunctionMetrics
-from app.analysis.scoring import RULES, Reason, burden, compute_signals, round_points, score_commit
+from app.analysis.measure import FunctionMetrics
+from app.analysis.reasons import score_commit
+from app.analysis.scoring import RULES, Reason, round_points
 from app.analysis.security import RiskyCall, SecurityMetrics
+from app.analysis.signals import burden, compute_signals
 from app.analysis.style import StyleMetrics
 from app.analysis.testing import TestMetrics
 

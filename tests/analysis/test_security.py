@@ -11,19 +11,17 @@ import string
 import pytest
 
 from app.analysis.engine import analyze_commit
-from app.analysis.security import (
+from app.analysis.secret_rules import (
     CONTEXT_DOCS,
     CONTEXT_PLACEHOLDER,
     CONTEXT_PUBLISHABLE,
     CONTEXT_TEST,
     SecretFinding,
-    candidate_lines,
-    measure_security,
     path_context,
     secrets_in_line,
     shannon_entropy,
-    word_lines,
 )
+from app.analysis.security import candidate_lines, measure_security, word_lines
 from tests.analysis.helpers import change, commit_of
 from tests.analysis.secret_corpus import NONE, POSSIBLE, SECRET, corpus, pem
 

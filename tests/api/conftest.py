@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
 from app.core.models import Repository
-from app.entities.service import create_pet
+from app.entities.lifecycle import create_pet
 from app.web.factory import init_app
 from tests.fakes.github_user import CLIENT_ID, CLIENT_SECRET, FakeGitHubUser
 

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.models import CommitAnalysis, Entity, HealthHistory, Repository
-from app.infra.queue import LONG_QUEUE
+from app.infra.registry import LONG_QUEUE
 from app.web.api.ratelimit import LIMITS
 from tests.api.conftest import PUBLIC_URL, bearer, seed_repo, sign_in
 from tests.fakes.github_user import ADMIN, READ, WRITE, FakeGitHubUser

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.infra.bus import RedisBus, event_channel
 from app.infra.runtime import RUNTIME
+from app.web.api import hub as hub_module
 from app.web.api import ws as ws_module
 from tests.api.conftest import ClientFactory, Seeded, seed_repo, sign_in
 from tests.fakes.github_user import WRITE, FakeGitHubUser
@@ -172,7 +173,7 @@ async def test_signed_out_socket_is_closed_at_the_next_refresh(
     assert resp.status == 200
     msg = await next_control(sock)
     assert msg.type == aiohttp.WSMsgType.CLOSE
-    assert msg.data == ws_module.CLOSE_SESSION_ENDED
+    assert msg.data == hub_module.CLOSE_SESSION_ENDED
 
 
 def _stalled_socket(port: int, path: str) -> socket.socket:
@@ -195,7 +196,7 @@ async def test_slow_client_is_dropped_and_never_holds_up_others(
     client: TestClient, github: FakeGitHubUser, db: DB
 ) -> None:
     public = await seed_repo(db, github, "acme/open", private=False)
-    hub = client.app[ws_module.HUB]
+    hub = client.app[hub_module.HUB]
     stalled = await asyncio.to_thread(_stalled_socket, client.port, "/api/ws?repository=acme/open")
     fast = await client.ws_connect("/api/ws?repository=acme/open", max_msg_size=0)
     try:
@@ -237,26 +238,26 @@ def test_client_bounds_unsent_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
         return frozenset()
 
     clock = [100.0]
-    monkeypatch.setattr(ws_module.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(hub_module.time, "monotonic", lambda: clock[0])
     transport = Transport()
-    client = ws_module.Client(transport, frozenset({1}), refresh)  # type: ignore[arg-type]
-    frame = ws_module.text_frame(b"x" * 1000)
+    client = hub_module.Client(transport, frozenset({1}), refresh)  # type: ignore[arg-type]
+    frame = hub_module.text_frame(b"x" * 1000)
     assert client.offer(frame)  # held until the snapshot is out
     assert client.go_live() and transport.backlog == len(frame)
-    transport.backlog = ws_module.SOFT_LIMIT + 1
+    transport.backlog = hub_module.SOFT_LIMIT + 1
     assert client.offer(frame)  # slow, but within the timeout
-    clock[0] += ws_module.SLOW_TIMEOUT + 1
+    clock[0] += hub_module.SLOW_TIMEOUT + 1
     assert not client.offer(frame)
-    transport.backlog = ws_module.HARD_LIMIT + 1
-    fresh = ws_module.Client(transport, frozenset({1}), refresh)  # type: ignore[arg-type]
+    transport.backlog = hub_module.HARD_LIMIT + 1
+    fresh = hub_module.Client(transport, frozenset({1}), refresh)  # type: ignore[arg-type]
     fresh.live = True
     assert not fresh.offer(frame)
 
 
 def test_text_frame_lengths() -> None:
-    assert ws_module.text_frame(b"hi") == b"\x81\x02hi"
-    assert ws_module.text_frame(b"x" * 200)[:4] == b"\x81\x7e\x00\xc8"
-    assert ws_module.text_frame(b"x" * 70000)[:10] == b"\x81\x7f" + (70000).to_bytes(8, "big")
+    assert hub_module.text_frame(b"hi") == b"\x81\x02hi"
+    assert hub_module.text_frame(b"x" * 200)[:4] == b"\x81\x7e\x00\xc8"
+    assert hub_module.text_frame(b"x" * 70000)[:10] == b"\x81\x7f" + (70000).to_bytes(8, "big")
 
 
 async def test_fan_out_across_two_app_instances_through_redis(
@@ -308,7 +309,7 @@ async def test_embedded_mode_uses_the_local_bus(
     from datetime import UTC, datetime
 
     from app.core.models import Repository
-    from app.entities.service import create_pet
+    from app.entities.lifecycle import create_pet
 
     async with runtime.sessionmaker.begin() as session:
         row = Repository(github_id=5, full_name="acme/open", owner_login="acme", private=False)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.infra.bus import RedisBus, event_channel, session_ended
 from app.jobs.handlers.authorization import authorization_revoked
+from app.web.api import hub as hub_module
 from app.web.api import ws as ws_module
 from tests.api.conftest import ClientFactory, bearer, seed_repo, sign_in
 from tests.api.test_ws import event, next_control, next_event, no_event, publish
@@ -31,7 +32,7 @@ async def closed_within(sock: aiohttp.ClientWebSocketResponse, seconds: float) -
     started = time.monotonic()
     msg = await next_control(sock, timeout=seconds)
     assert msg.type == aiohttp.WSMsgType.CLOSE, msg
-    assert msg.data == ws_module.CLOSE_SESSION_ENDED
+    assert msg.data == hub_module.CLOSE_SESSION_ENDED
     return time.monotonic() - started
 
 
@@ -145,7 +146,7 @@ async def test_session_ended_while_connecting_is_closed_at_once(
 
     async def logout_meanwhile(request: Any, principal: Any, public: Any) -> Any:
         rows = await real(request, principal, public)
-        hub = request.config_dict[ws_module.HUB]
+        hub = request.config_dict[hub_module.HUB]
         hub.dispatch(session_ended(principal.user_id, principal.jti))
         return rows
 
@@ -158,8 +159,8 @@ async def test_session_ended_while_connecting_is_closed_at_once(
 
 
 def test_ended_sessions_match_by_person_session_and_time() -> None:
-    hub = ws_module.Hub()
-    client = ws_module.Client(
+    hub = hub_module.Hub()
+    client = hub_module.Client(
         transport=None,  # type: ignore[arg-type]
         repo_ids=frozenset(),
         refresh=None,  # type: ignore[arg-type]

@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.models import Entity, HealthHistory, Repository
-from app.entities import rules, service
+from app.entities import lifecycle, rules
 from app.entities.cron import CronResult, id_ranges, run_cron
+from app.entities.lifecycle import create_pet
+from app.entities.pet_rows import pet_state, write_state
 from app.entities.rules import PetState
-from app.entities.service import create_pet, pet_state, write_state
 from tests.entities.conftest import T0, add_repository
 
 Maker = async_sessionmaker[AsyncSession]
@@ -225,7 +226,7 @@ async def test_commit_racing_the_cron_is_never_charged_twice(pg_sessionmaker: Ma
     born = now - timedelta(days=rules.GRACE_DAYS + 2)
     ids = await insert_pets(pg_sessionmaker, [rules.new_pet(born), rules.new_pet(born)], born)
     async with pg_sessionmaker() as holder, holder.begin():
-        update = await service.record_commit(holder, ids[0], -10, now - timedelta(minutes=1))
+        update = await lifecycle.record_commit(holder, ids[0], -10, now - timedelta(minutes=1))
         assert update.after.health == 98 - 10
         cron_task = asyncio.create_task(run_cron(pg_sessionmaker, now, partitions=1))
         await asyncio.sleep(0.5)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.entities import rules, service
+from app.entities import rules
+from app.entities.pet_rows import decay_params
 from app.jobs.repo_config import DECAY_ERROR, RepoConfig, parse_config
 
 
@@ -65,6 +66,6 @@ def test_stored_setting_round_trips_to_the_pet() -> None:
     config = parse_config("decay: {grace_days: 21, per_day: 1}\n")
     stored = config.as_dict()
     assert RepoConfig.from_dict(stored) == config
-    assert service.decay_params(stored) == (21, 1)
-    assert service.decay_params(parse_config("decay: off\n").as_dict()) == (rules.GRACE_DAYS, 0)
-    assert service.decay_params({"name": "old row"}) == (rules.GRACE_DAYS, rules.DECAY_PER_DAY)
+    assert decay_params(stored) == (21, 1)
+    assert decay_params(parse_config("decay: off\n").as_dict()) == (rules.GRACE_DAYS, 0)
+    assert decay_params({"name": "old row"}) == (rules.GRACE_DAYS, rules.DECAY_PER_DAY)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.models import CommitAnalysis, Entity, Repository
-from app.entities import rules, service
+from app.entities import lifecycle, rules
 from app.entities.cron import run_cron
 from app.read import history, pets
 from tests.entities.conftest import T0, add_repository
@@ -45,7 +45,7 @@ async def commit(
         )
         session.add(row)
         await session.flush()
-        await service.record_commit(session, pet_id, delta, at, row.id)
+        await lifecycle.record_commit(session, pet_id, delta, at, row.id)
     return row
 
 
@@ -56,7 +56,7 @@ async def life(maker: Maker) -> tuple[Repository, Entity, list[CommitAnalysis]]:
     """
     repo = await add_repository(maker)
     async with maker() as session, session.begin():
-        pet = await service.create_pet(session, repo, T0)
+        pet = await lifecycle.create_pet(session, repo, T0)
     rows = [
         await commit(maker, repo, pet.id, i, T0 + h * HOUR, d) for i, (h, d) in enumerate(COMMITS)
     ]
@@ -65,7 +65,7 @@ async def life(maker: Maker) -> tuple[Repository, Entity, list[CommitAnalysis]]:
     late = T0 + 60 * DAY
     rows.append(await commit(maker, repo, pet.id, 99, late, 5))
     async with maker() as session, session.begin():
-        await service.revive_pet(session, pet.id, late + HOUR)
+        await lifecycle.revive_pet(session, pet.id, late + HOUR)
     return repo, pet, rows
 
 

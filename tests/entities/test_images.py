@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
 from app.core.models import Entity, EntityImage
-from app.entities import images, jobs, rules, service
+from app.entities import images, jobs, lifecycle, pictures, rules
 from app.entities.images import Outcome, PetLook
 from tests.entities.conftest import T0, FakeGemini, add_repository, png_bytes
 
@@ -172,7 +172,7 @@ async def new_pet(maker: Maker) -> Entity:
     """A committed pet with its sprites."""
     repo = await add_repository(maker, language="Python")
     async with maker() as session, session.begin():
-        return await service.create_pet(session, repo, T0)
+        return await lifecycle.create_pet(session, repo, T0)
 
 
 def job_ctx(settings: Settings, maker: Maker, bus: RecordingBus) -> dict[str, Any]:
@@ -212,13 +212,13 @@ async def test_job_generates_five_states_with_the_reference(
         assert inline_images(request) == [thriving]
     assert len(fake_gemini.requests) == 5
     assert len({r.content_hash for r in rows.values()}) == 7
-    url = service.image_url(entity)
+    url = pictures.image_url(entity)
     assert url == f"/images/{rows['thriving'].content_hash}.webp"
     (event,) = bus.events
     assert event["type"] == "health_update" and event["entity_id"] == pet.id
     assert event["visual_url"].endswith(url) and event["repository_id"] == pet.repository_id
     async with pg_sessionmaker() as session:
-        assert await service.load_image(session, rows["okay"].content_hash) == (
+        assert await pictures.load_image(session, rows["okay"].content_hash) == (
             "image/webp",
             rows["okay"].data,
         )
@@ -239,7 +239,7 @@ async def test_job_three_500s_keep_the_sprite(
     assert {s: (r.source, r.content_hash) for s, r in rows.items()} == {
         s: ("sprite", r.content_hash) for s, r in before.items()
     }
-    assert service.needs_image(entity, "thriving"), "a failure may be retried later"
+    assert pictures.needs_image(entity, "thriving"), "a failure may be retried later"
     assert bus.events == []
 
 
@@ -253,7 +253,7 @@ async def test_job_image_safety_keeps_the_sprite_and_is_not_asked_again(
     assert await jobs.generate_images(ctx, pet.id) == {"thriving": "blocked"}
     rows, entity = await stored(pg_sessionmaker, pet.id)
     assert rows["thriving"].source == "sprite"
-    assert not service.needs_image(entity, "thriving")
+    assert not pictures.needs_image(entity, "thriving")
     assert await jobs.generate_images(ctx, pet.id, ["healthy"]) == {}
     assert len(fake_gemini.requests) == 1
 
@@ -267,8 +267,8 @@ async def test_job_for_one_state_reuses_the_stored_reference(
     fake_gemini.script = ["ok", "safety", "safety", "safety", "safety"]
     await jobs.generate_images(ctx, pet.id)
     async with pg_sessionmaker() as session, session.begin():
-        entity = await service.lock_pet(session, pet.id)
-        service.mark_image_status(entity, "poor", "failed")
+        entity = await lifecycle.lock_pet(session, pet.id)
+        pictures.mark_image_status(entity, "poor", "failed")
     assert await jobs.generate_images(ctx, pet.id, ["poor"]) == {"poor": "generated"}
     rows, _ = await stored(pg_sessionmaker, pet.id)
     assert inline_images(fake_gemini.requests[-1]) == [rows["thriving"].data]
@@ -283,7 +283,7 @@ async def test_sleeping_variant_is_drawn_from_the_reference(
     ctx = job_ctx(gemini_settings, pg_sessionmaker, RecordingBus())
     await jobs.generate_images(ctx, pet.id, ["thriving"])
     rows, entity = await stored(pg_sessionmaker, pet.id)
-    assert rows["sleeping"].source == "sprite" and service.needs_image(entity, "sleeping")
+    assert rows["sleeping"].source == "sprite" and pictures.needs_image(entity, "sleeping")
     assert await jobs.generate_images(ctx, pet.id, ["sleeping"]) == {"sleeping": "generated"}
     rows, _ = await stored(pg_sessionmaker, pet.id)
     assert rows["sleeping"].source == "gemini"

@@ -13,7 +13,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.models import EntityImage, Repository
-from app.entities import jobs, rules, service
+from app.entities import jobs, lifecycle, pictures, rules, shapes
+from app.entities.pet_rows import decay_params
 from app.entities.rules import PetState
 from tests.entities.conftest import T0, add_repository
 
@@ -161,7 +162,7 @@ async def _pet(maker: Maker, config: dict[str, Any] | None = None) -> tuple[int,
         row = await session.get(Repository, repo.id)
         assert row is not None
         row.config = config
-        entity = await service.create_pet(session, row, T0)
+        entity = await lifecycle.create_pet(session, row, T0)
         return entity.id, row
 
 
@@ -169,14 +170,14 @@ async def test_birth_and_commits_follow_the_stored_setting(any_sessionmaker: Mak
     """A pet is born with the repository's `decay:`; a commit picks up a changed one."""
     entity_id, repo = await _pet(any_sessionmaker, {"grace_days": 10, "decay_per_day": 0})
     async with any_sessionmaker() as session, session.begin():
-        entity = await service.lock_pet(session, entity_id)
+        entity = await lifecycle.lock_pet(session, entity_id)
         assert (entity.grace_days, entity.decay_per_day) == (10, 0)
         row = await session.get(Repository, repo.id)
         assert row is not None
         row.config = {"grace_days": 1, "decay_per_day": 7}
-        await service.record_commit(session, entity_id, 0, T0 + DAY)
+        await lifecycle.record_commit(session, entity_id, 0, T0 + DAY)
         assert (entity.grace_days, entity.decay_per_day) == (1, 7)
-    assert service.decay_params(None) == (rules.GRACE_DAYS, rules.DECAY_PER_DAY)
+    assert decay_params(None) == (rules.GRACE_DAYS, rules.DECAY_PER_DAY)
 
 
 async def test_hibernate_stores_the_sleeper_and_a_commit_wakes_it(any_sessionmaker: Maker) -> None:
@@ -189,23 +190,23 @@ async def test_hibernate_stores_the_sleeper_and_a_commit_wakes_it(any_sessionmak
             )
         )
     async with any_sessionmaker() as session, session.begin():
-        update = await service.hibernate_pet(session, entity_id, T0 + DAY, T0 + 30 * DAY)
+        update = await lifecycle.hibernate_pet(session, entity_id, T0 + DAY, T0 + 30 * DAY)
         assert update.after.asleep and update.visual_changed
         (event,) = update.events
         assert event["type"] == "health_update" and event["sleeping"] is True
-        assert event["change_reason"] == service.REASON_ASLEEP
+        assert event["change_reason"] == lifecycle.REASON_ASLEEP
         repo = await session.get(Repository, update.entity.repository_id)
         assert repo is not None
-        doc = service.entity_to_dict(update.entity, repo)
+        doc = shapes.entity_to_dict(update.entity, repo)
         assert doc["sleeping"] and doc["sleep_until"] == (T0 + 30 * DAY).isoformat()
-        assert doc["visual_url"] == service.image_url(update.entity, rules.SLEEPING_VISUAL)
+        assert doc["visual_url"] == pictures.image_url(update.entity, rules.SLEEPING_VISUAL)
     async with any_sessionmaker() as session:
         states = await session.scalars(
             select(EntityImage.state).where(EntityImage.entity_id == entity_id)
         )
         assert "sleeping" in set(states)
     async with any_sessionmaker() as session, session.begin():
-        woke = await service.record_commit(session, entity_id, 3, T0 + 10 * DAY)
+        woke = await lifecycle.record_commit(session, entity_id, 3, T0 + 10 * DAY)
         assert not woke.after.asleep and woke.entity.sleep_until is None
         assert woke.after.health == 100, "no decay charged for the nap"
 
@@ -214,10 +215,10 @@ async def test_hibernating_a_dead_pet_is_refused(any_sessionmaker: Maker) -> Non
     """A pet whose death fell due is dead, not asleep."""
     entity_id, _ = await _pet(any_sessionmaker)
     async with any_sessionmaker() as session, session.begin():
-        await service.record_commit(session, entity_id, -100, T0)
+        await lifecycle.record_commit(session, entity_id, -100, T0)
     with pytest.raises(rules.PetDead):
         async with any_sessionmaker() as session, session.begin():
-            await service.hibernate_pet(session, entity_id, T0 + 2 * DAY)
+            await lifecycle.hibernate_pet(session, entity_id, T0 + 2 * DAY)
 
 
 class RecordingBus:
@@ -237,7 +238,7 @@ async def test_decay_job_says_hungry_once_and_wakes_sleepers(
     hungry_id, _ = await _pet(any_sessionmaker)
     sleeper_id, _ = await _pet(any_sessionmaker)
     async with any_sessionmaker() as session, session.begin():
-        await service.hibernate_pet(session, sleeper_id, T0, T0 + 4 * DAY + timedelta(hours=2))
+        await lifecycle.hibernate_pet(session, sleeper_id, T0, T0 + 4 * DAY + timedelta(hours=2))
     bus = RecordingBus()
     ctx = {"sessionmaker": any_sessionmaker, "bus": bus}
 
@@ -245,8 +246,8 @@ async def test_decay_job_says_hungry_once_and_wakes_sleepers(
     assert (await jobs.decay_pets(ctx))["decayed"] == 1
     (hungry,) = [e for e in bus.events if e.get("reason") == "hungry"]
     async with any_sessionmaker() as session:
-        name = (await service.lock_pet(session, hungry_id)).name
-        assert not (await service.lock_pet(session, sleeper_id)).sleeping_since
+        name = (await lifecycle.lock_pet(session, hungry_id)).name
+        assert not (await lifecycle.lock_pet(session, sleeper_id)).sleeping_since
     assert hungry["type"] == "status_change" and hungry["entity_id"] == hungry_id
     assert hungry["message"] == f"{name} is hungry"
     assert hungry["old_status"] == hungry["new_status"] == "alive"

@@ -2,6 +2,11 @@
 
 Every request is checked against GitHub's OpenAPI description; a request GitHub would reject
 is answered 400 and recorded in `errors`, so tests assert `fake.errors == []`.
+
+Commits carry GitHub's `files[]` (renames with `previous_filename`, no `patch` for binary
+files); blobs are served by sha and contents by path and ref, base64 with line breaks as
+GitHub sends them. This is the only fake GitHub App server; `tests/fakes/github_user.py` is
+the user-facing (OAuth) side.
 """
 
 from __future__ import annotations
@@ -85,6 +90,8 @@ class FakeGitHub:
     manifests: dict[str, dict[str, Any]] = field(default_factory=dict)
     rate_remaining: int = 5000
     url: str = ""
+    slug: str = "tamagitto-test"
+    prefix: str = ""
 
     def __post_init__(self) -> None:
         if not self.private_key_pem:
@@ -147,18 +154,27 @@ class FakeGitHub:
         parents: list[str] | None = None,
         branch: str | None = "main",
         date: str = "2026-11-20T10:00:00Z",
+        author_date: str | None = None,
         before: dict[str, bytes] | None = None,
         after: dict[str, bytes] | None = None,
     ) -> dict[str, Any]:
-        """A commit with its files (GitHub's `files[]` shape) and file contents at both sides."""
-        parent = (parents or [None])[0]
+        """A commit with its files (GitHub's `files[]` shape) and file contents at both sides.
+
+        `date` is the committer's date, `author_date` (default: the same) the author's, so a
+        test can tell which one a reader takes. Both sides' contents are also served as blobs.
+        """
+        parent = parents[0] if parents else None
         commit = {
             "sha": sha,
             "node_id": "C_x",
             "html_url": f"https://github.com/{full_name}/commit/{sha}",
             "commit": {
                 "message": message,
-                "author": {"name": "Octo Cat", "email": "octo@example.com", "date": date},
+                "author": {
+                    "name": "Octo Cat",
+                    "email": "octo@example.com",
+                    "date": author_date or date,
+                },
                 "committer": {"name": "Octo Cat", "email": "octo@example.com", "date": date},
             },
             "author": {"login": "octocat", "id": 1},
@@ -178,8 +194,9 @@ class FakeGitHub:
             for entry in files:
                 if entry["filename"] == path:
                     entry["sha"] = blob
-        if parent:
-            for path, data in (before or {}).items():
+        for path, data in (before or {}).items():
+            self.blobs[git_blob_sha(data)] = data
+            if parent:
                 self.contents[(full_name, parent, path)] = data
         if branch:
             self.branches.setdefault(full_name, {}).setdefault(branch, []).append(sha)
@@ -194,9 +211,20 @@ class FakeGitHub:
         *,
         message: str = "change",
         branch: str = "master",
+        renames: dict[str, str] | None = None,
+        date: str = "2026-11-20T10:00:00Z",
+        author_date: str | None = None,
     ) -> dict[str, Any]:
-        """A commit given as {path: (before, after)}; patches and blobs are derived."""
-        changes = [file_change(path, before, after) for path, (before, after) in files.items()]
+        """A commit given as {path: (before, after)}; patches and blobs are derived.
+
+        `renames` maps a new path to its old one: the entry is `renamed`, and its "before"
+        lives at the old path in the parent.
+        """
+        old = renames or {}
+        changes = [
+            file_change(path, before, after, previous=old.get(path))
+            for path, (before, after) in files.items()
+        ]
         return self.add_commit(
             full_name,
             sha,
@@ -204,7 +232,9 @@ class FakeGitHub:
             message=message,
             parents=[parent],
             branch=branch,
-            before={p: b for p, (b, _) in files.items() if b is not None},
+            date=date,
+            author_date=author_date,
+            before={old.get(p, p): b for p, (b, _) in files.items() if b is not None},
             after={p: a for p, (_, a) in files.items() if a is not None},
         )
 
@@ -233,6 +263,15 @@ class FakeGitHub:
         """Recorded requests for one operationId."""
         return [r for r in self.requests if r.operation == operation]
 
+    def issue_token(self, installation_id: int) -> str:
+        """An installation token, as `POST /app/installations/{id}/access_tokens` mints it.
+
+        Tests of code that is handed a ready client (the commit source) start from one.
+        """
+        token = "ghs_" + secrets.token_hex(18)
+        self.tokens[token] = (installation_id, datetime.now(UTC) + self.token_lifetime)
+        return token
+
     # ---- server ------------------------------------------------------------------------------
 
     def make_app(self) -> web.Application:
@@ -244,6 +283,11 @@ class FakeGitHub:
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         body = await self._body(request)
         path = request.path
+        if self.prefix:
+            # GitHub Enterprise Server serves the REST API under `/api/v3`.
+            if not path.startswith(self.prefix + "/"):
+                return _error(404, "Not Found")
+            path = path.removeprefix(self.prefix)
         try:
             operation = validate_request(request.method, path, dict(request.query), body)
         except OpenAPIMismatch as exc:
@@ -340,18 +384,22 @@ class FakeGitHub:
             inst = int(p["installation_id"])
             if inst not in self.installations:
                 return _error(404, "Not Found")
-            token = "ghs_" + secrets.token_hex(18)
-            expires = datetime.now(UTC) + self.token_lifetime
-            self.tokens[token] = (inst, expires)
+            token = self.issue_token(inst)
             return web.json_response(
                 {
                     "token": token,
-                    "expires_at": _iso(expires),
+                    "expires_at": _iso(self.tokens[token][1]),
                     "permissions": {"contents": "read", "statuses": "write"},
                     "repository_selection": "all",
                 },
                 status=201,
             )
+
+        @route("GET", "/app")
+        async def get_app(request: web.Request, p: dict[str, str], body: Any) -> web.Response:
+            if (denied := self._check_jwt(request)) is not None:
+                return denied
+            return web.json_response({"id": self.app_id, "slug": self.slug, "name": self.slug})
 
         @route("GET", "/repos/{owner}/{repo}")
         async def get_repo(request: web.Request, p: dict[str, str], body: Any) -> web.Response:
@@ -428,7 +476,7 @@ class FakeGitHub:
                     "encoding": "base64",
                     "node_id": "B_x",
                     "url": f"{self.url}/repos/{full}/git/blobs/{p['file_sha']}",
-                    "content": base64.b64encode(data).decode(),
+                    "content": _base64(data),
                 }
             )
 
@@ -491,10 +539,10 @@ class FakeGitHub:
                 "type": "file",
                 "path": p["path"],
                 "name": p["path"],
-                "sha": secrets.token_hex(20),
+                "sha": git_blob_sha(data),
                 "size": len(data),
                 "encoding": "base64",
-                "content": base64.b64encode(data).decode(),
+                "content": _base64(data),
             }
         )
 
@@ -513,25 +561,46 @@ def git_blob_sha(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
-def file_change(path: str, before: bytes | None, after: bytes | None) -> dict[str, Any]:
-    """A `files[]` entry with a real unified-diff patch, as GET a commit returns it."""
+def file_change(
+    path: str, before: bytes | None, after: bytes | None, *, previous: str | None = None
+) -> dict[str, Any]:
+    """A `files[]` entry with a real unified-diff patch, as GET a commit returns it.
+
+    A binary file (a NUL byte on either side) has no `patch` and zero counts, as on GitHub;
+    `previous` makes the entry a rename from that path.
+    """
+    status = "added" if before is None else ("removed" if after is None else "modified")
+    entry: dict[str, Any] = {
+        "filename": path,
+        "status": "renamed" if previous else status,
+        "additions": 0,
+        "deletions": 0,
+        "changes": 0,
+        "sha": git_blob_sha(after if after is not None else before or b""),
+    }
+    if previous:
+        entry["previous_filename"] = previous
+    if b"\0" not in (before or b"") + (after or b""):
+        lines = _diff_lines(before, after)
+        added = sum(1 for x in lines if x.startswith("+"))
+        removed = sum(1 for x in lines if x.startswith("-"))
+        entry.update(additions=added, deletions=removed, changes=added + removed)
+        entry["patch"] = "\n".join(lines)
+    return entry
+
+
+def _diff_lines(before: bytes | None, after: bytes | None) -> list[str]:
+    """The hunks of a unified diff, headers dropped, as GitHub's `patch` has them."""
     import difflib
 
     old = (before or b"").decode().splitlines()
     new = (after or b"").decode().splitlines()
-    lines = list(difflib.unified_diff(old, new, lineterm="", n=3))[2:]
-    added = sum(1 for x in lines if x.startswith("+"))
-    removed = sum(1 for x in lines if x.startswith("-"))
-    status = "added" if before is None else ("removed" if after is None else "modified")
-    return {
-        "filename": path,
-        "status": status,
-        "additions": added,
-        "deletions": removed,
-        "changes": added + removed,
-        "patch": "\n".join(lines),
-        "sha": git_blob_sha(after or b""),
-    }
+    return list(difflib.unified_diff(old, new, lineterm="", n=3))[2:]
+
+
+def _base64(data: bytes) -> str:
+    """Base64 with line breaks, as GitHub's blob and contents responses carry it."""
+    return base64.encodebytes(data).decode()
 
 
 def _iso(when: datetime) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core import db
 from app.core.config import Settings
 from app.core.models import Repository
-from app.entities.service import create_pet
+from app.entities.lifecycle import create_pet
 from app.web.api.sessions import issue
 from app.web.factory import init_app
 from tests.conftest import TcpProxy

@@ -22,11 +22,11 @@ from arq.constants import default_queue_name, retry_key_prefix
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.infra.queue import (
+from app.infra.queue.arq import ArqQueue
+from app.infra.queue.inline import InlineQueue
+from app.infra.registry import (
     MAX_TRIES,
     NORMAL_TIMEOUT,
-    ArqQueue,
-    InlineQueue,
     durable,
     is_transient,
     transient_backoff,

@@ -21,7 +21,8 @@ from redis.exceptions import ResponseError
 
 from app.core.config import Settings
 from app.infra.group_commit import GroupCommit, UniqueJob
-from app.infra.queue import DONE_PREFIX, WINDOW_PREFIX, ArqQueue, QueueUnavailable
+from app.infra.queue.arq import DONE_PREFIX, WINDOW_PREFIX, ArqQueue
+from app.infra.queue.base import QueueUnavailable
 from app.infra.runtime import RUNTIME
 from app.web.factory import init_app
 from tests.conftest import TcpProxy, webhook_headers

@@ -22,7 +22,8 @@ import pytest
 from arq.connections import RedisSettings, create_pool
 
 from app.core.config import Settings
-from app.infra.queue import ArqQueue, durable
+from app.infra.queue.arq import ArqQueue
+from app.infra.registry import durable
 from app.web.factory import init_app
 from tests.redis_server import RedisServer, free_port
 from worker.durable import DurableWorker

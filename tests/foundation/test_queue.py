@@ -12,7 +12,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.models import Job
-from app.infra.queue import ArqQueue, InlineQueue
+from app.infra.queue.arq import ArqQueue
+from app.infra.queue.inline import InlineQueue
 
 calls: list[tuple[Any, ...]] = []
 
@@ -129,7 +130,7 @@ async def test_inline_cron_runs_arq_cron_definitions() -> None:
     """Embedded mode runs the same `arq.cron` definitions, on copies of them."""
     from arq.cron import cron
 
-    from app.infra.queue import InlineCron
+    from app.infra.queue.inline import InlineCron
 
     calls.clear()
     job = cron(record, name="tick", second=set(range(60)))

@@ -7,7 +7,7 @@ from typing import Any
 
 from app.infra import registry
 from app.infra.job_context import JobContext
-from app.infra.queue import ParkedJob
+from app.infra.queue.base import ParkedJob
 from app.jobs.functions import CRON_JOBS, FUNCTIONS, LONG_FUNCTIONS
 
 
@@ -33,7 +33,7 @@ class RecordingQueue:
 
 def test_every_job_function_and_cron_job_is_named_in_the_registry() -> None:
     assert {f.__name__ for f in FUNCTIONS} == registry.JOBS
-    assert {c.name for c in CRON_JOBS} == {registry.DECAY, registry.POLL_ALL}
+    assert {c.name for c in CRON_JOBS} == {registry.DECAY, registry.POLL_ALL, registry.SWEEP_CHECKS}
     assert {f.__name__ for f in LONG_FUNCTIONS} <= registry.LONG_JOBS
 
 
@@ -45,6 +45,7 @@ def test_job_ids_keep_their_formats() -> None:
     assert registry.trigger_job_id(3, now=120.5) == "trigger:3:2"
     assert registry.images_job_id(4, None) == "generate_images:4:all"
     assert registry.images_job_id(4, ["sad", "happy"]) == "generate_images:4:happy+sad"
+    assert registry.forecast_job_id(3, 7, "abc", 9001) == "forecast:3:7:abc:9001"
 
 
 async def test_helpers_queue_the_registered_name_args_and_id() -> None:
@@ -55,6 +56,7 @@ async def test_helpers_queue_the_registered_name_args_and_id() -> None:
     await registry.enqueue_push_status(queue, 3, "def", ("abc", "def"))
     await registry.enqueue_images(queue, 4, None)
     await registry.enqueue_images(queue, 4, ["sad"])
+    await registry.enqueue_forecast(queue, 3, 7, "abc", 9001)
     assert queue.calls == [
         ("process_event", ("push", "d-1", "{}"), {"job_id": "delivery:d-1", "unique_for": 60.0}),
         ("analyze_commit", (3, "abc", False, "prev"), {"job_id": "analyze:3:abc"}),
@@ -62,6 +64,7 @@ async def test_helpers_queue_the_registered_name_args_and_id() -> None:
         ("post_push_status", (3, "def", ["abc", "def"]), {"job_id": "push-status:3:def"}),
         ("generate_images", (4,), {"job_id": "generate_images:4:all"}),
         ("generate_images", (4, ["sad"]), {"job_id": "generate_images:4:sad"}),
+        ("forecast_pull_request", (3, 7, "abc", 9001), {"job_id": "forecast:3:7:abc:9001"}),
     ]
     await registry.enqueue_poll(queue, 5)
     name, args, options = queue.calls[-1]

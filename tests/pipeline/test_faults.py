@@ -103,7 +103,7 @@ async def test_crash_before_commit_applies_once(
     """The job dies after analysing, inside the transaction: the retry applies it once."""
     p = pipeline
     one_commit(p)
-    from app.jobs import pipeline as module
+    from app.jobs import apply as module
 
     real = module.record_commit
 

@@ -20,8 +20,7 @@ from sqlalchemy import select
 
 from app.core.config import Settings
 from app.core.models import CommitAnalysis, Entity, HealthHistory, Job, PendingCommit, Repository
-from app.infra.queue import MAX_TRIES
-from app.infra.registry import analyze_job_id
+from app.infra.registry import MAX_TRIES, analyze_job_id
 from app.infra.runtime import RUNTIME, Runtime, open_runtime
 from app.jobs.functions import TABLE
 from app.jobs.ordering import STALL_AFTER
@@ -221,15 +220,15 @@ async def test_two_jobs_on_one_pet_at_once_both_count(
     p = modes
     p.add_commit(SHA1, BASE, {"calc.py": (CALC_BEFORE, CALC_AFTER)}, "document and clamp")
     p.add_commit(SHA3, BASE, {"tangle.py": (None, NESTED)}, "add a tangled function")
-    from app.entities import service
+    from app.entities import lifecycle
 
-    settle = service.settle_pet
+    settle = lifecycle.settle_pet
 
     async def slow_settle(*args: Any, **kwargs: Any) -> Any:
         await asyncio.sleep(0.3)  # the pet is read: hold the transaction open
         return await settle(*args, **kwargs)
 
-    monkeypatch.setattr(service, "settle_pet", slow_settle)
+    monkeypatch.setattr(lifecycle, "settle_pet", slow_settle)
     async with contextlib.AsyncExitStack() as stack:
         ctxs = [
             (
@@ -257,7 +256,7 @@ async def test_crash_inside_the_apply_leaves_nothing(
     crash after the row was written must not leave the commit 'applied' with health untouched."""
     p = modes
     p.add_commit(SHA1, BASE, {"calc.py": (CALC_BEFORE, CALC_AFTER)}, "document and clamp")
-    from app.jobs import pipeline as module
+    from app.jobs import apply as module
 
     real = module.record_commit
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core import db
 from app.core.models import CommitAnalysis, Entity, Repository
-from app.entities import rules, service
+from app.entities import lifecycle, rules
 
 # The main demo pet: a JavaScript repository with five analysed commits on five days.
 MAIN = "octo-org/hello-pets"
@@ -122,7 +122,7 @@ async def add_commit(
     )
     session.add(analysis)
     await session.flush()
-    await service.record_commit(session, entity.id, delta, at, analysis.id)
+    await lifecycle.record_commit(session, entity.id, delta, at, analysis.id)
     return analysis
 
 
@@ -130,7 +130,7 @@ async def seed_main(session: AsyncSession, now: datetime, seeded: Seeded) -> Non
     """MAIN with five commits on five different days (no decay between them)."""
     repository = await add_repository(session, MAIN, 1001, "JavaScript")
     born = now - timedelta(days=COMMITS[0][0], hours=1)
-    entity = await service.create_pet(session, repository, born)
+    entity = await lifecycle.create_pet(session, repository, born)
     for index, (days, delta, message, reasons) in enumerate(COMMITS):
         sha = sha_for(MAIN, index)
         await add_commit(
@@ -147,7 +147,7 @@ async def seed_states(session: AsyncSession, now: datetime, seeded: Seeded) -> N
     for offset, (state, health) in enumerate(STATE_HEALTH.items()):
         full_name = f"demo/{state}"
         repository = await add_repository(session, full_name, 2000 + offset, "Python")
-        entity = await service.create_pet(session, repository, now - timedelta(hours=2))
+        entity = await lifecycle.create_pet(session, repository, now - timedelta(hours=2))
         sha = sha_for(full_name, 0)
         at = now - timedelta(hours=1)
         await add_commit(
@@ -155,18 +155,18 @@ async def seed_states(session: AsyncSession, now: datetime, seeded: Seeded) -> N
         )
         seeded.states[state] = full_name
     dead_repo = await add_repository(session, DEAD_REPO, 2100, "Go")
-    dead = await service.create_pet(session, dead_repo, now - timedelta(days=10))
+    dead = await lifecycle.create_pet(session, dead_repo, now - timedelta(days=10))
     dead.health, dead.status, dead.died_at = 0, rules.DEAD, now - timedelta(hours=5)
     seeded.states[rules.DEAD_VISUAL] = DEAD_REPO
     secret = await add_repository(session, PRIVATE, 3000, "Rust", private=True)
-    await service.create_pet(session, secret, now - timedelta(days=1))
+    await lifecycle.create_pet(session, secret, now - timedelta(days=1))
 
 
 async def seed_story(session: AsyncSession, now: datetime, seeded: Seeded) -> None:
     """STORY: +9 at 100, −90, five decay days to 0, death a day later, revival, one commit."""
     repository = await add_repository(session, STORY, 2200, "Python")
     day = timedelta(days=1)
-    entity = await service.create_pet(session, repository, now - 20 * day)
+    entity = await lifecycle.create_pet(session, repository, now - 20 * day)
     await add_commit(
         session,
         repository,
@@ -181,8 +181,8 @@ async def seed_story(session: AsyncSession, now: datetime, seeded: Seeded) -> No
         session, repository, entity, sha_for(STORY, 1), now - 19 * day, -90, "Rewrite", []
     )
     for days_ago in range(15, 8, -1):  # the daily decay: 10 → 0 in five days, death a day later
-        await service.settle_pet(session, entity, now - days_ago * day)
-    born = await service.revive_pet(session, entity.id, now - 5 * day)
+        await lifecycle.settle_pet(session, entity, now - days_ago * day)
+    born = await lifecycle.revive_pet(session, entity.id, now - 5 * day)
     await add_commit(
         session,
         repository,

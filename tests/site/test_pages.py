@@ -11,12 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import jwt
 import pytest
 import yaml
 from aiohttp import web
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select, update
 
 from app.analysis import scoring
@@ -28,6 +25,7 @@ from app.infra.runtime import RUNTIME
 from app.jobs import repo_config
 from app.web.factory import init_app
 from app.web.site import docs, handlers, landing, templating
+from tests.fakes.github import FakeGitHub
 from tests.site.helpers import embedded_json, find, parse
 from tests.site.seed import MAIN, PRIVATE, Seeded, sha_for
 
@@ -90,61 +88,44 @@ async def test_install_button_goes_to_setup_before_the_app_exists(site_client: A
     assert button.attrs["href"] == "/setup"
 
 
-def _private_key() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-
-
-async def _fake_github(aiohttp_server: Any, status: int, calls: list[str]) -> Any:
-    """GET /app answering with a slug (or an error), checking the App JWT."""
-
-    async def get_app(request: web.Request) -> web.Response:
-        token = request.headers["Authorization"].removeprefix("Bearer ")
-        claims = jwt.decode(token, options={"verify_signature": False})
-        calls.append(str(claims["iss"]))
-        if status != 200:
-            return web.json_response({"message": "boom"}, status=status)
-        return web.json_response({"slug": "pet-keeper", "id": 42})
-
-    app = web.Application()
-    app.router.add_get("/api/v3/app", get_app)
-    return await aiohttp_server(app)
+async def _enterprise_github(aiohttp_server: Any) -> Any:
+    """The shared fake GitHub, serving its REST API under `/api/v3` as GitHub Enterprise does."""
+    fake = FakeGitHub(slug="pet-keeper", prefix="/api/v3")
+    server = await aiohttp_server(fake.make_app())
+    fake.url = str(server.make_url("/api/v3"))
+    return fake
 
 
 async def test_install_button_uses_the_app_slug_on_ghe(
     aiohttp_client: Any, aiohttp_server: Any, make_settings: Callable[..., Settings]
 ) -> None:
-    calls: list[str] = []
-    github = await _fake_github(aiohttp_server, 200, calls)
+    github = await _enterprise_github(aiohttp_server)
     settings = make_settings(
-        APP_ID="42",
-        PRIVATE_KEY=_private_key(),
+        APP_ID=str(github.app_id),
+        PRIVATE_KEY=github.private_key_pem,
         WEBHOOK_SECRET="site-test-secret",
         GHE_HOST="ghe.example",
-        GITHUB_API_URL=str(github.make_url("/api/v3")),
+        GITHUB_API_URL=github.url,
     )
     client = await aiohttp_client(init_app(settings))
     for _ in range(2):
         doc = parse(await (await client.get("/")).text())
         (button,) = find(doc, "a", id="install")
         assert button.attrs["href"] == "https://ghe.example/apps/pet-keeper/installations/new"
-    assert calls == ["42"]  # asked once, then cached
+    assert len(github.calls("apps/get-authenticated")) == 1  # asked once, then cached
+    assert github.errors == []
 
 
 async def test_install_button_survives_github_failing(
     aiohttp_client: Any, aiohttp_server: Any, make_settings: Callable[..., Settings]
 ) -> None:
-    calls: list[str] = []
-    github = await _fake_github(aiohttp_server, 500, calls)
+    github = await _enterprise_github(aiohttp_server)
+    github.fail("GET", "^/app$", 500, times=10)
     settings = make_settings(
-        APP_ID="42",
-        PRIVATE_KEY=_private_key(),
+        APP_ID=str(github.app_id),
+        PRIVATE_KEY=github.private_key_pem,
         WEBHOOK_SECRET="site-test-secret",
-        GITHUB_API_URL=str(github.make_url("/api/v3")),
+        GITHUB_API_URL=github.url,
     )
     client = await aiohttp_client(init_app(settings))
     for _ in range(3):
@@ -152,7 +133,9 @@ async def test_install_button_survives_github_failing(
         assert resp.status == 200
         (button,) = find(parse(await resp.text()), "a", id="install")
         assert button.attrs["href"] == "https://github.com/apps"
-    assert calls == ["42"]  # no retry storm: the next try waits SLUG_RETRY seconds
+    # no retry storm: the next try waits SLUG_RETRY seconds
+    assert len(github.calls("apps/get-authenticated")) == 1
+    assert github.errors == []
 
 
 # --- security headers and no other origins ----------------------------------------------------

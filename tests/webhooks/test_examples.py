@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.core.config import Settings
 from app.core.models import Job
-from app.infra.queue import InlineQueue
+from app.infra.queue.inline import InlineQueue
 from app.infra.runtime import RUNTIME
 from app.web.factory import init_app
 from tests.conftest import webhook_examples, webhook_headers

@@ -8,10 +8,10 @@ from typing import Any
 from gidgethub import routing, sansio
 from gidgethub.abc import GitHubAPI
 
+from app.jobs.apply import Target
 from app.jobs.commit_checks import announce
 from app.jobs.handlers.base import installation_id
 from app.jobs.ingest import plan_push, queue_plan
-from app.jobs.pipeline import Target
 
 log = logging.getLogger(__name__)
 router = routing.Router()

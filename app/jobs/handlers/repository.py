@@ -7,7 +7,7 @@ from typing import Any
 from gidgethub import routing, sansio
 from gidgethub.abc import GitHubAPI
 
-from app.entities.service import set_frozen
+from app.entities.lifecycle import set_frozen
 from app.jobs import inventory
 from app.jobs.handlers.base import installation_id, now, sessions
 

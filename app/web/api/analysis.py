@@ -11,7 +11,7 @@ from pydantic import Field
 
 from app.core.models import Repository
 from app.infra import registry
-from app.infra.queue import QueueUnavailable
+from app.infra.queue.base import QueueUnavailable
 from app.read import pets
 from app.web.api.access import may_view, require_push, visible_repositories
 from app.web.api.context import json_body, runtime, utc_now
@@ -28,7 +28,7 @@ class RecentQuery(Params):
     """`GET /analysis/recent` query."""
 
     limit: Annotated[Whole, Field(ge=1, le=50)] = 10
-    repository_id: Id | None = None
+    repository_id: Id | None = Field(default=None, description="Tamagitto's repository id")
 
 
 class TriggerBody(Params):

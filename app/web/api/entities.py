@@ -15,15 +15,15 @@ from app.core.text import visible
 from app.core.times import iso
 from app.entities import rules
 from app.entities.jobs import after_update, request_images
-from app.entities.service import (
+from app.entities.lifecycle import (
     EntityNotFound,
     PetUpdate,
     hibernate_pet,
     pet_and_repository,
     revive_pet,
-    status_change_event,
     wake_pet,
 )
+from app.entities.shapes import status_change_event
 from app.entities.species import generation_name, strip_generation
 from app.read import history, pets
 from app.web.api.access import Access, access_for, may_view, require_push, visible_repositories
@@ -46,13 +46,15 @@ log = logging.getLogger(__name__)
 NAME_MAX = 40
 TREND_DAYS = 30
 _NAME_OK = re.compile(r"^[^\x00-\x1f\x7f<>]+$")
+# A name as the OpenAPI document states it; the models accept longer text (see `_new_name`).
+NAME_SCHEMA: dict[str, Any] = {"minLength": 1, "maxLength": NAME_MAX}
 
 
 class HistoryQuery(Params):
     """`GET /entities/{id}/health-history` query."""
 
     days: Annotated[Whole, Field(ge=1, le=90)] = TREND_DAYS
-    granularity: str = "daily"
+    granularity: str = Field("daily", json_schema_extra={"enum": list(pets.GRANULARITIES)})
 
     @field_validator("granularity")
     @classmethod
@@ -66,13 +68,15 @@ class HistoryQuery(Params):
 class RenameBody(Params):
     """`PATCH /entities/{id}` body."""
 
-    name: str = Field(max_length=400)
+    name: str = Field(max_length=400, json_schema_extra=NAME_SCHEMA)
 
 
 class HibernateBody(Params):
     """`POST /entities/{id}/hibernate` body: `until` needs an offset (no guessing zones)."""
 
-    until: AwareDatetime | None = None
+    until: AwareDatetime | None = Field(
+        default=None, description=f"with an offset; at most {rules.MAX_SLEEP.days} days ahead"
+    )
 
 
 async def viewer(request: web.Request) -> Access:

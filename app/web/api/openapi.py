@@ -1,598 +1,263 @@
 """The OpenAPI 3.1 description of `/api`, served at `/api/openapi.json`.
 
-Written as data next to the code it describes; the tests validate real responses against it and
-run schemathesis against a live app, so a drift between the two fails the build.
+The document is generated from two sources. `ROUTES` is a table with one entry per operation:
+its summary, the models of its query, body and answer, its error statuses, and whether it needs
+a session. The models' JSON schemas become the components. The shapes come from
+`app.core.schemas` and `app.web.api.bodies`, and the parameters from each handler's own
+parameter model, so whatever a handler validates is what the document states. The tests
+validate real responses against the document, check that its routes are the app's, and run
+schemathesis against a live app, so any drift between the two fails the build.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
 from app.core import schemas
-from app.entities.species import SPECIES
+from app.web.api import analysis, auth, bodies, entities, public, repositories, ws
 from app.web.api.errors import ERROR_CODES
-from app.web.api.params import MAX_ID
+from app.web.api.params import Id
+from app.web.api.ratelimit import DEFAULT_LIMITS
 
 Schema = dict[str, Any]
+Refs = dict[type[BaseModel], Schema]
+
+REF = "#/components/schemas/{model}"
+JSON = "application/json"
+READ = "400 401 404 502"
+CHANGE = "400 401 403 404 502"  # the same, plus 403 for lacking push or admin rights
 
 
-def ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One operation as the table states it; what all operations share is added in `operation`."""
+
+    method: str
+    path: str
+    summary: str
+    reply: type[BaseModel] | None  # the success body; None for the WebSocket upgrade
+    said: str  # what the success response means
+    errors: str  # error statuses besides 429 and `default`, which every operation has
+    status: int = 200
+    query: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+    public: bool = False  # no session needed
+    description: str | None = None
 
 
-def obj(required: list[str], props: dict[str, Schema], extra: bool = True) -> Schema:
-    """An object schema; extra fields are allowed so clients tolerate additions."""
-    return {
-        "type": "object",
-        "required": required,
-        "properties": props,
-        "additionalProperties": extra,
-    }
+WS_DESCRIPTION = (
+    "Upgrade to a WebSocket. Authenticate with `?token=`, with "
+    "`Sec-WebSocket-Protocol: bearer, <token>` (the server selects `bearer`), or "
+    "subscribe to one public repository with `?repository=owner/name` without "
+    "signing in. The first message is a `Snapshot`; then `HealthUpdate`, "
+    "`StatusChange` and `AnalysisComplete` messages follow for repositories the "
+    f"socket may see. The server pings every {ws.HEARTBEAT:g} s; client messages are ignored."
+)
 
+# fmt: off
+ROUTES: tuple[Route, ...] = (
+    Route("post", "/auth/github/initiate", "Start sign-in with GitHub", bodies.OAuthStart,
+          "where to send the person", "400 503", body=auth.InitiateBody, public=True),
+    Route("post", "/auth/github/callback", "Finish sign-in: exchange the code, start a session",
+          bodies.Session, "signed in", "400 502 503", body=auth.CallbackBody, public=True),
+    Route("post", "/auth/refresh", "Renew the session (the old token is revoked)",
+          bodies.Refreshed, "a new session token", "400 401"),
+    Route("post", "/auth/logout", "Revoke this session", bodies.Message, "signed out", "400 401"),
+    Route("get", "/me", "The signed-in user", bodies.Me, "the user", "400 401"),
+    Route("get", "/repositories", "Your repositories where the App is installed",
+          bodies.RepositoryPage, "one page of repositories", "400 401 502",
+          query=repositories.ListQuery),
+    Route("post", "/repositories/{github_repo_id}/monitor",
+          "Turn monitoring on (hatches a pet if there is none)", bodies.Monitoring, "monitoring",
+          CHANGE, 201, body=repositories.MonitorBody),
+    Route("delete", "/repositories/{github_repo_id}/monitor",
+          "Turn monitoring off (the pet is frozen)", bodies.Unmonitored, "not monitoring", CHANGE),
+    Route("get", "/entities", "All your pets", bodies.EntityList, "pets", "400 401 502"),
+    Route("get", "/entities/current", "The most recently active pet", bodies.CurrentEntity,
+          "the pet", READ),
+    Route("get", "/entities/{id}", "One pet", bodies.EntityReply, "the pet", READ),
+    Route("patch", "/entities/{id}", "Rename a living pet", bodies.EntityReply, "renamed", CHANGE,
+          body=entities.RenameBody),
+    Route("get", "/entities/{id}/health-history", "A pet's health over time", bodies.History,
+          "history", READ, query=entities.HistoryQuery),
+    Route("post", "/entities/{id}/reset",
+          "Hatch the next generation of a dead pet after the cooldown", bodies.Revived,
+          "a new pet; 400 `cooldown_active` carries `cooldown_expires`", f"{CHANGE} 409", 201),
+    Route("post", "/entities/{id}/hibernate",
+          "Put a pet to sleep: no decay until its next commit or `until`", bodies.EntityMessage,
+          "asleep; 400 `entity_dead` for a dead pet", CHANGE, body=entities.HibernateBody),
+    Route("delete", "/entities/{id}/hibernate", "Wake a pet (the time it slept is not charged)",
+          bodies.EntityMessage, "awake", CHANGE),
+    Route("get", "/analysis/recent", "Recent commit analyses with their reasons",
+          bodies.AnalysisList, "analyses", READ, query=analysis.RecentQuery),
+    Route("post", "/analysis/trigger",
+          f"Look for new commits now (at most {DEFAULT_LIMITS['analysis_trigger']} a minute)",
+          bodies.Queued, "queued", f"{CHANGE} 503", 202, body=analysis.TriggerBody),
+    Route("get", "/public/pets/{owner}/{repo}",
+          "A public repository's pet, history and recent analyses", bodies.PublicPet, "the pet",
+          "400 404", query=public.PetQuery, public=True),
+    Route("get", "/ws", "Live events (WebSocket)", None, "switching protocols", "400 401 404",
+          101, query=ws.SocketQuery, public=True, description=WS_DESCRIPTION),
+    Route("get", "/openapi.json", "This document", bodies.Document, "OpenAPI 3.1", "",
+          public=True),
+)
+# fmt: on
 
-def nullable(schema: Schema) -> Schema:
-    return {"anyOf": [schema, {"type": "null"}]}
+# The path parameters, by name, as the handlers read them (`params.path_id` for ids).
+PATH_TYPES: dict[str, Any] = {"id": Id, "github_repo_id": Id, "owner": str, "repo": str}
 
-
-STR: Schema = {"type": "string"}
-INT: Schema = {"type": "integer"}
-NUM: Schema = {"type": "number"}
-BOOL: Schema = {"type": "boolean"}
-TIME: Schema = {"type": "string", "format": "date-time"}
-ID: Schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
-
-
-def _components() -> dict[str, Schema]:
-    """The shapes of `app.core.schemas`, as JSON schemas under their model names."""
-    _, defs = models_json_schema(
-        [(model, "validation") for model in schemas.COMPONENTS],
-        ref_template="#/components/schemas/{model}",
-    )
-    found: dict[str, Schema] = defs["$defs"]
-    found["Error"]["properties"]["error"]["examples"] = list(ERROR_CODES)
-    return found
-
-
-# The request-side and sign-in shapes, which no builder returns as a model.
-HAND_WRITTEN: dict[str, Schema] = {
-    "User": obj(
-        ["id", "username", "avatar_url", "email"],
-        {
-            "id": INT,
-            "github_id": INT,
-            "username": STR,
-            "avatar_url": nullable(STR),
-            "email": nullable(STR),
-        },
-    ),
-    "MonitoredRepository": obj(
-        ["id", "github_repo_id", "full_name", "monitoring_active", "last_monitored_at"],
-        {
-            "id": INT,
-            "github_repo_id": INT,
-            "full_name": STR,
-            "monitoring_active": BOOL,
-            "last_monitored_at": nullable(TIME),
-        },
-    ),
-    "HistoryRow": obj(
-        [
-            "timestamp",
-            "health_score",
-            "health_before",
-            "applied",
-            "delta",
-            "change_reason",
-            "decay_start",
-        ],
-        {
-            "timestamp": TIME,
-            "health_score": {"type": "integer", "minimum": 0, "maximum": 100},
-            "health_before": INT,
-            "applied": INT,
-            "delta": INT,
-            "change_reason": STR,
-            "commit_sha": nullable(STR),
-            "generation": nullable(INT),
-            "decay_start": BOOL,
-            "scored_delta": nullable(INT),
-            "committed_at": nullable(TIME),
-        },
-    ),
-    "HealthSummary": obj(
-        ["current_health", "trend", "days_tracked"],
-        {
-            "current_health": INT,
-            "trend": {"type": "string", "enum": ["improving", "declining", "stable"]},
-            "days_tracked": INT,
-        },
-    ),
-    "Session": obj(
-        ["session_token", "user", "expires_at"],
-        {"session_token": STR, "user": ref("User"), "expires_at": TIME},
-    ),
+ERRORS: dict[str, str] = {
+    "400": "invalid parameter (`details.parameter` names it) or a refused action",
+    "401": "`invalid_token`: the session is missing, expired, forged or revoked",
+    "403": "`insufficient_permissions`: push or admin rights are needed",
+    "404": "not found, or not visible to this user",
+    "409": "conflict with the pet's state",
+    "429": "`rate_limit_exceeded`",
+    "502": "`github_unavailable`: GitHub did not answer",
+    "503": "`not_configured` or the queue is unavailable",
+    "default": "any other error, in the same shape",
 }
 
-SCHEMAS: dict[str, Schema] = {**_components(), **HAND_WRITTEN}
-
-
+INT: Schema = {"type": "integer"}
 RATE_HEADERS: dict[str, Schema] = {
     "X-RateLimit-Limit": {"schema": INT, "description": "requests allowed in this window"},
     "X-RateLimit-Remaining": {"schema": INT, "description": "requests left in this window"},
     "X-RateLimit-Reset": {"schema": INT, "description": "when the window resets (epoch s)"},
 }
 
+_BOUNDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
 
-def _json(schema: Schema, description: str, headers: bool = True) -> Schema:
-    out: Schema = {"description": description, "content": {"application/json": {"schema": schema}}}
-    if headers:
-        out["headers"] = RATE_HEADERS
+
+def standard(node: Any) -> Any:
+    """`node` with JSON Schema's names for numeric bounds.
+
+    pydantic writes a bound it cannot place under a `BeforeValidator` (`params.Whole`) with its
+    Python name, `ge` or `le`, which JSON Schema tools ignore.
+    """
+    if isinstance(node, list):
+        return [standard(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    numeric = node.get("type") in ("integer", "number")
+    return {(_BOUNDS.get(k, k) if numeric else k): standard(v) for k, v in node.items()}
+
+
+def models() -> list[type[BaseModel]]:
+    """Every model the document names: the table's bodies and answers, and the socket's events."""
+    named = [m for route in ROUTES for m in (route.body, route.reply) if m is not None]
+    return list(dict.fromkeys([*named, *schemas.COMPONENTS]))
+
+
+def components() -> tuple[Refs, dict[str, Schema]]:
+    """The models' JSON schemas: a `$ref` for each model, and the components they point to."""
+    found = models()
+    refs, top = models_json_schema([(m, "validation") for m in found], ref_template=REF)
+    defs: dict[str, Schema] = standard(top["$defs"])
+    error = refs[(schemas.Error, "validation")]["$ref"].rsplit("/", 1)[-1]
+    defs[error]["properties"]["error"]["examples"] = list(ERROR_CODES)
+    return {m: refs[(m, "validation")] for m in found}, defs
+
+
+def present(schema: Schema) -> Schema:
+    """An optional parameter is absent or a value, never `null`: drop the null branch."""
+    rest = {k: v for k, v in schema.items() if k != "anyOf" and (k, v) != ("default", None)}
+    options = [s for s in schema.get("anyOf", ()) if s != {"type": "null"}]
+    if len(options) == 1:
+        return {**options[0], **rest}
+    return {**rest, "anyOf": options} if options else rest
+
+
+def parameter(name: str, where: str, schema: Schema, required: bool) -> Schema:
+    """One parameter; its description moves from the schema to the parameter."""
+    schema = standard(present(schema))
+    schema.pop("title", None)
+    description = schema.pop("description", None)
+    out: Schema = {"name": name, "in": where, "required": required, "schema": schema}
+    if description:
+        out["description"] = description
     return out
 
 
-def error(description: str) -> Schema:
-    return _json(ref("Error"), description)
+def path_parameters(path: str) -> list[Schema]:
+    """The `{name}` segments of a path, typed by `PATH_TYPES`."""
+    names = re.findall(r"\{(\w+)\}", path)
+    return [parameter(n, "path", TypeAdapter(PATH_TYPES[n]).json_schema(), True) for n in names]
 
 
-ERRORS: dict[str, Schema] = {
-    "400": error("invalid parameter (`details.parameter` names it) or a refused action"),
-    "401": error("`invalid_token`: the session is missing, expired, forged or revoked"),
-    "404": error("not found, or not visible to this user"),
-    "429": {
-        **error("`rate_limit_exceeded`"),
-        "headers": {**RATE_HEADERS, "Retry-After": {"schema": INT}},
-    },
-    "default": error("any other error, in the same shape"),
-}
+def query_parameters(model: type[BaseModel] | None, defs: dict[str, Schema]) -> list[Schema]:
+    """A query model's fields as parameters (any nested definitions join the components)."""
+    if model is None:
+        return []
+    schema = model.model_json_schema(ref_template=REF)
+    defs.update(standard(schema.pop("$defs", {})))
+    required = set(schema.get("required", ()))
+    return [
+        parameter(name, "query", prop, name in required)
+        for name, prop in schema["properties"].items()
+    ]
 
 
-def responses(ok: str, schema: Schema, description: str, *codes: str) -> Schema:
-    """The success response plus the shared error responses."""
-    out = {ok: _json(schema, description)}
-    for code in ("400", *codes, "429", "default"):
-        out[code] = ERRORS.get(code) or error(description_of(code))
+def request_body(model: type[BaseModel], refs: Refs) -> Schema:
+    """The JSON body; optional when every field is (a missing body then reads as `{}`)."""
+    required = any(field.is_required() for field in model.model_fields.values())
+    return {"required": required, "content": {JSON: {"schema": refs[model]}}}
+
+
+def error(code: str, refs: Refs) -> Schema:
+    """An error response: the `Error` shape, the rate headers, and Retry-After on a 429."""
+    headers = {**RATE_HEADERS, "Retry-After": {"schema": INT}} if code == "429" else RATE_HEADERS
+    content = {JSON: {"schema": refs[schemas.Error]}}
+    return {"description": ERRORS[code], "content": content, "headers": headers}
+
+
+def responses(route: Route, refs: Refs) -> Schema:
+    """The success response, the route's error statuses, 429 and the catch-all."""
+    ok: Schema = {"description": route.said}
+    if route.reply is not None:
+        ok["content"] = {JSON: {"schema": refs[route.reply]}}
+        ok["headers"] = RATE_HEADERS
+    out: Schema = {str(route.status): ok}
+    for code in (*route.errors.split(), "429", "default"):
+        out[code] = error(code, refs)
     return out
 
 
-def description_of(code: str) -> str:
-    return {
-        "403": "`insufficient_permissions`: push or admin rights are needed",
-        "409": "conflict with the pet's state",
-        "502": "`github_unavailable`: GitHub did not answer",
-        "503": "`not_configured` or the queue is unavailable",
-    }.get(code, "error")
+def operation(route: Route, refs: Refs, defs: dict[str, Schema]) -> Schema:
+    """One operation object of the document, from its line in the table."""
+    out: Schema = {"summary": route.summary}
+    if route.description:
+        out["description"] = route.description
+    if route.public:
+        out["security"] = []
+    params = path_parameters(route.path) + query_parameters(route.query, defs)
+    if params:
+        out["parameters"] = params
+    if route.body is not None:
+        out["requestBody"] = request_body(route.body, refs)
+    out["responses"] = responses(route, refs)
+    return out
 
 
-def body(schema: Schema) -> Schema:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
-def query(name: str, schema: Schema, description: str = "") -> Schema:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": schema,
-        "description": description,
-    }
-
-
-def path(name: str, schema: Schema) -> Schema:
-    return {"name": name, "in": "path", "required": True, "schema": schema}
-
-
-def array_of(name: str) -> Schema:
-    return {"type": "array", "items": ref(name)}
-
-
-PUBLIC: list[dict[str, list[str]]] = []
-
-ENTITY_ID = path("id", ID)
-
-
-def paths() -> dict[str, Any]:
-    """Every route of the API."""
-    return {
-        "/auth/github/initiate": {
-            "post": {
-                "summary": "Start sign-in with GitHub",
-                "security": PUBLIC,
-                "requestBody": body(obj(["redirect_uri"], {"redirect_uri": STR})),
-                "responses": responses(
-                    "200",
-                    obj(["oauth_url", "state"], {"oauth_url": STR, "state": STR}),
-                    "where to send the person",
-                    "503",
-                ),
-            }
-        },
-        "/auth/github/callback": {
-            "post": {
-                "summary": "Finish sign-in: exchange the code, start a session",
-                "security": PUBLIC,
-                "requestBody": body(obj(["code", "state"], {"code": STR, "state": STR})),
-                "responses": responses("200", ref("Session"), "signed in", "502", "503"),
-            }
-        },
-        "/auth/refresh": {
-            "post": {
-                "summary": "Renew the session (the old token is revoked)",
-                "responses": responses(
-                    "200",
-                    obj(
-                        ["session_token", "expires_at"], {"session_token": STR, "expires_at": TIME}
-                    ),
-                    "a new session token",
-                    "401",
-                ),
-            }
-        },
-        "/auth/logout": {
-            "post": {
-                "summary": "Revoke this session",
-                "responses": responses(
-                    "200", obj(["message"], {"message": STR}), "signed out", "401"
-                ),
-            }
-        },
-        "/me": {
-            "get": {
-                "summary": "The signed-in user",
-                "responses": responses(
-                    "200",
-                    obj(["user"], {"user": ref("User"), "session_expires_at": TIME}),
-                    "the user",
-                    "401",
-                ),
-            }
-        },
-        "/repositories": {
-            "get": {
-                "summary": "Your repositories where the App is installed",
-                "parameters": [
-                    query("type", {"type": "string", "enum": ["all", "public", "private"]}),
-                    query(
-                        "sort",
-                        {"type": "string", "enum": ["updated", "created", "pushed", "full_name"]},
-                    ),
-                    query("per_page", {"type": "integer", "minimum": 1, "maximum": 100}),
-                    query("page", {"type": "integer", "minimum": 1, "maximum": 10000}),
-                ],
-                "responses": responses(
-                    "200",
-                    obj(
-                        ["repositories", "total_count", "has_more"],
-                        {
-                            "repositories": array_of("Repository"),
-                            "total_count": INT,
-                            "has_more": BOOL,
-                        },
-                    ),
-                    "one page of repositories",
-                    "401",
-                    "502",
-                ),
-            }
-        },
-        "/repositories/{github_repo_id}/monitor": {
-            "parameters": [path("github_repo_id", ID)],
-            "post": {
-                "summary": "Turn monitoring on (hatches a pet if there is none)",
-                "requestBody": {
-                    "required": False,
-                    "content": {
-                        "application/json": {
-                            "schema": obj(
-                                [],
-                                {
-                                    "entity_preferences": obj(
-                                        [],
-                                        {
-                                            "type": {"type": "string", "enum": list(SPECIES)},
-                                            "name": {
-                                                "type": "string",
-                                                "minLength": 1,
-                                                "maxLength": 40,
-                                            },
-                                        },
-                                    )
-                                },
-                            )
-                        }
-                    },
-                },
-                "responses": responses(
-                    "201",
-                    obj(
-                        ["repository", "entity", "message"],
-                        {
-                            "repository": ref("MonitoredRepository"),
-                            "entity": ref("Entity"),
-                            "message": STR,
-                        },
-                    ),
-                    "monitoring",
-                    "401",
-                    "403",
-                    "404",
-                    "502",
-                ),
-            },
-            "delete": {
-                "summary": "Turn monitoring off (the pet is frozen)",
-                "responses": responses(
-                    "200",
-                    obj(["message", "entity_archived"], {"message": STR, "entity_archived": BOOL}),
-                    "not monitoring",
-                    "401",
-                    "403",
-                    "404",
-                    "502",
-                ),
-            },
-        },
-        "/entities": {
-            "get": {
-                "summary": "All your pets",
-                "responses": responses(
-                    "200", obj(["entities"], {"entities": array_of("Entity")}), "pets", "401", "502"
-                ),
-            }
-        },
-        "/entities/current": {
-            "get": {
-                "summary": "The most recently active pet",
-                "responses": responses(
-                    "200",
-                    obj(
-                        ["entity", "health_trend"],
-                        {
-                            "entity": ref("Entity"),
-                            "health_trend": {
-                                "type": "array",
-                                "items": obj(
-                                    ["date", "score"],
-                                    {"date": {"type": "string", "format": "date"}, "score": INT},
-                                ),
-                            },
-                        },
-                    ),
-                    "the pet",
-                    "401",
-                    "404",
-                    "502",
-                ),
-            }
-        },
-        "/entities/{id}": {
-            "parameters": [ENTITY_ID],
-            "get": {
-                "summary": "One pet",
-                "responses": responses(
-                    "200",
-                    obj(["entity"], {"entity": ref("Entity")}),
-                    "the pet",
-                    "401",
-                    "404",
-                    "502",
-                ),
-            },
-            "patch": {
-                "summary": "Rename a living pet",
-                "requestBody": body(
-                    obj(["name"], {"name": {"type": "string", "minLength": 1, "maxLength": 40}})
-                ),
-                "responses": responses(
-                    "200",
-                    obj(["entity"], {"entity": ref("Entity")}),
-                    "renamed",
-                    "401",
-                    "403",
-                    "404",
-                    "502",
-                ),
-            },
-        },
-        "/entities/{id}/health-history": {
-            "get": {
-                "summary": "A pet's health over time",
-                "parameters": [
-                    ENTITY_ID,
-                    query("days", {"type": "integer", "minimum": 1, "maximum": 90}),
-                    query("granularity", {"type": "string", "enum": ["hourly", "daily"]}),
-                ],
-                "responses": responses(
-                    "200",
-                    obj(
-                        ["entity_id", "health_history", "summary"],
-                        {
-                            "entity_id": INT,
-                            "health_history": array_of("HistoryPoint"),
-                            "summary": ref("HealthSummary"),
-                            "changes": array_of("HistoryRow"),
-                        },
-                    ),
-                    "history",
-                    "401",
-                    "404",
-                    "502",
-                ),
-            }
-        },
-        "/entities/{id}/reset": {
-            "post": {
-                "summary": "Hatch the next generation of a dead pet after the cooldown",
-                "parameters": [ENTITY_ID],
-                "responses": responses(
-                    "201",
-                    obj(
-                        ["entity", "cooldown_expires", "message"],
-                        {
-                            "entity": ref("Entity"),
-                            "cooldown_expires": nullable(TIME),
-                            "message": STR,
-                        },
-                    ),
-                    "a new pet; 400 `cooldown_active` carries `cooldown_expires`",
-                    "401",
-                    "403",
-                    "404",
-                    "409",
-                    "502",
-                ),
-            }
-        },
-        "/entities/{id}/hibernate": {
-            "parameters": [ENTITY_ID],
-            "post": {
-                "summary": "Put a pet to sleep: no decay until its next commit or `until`",
-                "requestBody": {
-                    "required": False,
-                    "content": {
-                        "application/json": {
-                            "schema": obj(
-                                [],
-                                {
-                                    "until": {
-                                        **TIME,
-                                        "description": "with an offset; at most 90 days ahead",
-                                    }
-                                },
-                            )
-                        }
-                    },
-                },
-                "responses": responses(
-                    "200",
-                    obj(["entity", "message"], {"entity": ref("Entity"), "message": STR}),
-                    "asleep; 400 `entity_dead` for a dead pet",
-                    "401",
-                    "403",
-                    "404",
-                    "502",
-                ),
-            },
-            "delete": {
-                "summary": "Wake a pet (the time it slept is not charged)",
-                "responses": responses(
-                    "200",
-                    obj(["entity", "message"], {"entity": ref("Entity"), "message": STR}),
-                    "awake",
-                    "401",
-                    "403",
-                    "404",
-                    "502",
-                ),
-            },
-        },
-        "/analysis/recent": {
-            "get": {
-                "summary": "Recent commit analyses with their reasons",
-                "parameters": [
-                    query("limit", {"type": "integer", "minimum": 1, "maximum": 50}),
-                    query("repository_id", ID, "Tamagitto's repository id"),
-                ],
-                "responses": responses(
-                    "200",
-                    obj(["analyses"], {"analyses": array_of("Analysis")}),
-                    "analyses",
-                    "401",
-                    "404",
-                    "502",
-                ),
-            }
-        },
-        "/analysis/trigger": {
-            "post": {
-                "summary": "Look for new commits now (at most 5 a minute)",
-                "requestBody": body(obj(["repository_id"], {"repository_id": ID})),
-                "responses": responses(
-                    "202",
-                    obj(
-                        ["message", "estimated_completion"],
-                        {"message": STR, "estimated_completion": TIME},
-                    ),
-                    "queued",
-                    "401",
-                    "403",
-                    "404",
-                    "502",
-                    "503",
-                ),
-            }
-        },
-        "/public/pets/{owner}/{repo}": {
-            "get": {
-                "summary": "A public repository's pet, history and recent analyses",
-                "security": PUBLIC,
-                "parameters": [
-                    path("owner", STR),
-                    path("repo", STR),
-                    query("days", {"type": "integer", "minimum": 1, "maximum": 90}),
-                ],
-                "responses": responses(
-                    "200",
-                    obj(
-                        ["repository", "entity", "health_history", "summary", "recent_analyses"],
-                        {
-                            "repository": obj(["id", "full_name"], {"id": INT, "full_name": STR}),
-                            "entity": ref("Entity"),
-                            "health_history": array_of("HistoryPoint"),
-                            "summary": ref("HealthSummary"),
-                            "recent_analyses": array_of("Analysis"),
-                            "changes": array_of("HistoryRow"),
-                        },
-                    ),
-                    "the pet",
-                    "404",
-                ),
-            }
-        },
-        "/ws": {
-            "get": {
-                "summary": "Live events (WebSocket)",
-                "description": (
-                    "Upgrade to a WebSocket. Authenticate with `?token=`, with "
-                    "`Sec-WebSocket-Protocol: bearer, <token>` (the server selects `bearer`), or "
-                    "subscribe to one public repository with `?repository=owner/name` without "
-                    "signing in. The first message is a `Snapshot`; then `HealthUpdate`, "
-                    "`StatusChange` and `AnalysisComplete` messages follow for repositories the "
-                    "socket may see. The server pings every 20 s; client messages are ignored."
-                ),
-                "security": PUBLIC,
-                "parameters": [query("token", STR), query("repository", STR)],
-                "responses": {
-                    "101": {"description": "switching protocols"},
-                    "400": ERRORS["400"],
-                    "401": ERRORS["401"],
-                    "404": ERRORS["404"],
-                    "429": ERRORS["429"],
-                    "default": ERRORS["default"],
-                },
-            }
-        },
-        "/openapi.json": {
-            "get": {
-                "summary": "This document",
-                "security": PUBLIC,
-                "responses": {
-                    "200": _json({"type": "object"}, "OpenAPI 3.1"),
-                    "429": ERRORS["429"],
-                    "default": ERRORS["default"],
-                },
-            }
-        },
-    }
+def paths(refs: Refs, defs: dict[str, Schema]) -> dict[str, Any]:
+    """Every route of the table, grouped by path in the table's order."""
+    out: dict[str, Any] = {}
+    for route in ROUTES:
+        out.setdefault(route.path, {})[route.method] = operation(route, refs, defs)
+    return out
 
 
 @functools.cache
 def document() -> dict[str, Any]:
     """The whole OpenAPI document (built once)."""
+    refs, defs = components()
     return {
         "openapi": "3.1.0",
         "info": {
@@ -606,9 +271,9 @@ def document() -> dict[str, Any]:
         },
         "servers": [{"url": "/api"}],
         "security": [{"bearerAuth": []}],
-        "paths": paths(),
+        "paths": paths(refs, defs),
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": defs,
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             },

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import Repository
-from app.entities.service import current_pet
+from app.entities.lifecycle import current_pet
 from app.read import history, pets
 from app.web.api.context import runtime, settings, utc_now
 from app.web.api.errors import NO_ACTIVE_ENTITY, REPOSITORY_NOT_FOUND, ApiError

@@ -14,12 +14,12 @@ from app.core import schemas
 from app.core.models import Installation, Repository
 from app.core.text import visible
 from app.core.times import iso
-from app.entities.service import create_pet, current_pet, set_frozen
+from app.entities.lifecycle import create_pet, current_pet, set_frozen
 from app.entities.species import SPECIES
 from app.read import pets
 from app.web.api.access import Access, require_push
 from app.web.api.context import json_body, runtime, utc_now
-from app.web.api.entities import NAME_MAX, base_url, queue_pictures, viewer
+from app.web.api.entities import NAME_MAX, NAME_SCHEMA, base_url, queue_pictures, viewer
 from app.web.api.errors import REPOSITORY_NOT_FOUND, ApiError, invalid
 from app.web.api.params import Params, Whole, parse, path_id, printable
 
@@ -41,8 +41,10 @@ class ListQuery(Params):
 class Preferences(Params):
     """`entity_preferences`: the species and name of the pet to hatch."""
 
-    type: str | None = None
-    name: str | None = Field(default=None, max_length=200)
+    # The schema says what `_species` and `_preferences` accept; the model lets more through
+    # so that their messages, not pydantic's, name the limits.
+    type: Annotated[str, Field(json_schema_extra={"enum": list(SPECIES)})] | None = None
+    name: Annotated[str, Field(max_length=200, json_schema_extra=NAME_SCHEMA)] | None = None
 
     @field_validator("type")
     @classmethod

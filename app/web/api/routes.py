@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from app.web.api import analysis, auth, entities, openapi, public, repositories, ws
+from app.web.api import analysis, auth, entities, hub, openapi, public, repositories, ws
 from app.web.api.access import LOCAL as ACCESS_CACHE
 from app.web.api.access import LocalCache
 from app.web.api.context import MAX_BODY
@@ -34,7 +34,7 @@ def setup(app: web.Application) -> None:
     app[LIMITS] = dict(DEFAULT_LIMITS)
     app[ACCESS_CACHE] = LocalCache()
     app[RATE_COUNTER] = LocalCounter()
-    app[ws.HUB] = ws.Hub()
-    app.on_startup.append(ws.start_hub)
-    app.on_shutdown.append(ws.stop_hub)
+    app[hub.HUB] = hub.Hub()
+    app.on_startup.append(hub.start_hub)
+    app.on_shutdown.append(hub.stop_hub)
     app.add_subapp("/api", build())

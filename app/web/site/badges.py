@@ -10,7 +10,7 @@ from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import Entity, Repository
-from app.entities import rules, service
+from app.entities import pictures, rules
 from app.web.site.templating import standalone_env
 
 # Badge colours by state; white text stays readable (contrast ≥ 4.5:1) on each.
@@ -66,7 +66,7 @@ def badge_look(repository: Repository | None, entity: Entity | None) -> BadgeLoo
     "not found" otherwise."""
     if repository is None or entity is None:
         return BadgeLook("tamagitto", "not found", UNKNOWN_COLOUR, "unknown")
-    icon = service.sprite_for(entity, service.visual_state(entity)).data.decode()
+    icon = pictures.sprite_for(entity, pictures.visual_state(entity)).data.decode()
     if entity.status == rules.DEAD:
         from app.web.site.card import rip_dates
 
@@ -121,8 +121,8 @@ def badge_svg(look: BadgeLook, picture: tuple[str, bytes] | None = None) -> str:
 
 async def badge_picture(session: AsyncSession, entity: Entity) -> tuple[str, bytes]:
     """The pet's current picture (generated or sprite) for the `pet` badge style."""
-    state = service.visual_state(entity)
-    picture = await service.load_picture(session, entity.id, state)
+    state = pictures.visual_state(entity)
+    picture = await pictures.load_picture(session, entity.id, state)
     if picture is None:
-        picture = service.sprite_for(entity, state)
+        picture = pictures.sprite_for(entity, state)
     return picture.mime_type, picture.data

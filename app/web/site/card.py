@@ -16,7 +16,7 @@ from typing import Final
 from markupsafe import Markup
 
 from app.core.models import Entity, Repository
-from app.entities import rules, service
+from app.entities import pictures, rules
 from app.web.site.badges import STATE_COLOURS, UNKNOWN_COLOUR, text_width
 from app.web.site.templating import standalone_env
 
@@ -139,8 +139,8 @@ def card_look(repository: Repository | None, entity: Entity | None) -> CardLook:
     the same "not found" card for private and unknown repositories alike."""
     if repository is None or entity is None:
         return NOT_FOUND
-    visual = service.visual_state(entity)
-    sprite = service.sprite_for(entity, visual).data.decode()
+    visual = pictures.visual_state(entity)
+    sprite = pictures.sprite_for(entity, visual).data.decode()
     name, repo = entity.name, repository.full_name
     if entity.status == rules.DEAD:
         rip = rip_dates(entity.born_at, entity.died_at)

@@ -24,7 +24,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from app.core.config import Settings
-from app.entities import rules, service
+from app.entities import pictures, rules
 from app.entities.species import BLOB
 from app.entities.sprites import sprite_svg
 from app.infra.runtime import RUNTIME, SETTINGS
@@ -173,11 +173,11 @@ async def image(request: web.Request) -> web.Response:
             status=304, headers={"ETag": f'"{content_hash}"', "Cache-Control": IMAGE_CACHE}
         )
     async with request.app[RUNTIME].sessionmaker() as session:
-        found = await service.load_image(session, content_hash)
+        found = await pictures.load_image(session, content_hash)
     if found is None:
         raise web.HTTPNotFound()
     mime, data = found
-    if service.image_ext(mime) != request.match_info["ext"]:
+    if pictures.image_ext(mime) != request.match_info["ext"]:
         raise web.HTTPNotFound()
     return cached_response(request, data, mime, content_hash, IMAGE_CACHE, IMAGE_CSP)
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.models import CommitAnalysis, Entity, Repository
-from app.entities import rules, service
+from app.entities import lifecycle, rules, shapes
 from app.web.api.public import HISTORY_DAYS, RECENT
 from app.web.site.landing import state_ranges
 from app.web.site.templating import json_for_script, render_partial
@@ -31,7 +31,7 @@ async def public_pet(session: AsyncSession, full_name: str) -> tuple[Repository,
     repository = await public_repository(session, full_name)
     if repository is None:
         return None
-    entity = await service.current_pet(session, repository.id)
+    entity = await lifecycle.current_pet(session, repository.id)
     return None if entity is None else (repository, entity)
 
 
@@ -87,7 +87,7 @@ async def pet_payload(
     rows = await analysis_rows(session, repository.id, highlight)
     found = await pets.outcomes(session, rows)
     return {
-        "entity": service.entity_to_dict(entity, repository),
+        "entity": shapes.entity_to_dict(entity, repository),
         "health_history": pets.bucketed(points, "daily"),
         "changes": await history.repository_changes(session, repository.id, since),
         "recent_analyses": [pets.analysis_json(r, repository, found.get(r.id)) for r in rows],

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.models import Entity, EntityImage, HealthHistory, Repository
-from app.entities import jobs, rules, service
+from app.entities import jobs, lifecycle, pictures, rules, shapes
 from app.entities.rules import CooldownActive, PetAlive
 from app.entities.species import pet_name
 from tests.entities.conftest import T0, add_repository
@@ -27,7 +27,7 @@ async def born(
     """A repository and its committed newborn pet."""
     repo = await add_repository(maker, language=language, archived=kw.pop("archived", False))
     async with maker() as session, session.begin():
-        pet = await service.create_pet(session, repo, T0, **kw)
+        pet = await lifecycle.create_pet(session, repo, T0, **kw)
     return pet, repo
 
 
@@ -56,8 +56,8 @@ async def test_create_pet_from_language_with_sprites(any_sessionmaker: Maker) ->
         for row in rows:
             assert row.source == "sprite" and row.mime_type == "image/svg+xml"
             ET.fromstring(row.data)
-            assert await service.load_image(session, row.content_hash) == (row.mime_type, row.data)
-        assert await service.load_image(session, "0" * 64) is None
+            assert await pictures.load_image(session, row.content_hash) == (row.mime_type, row.data)
+        assert await pictures.load_image(session, "0" * 64) is None
 
 
 async def test_create_pet_is_idempotent_and_honours_overrides(any_sessionmaker: Maker) -> None:
@@ -65,7 +65,7 @@ async def test_create_pet_is_idempotent_and_honours_overrides(any_sessionmaker: 
     pet, repo = await born(any_sessionmaker, "Python", name="Rex", species="robot")
     assert (pet.name, pet.species) == ("Rex", "robot")
     async with any_sessionmaker() as session, session.begin():
-        again = await service.create_pet(session, repo, T0 + DAY)
+        again = await lifecycle.create_pet(session, repo, T0 + DAY)
     assert again.id == pet.id
 
 
@@ -75,7 +75,7 @@ async def test_concurrent_create_pet_yields_one_pet(pg_sessionmaker: Maker) -> N
 
     async def create() -> int:
         async with pg_sessionmaker() as session, session.begin():
-            return (await service.create_pet(session, repo, T0)).id
+            return (await lifecycle.create_pet(session, repo, T0)).id
 
     ids = await asyncio.gather(create(), create(), create())
     assert len(set(ids)) == 1
@@ -88,14 +88,14 @@ async def test_archived_repository_pet_is_frozen(any_sessionmaker: Maker) -> Non
     pet, repo = await born(any_sessionmaker, archived=True)
     assert pet.frozen
     async with any_sessionmaker() as session, session.begin():
-        thawed = await service.set_frozen(session, repo.id, False, T0 + 5 * DAY)
+        thawed = await lifecycle.set_frozen(session, repo.id, False, T0 + 5 * DAY)
         assert thawed is not None and not thawed.frozen and thawed.last_decay_at == T0 + 5 * DAY
 
 
 async def test_entity_dict_matches_the_contract(any_sessionmaker: Maker) -> None:
     """CONTRACTS.md's entity object, with a versioned visual URL for the current state."""
     pet, repo = await born(any_sessionmaker, "Go")
-    data = service.entity_to_dict(pet, repo, base_url="https://tamagitto.example")
+    data = shapes.entity_to_dict(pet, repo, base_url="https://tamagitto.example")
     contract = {
         "id", "name", "type", "species", "health_score", "state", "status", "generation",
         "visual_url", "repository", "last_updated", "created_at", "died_at",
@@ -109,7 +109,7 @@ async def test_entity_dict_matches_the_contract(any_sessionmaker: Maker) -> None
     assert data["visual_url"].endswith(".svg")
     content_hash = data["visual_url"].rsplit("/", 1)[1].split(".")[0]
     async with any_sessionmaker() as session:
-        mime, body = await service.load_image(session, content_hash) or ("", b"")
+        mime, body = await pictures.load_image(session, content_hash) or ("", b"")
     assert mime == "image/svg+xml" and b"thriving" in body
 
 
@@ -118,7 +118,7 @@ async def test_record_commit_moves_health_and_writes_history(any_sessionmaker: M
     pet, _ = await born(any_sessionmaker)
     at = T0 + 6 * DAY + timedelta(hours=1)
     async with any_sessionmaker() as session, session.begin():
-        update = await service.record_commit(
+        update = await lifecycle.record_commit(
             session, pet.id, -30, at, change_reason="tests removed"
         )
     assert (update.before.health, update.after.health) == (100, 64)
@@ -139,7 +139,7 @@ async def test_commit_that_empties_the_pet_reports_dying(any_sessionmaker: Maker
     """A disastrous commit: health 0, status dying, a status_change event."""
     pet, _ = await born(any_sessionmaker)
     async with any_sessionmaker() as session, session.begin():
-        update = await service.record_commit(session, pet.id, -500, T0 + DAY)
+        update = await lifecycle.record_commit(session, pet.id, -500, T0 + DAY)
     assert (update.after.health, update.after.status, update.after.zero_since) == (
         0,
         "dying",
@@ -154,9 +154,9 @@ async def test_dead_pet_takes_no_commit(any_sessionmaker: Maker) -> None:
     """A commit after death was due: the pet dies (history says so) and the commit is ignored."""
     pet, _ = await born(any_sessionmaker)
     async with any_sessionmaker() as session, session.begin():
-        await service.record_commit(session, pet.id, -500, T0 + DAY)
+        await lifecycle.record_commit(session, pet.id, -500, T0 + DAY)
     async with any_sessionmaker() as session, session.begin():
-        update = await service.record_commit(session, pet.id, 20, T0 + 3 * DAY)
+        update = await lifecycle.record_commit(session, pet.id, 20, T0 + 3 * DAY)
     assert update.after.dead and update.after.health == 0
     assert update.after.died_at == T0 + DAY + rules.DEATH_AFTER
     assert [r[0] for r in await reasons(any_sessionmaker, pet.id)] == ["commit_analysis", "death"]
@@ -167,26 +167,28 @@ async def test_revival_after_cooldown_is_generation_two(any_sessionmaker: Maker)
     """Before 48 h: CooldownActive with the expiry. After: "Name II" at full health."""
     pet, repo = await born(any_sessionmaker)
     async with any_sessionmaker() as session, session.begin():
-        await service.record_commit(session, pet.id, -500, T0)
+        await lifecycle.record_commit(session, pet.id, -500, T0)
     died = T0 + rules.DEATH_AFTER
     with pytest.raises(CooldownActive) as info:
         async with any_sessionmaker() as session, session.begin():
-            await service.revive_pet(session, pet.id, died + rules.COOLDOWN - timedelta(seconds=1))
+            await lifecycle.revive_pet(
+                session, pet.id, died + rules.COOLDOWN - timedelta(seconds=1)
+            )
     assert info.value.expires_at == died + rules.COOLDOWN
     async with any_sessionmaker() as session, session.begin():
-        second = await service.revive_pet(session, pet.id, died + rules.COOLDOWN)
+        second = await lifecycle.revive_pet(session, pet.id, died + rules.COOLDOWN)
     assert (second.generation, second.name, second.health) == (2, f"{pet.name} II", 100)
     assert second.species == pet.species and second.subspecies == pet.subspecies
     async with any_sessionmaker() as session:
         old = await session.get(Entity, pet.id)
         assert old is not None and not old.is_current and old.status == "dead"
-        assert (await service.current_pet(session, repo.id)).id == second.id  # type: ignore[union-attr]
-        data = service.entity_to_dict(old, repo)
+        assert (await lifecycle.current_pet(session, repo.id)).id == second.id  # type: ignore[union-attr]
+        data = shapes.entity_to_dict(old, repo)
         assert data["cooldown_expires"] == (died + rules.COOLDOWN).isoformat()
-        assert data["visual_url"] != service.entity_to_dict(second, repo)["visual_url"]
+        assert data["visual_url"] != shapes.entity_to_dict(second, repo)["visual_url"]
     assert await reasons(any_sessionmaker, second.id) == [("revival", 100, 100)]
     async with any_sessionmaker() as session, session.begin():
-        again = await service.revive_pet(session, pet.id, died + 3 * rules.COOLDOWN)
+        again = await lifecycle.revive_pet(session, pet.id, died + 3 * rules.COOLDOWN)
     assert again.id == second.id, "reviving a replaced pet returns the current one"
 
 
@@ -195,9 +197,9 @@ async def test_living_pet_needs_an_explicit_reset(any_sessionmaker: Maker) -> No
     pet, _ = await born(any_sessionmaker)
     with pytest.raises(PetAlive):
         async with any_sessionmaker() as session, session.begin():
-            await service.revive_pet(session, pet.id, T0 + DAY)
+            await lifecycle.revive_pet(session, pet.id, T0 + DAY)
     async with any_sessionmaker() as session, session.begin():
-        fresh = await service.revive_pet(session, pet.id, T0 + DAY, allow_living=True)
+        fresh = await lifecycle.revive_pet(session, pet.id, T0 + DAY, allow_living=True)
     assert fresh.generation == 2
     assert await reasons(any_sessionmaker, fresh.id) == [("manual_reset", 100, 0)]
 
@@ -218,7 +220,7 @@ async def test_decay_job_publishes_status_changes(
     """The hourly job decays and publishes health_update and status_change with ids."""
     pet, _ = await born(pg_sessionmaker)
     async with pg_sessionmaker() as session, session.begin():
-        await service.record_commit(session, pet.id, -80, T0)
+        await lifecycle.record_commit(session, pet.id, -80, T0)
     monkeypatch.setattr(jobs, "utcnow", lambda: T0 + 5 * DAY)
     bus = RecordingBus()
     ctx = {
@@ -271,7 +273,7 @@ async def test_after_update_publishes_and_asks_for_a_new_state_picture(
     bus, queue = RecordingBus(), RecordingQueue()
     ctx = {"settings": make_settings(GEMINI_API_KEY="k"), "bus": bus, "queue": queue}
     async with pg_sessionmaker() as session, session.begin():
-        update = await service.record_commit(session, pet.id, -45, T0 + DAY)
+        update = await lifecycle.record_commit(session, pet.id, -45, T0 + DAY)
     await jobs.after_update(ctx, update)
     await jobs.after_update(ctx, update)
     assert [e["type"] for e in bus.events] == ["health_update"] * 2
@@ -289,9 +291,13 @@ async def test_backfill_queues_pets_never_asked_about(
     asked, _ = await born(any_sessionmaker)
     dead, _ = await born(any_sessionmaker)
     async with any_sessionmaker() as session, session.begin():
-        service.mark_image_status(await service.lock_pet(session, asked.id), "thriving", "failed")
-        await service.record_commit(session, dead.id, -500, T0)
-        await service.settle_pet(session, await service.lock_pet(session, dead.id), T0 + 2 * DAY)
+        pictures.mark_image_status(
+            await lifecycle.lock_pet(session, asked.id), "thriving", "failed"
+        )
+        await lifecycle.record_commit(session, dead.id, -500, T0)
+        await lifecycle.settle_pet(
+            session, await lifecycle.lock_pet(session, dead.id), T0 + 2 * DAY
+        )
     queue = RecordingQueue()
     ctx = {"settings": make_settings(GEMINI_API_KEY="k"), "sessionmaker": any_sessionmaker}
     assert await jobs.backfill_images({**ctx, "queue": queue}) == 1
