@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("repository_id", ID, nullable=False),
         sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("head_sha", sa.String(length=64), nullable=False),
+        sa.Column("head_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("head_repo", sa.String(length=255), nullable=False),
         sa.Column("base_ref", sa.String(length=255), nullable=False),
         sa.Column("base_sha", sa.String(length=64), nullable=False),

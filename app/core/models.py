@@ -280,6 +280,7 @@ class PullRequest(Base):
     repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(Integer)
     head_sha: Mapped[str] = mapped_column(String(64))
+    head_at: Mapped[datetime | None]  # the event's `pull_request.updated_at`: older ones lose
     head_repo: Mapped[str] = mapped_column(String(255), default="")
     base_ref: Mapped[str] = mapped_column(String(255))
     base_sha: Mapped[str] = mapped_column(String(64))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from arq import Retry
@@ -64,8 +65,17 @@ async def _repository(ctx: dict[str, Any], data: dict[str, Any]) -> tuple[int, s
         return repo.id, repo.default_branch
 
 
-async def remember(target: PullTarget, head_repo: str, ctx: dict[str, Any]) -> None:
-    """Upsert the pull request row with its newest head (older heads' jobs then skip)."""
+def event_time(pr: dict[str, Any]) -> datetime | None:
+    """When GitHub last updated the pull request, as the event says."""
+    stamp = pr.get("updated_at")
+    return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")) if stamp else None
+
+
+async def remember(
+    target: PullTarget, head_repo: str, at: datetime | None, ctx: dict[str, Any]
+) -> bool:
+    """Upsert the pull request row with its newest head (older heads' jobs then skip); False
+    when this event is older than one already seen (events may be handled out of order)."""
     async with sessions(ctx).begin() as session:
         row = await session.scalar(
             select(PullRequest).where(
@@ -76,9 +86,12 @@ async def remember(target: PullTarget, head_repo: str, ctx: dict[str, Any]) -> N
         if row is None:
             row = PullRequest(repository_id=target.repository_id, number=target.number)
             session.add(row)
-        row.head_sha, row.head_repo = target.head_sha, head_repo
+        elif at is not None and row.head_at is not None and at < row.head_at:
+            return False
+        row.head_sha, row.head_repo, row.head_at = target.head_sha, head_repo, at
         row.base_ref, row.base_sha, row.state = target.base_ref, target.base_sha, OPEN
         row.updated_at = now()
+    return True
 
 
 async def track(
@@ -100,7 +113,9 @@ async def track(
         pr["base"]["ref"], pr["base"]["sha"],
     )  # fmt: skip
     head_repo = ((pr["head"].get("repo") or {}).get("full_name")) or ""
-    await remember(target, head_repo, ctx)
+    if not await remember(target, head_repo, event_time(pr), ctx):
+        log.info("%s#%s: an older event than one handled; ignored", full_name, target.number)
+        return None
     return target, config
 
 
