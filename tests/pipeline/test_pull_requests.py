@@ -238,3 +238,30 @@ async def test_unmonitored_base_gets_nothing(pipeline: Pipeline) -> None:
     payload["pull_request"]["base"]["ref"] = "experiments"
     await intake(p, "pull_request", payload)
     assert p.fake.checks.runs == {} and p.fake.statuses == []
+
+
+O1 = "e7" * 20
+
+
+async def test_org_level_config_with_extends_names_and_gates_the_check(pipeline: Pipeline) -> None:
+    """No config in the repository: the owner's `.github` repository's applies, merged over
+    the base it `_extends`."""
+    p = pipeline
+    await set_health(p, 70)
+    for name in (".github", "pet-settings"):
+        p.fake.add_repo(f"Codertocat/{name}", installation_id=INSTALLATION)
+    p.fake.contents[("Codertocat/.github", "main", CONFIG)] = (
+        b"_extends: pet-settings:pets/base.yml\ncontext: org-pets\n"
+    )
+    p.fake.contents[("Codertocat/pet-settings", "main", "pets/base.yml")] = (
+        b"fail_below: 95\ncontext: base-pets\nannotations: 3\n"
+    )
+    p.fake.add_change(REPO, O1, BASE, {"tangle.py": (None, NESTED)}, branch="feature")
+    p.fake.checks.add_pull(REPO, 13, [O1])
+    await intake(p, "pull_request", pr_event("opened", 13, O1))
+    await p.work()
+    (run,) = p.fake.checks.runs_on(O1)
+    assert run["name"] == "org-pets"  # the org file's own key wins over its base's
+    assert run["conclusion"] == "failure"  # fail_below: 95 from the base, the forecast is under
+    assert "fail_below: 95" in run["output"]["summary"]
+    assert len(run["annotations"]) <= 3
