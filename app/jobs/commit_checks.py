@@ -11,7 +11,7 @@ delta. `report` defaults to `checks` when the installation granted `checks: writ
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,20 +42,21 @@ def pet_url(ctx: dict[str, Any], full_name: str, sha: str | None = None) -> str:
     return f"{base}?sha={sha}" if sha else base
 
 
-async def modes_for(
-    ctx: dict[str, Any], installation_id: int, config: RepoConfig
-) -> frozenset[str]:
-    """Check runs, statuses or both for this installation and config."""
+async def permissions(ctx: dict[str, Any], target: Target) -> Mapping[str, Any]:
+    """The installation's permissions (read with the target when `load_target` made it)."""
+    if target.permissions is not None:
+        return target.permissions
     async with JobContext(ctx).sessionmaker() as session:
-        permissions = await checks.permissions_of(session, installation_id)
-    return checks.report_modes(config, permissions)
+        return await checks.permissions_of(session, target.installation_id)
 
 
-async def _pet_label(ctx: dict[str, Any], repository_id: int) -> str:
-    """`🐱 Mochi`, for pending texts."""
+async def _intake_view(ctx: dict[str, Any], target: Target) -> tuple[Mapping[str, Any], str]:
+    """The installation's permissions and `🐱 Mochi` for pending texts, in one session."""
     async with JobContext(ctx).sessionmaker() as session:
-        pet = await current_pet(session, repository_id)
-    return f"{emoji_for(pet.species, pet.subspecies)} {pet.name}" if pet else "🥚 The pet"
+        granted = await checks.permissions_of(session, target.installation_id)
+        pet = await current_pet(session, target.id)
+    label = f"{emoji_for(pet.species, pet.subspecies)} {pet.name}" if pet else "🥚 The pet"
+    return granted, label
 
 
 async def announce(
@@ -72,8 +73,8 @@ async def announce(
     """
     if gh is None or not shas:
         return
-    modes = await modes_for(ctx, target.installation_id, config)
-    label = await _pet_label(ctx, target.id)
+    granted, label = await _intake_view(ctx, target)
+    modes = checks.report_modes(config, granted)
     for sha in shas:
         try:
             if checks.CHECKS in modes:
@@ -175,8 +176,12 @@ async def deliver(
 ) -> None:
     """Report one applied commit where the config and the installation say: a check run,
     a commit status, or both. An announced run is always completed."""
-    modes = await modes_for(ctx, target.installation_id, config)
-    wants_check = checks.CHECKS in modes or await _open_run(ctx, target, row.sha) is not None
+    granted = await permissions(ctx, target)
+    modes = checks.report_modes(config, granted)
+    # A run announced before the config changed is completed too (none without the permission).
+    wants_check = checks.CHECKS in modes or (
+        checks.can_check(granted) and await _open_run(ctx, target, row.sha) is not None
+    )
     checked = False
     if wants_check:
         output = commit_output(ctx, target, row, pet, text, config, health, status)

@@ -6,13 +6,17 @@ repository, and `_extends: owner/repo:path.yml` a file other than `.github/tamag
 (as `probot/octokit-plugin-config` reads them). A base may extend another, up to
 `MAX_EXTENDS` deep. Bases are read at their default branch; the repository's own file at the
 analysed commit. Each blob is parsed once per sha, and the validated result is cached by the
-shas of every blob it was built from, so an unchanged config costs no parsing at all.
+shas of every blob it was built from, so an unchanged config costs no parsing at all. What a
+default branch holds (the owner's `.github` file, bases, or their absence) is asked for at
+most once a minute per installation: a repository without a file of its own then costs one
+request per commit, not two, and an edit to an organization's file applies within a minute.
 """
 
 from __future__ import annotations
 
 import base64
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +34,10 @@ EXTENDS_KEY = "_extends"
 _EXTENDS = re.compile(r"^(?:(?P<owner>[\w.-]+)/)?(?P<repo>[\w.-]+)(?::(?P<path>[^\s:]+))?$")
 EXTENDS_ERROR = "`_extends` must be `repo`, `owner/repo` or `owner/repo:path.yml`"
 
+DEFAULT_BRANCH_TTL = 60.0  # seconds a default branch's file (or its absence) is trusted
+
 _documents = LRUCache(maxsize=1024)  # blob sha -> parsed mapping, or the error it gave
+_default_reads = LRUCache(maxsize=1024)  # client, repository and path -> (until, Blob | None)
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,21 @@ async def fetch(gh: GitHubAPI, full_name: str, path: str, ref: str | None) -> Bl
     return Blob(place, str(data.get("sha")), base64.b64decode(data.get("content") or ""))
 
 
+async def fetch_default(gh: GitHubAPI, full_name: str, path: str) -> Blob | None:
+    """A file at the repository's default branch, asked for at most once per TTL."""
+    key = f"{getattr(gh, 'base_url', '')}|{getattr(gh, 'installation_id', '')}|{full_name}:{path}"
+    try:
+        until, cached = _default_reads[key]
+        if until > time.monotonic():
+            found: Blob | None = cached
+            return found
+    except KeyError:
+        pass
+    blob = await fetch(gh, full_name, path, None)
+    _default_reads[key] = (time.monotonic() + DEFAULT_BRANCH_TTL, blob)
+    return blob
+
+
 def load_mapping(blob: Blob) -> dict[str, Any] | str:
     """The file's YAML as a mapping, or why it is not one; cached by blob sha."""
     if blob.error is not None:
@@ -124,7 +146,7 @@ async def read_config(gh: GitHubAPI, full_name: str, ref: str) -> Document | Non
     own = await fetch(gh, full_name, CONFIG_PATH, ref)
     owner, name = full_name.split("/", 1)
     if own is None and name != ORG_CONFIG_REPO:
-        own = await fetch(gh, f"{owner}/{ORG_CONFIG_REPO}", CONFIG_PATH, None)
+        own = await fetch_default(gh, f"{owner}/{ORG_CONFIG_REPO}", CONFIG_PATH)
     if own is None:
         return None
     return await resolve(gh, own)
@@ -167,7 +189,7 @@ async def _base(
         return None, EXTENDS_ERROR
     if target.place in seen:
         return None, f"`_extends` comes back to {target.place}"
-    blob = await fetch(gh, target.repo, target.path, None)
+    blob = await fetch_default(gh, target.repo, target.path)
     if blob is None:
         return None, f"`_extends`: {target.place} was not found (or the App cannot read it)"
     doc = load_mapping(blob)

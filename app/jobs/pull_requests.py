@@ -12,6 +12,7 @@ the config on the base branch, so a pull request cannot switch its own gate off.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -54,15 +55,25 @@ def pet_url(ctx: dict[str, Any], full_name: str) -> str:
     return f"{JobContext(ctx).settings.public_url}/pets/{full_name}"
 
 
-async def _repository(ctx: dict[str, Any], data: dict[str, Any]) -> tuple[int, str] | None:
-    """Record the base repository; its id and default branch while it is monitored."""
+@dataclass(frozen=True)
+class Known:
+    """The base repository as the intake found it, with its installation's permissions."""
+
+    repository_id: int
+    default_branch: str
+    permissions: Mapping[str, Any]
+
+
+async def _repository(ctx: dict[str, Any], data: dict[str, Any]) -> Known | None:
+    """Record the base repository; what the intake needs while it is monitored."""
     async with sessions(ctx).begin() as session:
         repo = await inventory.upsert_repository(
             session, data["repository"], installation_id(data), now()
         )
         if not repo.monitoring_enabled or repo.archived:
             return None
-        return repo.id, repo.default_branch
+        granted = await checks.permissions_of(session, repo.installation_id)
+        return Known(repo.id, repo.default_branch, granted)
 
 
 def event_time(pr: dict[str, Any]) -> datetime | None:
@@ -96,8 +107,9 @@ async def remember(
 
 async def track(
     ctx: dict[str, Any], gh: GitHubAPI, data: dict[str, Any]
-) -> tuple[PullTarget, RepoConfig] | None:
-    """The pull request and the base branch's config, when its base is monitored."""
+) -> tuple[PullTarget, RepoConfig, Mapping[str, Any]] | None:
+    """The pull request, the base branch's config and the installation's permissions, when
+    its base is monitored."""
     pr, inst = data["pull_request"], installation_id(data)
     if inst is None or pr.get("state") != OPEN or pr.get("draft"):
         return None
@@ -106,32 +118,42 @@ async def track(
         return None
     full_name = data["repository"]["full_name"]
     config = await repo_config(gh, full_name, pr["base"]["sha"])
-    if not config.monitors(pr["base"]["ref"], known[1]):
+    if not config.monitors(pr["base"]["ref"], known.default_branch):
         return None
     target = PullTarget(
-        known[0], full_name, inst, int(pr["number"]), pr["head"]["sha"],
+        known.repository_id, full_name, inst, int(pr["number"]), pr["head"]["sha"],
         pr["base"]["ref"], pr["base"]["sha"],
     )  # fmt: skip
     head_repo = ((pr["head"].get("repo") or {}).get("full_name")) or ""
     if not await remember(target, head_repo, event_time(pr), ctx):
         log.info("%s#%s: an older event than one handled; ignored", full_name, target.number)
         return None
-    return target, config
+    return target, config, known.permissions
 
 
-async def _modes(ctx: dict[str, Any], target: PullTarget, config: RepoConfig) -> frozenset[str]:
+async def _modes(
+    ctx: dict[str, Any],
+    target: PullTarget,
+    config: RepoConfig,
+    granted: Mapping[str, Any] | None,
+) -> frozenset[str]:
     """Check run, status or both, by the config and what the installation granted."""
-    async with sessions(ctx)() as session:
-        permissions = await checks.permissions_of(session, target.installation_id)
-    return checks.report_modes(config, permissions)
+    if granted is None:
+        async with sessions(ctx)() as session:
+            granted = await checks.permissions_of(session, target.installation_id)
+    return checks.report_modes(config, granted)
 
 
 async def start_forecast(
-    ctx: dict[str, Any], gh: GitHubAPI, target: PullTarget, config: RepoConfig
+    ctx: dict[str, Any],
+    gh: GitHubAPI,
+    target: PullTarget,
+    config: RepoConfig,
+    granted: Mapping[str, Any] | None = None,
 ) -> int:
     """Show at once that the forecast is under way, then queue it; the check run's id (0:
     the forecast goes out as a status)."""
-    modes = await _modes(ctx, target, config)
+    modes = await _modes(ctx, target, config, granted)
     check_run_id = 0
     if checks.CHECKS in modes:
         check_run_id = await _start_check(ctx, gh, target, config)
