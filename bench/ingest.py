@@ -3,13 +3,18 @@
 
 Both sides get the same signed ~9 KB push deliveries from @octokit/webhooks-examples, each with a
 unique X-GitHub-Delivery, from wrk with 50 connections, the two sides alternating for 3 rounds
-(medians reported). Probot runs with NODE_ENV=production; our side stores every delivery in a
-private redis-server with production's persistence (appendonly yes, appendfsync always).
-Afterwards every acknowledged delivery must be in the queue, and resending ids must be refused
-as duplicates.
+(medians reported). Both get the same number of web processes (`--processes`, default 1:
+`tamagitto serve --workers N`, and N Probot processes under node:cluster when N > 1). Probot runs
+with NODE_ENV=production; our side stores every delivery in a private redis-server with
+production's persistence (appendonly yes, appendfsync always). Both servers start once and stay
+up; before each of our rounds Redis is emptied and its append-only file rewritten, so each round
+starts as a fresh server would. After each round every acknowledged delivery must be in the
+queue, and resending ids must be refused as duplicates. The CPU each side's processes (and wrk)
+used is reported per delivery, so a load generator or a machine that ran out of CPU shows.
 
-    uv run python bench/ingest.py            # 10 s per side and round
-    uv run python bench/ingest.py --quick    # 3 s per side and round
+    uv run python bench/ingest.py                  # 10 s per side and round
+    uv run python bench/ingest.py --quick          # 4 s per side and round, under a minute
+    uv run python bench/ingest.py --processes 2    # two web processes on each side
 
 The last line printed is one JSON object with the figures.
 """
@@ -22,6 +27,7 @@ import hashlib
 import hmac
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -33,6 +39,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +86,17 @@ end
 """
 
 PROBOT_APP = 'export default (app) => { app.on("push", async () => {}); };\n'
+# N copies of `probot run ./index.js` on one port, the way a Node server is scaled out; each
+# copy reads the same argv (`run ./index.js`) through Probot's own command line.
+PROBOT_CLUSTER = """import cluster from "node:cluster";
+const processes = Number(process.env.BENCH_PROCESSES || "1");
+if (cluster.isPrimary) {
+  for (let i = 0; i < processes; i++) cluster.fork();
+  cluster.on("exit", () => process.exit(1));
+} else {
+  await import("./node_modules/probot/lib/bin/probot.js");
+}
+"""
 
 
 def log(message: str) -> None:
@@ -152,6 +170,7 @@ def ensure_probot() -> Path:
             check=True,
         )
     (folder / "index.js").write_text(PROBOT_APP)
+    (folder / "cluster.mjs").write_text(PROBOT_CLUSTER)
     return folder
 
 
@@ -268,26 +287,71 @@ def sign(body: bytes) -> str:
     return "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
 
 
-def ours(body_file: Path, seconds: int, workers: int, connections: int) -> dict[str, Any]:
-    """`tamagitto serve --workers N` in production mode, then durability checks.
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU these processes have used so far, from /proc (Linux)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
-    Redis is a private redis-server with production's persistence (appendonly yes,
-    appendfsync always): every 202 is on disk before it is sent.
+
+def group(pgid: int) -> list[int]:
+    """Every process of a process group: a server and what it forked."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid:
+                pids.append(int(entry.name))
+    return pids
+
+
+@dataclass
+class Side:
+    """One running server under test: where to send, and which processes are its cost."""
+
+    name: str
+    port: int
+    path: str
+    pgid: int
+    others: list[int] = field(default_factory=list)
+    redis_url: str | None = None
+
+    def pids(self) -> list[int]:
+        return group(self.pgid) + self.others
+
+
+@contextmanager
+def our_server(processes: int) -> Iterator[Side]:
+    """`tamagitto serve --workers N` in production mode, on a private durable redis-server.
+
+    Redis runs with production's persistence (appendonly yes, appendfsync always): every 202
+    is on disk before it is sent. Its CPU counts as ours.
     """
     from tests.redis_server import RedisServer
 
-    with tempfile.TemporaryDirectory() as redis_dir:
+    with tempfile.TemporaryDirectory() as redis_dir, database() as db_url:
         server = RedisServer(Path(redis_dir)).start()
+        assert server.proc is not None
         try:
-            return _ours(body_file, seconds, workers, connections, server.url(0))
+            with _serve(db_url, server.url(0), processes) as (proc, port):
+                yield Side(
+                    "tamagitto", port, "/webhook/github", proc.pid, [server.proc.pid], server.url(0)
+                )
         finally:
             server.stop()
 
 
-def _ours(
-    body_file: Path, seconds: int, workers: int, connections: int, redis_url: str
-) -> dict[str, Any]:
-    with database() as db_url, tempfile.TemporaryDirectory() as cwd:
+@contextmanager
+def _serve(db_url: str, redis_url: str, processes: int) -> Iterator[tuple[Any, int]]:
+    with tempfile.TemporaryDirectory() as cwd:
         port = free_port()
         env = {
             **server_env(dict(os.environ)),
@@ -296,22 +360,86 @@ def _ours(
             "WEBHOOK_SECRET": SECRET,
             "LOG_LEVEL": "warn",
             "PORT": str(port),
+            "PYTHONPATH": str(ROOT),
         }
-        cmd = [sys.executable, "-m", "app", "serve", "--workers", str(workers)]
-        env["PYTHONPATH"] = str(ROOT)
-        with process(cmd, env, Path(cwd)):
+        cmd = [sys.executable, "-m", "app", "serve", "--workers", str(processes)]
+        with process(cmd, env, Path(cwd)) as proc:
             wait_for(port, "/healthz")
-            run_wrk(port, "/webhook/github", body_file, "warm", 1, connections)
-            flush(redis_url)
-            result = run_wrk(port, "/webhook/github", body_file, "run", seconds, connections)
-            result.update(asyncio.run(durability(port, redis_url, result, body_file.read_bytes())))
-    return result
+            yield proc, port
+
+
+@contextmanager
+def probot_server(processes: int) -> Iterator[Side]:
+    """A no-op Probot 14 app (`app.on("push", …)`); N processes share the port via node:cluster."""
+    folder = ensure_probot()
+    port = free_port()
+    env = {
+        **os.environ,
+        "APP_ID": "1",
+        "PRIVATE_KEY": private_key(),
+        "WEBHOOK_SECRET": SECRET,
+        "PORT": str(port),
+        "LOG_LEVEL": "warn",
+        "NODE_ENV": "production",
+        "BENCH_PROCESSES": str(processes),
+    }
+    entry = "node_modules/probot/bin/probot.js" if processes == 1 else "cluster.mjs"
+    with process(["node", entry, "run", "./index.js"], env, folder) as proc:
+        wait_for(port, "/")
+        yield Side("probot", port, "/api/github/webhooks", proc.pid)
+
+
+def fresh_redis(redis_url: str) -> None:
+    """Empty Redis and rewrite its append-only file, as a freshly started server would be."""
+    from redis import Redis
+
+    redis = Redis.from_url(redis_url)
+    try:
+        _rewrite_done(redis)
+        redis.flushall()
+        redis.bgrewriteaof()
+        _rewrite_done(redis)
+    finally:
+        redis.close()
+
+
+def _rewrite_done(redis: Any) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        info = redis.info("persistence")
+        if not info["aof_rewrite_in_progress"] and not info["aof_rewrite_scheduled"]:
+            return
+        time.sleep(0.05)
+    raise RuntimeError("Redis did not finish rewriting its append-only file")
 
 
 def flush(redis_url: str) -> None:
     from redis import Redis
 
     Redis.from_url(redis_url).flushdb()
+
+
+def measure(
+    side: Side, body_file: Path, seconds: int, connections: int, prefix: str
+) -> dict[str, Any]:
+    """One round on one side: wrk's figures, CPU per delivery, and our durability checks."""
+    if side.redis_url is not None:
+        fresh_redis(side.redis_url)
+    pids = side.pids()
+    cpu_before = cpu_seconds(pids)
+    wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = run_wrk(side.port, side.path, body_file, prefix, seconds, connections)
+    wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    delivered = max(1, result["requests"])
+    result["cpu_us"] = (cpu_seconds(pids) - cpu_before) / delivered * 1e6
+    wrk_cpu = (wrk_after.ru_utime - wrk_before.ru_utime) + (
+        wrk_after.ru_stime - wrk_before.ru_stime
+    )
+    result["wrk_cpu"] = wrk_cpu / result["seconds"]
+    if side.redis_url is not None:
+        checks = durability(side.port, side.redis_url, result, body_file.read_bytes())
+        result.update(asyncio.run(checks))
+    return result
 
 
 async def durability(
@@ -347,86 +475,94 @@ async def durability(
     }
 
 
-def probot(body_file: Path, seconds: int, connections: int) -> dict[str, Any]:
-    """A no-op Probot 14 app (`app.on("push", …)`), same load."""
-    folder = ensure_probot()
-    port = free_port()
-    env = {
-        **os.environ,
-        "APP_ID": "1",
-        "PRIVATE_KEY": private_key(),
-        "WEBHOOK_SECRET": SECRET,
-        "PORT": str(port),
-        "LOG_LEVEL": "warn",
-        "NODE_ENV": "production",
-    }
-    cmd = ["node", "node_modules/probot/bin/probot.js", "run", "./index.js"]
-    with process(cmd, env, folder):
-        wait_for(port, "/")
-        run_wrk(port, "/api/github/webhooks", body_file, "warm", 1, connections)
-        return run_wrk(port, "/api/github/webhooks", body_file, "run", seconds, connections)
-
-
 def median(rounds: list[dict[str, Any]], key: str) -> float:
     return float(statistics.median(r[key] for r in rounds))
 
 
+def describe(side: Side, round_: int, result: dict[str, Any]) -> str:
+    line = (
+        f"round {round_} {side.name}: {result['rps']:.0f} deliveries/s, "
+        f"p50 {result['p50_us'] / 1000:.1f} ms, p99 {result['p99_us'] / 1000:.1f} ms, "
+        f"{result['cpu_us']:.0f} us CPU per delivery, wrk {result['wrk_cpu']:.0%} of a core"
+    )
+    if "stored" in result:
+        line += f", stored {result['stored']} of {result['acknowledged']} acknowledged"
+    return line
+
+
+def rounds_of(
+    sides: tuple[Side, Side], body_file: Path, args: argparse.Namespace, seconds: int
+) -> dict[str, list[dict[str, Any]]]:
+    """Warm both up, then alternate: Probot first in odd rounds, ours first in even ones."""
+    for side in sides:
+        run_wrk(side.port, side.path, body_file, "warm", 2, args.connections)
+    results: dict[str, list[dict[str, Any]]] = {side.name: [] for side in sides}
+    for round_ in range(1, args.rounds + 1):
+        for side in sides if round_ % 2 else sides[::-1]:
+            result = measure(side, body_file, seconds, args.connections, f"r{round_}")
+            results[side.name].append(result)
+            log(describe(side, round_, result))
+    return results
+
+
+def summary(
+    mine: list[dict[str, Any]],
+    theirs: list[dict[str, Any]],
+    args: argparse.Namespace,
+    seconds: int,
+    load: tuple[float, float],
+) -> dict[str, Any]:
+    ours_rps, their_rps = median(mine, "rps"), median(theirs, "rps")
+    return {
+        "ours_rps": round(ours_rps),
+        "baseline_rps": round(their_rps),
+        "ratio": round(ours_rps / their_rps, 2),
+        "ours_p50_ms": round(median(mine, "p50_us") / 1000, 2),
+        "ours_p99_ms": round(median(mine, "p99_us") / 1000, 2),
+        "baseline_p50_ms": round(median(theirs, "p50_us") / 1000, 2),
+        "baseline_p99_ms": round(median(theirs, "p99_us") / 1000, 2),
+        "ours_cpu_us_per_delivery": round(median(mine, "cpu_us")),
+        "baseline_cpu_us_per_delivery": round(median(theirs, "cpu_us")),
+        "wrk_cpu_max": round(max(r["wrk_cpu"] for r in mine + theirs), 2),
+        "ours_rps_rounds": [round(r["rps"]) for r in mine],
+        "baseline_rps_rounds": [round(r["rps"]) for r in theirs],
+        "ours_errors": sum(r["non2xx"] + r["socket_errors"] for r in mine),
+        "baseline_errors": sum(r["non2xx"] + r["socket_errors"] for r in theirs),
+        "all_acknowledged_stored": all(r["all_stored"] for r in mine),
+        "duplicates_refused": all(r["duplicates_refused"] for r in mine),
+        "redis": "appendonly yes, appendfsync always",
+        "processes": args.processes,
+        "rounds": args.rounds,
+        "connections": args.connections,
+        "seconds": seconds,
+        "load_average": [round(x, 2) for x in load],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 s per side (under 60 s in all)")
+    parser.add_argument("--quick", action="store_true", help="4 s per side (under 60 s in all)")
     parser.add_argument("--seconds", type=int, default=None)
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per side")
-    parser.add_argument("--workers", type=int, default=2, help="web processes on our side")
+    parser.add_argument("--processes", type=int, default=1, help="web processes on each side")
     parser.add_argument("--connections", type=int, default=50)
     args = parser.parse_args()
-    seconds = args.seconds or (3 if args.quick else 10)
+    seconds = args.seconds or (4 if args.quick else 10)
+    keep_bytecode()
     ensure_tools()
-    theirs_rounds: list[dict[str, Any]] = []
-    mine_rounds: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         body_file = Path(tmp) / "push.json"
         body_file.write_bytes(payload())
         log(
             f"payload {body_file.stat().st_size} bytes; {args.connections} connections, "
-            f"{seconds} s per side, {args.rounds} alternating rounds"
+            f"{seconds} s per side, {args.rounds} alternating rounds, "
+            f"{args.processes} web process(es) per side"
         )
-        for round_ in range(args.rounds):
-            theirs = probot(body_file, seconds, args.connections)
-            theirs_rounds.append(theirs)
-            log(
-                f"round {round_ + 1} probot: {theirs['rps']:.0f} deliveries/s, "
-                f"p50 {theirs['p50_us'] / 1000:.1f} ms, p99 {theirs['p99_us'] / 1000:.1f} ms"
-            )
-            mine = ours(body_file, seconds, args.workers, args.connections)
-            mine_rounds.append(mine)
-            log(
-                f"round {round_ + 1} tamagitto: {mine['rps']:.0f} deliveries/s, "
-                f"p50 {mine['p50_us'] / 1000:.1f} ms, p99 {mine['p99_us'] / 1000:.1f} ms, "
-                f"stored {mine['stored']} of {mine['acknowledged']} acknowledged"
-            )
-    ours_rps, their_rps = median(mine_rounds, "rps"), median(theirs_rounds, "rps")
-    print(
-        json.dumps(
-            {
-                "ours_rps": round(ours_rps),
-                "baseline_rps": round(their_rps),
-                "ratio": round(ours_rps / their_rps, 2),
-                "ours_p50_ms": round(median(mine_rounds, "p50_us") / 1000, 2),
-                "ours_p99_ms": round(median(mine_rounds, "p99_us") / 1000, 2),
-                "baseline_p50_ms": round(median(theirs_rounds, "p50_us") / 1000, 2),
-                "baseline_p99_ms": round(median(theirs_rounds, "p99_us") / 1000, 2),
-                "ours_errors": sum(r["non2xx"] + r["socket_errors"] for r in mine_rounds),
-                "baseline_errors": sum(r["non2xx"] + r["socket_errors"] for r in theirs_rounds),
-                "all_acknowledged_stored": all(r["all_stored"] for r in mine_rounds),
-                "duplicates_refused": all(r["duplicates_refused"] for r in mine_rounds),
-                "redis": "appendonly yes, appendfsync always",
-                "rounds": args.rounds,
-                "workers": args.workers,
-                "connections": args.connections,
-                "seconds": seconds,
-            }
-        )
-    )
+        load_before = os.getloadavg()[0]
+        with probot_server(args.processes) as theirs, our_server(args.processes) as mine:
+            results = rounds_of((theirs, mine), body_file, args, seconds)
+    load = (load_before, os.getloadavg()[0])
+    print(json.dumps(summary(results["tamagitto"], results["probot"], args, seconds, load)))
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ from app.analysis.hotspots import FIX_PATTERN  # noqa: E402
 from app.analysis.languages import is_code_language, language_of  # noqa: E402
 from app.analysis.paths import exclusion_reason, is_doc_path  # noqa: E402
 from app.analysis.testing import is_test_path  # noqa: E402
-from app.entities import rules  # noqa: E402
+from app.entities import decay_rules, rules  # noqa: E402
 from app.jobs.replay import replay, step_pet  # noqa: E402
 
 HISTORIES = ROOT.parent / "shared" / "histories"
@@ -222,7 +222,7 @@ def deaths(commits: Sequence[dict[str, Any]], zero: bool = False) -> int:
         at = datetime.fromisoformat(entry["committed_at"])
         before = pet
         if pet is not None:
-            settled = rules.settle(pet, at)
+            settled = decay_rules.settle(pet, at)
             count += int(settled.dead and not pet.dead)
             before = settled
         pet = step_pet(before, 0 if zero else entry["delta"], at)

@@ -176,15 +176,7 @@ class DurableWorker(Worker):
             if finish:
                 if result_data and result is not None and result.success:
                     expire = None if keep_result_forever else result_timeout_s
-                    tr.set(result_key_prefix + job_id, result_data, px=to_ms(expire))
-                    tr.eval(
-                        MARK_DONE_LUA,
-                        3,
-                        WINDOW_PREFIX + job_id,
-                        DONE_PREFIX + job_id,
-                        PARKED_KEY,
-                        job_id,
-                    )
+                    self._mark_done(tr, job_id, result_data, expire)
                 elif not cron:
                     self._park(tr, job_id, result)
                 delete_keys += [retry_key_prefix + job_id, job_key_prefix + job_id]
@@ -218,6 +210,12 @@ class DurableWorker(Worker):
             if result is None or result.function not in self._cron_names:
                 self._park(tr, job_id, result)
             await tr.execute()
+
+    def _mark_done(self, tr: Any, job_id: str, data: bytes, expire: float | None) -> None:
+        """Keep the result, and turn the id's redelivery window into a done key."""
+        tr.set(result_key_prefix + job_id, data, px=to_ms(expire))
+        keys = (WINDOW_PREFIX + job_id, DONE_PREFIX + job_id, PARKED_KEY)
+        tr.eval(MARK_DONE_LUA, len(keys), *keys, job_id)
 
     def _park(self, tr: Any, job_id: str, result: JobResult | None) -> None:
         """Queue the HSET of the parked entry on the transaction, and say so loudly."""

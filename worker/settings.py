@@ -21,6 +21,7 @@ from arq.cron import CronJob
 from app.core.config import Settings, load_settings
 from app.core.logs import configure as configure_logging
 from app.entities.images import log_startup
+from app.infra import job_context
 from app.infra.job_context import JobContext
 from app.infra.queue.base import JobFunction
 from app.infra.registry import LONG_QUEUE, LONG_TIMEOUT, MAX_TRIES, NORMAL_TIMEOUT
@@ -87,7 +88,7 @@ def worker_kwargs(settings: Settings, *, long: bool = False, **overrides: Any) -
         "keep_result": spec.keep_result,
         "poll_delay": spec.poll_delay,
         "redis_settings": redis_settings(settings),
-        "ctx": {"settings": settings},
+        "ctx": {job_context.SETTINGS: settings},
     }
     kwargs.update(overrides)
     return kwargs

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from app.analysis.complexity import ComplexityMetrics, FunctionChange
 from app.analysis.files import FileView
 from app.analysis.lint import Findings
-from app.analysis.parsing import FunctionMetrics, blob_key
+from app.analysis.measure import FunctionMetrics
+from app.analysis.parsing import blob_key
 from app.analysis.scoring import (
     BURDEN_SCALE,
     CC_ALLOWANCE,

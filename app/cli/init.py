@@ -38,7 +38,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `init`."""
     parser = sub.add_parser(
         "init",

@@ -1,4 +1,5 @@
-"""`tamagitto rotate-keys`: re-encrypt every stored user token under the newest key.
+"""`tamagitto rotate-keys`: re-encrypt every stored user token under the newest key; and
+`tamagitto keys new`, which prints a fresh key to put first.
 
 TOKEN_ENCRYPTION_KEYS lists keys newest first. To rotate: put a new key first, keep the old ones
 after it, run this command, then drop the old keys once it reports nothing left to move.
@@ -131,7 +132,7 @@ def cmd_rotate_keys(args: argparse.Namespace) -> int:
     return 1 if outcome.unreadable else 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `rotate-keys`."""
     parser = sub.add_parser(
         "rotate-keys",
@@ -161,7 +162,7 @@ def cmd_keys_new(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_keys_parser(sub: argparse._SubParsersAction) -> None:
+def add_keys_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `keys new`."""
     keys = sub.add_parser(
         "keys",

@@ -1,4 +1,8 @@
-"""The `tamagitto` command: serve, worker, migrate (and the features' own commands)."""
+"""The `tamagitto` command and its subcommands.
+
+`serve`, `worker` and `migrate` live here; `init`, `replay`, `rotate-keys`, `keys new` and
+`jobs failed|retry` are registered by their own modules in `app/cli/` (`extra_commands`).
+"""
 
 from __future__ import annotations
 
@@ -202,6 +206,13 @@ def build_parser() -> argparse.ArgumentParser:
         "follows the quality of its commits. Settings come from the environment and .env.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (add_serve_parser, add_worker_parser, add_migrate_parser, *extra_commands()):
+        add(sub)
+    return parser
+
+
+def add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `serve [--port N] [--workers N]`."""
     serve = sub.add_parser(
         "serve",
         help="run the web app",
@@ -218,6 +229,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="web processes sharing the port (production mode only)",
     )
     serve.set_defaults(func=cmd_serve)
+
+
+def add_worker_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `worker [--burst]`."""
     work = sub.add_parser(
         "worker",
         help="run the arq job worker (needs REDIS_URL)",
@@ -226,6 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     work.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     work.set_defaults(func=cmd_worker)
+
+
+def add_migrate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `migrate [REVISION]`."""
     migrate = sub.add_parser(
         "migrate",
         help="upgrade the database schema",
@@ -233,13 +252,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     migrate.add_argument("revision", nargs="?", default="head", help="target (default: head)")
     migrate.set_defaults(func=cmd_migrate)
-    for add in extra_commands():
-        add(sub)
-    return parser
 
 
-def extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
-    """Subcommands contributed by features (each adds its own parser)."""
+def extra_commands() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:
+    """Subcommands contributed by the other modules of `app/cli/` (each adds its own parser)."""
     from app.cli.init import add_parser as init
     from app.cli.jobs import add_parser as jobs
     from app.cli.keys import add_parser as rotate_keys

@@ -12,7 +12,7 @@ import argparse
 import asyncio
 import json
 import sys
-from typing import Any, TextIO
+from typing import TextIO
 
 from app.analysis.commit import SourceError
 from app.jobs.replay import format_timeline, replay
@@ -31,7 +31,7 @@ def _positive(text: str) -> int:
     return value
 
 
-def add_replay_parser(subparsers: Any) -> None:
+def add_replay_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `replay` subcommand to an `argparse` subparsers object."""
     parser = subparsers.add_parser(
         "replay",

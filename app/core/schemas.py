@@ -23,13 +23,13 @@ from pydantic import (
     model_serializer,
 )
 
+from app.core.vocabulary import HEALTH_STATES, SPECIES, STATUSES
+
 Time = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 Score = Annotated[int, Field(ge=0, le=100)]
 
-# The contract's values; `tests/entities/test_schemas.py` keeps them equal to `app.entities`.
-SPECIES = ("pet", "plant", "robot", "golem", "blob")
-STATES = ("thriving", "healthy", "okay", "poor", "dying")
-STATUSES = ("alive", "dying", "dead")
+# The contract's values, from the one place they are written.
+STATES = HEALTH_STATES
 
 
 def _one_of(values: tuple[str, ...]) -> Callable[[str], str]:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import Entity, Repository
-from app.entities import rules
+from app.entities import decay_rules, rules
 from app.entities.pet_rows import decay_params, history_row, pet_state, write_state
 from app.entities.pictures import META_SEED, ensure_picture, store_sprites
 from app.entities.rules import PetState
@@ -162,8 +162,8 @@ async def settle_pet(
     would), with history rows; the first decay after the grace period adds a hungry event."""
     before = pet_state(entity)
     awake = rules.wake_due(before, now)
-    decayed = rules.apply_decay(awake, now)
-    after = rules.apply_death(decayed, now)
+    decayed = decay_rules.apply_decay(awake, now)
+    after = decay_rules.apply_death(decayed, now)
     if decayed.health != before.health:
         session.add(
             history_row(entity.id, before.health, decayed.health, rules.REASON_DECAY, now, None)
@@ -174,7 +174,7 @@ async def settle_pet(
     if after != before:
         write_state(entity, after, now)
     events = events_for(entity, before, after, "", now, base_url)
-    if rules.starts_hunger(awake, now):
+    if decay_rules.starts_hunger(awake, now):
         events.insert(0, hungry_event(entity, now, base_url))
     return PetUpdate(entity, before, after, events)
 

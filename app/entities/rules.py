@@ -1,20 +1,14 @@
-"""The pet's life as pure rules: health states, decay, death and revival.
+"""The pet's life as pure rules: health states, commits, revival, freezing and hibernation.
 
 Every function here takes the pet and an injected time and returns a new `PetState`; nothing
-reads a clock or touches the database. The hourly cron (`cron.py`, as set-based SQL), the commit
-path and `tamagitto replay` all follow these same rules, so the SQL in `cron.py` mirrors
-`apply_decay` and `apply_death` line for line and the tests check that they agree.
+reads a clock or touches the database. The hourly cron (as set-based SQL), the commit path and
+`tamagitto replay` all follow these same rules. The decay and death clocks, which the cron's SQL
+(`decay_sql.py`) mirrors line for line and the tests check against, are in `decay_rules.py`.
 
 Time model
 ----------
-* The decay clock starts at the last commit (or birth). After `GRACE_DAYS` full days without a
-  commit, each further full day costs `DECAY_PER_DAY` health.
-* `last_decay_at` is a checkpoint on that day grid: the end of the last day already charged.
-  Charging only whole days past the checkpoint makes decay at most once per day, idempotent
-  (running twice charges nothing twice) and self-catching-up (a missed run charges every
-  missed day at the next run, and the result does not depend on when the cron ran).
-* `zero_since` is the moment health reached zero (on the grid when decay did it). Death comes
-  `DEATH_AFTER` later, and `died_at` is that exact moment, again independent of cron timing.
+* Decay starts `grace_days` after the last commit (or birth) and charges whole days on a grid;
+  a pet at zero for `DEATH_AFTER` dies (`decay_rules.py` has the details).
 * Dead pets take no health changes. Revival starts a new generation after `COOLDOWN`.
 * A commit's gain shrinks inside the thriving band (`applied_gain`); losses apply in full.
 
@@ -24,15 +18,13 @@ Resting
   `.github/tamagitto.yml`; the defaults are `GRACE_DAYS` and `DECAY_PER_DAY`, and
   `decay_per_day == 0` is `decay: off`).
 * A hibernating pet (`sleeping_since` set) neither decays nor dies, like a frozen one. It wakes
-  on its next commit (`apply_commit`), by hand (`wake`), or at `sleep_until`: `settle` wakes it
+  on its next commit (`apply_commit`), by hand (`wake`), or at `sleep_until`: `wake_due` wakes it
   at exactly that moment, whenever the cron runs. Waking moves the decay checkpoint and the
   death clock to the moment of waking, so the sleep is never charged as missed days.
-* The first decay after the grace period is the pet getting hungry (`starts_hunger`).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final
@@ -41,6 +33,16 @@ from app.core.decay import DECAY_PER_DAY as DECAY_PER_DAY
 from app.core.decay import GRACE_DAYS as GRACE_DAYS
 from app.core.decay import MAX_DECAY_PER_DAY as MAX_DECAY_PER_DAY
 from app.core.decay import MAX_GRACE_DAYS as MAX_GRACE_DAYS
+from app.core.vocabulary import ALIVE as ALIVE
+from app.core.vocabulary import DEAD as DEAD
+from app.core.vocabulary import DYING as DYING
+from app.core.vocabulary import HEALTH_STATES as HEALTH_STATES
+from app.core.vocabulary import HEALTHY as HEALTHY
+from app.core.vocabulary import OKAY as OKAY
+from app.core.vocabulary import POOR as POOR
+from app.core.vocabulary import STATE_DYING as STATE_DYING
+from app.core.vocabulary import STATUSES as STATUSES
+from app.core.vocabulary import THRIVING as THRIVING
 
 MAX_HEALTH: Final = 100
 MIN_HEALTH: Final = 0
@@ -55,17 +57,6 @@ DAY: Final = timedelta(days=1)
 DEATH_AFTER: Final = timedelta(hours=24)
 COOLDOWN: Final = timedelta(hours=48)
 
-ALIVE: Final = "alive"
-DYING: Final = "dying"
-DEAD: Final = "dead"
-STATUSES: Final = (ALIVE, DYING, DEAD)
-
-THRIVING: Final = "thriving"
-HEALTHY: Final = "healthy"
-OKAY: Final = "okay"
-POOR: Final = "poor"
-STATE_DYING: Final = "dying"
-HEALTH_STATES: Final = (THRIVING, HEALTHY, OKAY, POOR, STATE_DYING)
 # The picture shown for a dead pet; not a health state, but it has its own image row.
 DEAD_VISUAL: Final = "dead"
 # The picture shown while a living pet hibernates.
@@ -196,8 +187,9 @@ def with_decay(pet: PetState, grace_days: int, decay_per_day: int) -> PetState:
     return replace(pet, grace_days=grace_days, decay_per_day=decay_per_day)
 
 
-def _with_health(pet: PetState, health: int, zero_at: datetime) -> PetState:
-    """Set health and keep status and the death clock consistent with it."""
+def with_health(pet: PetState, health: int, zero_at: datetime) -> PetState:
+    """Set health and keep status and the death clock consistent with it (`zero_at` starts
+    the clock when health reaches zero); commits and decay (`decay_rules.py`) both move health."""
     health = clamp_health(health)
     if health > MIN_HEALTH:
         zero_since = None
@@ -209,16 +201,17 @@ def _with_health(pet: PetState, health: int, zero_at: datetime) -> PetState:
 def apply_commit(pet: PetState, delta: int, at: datetime) -> PetState:
     """A commit's score moves health and restarts the decay clock; dead pets ignore it.
 
-    Call `settle(pet, at)` first so decay owed before the commit and a death already due are
-    charged; the commit path does that, and so does replay. `at` is when the commit reached us,
-    and `last_commit_at` never moves backwards when commits are processed out of order.
+    Call `decay_rules.settle(pet, at)` first so decay owed before the commit and a death
+    already due are charged; the commit path does that, and so does replay. `at` is when the
+    commit reached us, and `last_commit_at` never moves backwards when commits are processed
+    out of order.
     """
     if pet.dead:
         return pet
     pet = wake(pet, at)  # someone is back: a commit ends hibernation
     last = at if pet.last_commit_at is None else max(pet.last_commit_at, at)
     health = pet.health + applied_gain(pet.health, delta)
-    return replace(_with_health(pet, health, at), last_commit_at=last)
+    return replace(with_health(pet, health, at), last_commit_at=last)
 
 
 def applied_gain(health: int, delta: int) -> int:
@@ -237,94 +230,6 @@ def applied_gain(health: int, delta: int) -> int:
     if room <= 0:
         return 0
     return min(delta, max(1, delta * room // (MAX_HEALTH - THRIVING_AT)))
-
-
-def grace_end(pet: PetState) -> datetime:
-    """When decay may start: `grace_days` after the last commit (or birth)."""
-    return (pet.last_commit_at or pet.born_at) + pet.grace_days * DAY
-
-
-def decay_base(pet: PetState) -> datetime:
-    """End of the last day already charged: the later of the grace end and the checkpoint."""
-    end = grace_end(pet)
-    if pet.last_decay_at is None:
-        return end
-    return max(end, pet.last_decay_at)
-
-
-def days_owed(pet: PetState, now: datetime) -> int:
-    """Whole days past the checkpoint: the number of decay steps due at `now`."""
-    base = decay_base(pet)
-    if now < base:
-        return 0
-    return (now - base) // DAY
-
-
-def decays(pet: PetState) -> bool:
-    """Frozen (archived or suspended), hibernating, dead, already-zero pets and pets with
-    `decay: off` have nothing to decay."""
-    return not (
-        pet.dead or pet.frozen or pet.asleep or pet.decay_per_day <= 0 or pet.health <= MIN_HEALTH
-    )
-
-
-def apply_decay(pet: PetState, now: datetime) -> PetState:
-    """Charge every whole day owed since the checkpoint, then move the checkpoint.
-
-    Idempotent at a given `now`, and `apply_decay(apply_decay(p, t1), t2) == apply_decay(p, t2)`
-    for t1 ≤ t2, which is what makes missed or repeated cron runs harmless.
-    """
-    if not decays(pet):
-        return pet
-    # Days past the point of reaching zero charge nothing, so the checkpoint stops there too:
-    # that keeps the result independent of how often the cron ran.
-    days = min(days_owed(pet, now), days_to_zero(pet.health, pet.decay_per_day))
-    if days < 1:
-        return pet
-    base = decay_base(pet)
-    checkpoint = base + days * DAY
-    # When decay empties the pet, the death clock starts on the grid day it reached zero.
-    decayed = _with_health(pet, pet.health - pet.decay_per_day * days, checkpoint)
-    return replace(decayed, last_decay_at=checkpoint)
-
-
-def starts_hunger(pet: PetState, now: datetime) -> bool:
-    """Does `apply_decay(pet, now)` charge the first day after the grace period?
-
-    That is the moment people are told "Mochi is hungry": decay has begun and a commit
-    would stop it. Later days of the same hungry spell are not announced again.
-    """
-    if apply_decay(pet, now).health == pet.health:
-        return False
-    return pet.last_decay_at is None or pet.last_decay_at <= grace_end(pet)
-
-
-def days_to_zero(health: int, per_day: int = DECAY_PER_DAY) -> int:
-    """Decay steps until a pet with this health reaches zero."""
-    return math.ceil(health / per_day)
-
-
-def death_due(pet: PetState) -> datetime | None:
-    """When the pet dies if nothing changes: `DEATH_AFTER` after reaching zero."""
-    if pet.dead or pet.frozen or pet.asleep or pet.health > MIN_HEALTH or pet.zero_since is None:
-        return None
-    return pet.zero_since + DEATH_AFTER
-
-
-def apply_death(pet: PetState, now: datetime) -> PetState:
-    """A pet at zero for `DEATH_AFTER` dies at exactly that moment (not at the cron's time)."""
-    due = death_due(pet)
-    if due is None or now < due:
-        return pet
-    return replace(pet, status=DEAD, died_at=due)
-
-
-def settle(pet: PetState, now: datetime) -> PetState:
-    """Bring a pet up to `now`: a wake that is due, decay owed, then a death that is due.
-
-    The cron does exactly this, in this order.
-    """
-    return apply_death(apply_decay(wake_due(pet, now), now), now)
 
 
 def cooldown_expires(pet: PetState) -> datetime | None:
@@ -374,8 +279,9 @@ def _resume_clocks(pet: PetState, now: datetime) -> PetState:
 def hibernate(pet: PetState, now: datetime, until: datetime | None = None) -> PetState:
     """Put a living pet to sleep, until its next commit or `until` (at most `MAX_SLEEP` ahead).
 
-    Call `settle(pet, now)` first so decay owed before the nap is charged; the service does.
-    A sleeping pet asked again keeps its nap's start and takes the new `until`.
+    Call `decay_rules.settle(pet, now)` first so decay owed before the nap is charged
+    (`lifecycle.hibernate_pet` does). A sleeping pet asked again keeps its nap's start and
+    takes the new `until`.
     """
     if pet.dead:
         raise PetDead("a dead pet cannot hibernate")
@@ -439,26 +345,18 @@ __all__ = [
     "PetState",
     "applied_gain",
     "apply_commit",
-    "apply_death",
-    "apply_decay",
     "clamp_health",
     "cooldown_expires",
-    "days_owed",
-    "days_to_zero",
-    "death_due",
-    "decay_base",
-    "grace_end",
     "health_state",
     "hibernate",
     "new_pet",
     "reset",
     "revive",
     "set_frozen",
-    "settle",
-    "starts_hunger",
     "status_for",
     "visual_state",
     "wake",
     "wake_due",
     "with_decay",
+    "with_health",
 ]

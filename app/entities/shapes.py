@@ -89,7 +89,7 @@ def status_change_event(
 
 
 def hungry_message(name: str) -> str:
-    """The warning sent when decay starts (`rules.starts_hunger`)."""
+    """The warning sent when decay starts (`decay_rules.starts_hunger`)."""
     return f"{name} is hungry"
 
 

@@ -9,12 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import Final
 
-PET: Final = "pet"
-PLANT: Final = "plant"
-ROBOT: Final = "robot"
-GOLEM: Final = "golem"
-BLOB: Final = "blob"
-SPECIES: Final = (PET, PLANT, ROBOT, GOLEM, BLOB)
+from app.core.vocabulary import BLOB, GOLEM, PET, PLANT, ROBOT, SPECIES
 
 # The seed's table, with GitHub's language names lower-cased (plus a few common spellings).
 LANGUAGE_SPECIES: Final[dict[str, str]] = {

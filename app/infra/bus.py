@@ -179,7 +179,7 @@ class RedisBus:
                     self._relay(message["data"])
         finally:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
 
     def _relay(self, data: bytes | str) -> None:
         """Decode and dispatch; a malformed message is logged, never fatal."""

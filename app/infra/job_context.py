@@ -1,15 +1,15 @@
-"""The typed view of a job's `ctx`: every key a job reads is spelled here, and only here.
+"""The typed context every job takes: every key of arq's `ctx` is spelled here, and only here.
 
 arq hands each job a plain dict (and the inline queue copies arq's contract), so `ctx` stays a
 dict on the wire: `Runtime.job_ctx` fills it with `resources`, and the queues add `job_id` and
-`job_try`. Jobs never index it themselves; they read `JobContext(ctx).sessionmaker` and the like,
-which mypy checks. Tests may hand in a partial dict: a required resource that is missing raises
-`KeyError` when read, as before.
+`job_try` (`run_ctx`). At that boundary `app.infra.registry.as_arq` wraps the dict in a
+`JobContext` once per run and calls the typed job, which reads `ctx.sessionmaker` and the like,
+checked by mypy. Tests may build one from a partial dict: a required resource that is missing
+raises `KeyError` when read, as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -37,6 +37,11 @@ JOB_ID = "job_id"
 JOB_TRY = "job_try"
 
 
+def run_ctx(base: dict[str, Any], *, job_id: str, job_try: int) -> dict[str, Any]:
+    """One run's `ctx`, as arq builds it: the shared resources plus the job's id and try."""
+    return {**base, JOB_ID: job_id, JOB_TRY: job_try}
+
+
 def resources(
     *,
     settings: Settings,
@@ -62,11 +67,11 @@ def resources(
 
 
 class JobContext:
-    """Typed, read-only access to a job's `ctx` dict."""
+    """Typed, read-only access to a job's `ctx` dict (`raw`, the dict arq passed in)."""
 
     __slots__ = ("raw",)
 
-    def __init__(self, raw: Mapping[str, Any]) -> None:
+    def __init__(self, raw: dict[str, Any]) -> None:
         self.raw = raw
 
     @property

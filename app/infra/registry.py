@@ -9,7 +9,8 @@ the queue (which long jobs go where), the pets' jobs and everything above can al
 
 The registry also holds the retry policy, once for both modes: how many tries a job gets, the
 backoff between them, which failures are worth another try (`durable`), and which queue and
-timeout a job runs under.
+timeout a job runs under. Jobs take the typed `JobContext`; `as_arq` is the one adapter from
+arq's dict `ctx`, used for every queued job and cron job in both modes.
 """
 
 from __future__ import annotations
@@ -17,22 +18,35 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, Protocol, TypeVar
 
 from arq import Retry
 from arq.constants import default_queue_name
+from arq.typing import WorkerCoroutine
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError
 
 from app.infra.job_context import JobContext
-from app.infra.queue.base import JobFunction, QueueUnavailable
+from app.infra.queue.base import QueueUnavailable
 
 if TYPE_CHECKING:
     from app.infra.queue.base import JobQueue
 
 log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+# A job as written: the typed context first, then its JSON arguments.
+TypedJob = Callable[Concatenate[JobContext, P], Awaitable[R]]
+
+
+class ArqJob(WorkerCoroutine, Protocol):
+    """A job as arq calls it (dict `ctx` first), registered under its `__name__`."""
+
+    __name__: str
+
 
 PROCESS_EVENT: Final = "process_event"
 ANALYZE: Final = "analyze_commit"
@@ -109,7 +123,7 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, RedisConnectionError | RedisTimeoutError)
 
 
-def durable(function: JobFunction) -> JobFunction:
+def durable(function: TypedJob[P, R]) -> TypedJob[P, R]:
     """Wrap a job so database and Redis failures retry with backoff instead of failing it.
 
     On the last try the original error propagates: the queue then parks the job for
@@ -117,25 +131,38 @@ def durable(function: JobFunction) -> JobFunction:
     """
 
     @functools.wraps(function)
-    async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    async def run(ctx: JobContext, /, *args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return await function(ctx, *args, **kwargs)
         except Exception as exc:
-            job_try = JobContext(ctx).job_try
-            if not is_transient(exc) or last_try(job_try):
+            if not is_transient(exc) or last_try(ctx.job_try):
                 raise
-            delay = transient_backoff(job_try)
+            delay = transient_backoff(ctx.job_try)
             log.warning(
                 "job %s (%s) try %d/%d failed (%s: %s); again in %.0f s",
-                JobContext(ctx).job_id,
+                ctx.job_id,
                 function.__name__,
-                job_try,
+                ctx.job_try,
                 MAX_TRIES,
                 type(exc).__name__,
                 str(exc).splitlines()[0] if str(exc) else "",
                 delay,
             )
             raise Retry(defer=delay) from exc
+
+    return run
+
+
+def as_arq(function: TypedJob[P, R]) -> ArqJob:
+    """The arq boundary: arq (and the inline queue, which keeps arq's contract) call a job with
+    a plain dict `ctx`; the wrapper builds its `JobContext` once per run and calls the typed job.
+
+    It keeps the function's name, which arq registers and the registry names it by.
+    """
+
+    @functools.wraps(function)
+    async def run(ctx: dict[str, Any], *args: P.args, **kwargs: P.kwargs) -> R:
+        return await function(JobContext(ctx), *args, **kwargs)
 
     return run
 

@@ -98,9 +98,9 @@ class Applied:
     post_status: bool
 
 
-async def load_target(ctx: dict[str, Any], repository_id: int) -> Target | None:
+async def load_target(ctx: JobContext, repository_id: int) -> Target | None:
     """The repository, if it is still monitored by a live installation."""
-    async with JobContext(ctx).sessionmaker() as session:
+    async with ctx.sessionmaker() as session:
         repo = await session.get(Repository, repository_id)
         if repo is None or not repo.monitoring_enabled or repo.installation_id is None:
             return None
@@ -158,14 +158,14 @@ async def apply_once(
 
 
 async def apply_in_order(
-    ctx: dict[str, Any], target: Target, item: Analysed, after: str | None
+    ctx: JobContext, target: Target, item: Analysed, after: str | None
 ) -> list[Applied] | None:
     """The one transaction, under the repository's apply lock: None when the commit must wait
     for `after` (its analysis is stored), else the commits applied, its own first, then those
     that waited for it; empty when a concurrent job applied it already."""
-    base_url = JobContext(ctx).settings.public_url
+    base_url = ctx.settings.public_url
     sha = item.row.sha
-    async with JobContext(ctx).sessionmaker.begin() as session:
+    async with ctx.sessionmaker.begin() as session:
         await ordering.lock_repository(session, target.id)
         if await applied_before(session, target.id, sha):
             await ordering.forget(session, target.id, sha)

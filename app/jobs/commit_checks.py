@@ -36,23 +36,23 @@ StatusPoster = Callable[..., Awaitable[bool]]
 GITHUB_ERRORS = (GitHubException, aiohttp.ClientError, TimeoutError)
 
 
-def pet_url(ctx: dict[str, Any], full_name: str, sha: str | None = None) -> str:
+def pet_url(ctx: JobContext, full_name: str, sha: str | None = None) -> str:
     """The pet page (at a commit, as statuses link it)."""
-    base = f"{JobContext(ctx).settings.public_url}/pets/{full_name}"
+    base = f"{ctx.settings.public_url}/pets/{full_name}"
     return f"{base}?sha={sha}" if sha else base
 
 
-async def permissions(ctx: dict[str, Any], target: Target) -> Mapping[str, Any]:
+async def permissions(ctx: JobContext, target: Target) -> Mapping[str, Any]:
     """The installation's permissions (read with the target when `load_target` made it)."""
     if target.permissions is not None:
         return target.permissions
-    async with JobContext(ctx).sessionmaker() as session:
+    async with ctx.sessionmaker() as session:
         return await checks.permissions_of(session, target.installation_id)
 
 
-async def _intake_view(ctx: dict[str, Any], target: Target) -> tuple[Mapping[str, Any], str]:
+async def _intake_view(ctx: JobContext, target: Target) -> tuple[Mapping[str, Any], str]:
     """The installation's permissions and `🐱 Mochi` for pending texts, in one session."""
-    async with JobContext(ctx).sessionmaker() as session:
+    async with ctx.sessionmaker() as session:
         granted = await checks.permissions_of(session, target.installation_id)
         pet = await current_pet(session, target.id)
     label = f"{emoji_for(pet.species, pet.subspecies)} {pet.name}" if pet else "🥚 The pet"
@@ -60,7 +60,7 @@ async def _intake_view(ctx: dict[str, Any], target: Target) -> tuple[Mapping[str
 
 
 async def announce(
-    ctx: dict[str, Any],
+    ctx: JobContext,
     gh: GitHubAPI | None,
     target: Target,
     shas: Sequence[str],
@@ -90,19 +90,19 @@ async def announce(
 
 
 async def _start(
-    ctx: dict[str, Any], gh: GitHubAPI, target: Target, sha: str, config: RepoConfig, label: str
+    ctx: JobContext, gh: GitHubAPI, target: Target, sha: str, config: RepoConfig, label: str
 ) -> None:
     """One in-progress run, remembered for the job that completes it."""
     check_run_id = await checks.create_in_progress(
         gh, target.full_name, config.context, sha, pet_url(ctx, target.full_name, sha),
         f"{label}: analysing this commit…",
     )  # fmt: skip
-    async with JobContext(ctx).sessionmaker.begin() as session:
+    async with ctx.sessionmaker.begin() as session:
         await checks.record(session, target.id, check_run_id, sha, checks.COMMIT)
 
 
 def commit_output(
-    ctx: dict[str, Any],
+    ctx: JobContext,
     target: Target,
     row: CommitAnalysis,
     pet: Entity,
@@ -125,13 +125,13 @@ def commit_output(
     )
 
 
-async def _open_run(ctx: dict[str, Any], target: Target, sha: str) -> CheckRun | None:
-    async with JobContext(ctx).sessionmaker() as session:
+async def _open_run(ctx: JobContext, target: Target, sha: str) -> CheckRun | None:
+    async with ctx.sessionmaker() as session:
         return await checks.open_run(session, target.id, sha, checks.COMMIT)
 
 
 async def publish_check(
-    ctx: dict[str, Any],
+    ctx: JobContext,
     gh: GitHubAPI,
     target: Target,
     sha: str,
@@ -154,7 +154,7 @@ async def publish_check(
             log.warning("check run for %s@%s refused: %s", target.full_name, sha[:7], exc)
             return False
         raise
-    async with JobContext(ctx).sessionmaker.begin() as session:
+    async with ctx.sessionmaker.begin() as session:
         if run is None:
             await checks.record(session, target.id, github_id, sha, checks.COMMIT)
         await checks.mark_completed(session, github_id)
@@ -162,7 +162,7 @@ async def publish_check(
 
 
 async def deliver(
-    ctx: dict[str, Any],
+    ctx: JobContext,
     gh: GitHubAPI,
     target: Target,
     row: CommitAnalysis,
@@ -190,32 +190,32 @@ async def deliver(
         await post_status(ctx, gh, target, row.sha, pet, text, config, health=health, status=status)
 
 
-async def abandon(ctx: dict[str, Any], gh: GitHubAPI, target: Target, sha: str, why: str) -> None:
+async def abandon(ctx: JobContext, gh: GitHubAPI, target: Target, sha: str, why: str) -> None:
     """The commit will never be reported: complete what was announced for it, saying why."""
     run = await _open_run(ctx, target, sha)
     try:
         if run is not None:
             output = checks.neutral("Analysis unavailable", why)
             await checks.complete(gh, target.full_name, run.github_id, output)
-            async with JobContext(ctx).sessionmaker.begin() as session:
+            async with ctx.sessionmaker.begin() as session:
                 await checks.mark_completed(session, run.github_id)
     except GITHUB_ERRORS as exc:
         log.warning("could not complete the run of %s@%s: %s", target.full_name, sha[:7], exc)
 
 
-async def sweep_check_runs(ctx: dict[str, Any]) -> int:
+async def sweep_check_runs(ctx: JobContext) -> int:
     """Cron: complete, as neutral, runs still in progress long after any job would have
     finished (their job was lost); how many."""
-    async with JobContext(ctx).sessionmaker() as session:
+    async with ctx.sessionmaker() as session:
         stale = list(await checks.stale_runs(session, datetime.now(UTC)))
     done = 0
     for run in stale:
         target = await load_target(ctx, run.repository_id)
-        async with JobContext(ctx).sessionmaker.begin() as session:
+        async with ctx.sessionmaker.begin() as session:
             await checks.mark_completed(session, run.github_id)
         if target is None:
             continue
-        gh = JobContext(ctx).github_app.installation_client(target.installation_id)
+        gh = ctx.github_app.installation_client(target.installation_id)
         output = checks.neutral("Analysis unavailable", "its job did not finish in time")
         try:
             await checks.complete(gh, target.full_name, run.github_id, output)

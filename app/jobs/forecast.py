@@ -29,6 +29,7 @@ from app.analysis.engine import analyze_commit as analyze
 from app.analysis.source import GitHubCommitSource
 from app.core.models import CommitAnalysis
 from app.entities import rules
+from app.entities.decay_rules import settle
 from app.entities.lifecycle import current_pet
 from app.entities.pet_rows import pet_state
 from app.entities.species import emoji_for
@@ -188,7 +189,7 @@ async def start_state(session: AsyncSession, repository_id: int, now: datetime) 
     pet = await current_pet(session, repository_id)
     if pet is None:
         return rules.new_pet(now), "a new pet", emoji_for("blob", None)
-    return rules.settle(pet_state(pet), now), pet.name, emoji_for(pet.species, pet.subspecies)
+    return settle(pet_state(pet), now), pet.name, emoji_for(pet.species, pet.subspecies)
 
 
 def project(

@@ -9,7 +9,6 @@ progress, and `checks.sweep` completes runs whose job was lost altogether.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import aiohttp
 from gidgethub import GitHubException
@@ -33,17 +32,17 @@ TITLE_FAILED = "Forecast unavailable"
 
 
 async def forecast_pull_request(
-    ctx: dict[str, Any], repository_id: int, number: int, head_sha: str, check_run_id: int
+    ctx: JobContext, repository_id: int, number: int, head_sha: str, check_run_id: int
 ) -> str:
     """Job: the forecast of one head, on its check run (or as a status when `0`)."""
     target = await load_target(ctx, repository_id)
     if target is None:
         return "skipped: repository not monitored"
-    gh = JobContext(ctx).github_app.installation_client(target.installation_id)
+    gh = ctx.github_app.installation_client(target.installation_id)
     try:
         return await run(ctx, gh, target, number, head_sha, check_run_id)
     except (GitHubException, aiohttp.ClientError, TimeoutError) as exc:
-        fate = classify(exc, JobContext(ctx).job_try)
+        fate = classify(exc, ctx.job_try)
         if not isinstance(fate, Stop) and will_retry(fate, ctx):
             raise fate from exc
         await give_up(ctx, gh, target, number, head_sha, check_run_id, describe(exc))
@@ -56,9 +55,9 @@ async def forecast_pull_request(
         raise
 
 
-async def current_pull(ctx: dict[str, Any], repository_id: int, number: int) -> PullRequest | None:
+async def current_pull(ctx: JobContext, repository_id: int, number: int) -> PullRequest | None:
     """The pull request as the newest event left it."""
-    async with JobContext(ctx).sessionmaker() as session:
+    async with ctx.sessionmaker() as session:
         found: PullRequest | None = await session.scalar(
             select(PullRequest).where(
                 PullRequest.repository_id == repository_id, PullRequest.number == number
@@ -68,7 +67,7 @@ async def current_pull(ctx: dict[str, Any], repository_id: int, number: int) -> 
 
 
 async def run(
-    ctx: dict[str, Any], gh: GitHubAPI, target: Target, number: int, head: str, check_run_id: int
+    ctx: JobContext, gh: GitHubAPI, target: Target, number: int, head: str, check_run_id: int
 ) -> str:
     """Skip a superseded head; else forecast, complete the run, post status and comment."""
     pull = await current_pull(ctx, target.id, number)
@@ -77,9 +76,9 @@ async def run(
         await skip(ctx, gh, target, check_run_id, newer)
         return SUPERSEDED
     config = await repo_config(gh, target.full_name, pull.base_sha)
-    review = config.llm_review and JobContext(ctx).settings.gemini_key is not None
+    review = config.llm_review and ctx.settings.gemini_key is not None
     ref = PullRef(target.id, target.full_name, target.installation_id, number, head, pull.base_ref)
-    async with JobContext(ctx).sessionmaker() as session:
+    async with ctx.sessionmaker() as session:
         fc = await forecast(gh, session, ref, review)
     output = build_output(ctx, fc, config, target.full_name, pull.base_ref)
     if check_run_id:
@@ -92,10 +91,10 @@ async def run(
 
 
 def build_output(
-    ctx: dict[str, Any], fc: Forecast, config: RepoConfig, full_name: str, base_ref: str
+    ctx: JobContext, fc: Forecast, config: RepoConfig, full_name: str, base_ref: str
 ) -> checks.CheckOutput:
     """The check run's conclusion, title, summary and annotations."""
-    commit_url = f"{JobContext(ctx).settings.github_url}/{full_name}/commit"
+    commit_url = f"{ctx.settings.github_url}/{full_name}/commit"
     summary = check_output.forecast_summary(
         fc, config, base_ref, pet_url(ctx, full_name), commit_url
     )
@@ -107,9 +106,9 @@ def build_output(
     )
 
 
-async def mark(ctx: dict[str, Any], check_run_id: int) -> None:
+async def mark(ctx: JobContext, check_run_id: int) -> None:
     """The run is completed: the sweep leaves it alone."""
-    async with JobContext(ctx).sessionmaker.begin() as session:
+    async with ctx.sessionmaker.begin() as session:
         await checks.mark_completed(session, check_run_id)
 
 
@@ -119,7 +118,7 @@ def status_state(conclusion: str) -> str:
 
 
 async def forecast_status(
-    ctx: dict[str, Any],
+    ctx: JobContext,
     gh: GitHubAPI,
     target: Target,
     head: str,
@@ -135,7 +134,7 @@ async def forecast_status(
 
 
 async def skip(
-    ctx: dict[str, Any], gh: GitHubAPI, target: Target, check_run_id: int, newer: str | None
+    ctx: JobContext, gh: GitHubAPI, target: Target, check_run_id: int, newer: str | None
 ) -> None:
     """Complete a superseded head's run as skipped, pointing at what replaced it."""
     if not check_run_id:
@@ -151,7 +150,7 @@ async def skip(
 
 
 async def give_up(
-    ctx: dict[str, Any],
+    ctx: JobContext,
     gh: GitHubAPI,
     target: Target,
     number: int,

@@ -1,18 +1,23 @@
 """The registry of job functions and cron jobs, shared by arq and the in-process queue.
 
-Every job is wrapped by `durable`: database and Redis failures retry with backoff, in both modes.
-Jobs named in `app.infra.registry.LONG_JOBS` run on their own arq queue, so that their long
-timeouts do not stretch the in-progress lock of every other job. Job names live in the registry:
-the table below must match `app.infra.registry.JOBS`.
+Jobs are written against the typed `JobContext`. Each is wrapped by `durable` (database and
+Redis failures retry with backoff, in both modes) and then by `as_arq`, the adapter from arq's
+dict `ctx` that both queues call. Jobs named in `app.infra.registry.LONG_JOBS` run on their own
+arq queue, so that their long timeouts do not stretch the in-progress lock of every other job.
+Job names live in the registry: the table below must match `app.infra.registry.JOBS`.
 """
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from arq.cron import CronJob, cron
 
 from app.entities import jobs as pet_jobs
+from app.infra.job_context import JobContext
 from app.infra.queue.base import JobFunction
-from app.infra.registry import JOBS, LONG_JOBS, SWEEP_CHECKS, durable
+from app.infra.registry import JOBS, LONG_JOBS, SWEEP_CHECKS, TypedJob, as_arq, durable
 from app.infra.runtime import JobTable
 from app.jobs import poller
 from app.jobs.commit_checks import sweep_check_runs
@@ -20,24 +25,37 @@ from app.jobs.forecast_job import forecast_pull_request
 from app.jobs.handlers.events import process_event
 from app.jobs.pipeline import analyze_commit, post_push_status
 
-FUNCTIONS: list[JobFunction] = [
-    durable(f)
-    for f in (
-        process_event,
-        analyze_commit,
-        post_push_status,
-        poller.poll_repositories,
-        poller.poll_repository,
-        forecast_pull_request,
-        sweep_check_runs,
-        *pet_jobs.FUNCTIONS,
-    )
-]
+
+def raw_ctx(function: JobFunction) -> TypedJob[..., Any]:
+    """A job that still reads arq's dict itself (`app.entities.jobs`): hand it `ctx.raw`."""
+
+    @functools.wraps(function)
+    async def run(ctx: JobContext, *args: Any) -> Any:
+        return await function(ctx.raw, *args)
+
+    return run
+
+
+TYPED_JOBS: tuple[TypedJob[..., Any], ...] = (
+    process_event,
+    analyze_commit,
+    post_push_status,
+    poller.poll_repositories,
+    poller.poll_repository,
+    forecast_pull_request,
+    sweep_check_runs,
+    *(raw_ctx(f) for f in pet_jobs.FUNCTIONS),
+)
+FUNCTIONS: list[JobFunction] = [as_arq(durable(f)) for f in TYPED_JOBS]
 CRON_JOBS: list[CronJob] = [
     *pet_jobs.cron_jobs(),
     *poller.cron_jobs(),
     cron(
-        sweep_check_runs, name=SWEEP_CHECKS, minute=set(range(4, 60, 5)), unique=True, timeout=600
+        as_arq(sweep_check_runs),
+        name=SWEEP_CHECKS,
+        minute=set(range(4, 60, 5)),
+        unique=True,
+        timeout=600,
     ),
 ]
 TABLE = JobTable(FUNCTIONS, CRON_JOBS)

@@ -19,7 +19,7 @@ from app.core.models import CommitAnalysis, Repository
 from app.infra import registry
 from app.infra.job_context import JobContext
 from app.jobs import inventory, ordering
-from app.jobs.handlers.base import installation_id, now, sessions
+from app.jobs.handlers.base import installation_id, now
 from app.jobs.repo_config import RepoConfig, load_config
 
 log = logging.getLogger(__name__)
@@ -142,9 +142,7 @@ async def repo_config(gh: GitHubAPI | None, full_name: str, sha: str) -> RepoCon
         return RepoConfig()
 
 
-async def plan_push(
-    ctx: dict[str, Any], gh: GitHubAPI | None, data: dict[str, Any]
-) -> PushPlan | None:
+async def plan_push(ctx: JobContext, gh: GitHubAPI | None, data: dict[str, Any]) -> PushPlan | None:
     """Decide which commits to analyse, recording the repository on the way."""
     branch = branch_of(data.get("ref", ""))
     if branch is None or data.get("deleted") or data.get("after") == ZERO_SHA:
@@ -152,7 +150,7 @@ async def plan_push(
     if installation_id(data) is None:
         log.info("push to %s names no installation; ignored", data["repository"]["full_name"])
         return None
-    async with sessions(ctx).begin() as session:
+    async with ctx.sessionmaker.begin() as session:
         repo = await inventory.upsert_repository(
             session, data["repository"], installation_id(data), now()
         )
@@ -163,7 +161,7 @@ async def plan_push(
     if not config.monitors(branch, default_branch):
         return None
     shas = await complete_shas(gh, data, payload_shas(data))
-    async with sessions(ctx).begin() as session:
+    async with ctx.sessionmaker.begin() as session:
         todo = await unanalysed(session, repo_id, shas)
         await _note_push(session, repo_id, data, config)
     after = predecessors(shas, data.get("before"), todo)
@@ -193,7 +191,7 @@ async def _note_push(
 
 
 async def queue_analyses(
-    ctx: dict[str, Any],
+    ctx: JobContext,
     repository_id: int,
     shas: Sequence[str],
     post_status: bool,
@@ -205,22 +203,20 @@ async def queue_analyses(
     is recorded before any job is queued, so no job can run without knowing it.
     """
     pairs = list(zip(shas, after, strict=True)) if after is not None else ordering.chain(shas, None)
-    await ordering.plan(sessions(ctx), repository_id, pairs)
+    await ordering.plan(ctx.sessionmaker, repository_id, pairs)
     queued = 0
     for sha, before in pairs:
-        queue = JobContext(ctx).queue
+        queue = ctx.queue
         if await registry.enqueue_analysis(queue, repository_id, sha, post_status, before):
             queued += 1
     return queued
 
 
-async def queue_plan(ctx: dict[str, Any], plan: PushPlan) -> int:
+async def queue_plan(ctx: JobContext, plan: PushPlan) -> int:
     """One analyze job per commit; a big push also gets one summary status job."""
     queued = await queue_analyses(
         ctx, plan.repository_id, plan.shas, not plan.summarize, plan.after or None
     )
     if plan.summarize:
-        await registry.enqueue_push_status(
-            JobContext(ctx).queue, plan.repository_id, plan.head, plan.shas
-        )
+        await registry.enqueue_push_status(ctx.queue, plan.repository_id, plan.head, plan.shas)
     return queued

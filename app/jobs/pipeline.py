@@ -29,7 +29,6 @@ from app.analysis.source import GitHubCommitSource
 from app.core.models import CommitAnalysis
 from app.entities.lifecycle import current_pet
 from app.infra import registry
-from app.infra.github import GitHubApp
 from app.infra.job_context import JobContext
 from app.jobs import commit_checks, ordering
 from app.jobs.apply import (
@@ -49,11 +48,6 @@ from app.jobs.statuses import push_description
 log = logging.getLogger(__name__)
 
 
-def github(ctx: dict[str, Any]) -> GitHubApp:
-    """The App's GitHub identity."""
-    return JobContext(ctx).github_app
-
-
 async def fetch_and_analyse(
     gh: GitHubAPI, target: Target, sha: str, config: RepoConfig
 ) -> tuple[Any, AnalysisResult]:
@@ -63,11 +57,9 @@ async def fetch_and_analyse(
     return commit, await asyncio.to_thread(analyze, commit, ignore=config.ignore, annotate=True)
 
 
-async def stored_analysis(
-    ctx: dict[str, Any], repository_id: int, sha: str
-) -> CommitAnalysis | None:
+async def stored_analysis(ctx: JobContext, repository_id: int, sha: str) -> CommitAnalysis | None:
     """The analysis of this commit, if it was applied already."""
-    async with JobContext(ctx).sessionmaker() as session:
+    async with ctx.sessionmaker() as session:
         return await session.scalar(
             select(CommitAnalysis).where(
                 CommitAnalysis.repository_id == repository_id, CommitAnalysis.sha == sha
@@ -107,10 +99,10 @@ def analysis_row(
 
 
 async def review(
-    ctx: dict[str, Any], config: RepoConfig, commit: Any, result: AnalysisResult
+    ctx: JobContext, config: RepoConfig, commit: Any, result: AnalysisResult
 ) -> tuple[Score, Any]:
     """The optional Gemini review, when the repository asks for it and a key is set."""
-    settings = JobContext(ctx).settings
+    settings = ctx.settings
     if not config.llm_review or settings.gemini_key is None:
         return result.score, None
     verdict = await review_commit(
@@ -124,7 +116,7 @@ async def review(
 
 
 async def analyze_commit(
-    ctx: dict[str, Any],
+    ctx: JobContext,
     repository_id: int,
     sha: str,
     post_status: bool = True,
@@ -140,7 +132,7 @@ async def analyze_commit(
     if target is None:
         await forget_commit(ctx, repository_id, sha)
         return "skipped: repository not monitored"
-    gh = github(ctx).installation_client(target.installation_id)
+    gh = ctx.github_app.installation_client(target.installation_id)
     row = await stored_analysis(ctx, target.id, sha)
     try:
         config = await load_config(gh, target.full_name, sha)
@@ -161,31 +153,29 @@ async def analyze_commit(
     return "applied" if applied and applied[0].row.sha == sha else "already applied"
 
 
-async def forget_commit(ctx: dict[str, Any], repository_id: int, sha: str) -> None:
+async def forget_commit(ctx: JobContext, repository_id: int, sha: str) -> None:
     """A commit of a repository no longer monitored waits for nothing and holds nothing up."""
-    async with JobContext(ctx).sessionmaker.begin() as session:
+    async with ctx.sessionmaker.begin() as session:
         await ordering.lock_repository(session, repository_id)
         await ordering.forget(session, repository_id, sha)
 
 
 async def release(
-    ctx: dict[str, Any], gh: GitHubAPI, target: Target, sha: str, why: str
+    ctx: JobContext, gh: GitHubAPI, target: Target, sha: str, why: str
 ) -> list[Applied]:
     """The commit will not be applied: what waited for it is applied now, saying so."""
     note = f"applied without {sha[:7]} ({why})"
-    async with JobContext(ctx).sessionmaker.begin() as session:
+    async with ctx.sessionmaker.begin() as session:
         await ordering.lock_repository(session, target.id)
         await ordering.forget(session, target.id, sha)
-        applied = await apply_followers(
-            session, target, sha, JobContext(ctx).settings.public_url, note
-        )
+        applied = await apply_followers(session, target, sha, ctx.settings.public_url, note)
     await report(ctx, gh, target, applied)
     return applied
 
 
-def _fail(exc: BaseException, ctx: dict[str, Any], target: Target, sha: str) -> str:
+def _fail(exc: BaseException, ctx: JobContext, target: Target, sha: str) -> str:
     """Raise Retry for transient failures; log and stop for permanent ones."""
-    fate = classify(exc, JobContext(ctx).job_try)
+    fate = classify(exc, ctx.job_try)
     if isinstance(fate, Stop):
         log.warning("analysis of %s@%s stopped: %s", target.full_name, sha[:7], fate)
         return f"stopped: {fate}"
@@ -195,14 +185,14 @@ def _fail(exc: BaseException, ctx: dict[str, Any], target: Target, sha: str) -> 
 
 
 async def give_up_or_retry(
-    exc: BaseException, ctx: dict[str, Any], gh: GitHubAPI, target: Target, sha: str
+    exc: BaseException, ctx: JobContext, gh: GitHubAPI, target: Target, sha: str
 ) -> str:
     """`_fail`, and when the commit will never be applied (stopped, GitHub refused it, or the
     last try failed), what waited for it is applied now instead of after the stall sweep."""
     try:
         outcome = _fail(exc, ctx, target, sha)
     except Retry:
-        if registry.last_try(JobContext(ctx).job_try):
+        if registry.last_try(ctx.job_try):
             await release(ctx, gh, target, sha, "its analysis failed")
             await commit_checks.abandon(ctx, gh, target, sha, "its analysis failed")
         raise
@@ -215,11 +205,11 @@ async def give_up_or_retry(
     return outcome
 
 
-async def apply_stalled(ctx: dict[str, Any], now: datetime | None = None) -> int:
+async def apply_stalled(ctx: JobContext, now: datetime | None = None) -> int:
     """Apply analyses held up for longer than `ordering.STALL_AFTER` by a commit whose job
     failed for good or was lost, with a note; how many were applied."""
     now = now or datetime.now(UTC)
-    async with JobContext(ctx).sessionmaker() as session:
+    async with ctx.sessionmaker() as session:
         repositories = await ordering.stalled_repositories(session, now)
     count = 0
     for repository_id in repositories:
@@ -227,17 +217,17 @@ async def apply_stalled(ctx: dict[str, Any], now: datetime | None = None) -> int
         if target is None:
             continue
         applied = await _apply_stalled_in(ctx, target, now)
-        gh = github(ctx).installation_client(target.installation_id)
+        gh = ctx.github_app.installation_client(target.installation_id)
         await report(ctx, gh, target, applied)
         count += len(applied)
     return count
 
 
-async def _apply_stalled_in(ctx: dict[str, Any], target: Target, now: datetime) -> list[Applied]:
+async def _apply_stalled_in(ctx: JobContext, target: Target, now: datetime) -> list[Applied]:
     """One repository's stalled commits, each followed by what waited for it."""
-    base_url = JobContext(ctx).settings.public_url
+    base_url = ctx.settings.public_url
     applied: list[Applied] = []
-    async with JobContext(ctx).sessionmaker.begin() as session:
+    async with ctx.sessionmaker.begin() as session:
         await ordering.lock_repository(session, target.id)
         gone, free = await ordering.stalled(session, target.id, now)
         for pending in free:
@@ -249,14 +239,12 @@ async def _apply_stalled_in(ctx: dict[str, Any], target: Target, now: datetime) 
     return applied
 
 
-async def post_push_status(
-    ctx: dict[str, Any], repository_id: int, head: str, shas: list[str]
-) -> str:
+async def post_push_status(ctx: JobContext, repository_id: int, head: str, shas: list[str]) -> str:
     """Job: one status on the head of a big push, once every commit of it is analysed."""
     target = await load_target(ctx, repository_id)
     if target is None:
         return "skipped: repository not monitored"
-    async with JobContext(ctx).sessionmaker() as session:
+    async with ctx.sessionmaker() as session:
         rows = (
             await session.scalars(
                 select(CommitAnalysis).where(
@@ -265,12 +253,12 @@ async def post_push_status(
             )
         ).all()
         pet = await current_pet(session, repository_id)
-    job_try = JobContext(ctx).job_try
+    job_try = ctx.job_try
     if len(rows) < len(shas) and not registry.last_try(job_try):
         raise Retry(defer=registry.github_backoff(job_try))
     if pet is None:
         return "skipped: no pet"
-    gh = github(ctx).installation_client(target.installation_id)
+    gh = ctx.github_app.installation_client(target.installation_id)
     try:
         config = await load_config(gh, target.full_name, head)
     except (GitHubException, aiohttp.ClientError, TimeoutError) as exc:

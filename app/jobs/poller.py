@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
 
 from arq.cron import CronJob, cron
 from gidgethub import GitHubException
@@ -40,9 +39,9 @@ class Watched:
     last_seen: str | None
 
 
-async def watched(ctx: dict[str, Any]) -> dict[int, list[Watched]]:
+async def watched(ctx: JobContext) -> dict[int, list[Watched]]:
     """Monitored branches per live installation."""
-    async with JobContext(ctx).sessionmaker() as session:
+    async with ctx.sessionmaker() as session:
         rows = (
             await session.execute(
                 select(Repository, Installation)
@@ -104,12 +103,12 @@ async def new_commits(gh: GitHubAPI, item: Watched) -> list[str]:
     return list(reversed(shas))
 
 
-async def poll_branch(ctx: dict[str, Any], gh: GitHubAPI, item: Watched) -> int:
+async def poll_branch(ctx: JobContext, gh: GitHubAPI, item: Watched) -> int:
     """Queue what the webhooks missed on one branch; returns how many were queued."""
     shas = await new_commits(gh, item)
     if not shas:
         return 0
-    async with JobContext(ctx).sessionmaker.begin() as session:
+    async with ctx.sessionmaker.begin() as session:
         todo = await unanalysed(session, item.repository_id, shas)
         repo = await session.get(Repository, item.repository_id)
         if repo is not None and item.branch == repo.default_branch:
@@ -126,10 +125,10 @@ async def poll_branch(ctx: dict[str, Any], gh: GitHubAPI, item: Watched) -> int:
     return queued
 
 
-async def poll_repositories(ctx: dict[str, Any]) -> dict[str, int]:
+async def poll_repositories(ctx: JobContext) -> dict[str, int]:
     """Cron job: every monitored branch of every live installation; first, commits held up
     by a predecessor whose job never finished are applied (`pipeline.apply_stalled`)."""
-    app: GitHubApp | None = JobContext(ctx).github
+    app: GitHubApp | None = ctx.github
     if app is None or not app.settings.app_configured:
         return {"queued": 0, "skipped": 0}
     try:
@@ -150,9 +149,9 @@ async def poll_repositories(ctx: dict[str, Any]) -> dict[str, int]:
     return {"queued": queued, "skipped": skipped}
 
 
-async def poll_repository(ctx: dict[str, Any], repository_id: int) -> dict[str, int]:
+async def poll_repository(ctx: JobContext, repository_id: int) -> dict[str, int]:
     """Job behind `POST /api/analysis/trigger`: look at one repository's branches now."""
-    app: GitHubApp | None = JobContext(ctx).github
+    app: GitHubApp | None = ctx.github
     if app is None or not app.settings.app_configured:
         return {"queued": 0}
     queued = 0
@@ -173,7 +172,7 @@ def cron_jobs() -> list[CronJob]:
     """Every five minutes, offset from the hour's other crons."""
     return [
         cron(
-            poll_repositories,
+            registry.as_arq(poll_repositories),
             name=registry.POLL_ALL,
             minute=set(range(2, 60, 5)),
             unique=True,

@@ -82,7 +82,7 @@ async def _send(gh: GitHubAPI, target: Target, pull: PullRequest, body: str) -> 
 
 
 async def update(
-    ctx: dict[str, Any],
+    ctx: JobContext,
     gh: GitHubAPI,
     target: Target,
     pull: PullRequest,
@@ -94,14 +94,14 @@ async def update(
     if config.comment != ON_CHANGE:
         return "off"
     digest = fc.digest()
-    async with JobContext(ctx).sessionmaker.begin() as session:
+    async with ctx.sessionmaker.begin() as session:
         if not can_comment(await checks.permissions_of(session, target.installation_id)):
             log.info("%s: comment: on_change needs pull_requests: write", target.full_name)
             return "not permitted"
         row = await _locked_pull(session, pull.id)
         if row is None or row.comment_digest == digest:
             return "unchanged"
-        settings = JobContext(ctx).settings
+        settings = ctx.settings
         urls = (
             f"{settings.public_url}/pets/{target.full_name}",
             f"{settings.github_url}/{target.full_name}/commit",

@@ -27,7 +27,7 @@ from app.infra import registry
 from app.infra.job_context import JobContext
 from app.infra.registry import MAX_TRIES, is_transient, last_try
 from app.jobs import checks, inventory
-from app.jobs.handlers.base import installation_id, now, sessions
+from app.jobs.handlers.base import installation_id, now
 from app.jobs.ingest import repo_config
 from app.jobs.repo_config import RepoConfig
 
@@ -50,9 +50,9 @@ class PullTarget:
     base_sha: str
 
 
-def pet_url(ctx: dict[str, Any], full_name: str) -> str:
+def pet_url(ctx: JobContext, full_name: str) -> str:
     """The pet page a check run links to."""
-    return f"{JobContext(ctx).settings.public_url}/pets/{full_name}"
+    return f"{ctx.settings.public_url}/pets/{full_name}"
 
 
 @dataclass(frozen=True)
@@ -64,9 +64,9 @@ class Known:
     permissions: Mapping[str, Any]
 
 
-async def _repository(ctx: dict[str, Any], data: dict[str, Any]) -> Known | None:
+async def _repository(ctx: JobContext, data: dict[str, Any]) -> Known | None:
     """Record the base repository; what the intake needs while it is monitored."""
-    async with sessions(ctx).begin() as session:
+    async with ctx.sessionmaker.begin() as session:
         repo = await inventory.upsert_repository(
             session, data["repository"], installation_id(data), now()
         )
@@ -83,11 +83,11 @@ def event_time(pr: dict[str, Any]) -> datetime | None:
 
 
 async def remember(
-    target: PullTarget, head_repo: str, at: datetime | None, ctx: dict[str, Any]
+    target: PullTarget, head_repo: str, at: datetime | None, ctx: JobContext
 ) -> bool:
     """Upsert the pull request row with its newest head (older heads' jobs then skip); False
     when this event is older than one already seen (events may be handled out of order)."""
-    async with sessions(ctx).begin() as session:
+    async with ctx.sessionmaker.begin() as session:
         row = await session.scalar(
             select(PullRequest).where(
                 PullRequest.repository_id == target.repository_id,
@@ -106,7 +106,7 @@ async def remember(
 
 
 async def track(
-    ctx: dict[str, Any], gh: GitHubAPI, data: dict[str, Any]
+    ctx: JobContext, gh: GitHubAPI, data: dict[str, Any]
 ) -> tuple[PullTarget, RepoConfig, Mapping[str, Any]] | None:
     """The pull request, the base branch's config and the installation's permissions, when
     its base is monitored."""
@@ -132,20 +132,20 @@ async def track(
 
 
 async def _modes(
-    ctx: dict[str, Any],
+    ctx: JobContext,
     target: PullTarget,
     config: RepoConfig,
     granted: Mapping[str, Any] | None,
 ) -> frozenset[str]:
     """Check run, status or both, by the config and what the installation granted."""
     if granted is None:
-        async with sessions(ctx)() as session:
+        async with ctx.sessionmaker() as session:
             granted = await checks.permissions_of(session, target.installation_id)
     return checks.report_modes(config, granted)
 
 
 async def start_forecast(
-    ctx: dict[str, Any],
+    ctx: JobContext,
     gh: GitHubAPI,
     target: PullTarget,
     config: RepoConfig,
@@ -164,13 +164,13 @@ async def start_forecast(
             context=config.context, target_url=pet_url(ctx, target.full_name),
         )  # fmt: skip
     await registry.enqueue_forecast(
-        JobContext(ctx).queue, target.repository_id, target.number, target.head_sha, check_run_id
+        ctx.queue, target.repository_id, target.number, target.head_sha, check_run_id
     )
     return check_run_id
 
 
 async def _start_check(
-    ctx: dict[str, Any], gh: GitHubAPI, target: PullTarget, config: RepoConfig
+    ctx: JobContext, gh: GitHubAPI, target: PullTarget, config: RepoConfig
 ) -> int:
     """The in-progress check run; 0 when GitHub refuses it (permission not granted yet)."""
     try:
@@ -183,7 +183,7 @@ async def _start_check(
             raise
         log.warning("%s: no check run allowed (%s); a status instead", target.full_name, exc)
         return 0
-    async with sessions(ctx).begin() as session:
+    async with ctx.sessionmaker.begin() as session:
         await checks.record(
             session, target.repository_id, check_run_id, target.head_sha, checks.FORECAST,
             target.number,
@@ -191,9 +191,7 @@ async def _start_check(
     return check_run_id
 
 
-async def pull_request_changed(
-    ctx: dict[str, Any], gh: GitHubAPI | None, data: dict[str, Any]
-) -> bool:
+async def pull_request_changed(ctx: JobContext, gh: GitHubAPI | None, data: dict[str, Any]) -> bool:
     """Intake of opened, synchronize, reopened and ready_for_review: True when forecast."""
     if gh is None:
         return False
@@ -204,9 +202,9 @@ async def pull_request_changed(
     return True
 
 
-async def pull_request_closed(ctx: dict[str, Any], data: dict[str, Any]) -> None:
+async def pull_request_closed(ctx: JobContext, data: dict[str, Any]) -> None:
     """Closed or merged: forecasts still queued for it skip."""
-    async with sessions(ctx).begin() as session:
+    async with ctx.sessionmaker.begin() as session:
         repo = await inventory.by_github_id(session, int(data["repository"]["id"]))
         if repo is None:
             return
@@ -220,9 +218,9 @@ async def pull_request_closed(ctx: dict[str, Any], data: dict[str, Any]) -> None
             row.state = CLOSED
 
 
-def will_retry(exc: BaseException, ctx: dict[str, Any]) -> bool:
+def will_retry(exc: BaseException, ctx: JobContext) -> bool:
     """Will the queue run this job again (so its check run must stay in progress)?"""
-    if last_try(JobContext(ctx).job_try):
+    if last_try(ctx.job_try):
         return False
     return isinstance(exc, Retry) or is_transient(exc)
 

@@ -41,7 +41,7 @@ from app.analysis.lanes import (
     heated,
     source_paths,
 )
-from app.entities import rules
+from app.entities import decay_rules, rules
 from app.entities.species import (
     SUBSPECIES,
     emoji_for,
@@ -130,7 +130,7 @@ def arrive(
     """
     if pet is None:
         return rules.new_pet(at, 1, *decay)
-    pet = rules.settle(pet, at)
+    pet = decay_rules.settle(pet, at)
     expires = rules.cooldown_expires(pet)
     if pet.dead and expires is not None and at >= expires:
         return rules.revive(pet, at)
@@ -160,14 +160,14 @@ def _plural(count: int, unit: str) -> str:
 
 def hungry_event(pet: rules.PetState, at: datetime) -> dict[str, Any] | None:
     """The end of the grace period before `at`, when decay starts, if it came before it."""
-    if not rules.decays(pet):
+    if not decay_rules.decays(pet):
         return None
-    starts = rules.decay_base(pet)
+    starts = decay_rules.decay_base(pet)
     if starts >= at:
         return None
     quiet = (starts - (pet.last_commit_at or pet.born_at)) // rules.DAY
     detail = f"{_plural(quiet, 'day')} without a commit: hungry"
-    return event(starts, HUNGRY, detail, rules.settle(pet, starts))
+    return event(starts, HUNGRY, detail, decay_rules.settle(pet, starts))
 
 
 def death_detail() -> str:
@@ -187,7 +187,7 @@ def events_before(
     if pet is None:
         return [event(at, BIRTH, f"generation {roman(met.generation)} hatched", met)]
     found = [hungry_event(pet, at)]
-    settled = rules.settle(pet, at)
+    settled = decay_rules.settle(pet, at)
     if settled.dead and not pet.dead and settled.died_at is not None:
         found.append(event(settled.died_at, DEATH, death_detail(), settled))
     if met.generation != settled.generation:

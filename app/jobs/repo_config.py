@@ -15,6 +15,7 @@ import yaml
 from gidgethub.abc import GitHubAPI
 
 from app.core.text import visible
+from app.core.vocabulary import SPECIES
 from app.entities.rules import DECAY_PER_DAY, GRACE_DAYS, MAX_DECAY_PER_DAY, MAX_GRACE_DAYS
 from app.infra.github import LRUCache
 from app.jobs.config_files import CONFIG_PATH, Document, read_config
@@ -22,7 +23,6 @@ from app.jobs.config_files import CONFIG_PATH, Document, read_config
 __all__ = ["CONFIG_PATH", "RepoConfig", "load_config", "parse_config"]
 
 DEFAULT_CONTEXT = "tamagitto"
-SPECIES = ("pet", "plant", "robot", "golem", "blob")
 MAX_NAME = 50
 MAX_GLOBS = 100
 REPORTS = ("checks", "status", "both")  # unset: checks when the installation granted them

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 from gidgethub import GitHubException
 from gidgethub.abc import GitHubAPI
@@ -30,7 +29,7 @@ log = logging.getLogger(__name__)
 
 
 async def report(
-    ctx: dict[str, Any],
+    ctx: JobContext,
     gh: GitHubAPI,
     target: Target,
     applied: Sequence[Applied],
@@ -68,19 +67,19 @@ async def report(
         raise failure
 
 
-async def repost_later(ctx: dict[str, Any], target: Target, sha: str, exc: BaseException) -> None:
+async def repost_later(ctx: JobContext, target: Target, sha: str, exc: BaseException) -> None:
     """Queue an `analyze_commit` of an applied commit: it only posts the status again."""
     log.info("status for %s@%s failed (%s); posting it again later", target.full_name, sha[:7], exc)
     await registry.enqueue_reanalysis(
-        JobContext(ctx).queue, target.id, sha, defer_by=registry.github_backoff(1)
+        ctx.queue, target.id, sha, defer_by=registry.github_backoff(1)
     )
 
 
 async def post_stored_status(
-    ctx: dict[str, Any], gh: GitHubAPI, target: Target, row: CommitAnalysis, config: RepoConfig
+    ctx: JobContext, gh: GitHubAPI, target: Target, row: CommitAnalysis, config: RepoConfig
 ) -> None:
     """The status of a commit applied before, with the health right after it."""
-    async with JobContext(ctx).sessionmaker() as session:
+    async with ctx.sessionmaker() as session:
         pet = await current_pet(session, target.id)
     if pet is None:
         return
@@ -109,7 +108,7 @@ def status_text(row: CommitAnalysis, config: RepoConfig) -> StatusText:
 
 
 async def post_status_for(
-    ctx: dict[str, Any],
+    ctx: JobContext,
     gh: GitHubAPI,
     target: Target,
     sha: str,
@@ -122,7 +121,7 @@ async def post_status_for(
 ) -> bool:
     """POST the commit status showing `health` and `status` (the pet right after the commit;
     name and look are the pet's now); a 422 is logged and dropped, other failures retry."""
-    settings = JobContext(ctx).settings
+    settings = ctx.settings
     emoji = emoji_for(pet.species, pet.subspecies)
     state = "failure" if config.fail_below is not None and health < config.fail_below else "success"
     body = {
@@ -141,7 +140,7 @@ async def post_status_for(
         if getattr(exc, "status_code", None) == 422:
             log.warning("status for %s@%s refused (422): %s", target.full_name, sha[:7], exc)
             return False
-        fate = classify(exc, JobContext(ctx).job_try)
+        fate = classify(exc, ctx.job_try)
         if isinstance(fate, Stop):
             log.warning("status for %s@%s stopped: %s", target.full_name, sha[:7], fate)
             return False
@@ -149,9 +148,7 @@ async def post_status_for(
     return True
 
 
-async def publish(
-    ctx: dict[str, Any], target: Target, row: CommitAnalysis, update: PetUpdate
-) -> None:
+async def publish(ctx: JobContext, target: Target, row: CommitAnalysis, update: PetUpdate) -> None:
     """analysis_complete, then the pet's own events and pictures for a state shown first."""
     event = schemas.AnalysisComplete(
         repository=target.full_name,
@@ -165,5 +162,5 @@ async def publish(
         reasons=row.reasons,
         timestamp=row.processed_at.isoformat() if row.processed_at else None,
     )
-    await JobContext(ctx).bus.publish(event.json_dict())
-    await after_update(ctx, update)
+    await ctx.bus.publish(event.json_dict())
+    await after_update(ctx.raw, update)  # the pets' jobs still read the raw dict

@@ -20,7 +20,6 @@ from app.infra import registry
 from app.infra.job_context import JobContext
 from app.jobs import checks, commit_checks, inventory
 from app.jobs.apply import Target
-from app.jobs.handlers.base import sessions
 from app.jobs.ingest import repo_config
 from app.jobs.pull_requests import OPEN, PullTarget, start_forecast
 
@@ -28,18 +27,18 @@ log = logging.getLogger(__name__)
 
 
 async def _known(
-    ctx: dict[str, Any], repository_github_id: int, check_run_id: int | None
+    ctx: JobContext, repository_github_id: int, check_run_id: int | None
 ) -> tuple[Repository | None, CheckRun | None]:
     """Our repository row and, when named, our record of the check run."""
-    async with sessions(ctx)() as session:
+    async with ctx.sessionmaker() as session:
         repo = await inventory.by_github_id(session, repository_github_id)
         run = await checks.by_github_id(session, check_run_id) if check_run_id else None
         return repo, run
 
 
-async def _open_pulls(ctx: dict[str, Any], repository_id: int, head: str) -> Sequence[PullRequest]:
+async def _open_pulls(ctx: JobContext, repository_id: int, head: str) -> Sequence[PullRequest]:
     """Open pull requests whose head is this commit."""
-    async with sessions(ctx)() as session:
+    async with ctx.sessionmaker() as session:
         return (
             await session.scalars(
                 select(PullRequest).where(
@@ -51,9 +50,9 @@ async def _open_pulls(ctx: dict[str, Any], repository_id: int, head: str) -> Seq
         ).all()
 
 
-async def _applied(ctx: dict[str, Any], repository_id: int, sha: str) -> bool:
+async def _applied(ctx: JobContext, repository_id: int, sha: str) -> bool:
     """Was this commit analysed as a push (its check run is a commit's)?"""
-    async with sessions(ctx)() as session:
+    async with ctx.sessionmaker() as session:
         found = await session.scalar(
             select(CommitAnalysis.id).where(
                 CommitAnalysis.repository_id == repository_id, CommitAnalysis.sha == sha
@@ -62,7 +61,7 @@ async def _applied(ctx: dict[str, Any], repository_id: int, sha: str) -> bool:
     return found is not None
 
 
-async def rerun_forecasts(ctx: dict[str, Any], gh: GitHubAPI, repo: Repository, head: str) -> int:
+async def rerun_forecasts(ctx: JobContext, gh: GitHubAPI, repo: Repository, head: str) -> int:
     """A new forecast, in progress at once, for each open pull request at this head."""
     count = 0
     for pull in await _open_pulls(ctx, repo.id, head):
@@ -75,19 +74,19 @@ async def rerun_forecasts(ctx: dict[str, Any], gh: GitHubAPI, repo: Repository, 
     return count
 
 
-async def rerun_commit(ctx: dict[str, Any], gh: GitHubAPI, repo: Repository, sha: str) -> bool:
+async def rerun_commit(ctx: JobContext, gh: GitHubAPI, repo: Repository, sha: str) -> bool:
     """Report a pushed commit again: a new run in progress, then its stored analysis."""
     if repo.installation_id is None or not await _applied(ctx, repo.id, sha):
         return False
     target = Target(repo.id, repo.full_name, repo.installation_id)
     config = await repo_config(gh, repo.full_name, sha)
     await commit_checks.announce(ctx, gh, target, [sha], config)
-    await registry.enqueue_reanalysis(JobContext(ctx).queue, repo.id, sha, defer_by=0)
+    await registry.enqueue_reanalysis(ctx.queue, repo.id, sha, defer_by=0)
     return True
 
 
 async def rerun(
-    ctx: dict[str, Any],
+    ctx: JobContext,
     gh: GitHubAPI | None,
     data: dict[str, Any],
     head: str,

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.infra.bus import RedisBus, event_channel, session_ended
+from app.infra.job_context import JobContext
 from app.jobs.handlers.authorization import authorization_revoked
 from app.web.api import hub as hub_module
 from app.web.api import ws as ws_module
@@ -119,7 +120,7 @@ async def test_revoked_authorization_closes_every_socket_of_the_person(
         # The worker runs the handler, with its own connection to Redis.
         ctx = {"sessionmaker": db, "bus": RedisBus(publisher, event_channel(redis_url))}
         webhook = sansio.Event(payload, event="github_app_authorization", delivery_id="d-1")
-        await authorization_revoked(webhook, None, ctx=ctx)
+        await authorization_revoked(webhook, None, ctx=JobContext(ctx))
         for sock in socks:
             assert await closed_within(sock, 1.0) < 1.0
         await publish(first, event(repo, 7))

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.models import Entity, HealthHistory, Repository
-from app.entities import lifecycle, rules
+from app.entities import decay_rules, lifecycle, rules
 from app.entities.cron import CronResult, id_ranges, run_cron
 from app.entities.lifecycle import create_pet
 from app.entities.pet_rows import pet_state, write_state
@@ -36,7 +36,7 @@ def simulated_pet(rng: random.Random, now: datetime, resting: bool = False) -> P
         t += timedelta(microseconds=rng.randrange(0, 12 * 86_400_000_000))
         if t >= now:
             break
-        pet = rules.settle(pet, t)
+        pet = decay_rules.settle(pet, t)
         if rng.random() < 0.6:
             pet = rules.apply_commit(pet, rng.randint(-60, 25), t)
         if rng.random() < 0.05:
@@ -95,12 +95,13 @@ async def history(maker: Maker) -> list[HealthHistory]:
 
 
 async def test_sql_matches_the_rules_for_reachable_pets(any_sessionmaker: Maker) -> None:
-    """Hundreds of random reachable pets: the SQL leaves each exactly as `rules.settle` does."""
+    """Hundreds of random reachable pets: the SQL leaves each exactly as `decay_rules.settle`
+    does."""
     rng = random.Random(20260301)
     now = T0 + timedelta(days=90, microseconds=123_457)
     states = [simulated_pet(rng, now) for _ in range(400)]
     ids = await insert_pets(any_sessionmaker, states, now - DAY)
-    expected = {i: rules.settle(s, now) for i, s in zip(ids, states, strict=True)}
+    expected = {i: decay_rules.settle(s, now) for i, s in zip(ids, states, strict=True)}
     assert sum(e != s for e, s in zip(expected.values(), states, strict=True)) > 100
 
     result = await run_cron(any_sessionmaker, now)
@@ -127,14 +128,16 @@ async def test_sql_matches_the_rules_for_reachable_pets(any_sessionmaker: Maker)
 
 async def test_sql_follows_each_pets_decay_setting_and_naps(any_sessionmaker: Maker) -> None:
     """Random `decay:` settings and naps: the SQL wakes, decays and kills exactly as
-    `rules.settle`, at each pet's own rate, and reports the hungry and the woken."""
+    `decay_rules.settle`, at each pet's own rate, and reports the hungry and the woken."""
     rng = random.Random(20261201)
     now = T0 + timedelta(days=90, microseconds=654_321)
     states = [simulated_pet(rng, now, resting=True) for _ in range(400)]
     ids = await insert_pets(any_sessionmaker, states, now - DAY)
     before = dict(zip(ids, states, strict=True))
-    expected = {i: rules.settle(s, now) for i, s in before.items()}
-    hungry = {i for i, s in before.items() if rules.starts_hunger(rules.wake_due(s, now), now)}
+    expected = {i: decay_rules.settle(s, now) for i, s in before.items()}
+    hungry = {
+        i for i, s in before.items() if decay_rules.starts_hunger(rules.wake_due(s, now), now)
+    }
     woken = {i for i, s in before.items() if s.asleep and not expected[i].asleep}
     still_asleep = {i for i, s in before.items() if s.asleep and expected[i].asleep}
     assert hungry and woken and still_asleep, "the sample should reach every case"
@@ -257,7 +260,7 @@ async def test_partitioned_runs_match_a_single_transaction(pg_sessionmaker: Make
     states = [simulated_pet(rng, now) for _ in range(500)]
     ids = await insert_pets(pg_sessionmaker, states, now - DAY)
     result = await run_cron(pg_sessionmaker, now, partitions=4)
-    expected = {i: rules.settle(s, now) for i, s in zip(ids, states, strict=True)}
+    expected = {i: decay_rules.settle(s, now) for i, s in zip(ids, states, strict=True)}
     assert await load_states(pg_sessionmaker, ids) == expected
     assert result.decayed == sum(
         expected[i].health != s.health for i, s in zip(ids, states, strict=True)
@@ -316,7 +319,7 @@ async def test_decay_to_zero_and_death_in_one_catch_up(any_sessionmaker: Maker) 
     result = await run_cron(any_sessionmaker, now)
     zero_at = T0 + timedelta(days=rules.GRACE_DAYS + 3)
     after = (await load_states(any_sessionmaker, [pid]))[pid]
-    assert after == rules.settle(pet, now)
+    assert after == decay_rules.settle(pet, now)
     assert (after.status, after.zero_since, after.died_at) == (
         "dead",
         zero_at,

@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.models import EntityImage, Repository
-from app.entities import jobs, lifecycle, pictures, rules, shapes
+from app.entities import decay_rules, jobs, lifecycle, pictures, rules, shapes
 from app.entities.pet_rows import decay_params
 from app.entities.rules import PetState
 from tests.entities.conftest import T0, add_repository
@@ -34,36 +34,36 @@ def test_default_decay_is_the_seeds() -> None:
     """3 days of grace, then 2 a day: unchanged for pets without a `decay:` setting."""
     fresh = rules.new_pet(T0)
     assert (fresh.grace_days, fresh.decay_per_day) == (3, 2)
-    assert rules.settle(fresh, T0 + 3 * DAY).health == 100
-    assert rules.settle(fresh, T0 + 5 * DAY).health == 96
+    assert decay_rules.settle(fresh, T0 + 3 * DAY).health == 100
+    assert decay_rules.settle(fresh, T0 + 5 * DAY).health == 96
 
 
 def test_own_grace_and_rate() -> None:
     """A 10-day grace at 5 a day: nothing for 10 days, then 5 for each whole day."""
     slow = rules.new_pet(T0, grace_days=10, decay_per_day=5)
-    assert rules.settle(slow, T0 + 10 * DAY + timedelta(hours=23)).health == 100
-    assert rules.settle(slow, T0 + 13 * DAY).health == 85
-    assert rules.days_to_zero(100, 5) == 20
+    assert decay_rules.settle(slow, T0 + 10 * DAY + timedelta(hours=23)).health == 100
+    assert decay_rules.settle(slow, T0 + 13 * DAY).health == 85
+    assert decay_rules.days_to_zero(100, 5) == 20
 
 
 def test_decay_off_never_decays_or_dies() -> None:
     """`decay: off` is a rate of 0: a year without commits changes nothing."""
     resting = rules.new_pet(T0, decay_per_day=0)
-    assert not rules.decays(resting)
-    assert rules.settle(resting, T0 + 365 * DAY) == resting
+    assert not decay_rules.decays(resting)
+    assert decay_rules.settle(resting, T0 + 365 * DAY) == resting
 
 
 def test_new_setting_does_not_reprice_charged_days() -> None:
     """Days charged before the change stay charged; later days use the new rate."""
-    decaying = rules.settle(rules.new_pet(T0), T0 + 5 * DAY)  # 2 days charged: 96
+    decaying = decay_rules.settle(rules.new_pet(T0), T0 + 5 * DAY)  # 2 days charged: 96
     faster = rules.with_decay(decaying, 3, 10)
     assert faster.health == 96
-    assert rules.settle(faster, T0 + 6 * DAY).health == 86
+    assert decay_rules.settle(faster, T0 + 6 * DAY).health == 86
 
 
 def test_revival_keeps_the_setting() -> None:
     """A new generation decays like the one before it."""
-    died = rules.settle(rules.new_pet(T0, grace_days=1, decay_per_day=10), T0 + 13 * DAY)
+    died = decay_rules.settle(rules.new_pet(T0, grace_days=1, decay_per_day=10), T0 + 13 * DAY)
     assert died.dead
     again = rules.revive(died, T0 + 20 * DAY)
     assert (again.generation, again.grace_days, again.decay_per_day) == (2, 1, 10)
@@ -75,21 +75,21 @@ def test_revival_keeps_the_setting() -> None:
 def test_sleeping_pet_neither_decays_nor_dies() -> None:
     """Asleep at zero health for a month: no decay, no death clock."""
     asleep = rules.hibernate(pet(health=0, zero_since=T0), T0)
-    later = rules.settle(asleep, T0 + 30 * DAY)
-    assert later == asleep and not later.dead and rules.death_due(later) is None
+    later = decay_rules.settle(asleep, T0 + 30 * DAY)
+    assert later == asleep and not later.dead and decay_rules.death_due(later) is None
     assert rules.visual_state(later) == rules.SLEEPING_VISUAL
 
 
 def test_wakes_at_until_and_the_nap_is_not_charged() -> None:
     """A 20-day nap ending at `until`: decay resumes a day after waking, whenever settled."""
     asleep = rules.hibernate(rules.new_pet(T0), T0, until=T0 + 20 * DAY)
-    assert rules.settle(asleep, T0 + 20 * DAY - timedelta(seconds=1)).asleep
-    woke = rules.settle(asleep, T0 + 20 * DAY + timedelta(hours=5))
+    assert decay_rules.settle(asleep, T0 + 20 * DAY - timedelta(seconds=1)).asleep
+    woke = decay_rules.settle(asleep, T0 + 20 * DAY + timedelta(hours=5))
     assert not woke.asleep and woke.health == 100 and woke.last_decay_at == T0 + 20 * DAY
     assert rules.visual_state(woke) == rules.THRIVING
     two_days = T0 + 22 * DAY
-    assert rules.settle(asleep, two_days) == rules.settle(woke, two_days)
-    assert rules.settle(asleep, two_days).health == 96
+    assert decay_rules.settle(asleep, two_days) == decay_rules.settle(woke, two_days)
+    assert decay_rules.settle(asleep, two_days).health == 96
 
 
 def test_waking_restarts_the_death_clock() -> None:
@@ -97,13 +97,13 @@ def test_waking_restarts_the_death_clock() -> None:
     asleep = rules.hibernate(pet(health=0, zero_since=T0), T0 + timedelta(hours=20))
     woke = rules.wake(asleep, T0 + 10 * DAY)
     assert woke.zero_since == T0 + 10 * DAY
-    assert rules.death_due(woke) == T0 + 11 * DAY
+    assert decay_rules.death_due(woke) == T0 + 11 * DAY
 
 
 def test_a_commit_wakes_the_pet() -> None:
     """The next analysed commit ends the nap and applies as usual."""
     asleep = rules.hibernate(rules.new_pet(T0), T0)
-    fed = rules.apply_commit(rules.settle(asleep, T0 + 40 * DAY), -5, T0 + 40 * DAY)
+    fed = rules.apply_commit(decay_rules.settle(asleep, T0 + 40 * DAY), -5, T0 + 40 * DAY)
     assert not fed.asleep and fed.health == 95 and fed.last_commit_at == T0 + 40 * DAY
 
 
@@ -141,15 +141,15 @@ def test_frozen_sleepers_wait_for_the_thaw() -> None:
 def test_hunger_starts_with_the_first_decay_only() -> None:
     """Hungry when the grace ends and decay first charges; not on later days, not asleep."""
     fresh = rules.new_pet(T0)
-    assert not rules.starts_hunger(fresh, T0 + 3 * DAY + timedelta(hours=23))
-    assert rules.starts_hunger(fresh, T0 + 4 * DAY)
-    assert rules.starts_hunger(fresh, T0 + 9 * DAY), "a late cron run still announces it"
-    decaying = rules.settle(fresh, T0 + 4 * DAY)
-    assert not rules.starts_hunger(decaying, T0 + 5 * DAY)
+    assert not decay_rules.starts_hunger(fresh, T0 + 3 * DAY + timedelta(hours=23))
+    assert decay_rules.starts_hunger(fresh, T0 + 4 * DAY)
+    assert decay_rules.starts_hunger(fresh, T0 + 9 * DAY), "a late cron run still announces it"
+    decaying = decay_rules.settle(fresh, T0 + 4 * DAY)
+    assert not decay_rules.starts_hunger(decaying, T0 + 5 * DAY)
     fed = rules.apply_commit(decaying, 1, T0 + 5 * DAY)
-    assert rules.starts_hunger(fed, T0 + 9 * DAY), "hungry again after the next grace"
-    assert not rules.starts_hunger(rules.hibernate(fresh, T0), T0 + 9 * DAY)
-    assert not rules.starts_hunger(rules.new_pet(T0, decay_per_day=0), T0 + 9 * DAY)
+    assert decay_rules.starts_hunger(fed, T0 + 9 * DAY), "hungry again after the next grace"
+    assert not decay_rules.starts_hunger(rules.hibernate(fresh, T0), T0 + 9 * DAY)
+    assert not decay_rules.starts_hunger(rules.new_pet(T0, decay_per_day=0), T0 + 9 * DAY)
 
 
 # --- the service and the job ------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.entities import rules
+from app.entities import decay_rules, rules
 from app.entities.rules import CooldownActive, PetAlive, PetState
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -47,7 +47,7 @@ def run(timeline: list[tuple[timedelta, tuple[str, int]]]) -> tuple[PetState, da
     pet, now = rules.new_pet(T0), T0
     for jump, (kind, value) in timeline:
         now += jump
-        before = rules.settle(pet, now)
+        before = decay_rules.settle(pet, now)
         if kind == "commit":
             pet = rules.apply_commit(before, value, now)
             if before.dead:
@@ -97,7 +97,7 @@ def test_extra_cron_runs_never_change_the_outcome(
 ) -> None:
     """However often (or rarely) the cron runs, the pet ends up the same: missed runs catch up."""
     sparse, end = run([(j, e) for j, e in timeline if e[0] != "cron"])
-    sparse = rules.settle(sparse, end)
+    sparse = decay_rules.settle(sparse, end)
     dense = [(j, e) for j, e in timeline if e[0] != "cron"]
     for offset in cron_offsets:
         dense.append((offset, ("cron", 0)))
@@ -105,7 +105,7 @@ def test_extra_cron_runs_never_change_the_outcome(
     merged = sorted_timeline(dense)
     pet, merged_end = run(merged)
     later = max(end, merged_end)
-    assert rules.settle(pet, later) == rules.settle(sparse, later)
+    assert decay_rules.settle(pet, later) == decay_rules.settle(sparse, later)
 
 
 def sorted_timeline(
@@ -136,11 +136,11 @@ def test_decay_charges_each_day_once(
     pet = replace(rules.new_pet(T0), health=health, status=rules.status_for(health))
     t1 = T0 + idle + a
     t2 = t1 + b
-    once = rules.apply_decay(pet, t2)
-    split = rules.apply_decay(rules.apply_decay(pet, t1), t2)
+    once = decay_rules.apply_decay(pet, t2)
+    split = decay_rules.apply_decay(decay_rules.apply_decay(pet, t1), t2)
     assert split == once
-    assert rules.apply_decay(once, t2) == once
-    mid = rules.apply_decay(pet, t1)
+    assert decay_rules.apply_decay(once, t2) == once
+    mid = decay_rules.apply_decay(pet, t1)
     days_between = (t2 - t1) // DAY
     assert mid.health - once.health <= rules.DECAY_PER_DAY * (days_between + 1)
 
@@ -152,25 +152,25 @@ def test_untouched_pet_follows_the_formula(us: int) -> None:
     now = T0 + timedelta(microseconds=us)
     days = (now - T0) // DAY
     expected = max(0, 100 - rules.DECAY_PER_DAY * max(0, days - rules.GRACE_DAYS))
-    assert rules.apply_decay(rules.new_pet(T0), now).health == expected
+    assert decay_rules.apply_decay(rules.new_pet(T0), now).health == expected
 
 
 def test_grace_period_and_first_decay_boundaries() -> None:
     """Day 3 without commits costs nothing; the first −2 lands exactly at 4 × 24 h."""
     pet = rules.new_pet(T0)
     edge = T0 + (rules.GRACE_DAYS + 1) * DAY
-    assert rules.apply_decay(pet, edge - timedelta(microseconds=1)) == pet
-    first = rules.apply_decay(pet, edge)
+    assert decay_rules.apply_decay(pet, edge - timedelta(microseconds=1)) == pet
+    first = decay_rules.apply_decay(pet, edge)
     assert (first.health, first.last_decay_at) == (98, edge)
 
 
 def test_commit_restarts_the_decay_clock_and_resets_the_checkpoint() -> None:
     """A commit gives a fresh grace period even after days of decay."""
-    pet = rules.apply_decay(rules.new_pet(T0), T0 + 10 * DAY)
+    pet = decay_rules.apply_decay(rules.new_pet(T0), T0 + 10 * DAY)
     assert pet.health == 100 - 2 * 7
     committed = rules.apply_commit(pet, 5, T0 + 10 * DAY)
-    assert rules.apply_decay(committed, T0 + 13 * DAY + timedelta(hours=23)) == committed
-    assert rules.apply_decay(committed, T0 + 14 * DAY).health == committed.health - 2
+    assert decay_rules.apply_decay(committed, T0 + 13 * DAY + timedelta(hours=23)) == committed
+    assert decay_rules.apply_decay(committed, T0 + 14 * DAY).health == committed.health - 2
 
 
 def test_out_of_order_commit_does_not_move_the_clock_back() -> None:
@@ -185,8 +185,8 @@ def test_death_exactly_after_24_hours_at_zero_and_not_before() -> None:
     at = T0 + DAY
     pet = rules.apply_commit(rules.new_pet(T0), -150, at)
     assert (pet.health, pet.status, pet.zero_since) == (0, "dying", at)
-    assert rules.apply_death(pet, at + rules.DEATH_AFTER - timedelta(microseconds=1)) == pet
-    dead = rules.apply_death(pet, at + rules.DEATH_AFTER + timedelta(hours=5))
+    assert decay_rules.apply_death(pet, at + rules.DEATH_AFTER - timedelta(microseconds=1)) == pet
+    dead = decay_rules.apply_death(pet, at + rules.DEATH_AFTER + timedelta(hours=5))
     assert (dead.status, dead.died_at) == ("dead", at + rules.DEATH_AFTER)
 
 
@@ -201,15 +201,15 @@ def test_a_commit_above_zero_stops_the_death_clock() -> None:
 
 def test_dead_pets_take_no_change() -> None:
     """Commits, decay and death leave a dead pet exactly as it was."""
-    dead = rules.settle(rules.apply_commit(rules.new_pet(T0), -100, T0), T0 + 2 * DAY)
+    dead = decay_rules.settle(rules.apply_commit(rules.new_pet(T0), -100, T0), T0 + 2 * DAY)
     assert dead.dead
     assert rules.apply_commit(dead, 50, T0 + 3 * DAY) == dead
-    assert rules.settle(dead, T0 + 30 * DAY) == dead
+    assert decay_rules.settle(dead, T0 + 30 * DAY) == dead
 
 
 def test_cooldown_is_48_hours_from_death() -> None:
     """Reviving before the cooldown names the expiry; after it, a new generation is born."""
-    dead = rules.settle(rules.apply_commit(rules.new_pet(T0), -100, T0), T0 + 2 * DAY)
+    dead = decay_rules.settle(rules.apply_commit(rules.new_pet(T0), -100, T0), T0 + 2 * DAY)
     assert dead.died_at == T0 + rules.DEATH_AFTER
     expires = T0 + rules.DEATH_AFTER + rules.COOLDOWN
     with pytest.raises(CooldownActive) as info:
@@ -223,14 +223,14 @@ def test_frozen_pets_neither_decay_nor_die_and_thaw_without_backlog() -> None:
     """Archived for a month: nothing charged while frozen, nor for the frozen time afterwards."""
     pet = rules.apply_commit(rules.new_pet(T0), -100, T0)
     frozen = rules.set_frozen(pet, True, T0 + timedelta(hours=1))
-    assert rules.settle(frozen, T0 + 30 * DAY) == frozen
+    assert decay_rules.settle(frozen, T0 + 30 * DAY) == frozen
     thawed = rules.set_frozen(frozen, False, T0 + 30 * DAY)
     assert thawed.zero_since == T0 + 30 * DAY
-    assert not rules.settle(thawed, T0 + 30 * DAY + timedelta(hours=23)).dead
+    assert not decay_rules.settle(thawed, T0 + 30 * DAY + timedelta(hours=23)).dead
     healthy = rules.set_frozen(rules.new_pet(T0), True, T0)
     back = rules.set_frozen(healthy, False, T0 + 30 * DAY)
-    assert rules.apply_decay(back, T0 + 31 * DAY - timedelta(microseconds=1)) == back
-    assert rules.apply_decay(back, T0 + 31 * DAY).health == 98
+    assert decay_rules.apply_decay(back, T0 + 31 * DAY - timedelta(microseconds=1)) == back
+    assert decay_rules.apply_decay(back, T0 + 31 * DAY).health == 98
 
 
 @pytest.mark.parametrize(
@@ -247,14 +247,14 @@ def test_reset_of_a_living_pet_is_a_new_generation() -> None:
     """A manual reset needs no cooldown for a living pet, but a dead one still waits."""
     pet = rules.apply_commit(rules.new_pet(T0), -30, T0)
     assert rules.reset(pet, T0 + DAY) == rules.new_pet(T0 + DAY, generation=2)
-    dead = rules.settle(rules.apply_commit(pet, -100, T0), T0 + 2 * DAY)
+    dead = decay_rules.settle(rules.apply_commit(pet, -100, T0), T0 + 2 * DAY)
     with pytest.raises(CooldownActive):
         rules.reset(dead, T0 + 2 * DAY)
 
 
 def test_freezing_a_dead_pet_keeps_its_death() -> None:
     """Archiving and unarchiving a dead pet's repository leaves the time of death alone."""
-    dead = rules.settle(rules.apply_commit(rules.new_pet(T0), -100, T0), T0 + 2 * DAY)
+    dead = decay_rules.settle(rules.apply_commit(rules.new_pet(T0), -100, T0), T0 + 2 * DAY)
     thawed = rules.set_frozen(rules.set_frozen(dead, True, T0 + 3 * DAY), False, T0 + 9 * DAY)
     assert thawed == dead
 

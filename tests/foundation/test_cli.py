@@ -111,3 +111,17 @@ def test_building_the_parser_loads_no_heavy_package() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == ""
+
+
+def test_the_module_docstring_names_every_subcommand() -> None:
+    """`app/cli/main.py`'s docstring lists the commands, so it must follow the parser."""
+    import argparse
+
+    from app.cli import main as cli_main
+    from app.cli.main import build_parser
+
+    actions = build_parser()._actions
+    commands = next(a for a in actions if isinstance(a, argparse._SubParsersAction))
+    assert set(commands.choices) >= {"serve", "worker", "migrate", "init", "replay", "jobs"}
+    for name in commands.choices:
+        assert f"`{name}" in (cli_main.__doc__ or ""), name

@@ -22,11 +22,13 @@ from arq.constants import default_queue_name, retry_key_prefix
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.infra.job_context import JobContext
 from app.infra.queue.arq import ArqQueue
 from app.infra.queue.inline import InlineQueue
 from app.infra.registry import (
     MAX_TRIES,
     NORMAL_TIMEOUT,
+    as_arq,
     durable,
     is_transient,
     transient_backoff,
@@ -41,18 +43,18 @@ runs: list[tuple[str, int]] = []
 failing: set[str] = set()
 
 
-async def deliver(ctx: dict[str, Any], key: str) -> str:
+async def deliver(ctx: JobContext, key: str) -> str:
     """Fails (not transiently) while its key is in `failing`."""
-    runs.append((key, int(ctx.get("job_try") or 1)))
+    runs.append((key, ctx.job_try))
     if key in failing:
         raise ValueError(f"cannot handle {key}")
     return "ok"
 
 
-async def db_blip(ctx: dict[str, Any], key: str) -> str:
+async def db_blip(ctx: JobContext, key: str) -> str:
     """The database is down on the first try only."""
-    runs.append((key, int(ctx["job_try"])))
-    if ctx["job_try"] == 1:
+    runs.append((key, ctx.job_try))
+    if ctx.job_try == 1:
         raise OperationalError("SELECT 1", {}, ConnectionRefusedError(111, "refused"))
     return "ok"
 
@@ -64,7 +66,7 @@ def reset() -> None:
 
 async def burst(redis_url: str, *functions: Any) -> DurableWorker:
     worker = DurableWorker(
-        functions=[durable(f) for f in functions],
+        functions=[as_arq(durable(f)) for f in functions],
         redis_settings=RedisSettings.from_dsn(redis_url),
         burst=True,
         poll_delay=0.05,
@@ -153,10 +155,10 @@ async def test_arq_job_out_of_tries_is_parked_and_retried(redis_url: str) -> Non
 
 
 def test_durable_wrapper_retries_transient_errors_then_lets_them_fail() -> None:
-    async def down(ctx: dict[str, Any]) -> None:
+    async def down(ctx: JobContext) -> None:
         raise ConnectionRefusedError(111, "refused")
 
-    wrapped = durable(down)
+    wrapped = as_arq(durable(down))
     assert (wrapped.__name__, wrapped.__qualname__) == (down.__name__, down.__qualname__)
     with pytest.raises(Retry) as retry:
         asyncio.run(wrapped({"job_try": 1}))
@@ -188,7 +190,9 @@ def test_a_crashed_workers_jobs_are_locked_under_a_minute() -> None:
 
 async def _inline(sessions: async_sessionmaker[AsyncSession]) -> InlineQueue:
     queue = InlineQueue(
-        sessions, {"deliver": durable(deliver), "db_blip": durable(db_blip)}, poll_interval=0.05
+        sessions,
+        {"deliver": as_arq(durable(deliver)), "db_blip": as_arq(durable(db_blip))},
+        poll_interval=0.05,
     )
     await queue.start()
     return queue
@@ -270,7 +274,7 @@ async def test_jobs_cli_lists_and_retries_parked_jobs(
         from app.core import db
 
         engine = db.create_engine(sqlite_url)
-        queue = InlineQueue(db.make_sessionmaker(engine), {"deliver": durable(deliver)})
+        queue = InlineQueue(db.make_sessionmaker(engine), {"deliver": as_arq(durable(deliver))})
         await queue.start()
     try:
         failing.update({"a", "b"})

@@ -9,23 +9,25 @@ a failed or silent call fails every delivery in it, never acknowledging any.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 from arq.connections import ArqRedis, RedisSettings, create_pool
-from arq.constants import default_queue_name, job_key_prefix
+from arq.constants import default_queue_name, expires_extra_ms, job_key_prefix
 from arq.jobs import deserialize_job
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from app.core.config import Settings
-from app.infra.group_commit import GroupCommit, UniqueJob
+from app.infra.group_commit import STAGING_PREFIX, GroupCommit, UniqueJob
 from app.infra.queue.arq import DONE_PREFIX, WINDOW_PREFIX, ArqQueue
 from app.infra.queue.base import QueueUnavailable
 from app.infra.runtime import RUNTIME
 from app.web.factory import init_app
 from tests.conftest import TcpProxy, webhook_headers
+from tests.redis_server import RedisServer
 
 WINDOW = 3 * 24 * 3600.0
 BODY = b'{"ref": "refs/heads/main", "commits": []}'
@@ -99,8 +101,129 @@ async def test_script_flushed_from_redis_is_loaded_again(redis_url: str) -> None
         await redis.aclose()
 
 
+async def test_staged_payloads_leave_nothing_behind_and_jobs_keep_arqs_ttl(
+    redis_url: str,
+) -> None:
+    redis = await _pool(redis_url)
+    queue = ArqQueue(redis)
+    try:
+        assert await _deliver(queue, "pending")
+        await redis.set(DONE_PREFIX + "delivery:handled", 1)
+        batch = ["new", "pending", "twice", "handled", "twice"]
+        assert await asyncio.gather(*(_deliver(queue, d) for d in batch)) == [
+            True,
+            False,
+            True,
+            False,
+            False,
+        ]
+        assert await redis.keys(STAGING_PREFIX + "*") == []
+        for delivery in ("pending", "new", "twice"):
+            ttl = await redis.pttl(job_key_prefix + f"delivery:{delivery}")
+            assert expires_extra_ms - 60_000 < ttl <= expires_extra_ms
+    finally:
+        await queue.aclose()
+        await redis.aclose()
+
+
+async def test_one_delivery_in_two_calls_in_flight_is_stored_once(redis_url: str) -> None:
+    redis = await _pool(redis_url)
+    queue = ArqQueue(redis)
+    try:
+        first = asyncio.ensure_future(_deliver(queue, "again"))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        second = asyncio.ensure_future(_deliver(queue, "again"))
+        assert sorted(await asyncio.gather(first, second)) == [False, True]
+        assert queue.intake.calls == 2
+        assert await redis.zcard(default_queue_name) == 1
+        assert await redis.keys(STAGING_PREFIX + "*") == []
+    finally:
+        await queue.aclose()
+        await redis.aclose()
+
+
+async def test_a_failing_script_stores_nothing_acknowledged_and_leaves_no_staged_payload(
+    redis_url: str,
+) -> None:
+    redis = await _pool(redis_url)
+    queue = ArqQueue(redis)
+    try:
+        await redis.set(default_queue_name, "not a sorted set")  # ZADD fails in the script
+        results = await asyncio.gather(
+            *(_deliver(queue, d) for d in ("a", "b")), return_exceptions=True
+        )
+        assert all(isinstance(r, QueueUnavailable) for r in results), results
+        assert await redis.keys(STAGING_PREFIX + "*") == []
+        await redis.delete(default_queue_name)
+        assert await _deliver(queue, "c")  # the connection is still good for the next batch
+    finally:
+        await queue.aclose()
+        await redis.aclose()
+
+
+async def test_a_connection_dead_since_a_redis_restart_is_replaced_not_a_503(
+    tmp_path: Path,
+) -> None:
+    server = RedisServer(tmp_path / "redis").start()
+    redis = await _pool(server.url())
+    queue = ArqQueue(redis)
+    try:
+        assert await _deliver(queue, "before")
+        server.kill()
+        server.start()
+        await asyncio.sleep(0.1)  # the old connection has seen its end
+        assert await _deliver(queue, "after")
+        assert await _deliver(queue, "before") is False  # stored before the kill, still there
+    finally:
+        await queue.aclose()
+        await redis.aclose()
+        server.stop()
+
+
+async def test_every_acknowledged_delivery_survives_kill_9_of_redis(tmp_path: Path) -> None:
+    """Producers keep two calls in flight when redis-server (appendfsync always) is killed:
+    whatever was answered True is in the queue after the restart, payload and all."""
+    server = RedisServer(tmp_path / "redis").start()
+    redis = await _pool(server.url())
+    queue = ArqQueue(redis)
+    acknowledged: list[str] = []
+    enough = asyncio.Event()
+
+    async def producer(n: int) -> None:
+        for i in range(10_000):
+            try:
+                if await _deliver(queue, f"p{n}-{i}"):
+                    acknowledged.append(f"p{n}-{i}")
+            except QueueUnavailable:
+                return
+            if len(acknowledged) >= 300:
+                enough.set()
+
+    try:
+        producers = [asyncio.ensure_future(producer(n)) for n in range(20)]
+        await asyncio.wait_for(enough.wait(), 20)
+        assert queue.intake.calls > 2
+        server.kill()
+        await asyncio.gather(*producers)
+        server.start()
+        after = await _pool(server.url())
+        try:
+            queued = {m.decode() for m in await after.zrange(default_queue_name, 0, -1)}
+            assert {f"delivery:{d}" for d in acknowledged} <= queued
+            for delivery in acknowledged[-5:]:
+                job = deserialize_job(await after.get(job_key_prefix + f"delivery:{delivery}"))
+                assert job.args == ("push", delivery, f"body of {delivery}")
+        finally:
+            await after.aclose()
+    finally:
+        await queue.aclose()
+        await redis.aclose()
+        server.stop()
+
+
 class StandIn:
-    """Enough of a Redis client for GroupCommit: records batches, answers as told."""
+    """Enough of a Redis for GroupCommit (its BatchStore): records batches, answers as told."""
 
     job_serializer = None
 
@@ -110,14 +233,14 @@ class StandIn:
         self.release.set()
         self.answer = answer or (lambda ids: [1] * len(ids))
 
-    def register_script(self, source: str) -> Callable[..., Any]:
-        async def call(keys: list[str], args: list[Any]) -> Any:
-            ids = [str(a) for a in args[3:-1:5]]
-            self.batches.append(ids)
-            await self.release.wait()
-            return self.answer(ids)
+    async def store(self, jobs: Sequence[UniqueJob]) -> list[Any]:
+        ids = [j.job_id for j in jobs]
+        self.batches.append(ids)
+        await self.release.wait()
+        return list(self.answer(ids))
 
-        return call
+    async def aclose(self) -> None:
+        pass
 
 
 def job(job_id: str, size: int = 10) -> UniqueJob:
@@ -138,7 +261,7 @@ def job(job_id: str, size: int = 10) -> UniqueJob:
 async def test_deliveries_arriving_during_a_call_go_together_in_the_next() -> None:
     redis = StandIn()
     redis.release.clear()
-    intake = GroupCommit(redis)
+    intake = GroupCommit(redis, max_in_flight=1)
     first = asyncio.ensure_future(intake.submit(job("a")))
     await asyncio.sleep(0)
     await asyncio.sleep(0)
@@ -150,6 +273,78 @@ async def test_deliveries_arriving_during_a_call_go_together_in_the_next() -> No
     assert await asyncio.gather(first, *later) == [True] * 4
     assert redis.batches == [["a"], ["b", "c", "d"]]
     await intake.aclose()
+
+
+class Gated:
+    """A BatchStore whose every call waits for its own gate: calls land in any order."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        self.gates: list[asyncio.Event] = []
+
+    async def store(self, jobs: Sequence[UniqueJob]) -> list[Any]:
+        gate = asyncio.Event()
+        self.batches.append([j.job_id for j in jobs])
+        self.gates.append(gate)
+        await gate.wait()
+        return [1] * len(jobs)
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def _ticks(n: int = 3) -> None:
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+async def test_two_calls_in_flight_and_each_delivery_waits_for_its_own() -> None:
+    store = Gated()
+    intake = GroupCommit(store)
+    first = asyncio.ensure_future(intake.submit(job("a")))
+    await _ticks()
+    second = [asyncio.ensure_future(intake.submit(job(i))) for i in ("b", "c")]
+    await _ticks()
+    assert store.batches == [["a"], ["b", "c"]]  # the second went while the first was out
+    third = [asyncio.ensure_future(intake.submit(job(i))) for i in ("d", "e")]
+    await _ticks()
+    assert store.batches == [["a"], ["b", "c"]]  # both slots taken: d and e wait
+
+    store.gates[1].set()  # the later call lands first
+    assert await asyncio.gather(*second) == [True, True]
+    await _ticks()
+    assert not first.done()  # its own call has not returned: not acknowledged
+    assert store.batches == [["a"], ["b", "c"], ["d", "e"]]  # the free slot went to d and e
+
+    store.gates[2].set()
+    assert await asyncio.gather(*third) == [True, True]
+    assert not first.done()
+    store.gates[0].set()
+    assert await first is True
+    await intake.aclose()
+    assert intake.calls == 3 and not intake._in_flight
+
+
+async def test_a_failed_call_fails_only_its_own_deliveries() -> None:
+    class FailsFirst(Gated):
+        async def store(self, jobs: Sequence[UniqueJob]) -> list[Any]:
+            answers = await super().store(jobs)
+            if len(self.batches) == 2 and jobs[0].job_id == "a":
+                raise RedisConnectionError("connection reset")
+            return answers
+
+    store = FailsFirst()
+    intake = GroupCommit(store)
+    first = asyncio.ensure_future(intake.submit(job("a")))
+    await _ticks()
+    second = asyncio.ensure_future(intake.submit(job("b")))
+    await _ticks()
+    assert store.batches == [["a"], ["b"]]
+    store.gates[0].set()
+    with pytest.raises(RedisConnectionError):
+        await first
+    store.gates[1].set()
+    assert await second is True
 
 
 async def test_batches_stay_within_their_bounds() -> None:
@@ -173,7 +368,7 @@ async def test_a_failed_call_fails_every_delivery_in_it(error: Exception) -> Non
         raise error
 
     redis = StandIn(fail)
-    queue = ArqQueue(redis)  # type: ignore[arg-type]
+    queue = ArqQueue(redis, batches=redis)  # type: ignore[arg-type]
     results = await asyncio.gather(
         *(_deliver(queue, d) for d in ("a", "b", "c")), return_exceptions=True
     )
@@ -187,7 +382,7 @@ async def test_a_failed_call_fails_every_delivery_in_it(error: Exception) -> Non
 async def test_a_call_redis_never_answers_fails_its_deliveries_in_time() -> None:
     redis = StandIn()
     redis.release.clear()
-    queue = ArqQueue(redis)  # type: ignore[arg-type]
+    queue = ArqQueue(redis, batches=redis)  # type: ignore[arg-type]
     queue.intake.timeout = 0.05
     results = await asyncio.gather(
         *(_deliver(queue, d) for d in ("a", "b")), return_exceptions=True
@@ -201,8 +396,9 @@ async def test_a_cancelled_batcher_leaves_nobody_waiting() -> None:
     intake = GroupCommit(redis)
     waiting = [asyncio.ensure_future(intake.submit(job(i))) for i in ("a", "b")]
     await asyncio.sleep(0.01)
-    assert intake._sender is not None
-    intake._sender.cancel()
+    assert len(intake._in_flight) == 1
+    for call in intake._in_flight:
+        call.cancel()
     results = await asyncio.gather(*waiting, return_exceptions=True)
     assert all(isinstance(r, ConnectionError) for r in results), results
 
@@ -234,6 +430,6 @@ async def test_redis_gone_mid_burst_answers_every_delivery_503_never_202(
     direct = await _pool(redis_url)
     try:
         assert await direct.zcard(default_queue_name) == 0
-        assert runtime.queue.intake.calls >= 1  # type: ignore[attr-defined]
+        assert runtime.queue.intake.calls >= 1
     finally:
         await direct.aclose()

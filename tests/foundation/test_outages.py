@@ -22,8 +22,9 @@ import pytest
 from arq.connections import RedisSettings, create_pool
 
 from app.core.config import Settings
+from app.infra.job_context import JobContext
 from app.infra.queue.arq import ArqQueue
-from app.infra.registry import durable
+from app.infra.registry import as_arq, durable
 from app.web.factory import init_app
 from tests.redis_server import RedisServer, free_port
 from worker.durable import DurableWorker
@@ -123,7 +124,7 @@ def test_serve_children_die_when_the_parent_is_killed(
 ran: list[str] = []
 
 
-async def note(ctx: dict[str, Any], key: str) -> None:
+async def note(ctx: JobContext, key: str) -> None:
     ran.append(key)
 
 
@@ -163,7 +164,7 @@ async def test_worker_and_readyz_ride_out_a_redis_restart(
         ready = await client.get("/readyz")
         assert ready.status == 200 and "warnings" not in await ready.json()
         worker = DurableWorker(
-            functions=[durable(note)],
+            functions=[as_arq(durable(note))],
             redis_settings=RedisSettings.from_dsn(server.url()),
             poll_delay=0.05,
             handle_signals=False,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from app.infra import registry
+from app.infra import job_context, registry
 from app.infra.job_context import JobContext
 from app.infra.queue.base import ParkedJob
 from app.jobs.functions import CRON_JOBS, FUNCTIONS, LONG_FUNCTIONS
@@ -83,3 +83,30 @@ def test_job_context_reads_the_queue_keys_with_defaults() -> None:
     running = JobContext({"job_try": 3, "job_id": "analyze:1:a", "image_policy": {"attempts": 1}})
     assert (running.job_try, running.job_id) == (3, "analyze:1:a")
     assert running.image_policy == {"attempts": 1}
+
+
+async def test_as_arq_hands_the_typed_job_one_context_over_arqs_dict() -> None:
+    seen: list[JobContext] = []
+
+    async def job(ctx: JobContext, a: int, *, b: str) -> str:
+        seen.append(ctx)
+        return f"{a}{b}{ctx.job_try}"
+
+    wrapped = registry.as_arq(job)
+    raw: dict[str, Any] = {"job_try": 2}
+    assert wrapped.__name__ == "job"  # arq registers a job by its name
+    assert await wrapped(raw, 1, b="x") == "1x2"
+    assert len(seen) == 1 and seen[0].raw is raw
+
+
+def test_a_runs_ctx_carries_its_id_and_try_over_the_shared_resources() -> None:
+    shared: dict[str, Any] = {job_context.SETTINGS: "s"}
+    ctx = JobContext(job_context.run_ctx(shared, job_id="analyze:1:a", job_try=3))
+    assert (ctx.job_id, ctx.job_try, ctx.raw[job_context.SETTINGS]) == ("analyze:1:a", 3, "s")
+    assert shared == {job_context.SETTINGS: "s"}  # each run gets its own dict
+
+
+def test_last_try_and_both_backoffs_come_from_the_registry() -> None:
+    assert not registry.last_try(registry.MAX_TRIES - 1) and registry.last_try(registry.MAX_TRIES)
+    assert [registry.github_backoff(t) for t in (0, 1, 2, 3)] == [2.0, 2.0, 4.0, 8.0]
+    assert registry.transient_backoff(1) == registry.BACKOFF_FIRST

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.core.models import Entity
+from app.infra.job_context import JobContext
 from app.infra.runtime import RUNTIME
 from app.jobs.handlers.events import process_event
 from tests.conftest import example
@@ -45,9 +46,9 @@ def pr_event(
     return payload
 
 
-def ctx_of(p: Pipeline) -> dict[str, Any]:
+def ctx_of(p: Pipeline, job_try: int = 1) -> JobContext:
     """The web process's job ctx: the intake runs exactly as the event job runs it."""
-    return dict(p.client.app[RUNTIME].job_ctx())
+    return JobContext({**p.client.app[RUNTIME].job_ctx(), "job_try": job_try})
 
 
 async def intake(p: Pipeline, event: str, payload: dict[str, Any], delivery: str = "d") -> None:

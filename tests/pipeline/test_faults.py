@@ -10,6 +10,7 @@ from arq import Retry
 from sqlalchemy import func, select
 
 from app.core.models import CommitAnalysis, Entity, HealthHistory, Repository
+from app.infra.job_context import JobContext
 from app.infra.runtime import RUNTIME, open_runtime
 from app.jobs.functions import TABLE
 from app.jobs.pipeline import analyze_commit
@@ -41,7 +42,7 @@ def one_commit(p: Pipeline, sha: str = SHA, parent: str = BASE) -> None:
 async def run_job(p: Pipeline, sha: str = SHA, job_try: int = 1) -> str:
     """Call the job the way arq does, with the worker's ctx."""
     async with open_runtime(p.settings, run_jobs=False, jobs=TABLE) as runtime:
-        ctx = {**runtime.job_ctx(), "job_try": job_try}
+        ctx = JobContext({**runtime.job_ctx(), "job_try": job_try})
         return await analyze_commit(ctx, await repo_id(p), sha)
 
 
@@ -177,9 +178,9 @@ async def test_poller_catches_a_missed_webhook(pipeline: Pipeline) -> None:
     missed = "9" * 40
     one_commit(p, missed, SHA)  # pushed while our webhook endpoint was down
     async with open_runtime(p.settings, run_jobs=False, jobs=TABLE) as runtime:
-        result = await poll_repositories(runtime.job_ctx())
+        result = await poll_repositories(JobContext(runtime.job_ctx()))
         assert result["queued"] == 1
-        again = await poll_repositories(runtime.job_ctx())  # 304 from the ETag cache
+        again = await poll_repositories(JobContext(runtime.job_ctx()))  # 304 from the ETag cache
         assert again["queued"] == 0
     await p.work()
     assert await count(p, CommitAnalysis) == 2
@@ -195,7 +196,7 @@ async def test_poller_skips_installations_low_on_rate_limit(
     caplog.set_level(logging.INFO, logger="app.jobs.poller")  # whatever an earlier test configured
     p.fake.rate_remaining = 100
     async with open_runtime(p.settings, run_jobs=False, jobs=TABLE) as runtime:
-        result = await poll_repositories(runtime.job_ctx())
+        result = await poll_repositories(JobContext(runtime.job_ctx()))
     assert result == {"queued": 0, "skipped": 1}
     assert "skipping installation" in caplog.text
     assert not p.fake.calls("repos/list-commits")
@@ -257,7 +258,8 @@ async def test_trigger_job_polls_one_repository(pipeline: Pipeline) -> None:
     newer = "8" * 40
     one_commit(p, newer, SHA)
     async with open_runtime(p.settings, run_jobs=False, jobs=TABLE) as runtime:
-        assert await poll_repository(runtime.job_ctx(), await repo_id(p)) == {"queued": 1}
-        assert await poll_repository(runtime.job_ctx(), 999_999) == {"queued": 0}
+        ctx = JobContext(runtime.job_ctx())
+        assert await poll_repository(ctx, await repo_id(p)) == {"queued": 1}
+        assert await poll_repository(ctx, 999_999) == {"queued": 0}
     await p.work()
     assert await count(p, CommitAnalysis) == 2

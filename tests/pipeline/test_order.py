@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from app.core.config import Settings
 from app.core.models import CommitAnalysis, Entity, HealthHistory, Job, PendingCommit, Repository
+from app.infra.job_context import JobContext
 from app.infra.registry import MAX_TRIES, analyze_job_id
 from app.infra.runtime import RUNTIME, Runtime, open_runtime
 from app.jobs.functions import TABLE
@@ -239,7 +240,8 @@ async def test_two_jobs_on_one_pet_at_once_both_count(
             for _ in range(2)
         ]
         outcomes = await asyncio.gather(
-            analyze_commit(ctxs[0], p.repo_id, SHA1), analyze_commit(ctxs[1], p.repo_id, SHA3)
+            analyze_commit(JobContext(ctxs[0]), p.repo_id, SHA1),
+            analyze_commit(JobContext(ctxs[1]), p.repo_id, SHA3),
         )
     assert outcomes == ["applied", "applied"]
     history = await applied(p)
@@ -267,10 +269,10 @@ async def test_crash_inside_the_apply_leaves_nothing(
     monkeypatch.setattr(module, "record_commit", dying)
     async with open_runtime(p.settings, run_jobs=False, jobs=TABLE) as runtime:
         with pytest.raises(ConnectionResetError):
-            await analyze_commit(runtime.job_ctx(), p.repo_id, SHA1)
+            await analyze_commit(JobContext(runtime.job_ctx()), p.repo_id, SHA1)
         assert await deltas(p) == {}
         monkeypatch.setattr(module, "record_commit", real)
-        assert await analyze_commit(runtime.job_ctx(), p.repo_id, SHA1) == "applied"
+        assert await analyze_commit(JobContext(runtime.job_ctx()), p.repo_id, SHA1) == "applied"
     assert await health(p) == START + (await deltas(p))[SHA1] != START
 
 
@@ -280,7 +282,7 @@ async def test_crash_inside_the_apply_leaves_nothing(
 async def run_job(p: Modes, sha: str, after: str | None, job_try: int = 1) -> str:
     """The job as a worker runs it (no worker here: nothing else runs meanwhile)."""
     async with open_runtime(p.settings, run_jobs=False, jobs=TABLE) as runtime:
-        ctx = {**runtime.job_ctx(), "job_try": job_try}
+        ctx = JobContext({**runtime.job_ctx(), "job_try": job_try})
         return await analyze_commit(ctx, p.repo_id, sha, True, after)
 
 
@@ -337,10 +339,10 @@ async def test_children_of_a_lost_job_are_applied_after_the_stall(modes: Modes) 
     assert (await run_job(p, SHA3, SHA2)).startswith("waiting")
     assert (await run_job(p, SHA2, SHA1)).startswith("waiting")
     async with open_runtime(p.settings, run_jobs=False, jobs=TABLE) as runtime:
-        assert await apply_stalled(runtime.job_ctx()) == 0
+        assert await apply_stalled(JobContext(runtime.job_ctx())) == 0
         assert await health(p) == START
         later = datetime.now(UTC) + STALL_AFTER + timedelta(minutes=1)
-        assert await apply_stalled(runtime.job_ctx(), later) == 2
+        assert await apply_stalled(JobContext(runtime.job_ctx()), later) == 2
     await assert_applied_in_order(p, shas[1:])
     assert "its analysis never finished" in status_of(p, SHA2)
     async with p.runtime.sessionmaker() as session:

@@ -188,12 +188,11 @@ async def test_a_job_that_fails_for_good_completes_its_run_as_neutral(pipeline: 
     p.fake.fail("GET", r"/pulls/5/commits$", 502, times=100)
     await intake(p, "pull_request", pr_event("opened", 5, C2))
     (run,) = p.fake.checks.runs_on(C2)
-    ctx = {**ctx_of(p), "job_try": 1}
     with pytest.raises(Retry):  # it will run again: the run stays in progress
-        await forecast_pull_request(ctx, await repository_id(p), 5, C2, run["id"])
+        await forecast_pull_request(ctx_of(p), await repository_id(p), 5, C2, run["id"])
     assert run["status"] == "in_progress"
     with pytest.raises(Retry):  # the last try: the run is completed, saying why
-        await forecast_pull_request({**ctx, "job_try": 7}, await repository_id(p), 5, C2, run["id"])
+        await forecast_pull_request(ctx_of(p, 7), await repository_id(p), 5, C2, run["id"])
     assert (run["status"], run["conclusion"]) == ("completed", "neutral")
     assert run["output"]["title"] == "Forecast unavailable"
     assert "GitHub answered 502" in run["output"]["summary"]

@@ -12,7 +12,7 @@ from arq.connections import ArqRedis
 from arq.constants import expires_extra_ms, job_key_prefix, result_key_prefix, retry_key_prefix
 from arq.jobs import serialize_job
 
-from app.infra.group_commit import GroupCommit, UniqueJob
+from app.infra.group_commit import BatchStore, GroupCommit, RedisBatches, UniqueJob
 from app.infra.queue.base import ParkedJob, QueueUnavailable
 from app.infra.registry import queue_for
 
@@ -46,10 +46,13 @@ def redis_failure(exc: Exception) -> Exception:
 class ArqQueue:
     """Production queue: jobs go to Redis and any `tamagitto worker` runs them."""
 
-    def __init__(self, redis: ArqRedis, queue_name: str | None = None) -> None:
+    def __init__(
+        self, redis: ArqRedis, queue_name: str | None = None, batches: BatchStore | None = None
+    ) -> None:
+        """`batches` replaces the Redis transaction under the group commit (tests use it)."""
         self.redis = redis
         self.queue_name = queue_name
-        self.intake = GroupCommit(redis)
+        self.intake = GroupCommit(batches or RedisBatches(redis))
 
     async def enqueue(
         self,
@@ -79,7 +82,7 @@ class ArqQueue:
         """Reserve the id and store the job atomically, in this process's next group commit.
 
         This is the webhook hot path: arq's own enqueue takes three round trips; here every
-        delivery waiting in this process shares one script call (see app/infra/group_commit.py),
+        delivery waiting in this process shares one transaction (see app/infra/group_commit.py),
         and each is answered only once Redis has stored it.
         """
         now_ms = int(time.time() * 1000)
@@ -105,7 +108,7 @@ class ArqQueue:
             raise failure from exc
 
     async def aclose(self) -> None:
-        """Wait for the group commit in flight, so no delivery is left without an answer."""
+        """Wait for the group commits in flight, so no delivery is left without an answer."""
         await self.intake.aclose()
 
     async def ping(self) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.models import Job, utcnow
+from app.infra import job_context
 from app.infra.queue.base import JobFunction, ParkedJob, QueueUnavailable
 from app.infra.registry import last_try
 
@@ -231,7 +232,7 @@ class InlineQueue:
 
     async def _run(self, job: Job) -> None:
         """Run one job with arq's semantics: Retry defers, other errors fail the job."""
-        ctx = {**self.ctx, "job_id": job.id, "job_try": job.attempts}
+        ctx = job_context.run_ctx(self.ctx, job_id=job.id, job_try=job.attempts)
         status, error, run_at = "done", None, None
         try:
             await self.functions[job.function](ctx, *job.args)

@@ -12,14 +12,13 @@ from app.core.models import User
 from app.infra.bus import EventBus, session_ended
 from app.infra.job_context import JobContext
 from app.jobs import inventory
-from app.jobs.handlers.base import sessions
 
 router = routing.Router()
 
 
 @router.register("github_app_authorization", action="revoked")
 async def authorization_revoked(
-    event: sansio.Event, gh: GitHubAPI | None, *args: Any, ctx: dict[str, Any], **kwargs: Any
+    event: sansio.Event, gh: GitHubAPI | None, *args: Any, ctx: JobContext, **kwargs: Any
 ) -> None:
     """Delete that user's stored tokens and close their open WebSockets in every web process.
 
@@ -27,9 +26,9 @@ async def authorization_revoked(
     private repositories' events until its next access refresh.
     """
     github_id = int(event.data["sender"]["id"])
-    async with sessions(ctx).begin() as session:
+    async with ctx.sessionmaker.begin() as session:
         await inventory.forget_user_tokens(session, github_id)
         user_ids = list(await session.scalars(select(User.id).where(User.github_id == github_id)))
-    bus: EventBus = JobContext(ctx).bus
+    bus: EventBus = ctx.bus
     for user_id in user_ids:
         await bus.publish(session_ended(user_id))

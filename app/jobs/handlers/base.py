@@ -1,4 +1,4 @@
-"""What every handler shares: the job ctx, the clock, and best-effort repository lookups."""
+"""What every handler shares: the clock, the installation of a payload, repository lookups."""
 
 from __future__ import annotations
 
@@ -8,9 +8,6 @@ from typing import Any
 
 from gidgethub import GitHubException
 from gidgethub.abc import GitHubAPI
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from app.infra.job_context import JobContext
 
 log = logging.getLogger(__name__)
 
@@ -18,12 +15,6 @@ log = logging.getLogger(__name__)
 def now() -> datetime:
     """The handlers' clock (rules themselves take `now` as an argument)."""
     return datetime.now(UTC)
-
-
-def sessions(ctx: dict[str, Any]) -> async_sessionmaker[AsyncSession]:
-    """The job's sessionmaker."""
-    maker: async_sessionmaker[AsyncSession] = JobContext(ctx).sessionmaker
-    return maker
 
 
 def installation_id(data: dict[str, Any]) -> int | None:

@@ -13,9 +13,9 @@ from app.jobs.reruns import rerun
 router = routing.Router()
 
 
-def ours(ctx: dict[str, Any], app: dict[str, Any] | None) -> bool:
+def ours(ctx: JobContext, app: dict[str, Any] | None) -> bool:
     """Is the run (or suite) this App's? GitHub sends re-runs to the owner, but be sure."""
-    settings = JobContext(ctx).settings_or_none
+    settings = ctx.settings_or_none
     if settings is None or settings.app_id is None or not app:
         return True
     return int(app.get("id") or 0) == settings.app_id
@@ -23,7 +23,7 @@ def ours(ctx: dict[str, Any], app: dict[str, Any] | None) -> bool:
 
 @router.register("check_run", action="rerequested")
 async def check_run_rerequested(
-    event: sansio.Event, gh: GitHubAPI | None, *args: Any, ctx: dict[str, Any], **kwargs: Any
+    event: sansio.Event, gh: GitHubAPI | None, *args: Any, ctx: JobContext, **kwargs: Any
 ) -> None:
     """Re-run one check run: the same kind of run, on the same commit."""
     run = event.data["check_run"]
@@ -33,7 +33,7 @@ async def check_run_rerequested(
 
 @router.register("check_suite", action="rerequested")
 async def check_suite_rerequested(
-    event: sansio.Event, gh: GitHubAPI | None, *args: Any, ctx: dict[str, Any], **kwargs: Any
+    event: sansio.Event, gh: GitHubAPI | None, *args: Any, ctx: JobContext, **kwargs: Any
 ) -> None:
     """Re-run everything we reported on the suite's commit."""
     suite = event.data["check_suite"]

@@ -38,16 +38,16 @@ router = routing.Router(
 )
 
 
-def client_for(ctx: dict[str, Any], data: dict[str, Any]) -> GitHubAPI | None:
+def client_for(ctx: JobContext, data: dict[str, Any]) -> GitHubAPI | None:
     """An installation client when the App is configured and the event names an installation."""
-    app: GitHubApp | None = JobContext(ctx).github
+    app: GitHubApp | None = ctx.github
     inst = installation_id(data)
     if app is None or inst is None or not app.settings.app_configured:
         return None
     return app.installation_client(inst)
 
 
-async def process_event(ctx: dict[str, Any], event: str, delivery_id: str, body: str) -> None:
+async def process_event(ctx: JobContext, event: str, delivery_id: str, body: str) -> None:
     """Job: route one stored delivery. Events with no handler are dropped quietly."""
     token = request_id.set(delivery_id)
     try:

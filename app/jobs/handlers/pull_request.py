@@ -9,6 +9,7 @@ from typing import Any
 from gidgethub import routing, sansio
 from gidgethub.abc import GitHubAPI
 
+from app.infra.job_context import JobContext
 from app.jobs.pull_requests import pull_request_changed, pull_request_closed
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ router = routing.Router()
 @router.register("pull_request", action="reopened")
 @router.register("pull_request", action="ready_for_review")
 async def pull_request(
-    event: sansio.Event, gh: GitHubAPI | None, *args: Any, ctx: dict[str, Any], **kwargs: Any
+    event: sansio.Event, gh: GitHubAPI | None, *args: Any, ctx: JobContext, **kwargs: Any
 ) -> None:
     """A new head (or a pull request newly worth it): in progress at once, forecast queued."""
     if await pull_request_changed(ctx, gh, event.data):
@@ -35,7 +36,7 @@ async def pull_request(
 
 @router.register("pull_request", action="closed")
 async def closed(
-    event: sansio.Event, gh: GitHubAPI | None, *args: Any, ctx: dict[str, Any], **kwargs: Any
+    event: sansio.Event, gh: GitHubAPI | None, *args: Any, ctx: JobContext, **kwargs: Any
 ) -> None:
     """Closed or merged: forecasts still queued for it skip (a merge reaches the pet as a
     push)."""

@@ -8,6 +8,7 @@ from typing import Any
 from gidgethub import routing, sansio
 from gidgethub.abc import GitHubAPI
 
+from app.infra.job_context import JobContext
 from app.jobs.apply import Target
 from app.jobs.commit_checks import announce
 from app.jobs.handlers.base import installation_id
@@ -19,7 +20,7 @@ router = routing.Router()
 
 @router.register("push")
 async def push(
-    event: sansio.Event, gh: GitHubAPI | None, *args: Any, ctx: dict[str, Any], **kwargs: Any
+    event: sansio.Event, gh: GitHubAPI | None, *args: Any, ctx: JobContext, **kwargs: Any
 ) -> None:
     """Plan the push, show at once that its commits are being analysed, queue them."""
     plan = await plan_push(ctx, gh, event.data)

@@ -8,20 +8,21 @@ from gidgethub import routing, sansio
 from gidgethub.abc import GitHubAPI
 
 from app.entities.lifecycle import set_frozen
+from app.infra.job_context import JobContext
 from app.jobs import inventory
-from app.jobs.handlers.base import installation_id, now, sessions
+from app.jobs.handlers.base import installation_id, now
 
 router = routing.Router()
 
 
-async def refresh(ctx: dict[str, Any], data: dict[str, Any]) -> None:
+async def refresh(ctx: JobContext, data: dict[str, Any]) -> None:
     """Copy the payload's repository onto our row (name, owner, visibility, branch, archive).
 
     Only repositories we already know are updated: an event for a repository the App was
     never given creates nothing.
     """
     payload = data["repository"]
-    async with sessions(ctx).begin() as session:
+    async with ctx.sessionmaker.begin() as session:
         repo = await inventory.by_github_id(session, int(payload["id"]))
         if repo is None:
             return
@@ -39,7 +40,7 @@ async def refresh(ctx: dict[str, Any], data: dict[str, Any]) -> None:
 @router.register("repository", action="archived")
 @router.register("repository", action="unarchived")
 async def repository_changed(
-    event: sansio.Event, gh: GitHubAPI | None, *args: Any, ctx: dict[str, Any], **kwargs: Any
+    event: sansio.Event, gh: GitHubAPI | None, *args: Any, ctx: JobContext, **kwargs: Any
 ) -> None:
     """Names, owner, visibility (public pet page), default branch and archive state."""
     await refresh(ctx, event.data)
@@ -47,10 +48,10 @@ async def repository_changed(
 
 @router.register("repository", action="deleted")
 async def repository_deleted(
-    event: sansio.Event, gh: GitHubAPI | None, *args: Any, ctx: dict[str, Any], **kwargs: Any
+    event: sansio.Event, gh: GitHubAPI | None, *args: Any, ctx: JobContext, **kwargs: Any
 ) -> None:
     """The repository is gone: stop monitoring, keep the pet's history."""
-    async with sessions(ctx).begin() as session:
+    async with ctx.sessionmaker.begin() as session:
         repo = await inventory.by_github_id(session, int(event.data["repository"]["id"]))
         if repo is not None:
             await inventory.stop_monitoring(session, [repo], now())

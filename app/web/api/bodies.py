@@ -2,7 +2,10 @@
 
 `app.web.api.openapi` names these in its route table and publishes their JSON schemas as
 components, so a body is described once, here. The shapes inside them (the entity, an analysis,
-an error) are `app.core.schemas`'s. Extra fields are allowed, as everywhere in the API.
+an error) are `app.core.schemas`'s. `User` and `MonitoredRepository` are built from their
+models (`users.user_json`, `repositories.monitor_json`); the envelopes around them are still
+dicts in the handlers, held to these models by the tests, which validate real responses
+against the document. Extra fields are allowed, as everywhere in the API.
 """
 
 from __future__ import annotations

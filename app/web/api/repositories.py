@@ -17,6 +17,7 @@ from app.core.times import iso
 from app.entities.lifecycle import create_pet, current_pet, set_frozen
 from app.entities.species import SPECIES
 from app.read import pets
+from app.web.api import bodies
 from app.web.api.access import Access, require_push
 from app.web.api.context import json_body, runtime, utc_now
 from app.web.api.entities import NAME_MAX, NAME_SCHEMA, base_url, queue_pictures, viewer
@@ -189,14 +190,14 @@ async def ensure_repository(session: AsyncSession, info: dict[str, Any]) -> Repo
 
 
 def monitor_json(row: Repository) -> dict[str, Any]:
-    """The contract's `repository` object of the monitor response."""
-    return {
-        "id": row.id,
-        "github_repo_id": row.github_id,
-        "full_name": row.full_name,
-        "monitoring_active": row.monitoring_enabled,
-        "last_monitored_at": iso(row.last_event_at or row.updated_at),
-    }
+    """The contract's `repository` object of the monitor response (`bodies.MonitoredRepository`)."""
+    return bodies.MonitoredRepository(
+        id=row.id,
+        github_repo_id=row.github_id,
+        full_name=row.full_name,
+        monitoring_active=row.monitoring_enabled,
+        last_monitored_at=iso(row.last_event_at or row.updated_at),
+    ).json_dict()
 
 
 async def monitor(request: web.Request) -> web.Response:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.crypto import Keyring
 from app.core.models import User
 from app.infra import github_user
+from app.web.api import bodies
 from app.web.api.context import runtime, settings
 from app.web.api.errors import GITHUB_UNAVAILABLE, NOT_CONFIGURED, ApiError, unauthorized
 from app.web.api.keys import keyring
@@ -84,14 +85,14 @@ async def upsert_user(
 
 
 def user_json(user: User) -> dict[str, Any]:
-    """The API's `user` object; never includes anything about tokens."""
-    return {
-        "id": user.id,
-        "github_id": user.github_id,
-        "username": user.login,
-        "avatar_url": user.avatar_url,
-        "email": user.email,
-    }
+    """The API's `user` object (`bodies.User`); never includes anything about tokens."""
+    return bodies.User(
+        id=user.id,
+        github_id=user.github_id,
+        username=user.login,
+        avatar_url=user.avatar_url,
+        email=user.email,
+    ).json_dict()
 
 
 def _needs_refresh(user: User, now: datetime) -> bool:

@@ -7,6 +7,7 @@ from typing import Final
 from markupsafe import Markup
 
 from app.analysis import scoring
+from app.core import vocabulary
 from app.core.config import Settings
 from app.web.site.templating import SITE_DIR, render_partial
 
@@ -71,7 +72,7 @@ def config_doc_values() -> dict[str, object]:
 
     return {
         "CONFIG_PATH": repo_config.CONFIG_PATH,
-        "CONFIG_SPECIES": list(repo_config.SPECIES),
+        "CONFIG_SPECIES": list(vocabulary.SPECIES),
         "CONFIG_MAX_NAME": repo_config.MAX_NAME,
         "CONFIG_MAX_GLOBS": repo_config.MAX_GLOBS,
         "CONFIG_DEFAULT_CONTEXT": repo_config.DEFAULT_CONTEXT,

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.core.models import Job
+from app.infra.job_context import JobContext
 from app.jobs.handlers.events import process_event
 from tests.conftest import example
 from tests.fakes.github import FakeGitHub
@@ -16,7 +17,7 @@ from tests.fakes.github import FakeGitHub
 async def run(
     ctx: dict[str, Any], event: str, payload: dict[str, Any], delivery: str = "d"
 ) -> None:
-    await process_event(ctx, event, delivery, json.dumps(payload))
+    await process_event(JobContext(ctx), event, delivery, json.dumps(payload))
 
 
 async def rows(ctx: dict[str, Any], model: Any) -> list[Any]:

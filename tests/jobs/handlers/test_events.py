@@ -11,6 +11,7 @@ from gidgethub.abc import GitHubAPI
 
 from app.core.logs import request_id
 from app.core.models import Repository
+from app.infra.job_context import JobContext
 from app.jobs.handlers import events
 from tests.conftest import example
 from tests.jobs.handlers.helpers import rows, run
@@ -34,11 +35,12 @@ async def test_a_delivery_is_handled_under_its_request_id(
         seen.append((request_id.get(), gh))
 
     monkeypatch.setattr(events, "router", router)
-    await events.process_event(ctx, "ping", "delivery-7", json.dumps({"zen": "Keep it simple."}))
+    body = json.dumps({"zen": "Keep it simple."})
+    await events.process_event(JobContext(ctx), "ping", "delivery-7", body)
     assert seen == [("delivery-7", None)]
     assert request_id.get() == "-"
 
 
 async def test_a_client_only_for_events_naming_an_installation(ctx: dict[str, Any]) -> None:
-    assert events.client_for(ctx, {"zen": "x"}) is None
-    assert events.client_for(ctx, {"installation": {"id": 5}}) is not None
+    assert events.client_for(JobContext(ctx), {"zen": "x"}) is None
+    assert events.client_for(JobContext(ctx), {"installation": {"id": 5}}) is not None
