@@ -121,10 +121,10 @@ def method_text(fc: Forecast, base_ref: str, config: RepoConfig) -> list[str]:
         f"order to {cell(fc.pet_name)}'s health now ({fc.before}, decay owed included) by the "
         "pet's rules: gains shrink above 80, health stays within 0–100. Commits the pet has "
         "counted already apply nothing.",
-        "If the pull request merges unchanged onto an unchanged base with its commits (a "
-        "rebase or fast-forward), the pet's health moves by exactly this much. A squash is "
-        "scored as one commit, the whole diff, so its delta can differ. Decay meanwhile "
-        "changes the starting point, not the commits' deltas.",
+        "If these commits land unchanged on an unchanged base (GitHub's rebase merge), the "
+        "pet's health moves by exactly this much. A squash, or a merge commit, is scored as "
+        "one commit (the whole diff), so its delta can differ. Decay meanwhile changes the "
+        "starting point, not the commits' deltas.",
         "The pet's health does not change until then.",
     ]
     if fc.review_skipped:
