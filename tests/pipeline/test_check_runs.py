@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
-from app.core.models import CommitAnalysis, HealthHistory
+from app.core.models import CheckRun, CommitAnalysis, HealthHistory
+from app.infra.runtime import RUNTIME
+from app.jobs.commit_checks import sweep_check_runs
 from tests.conftest import example
 from tests.fakes.code import NESTED
 from tests.fakes.github_checks import final_statuses
@@ -19,7 +23,17 @@ from tests.pipeline.conftest import (
     TEST_AFTER,
     Pipeline,
 )
-from tests.pipeline.prs import BASE, CONFIG, count, intake, pet, pr_event, repo_payload, set_health
+from tests.pipeline.prs import (
+    BASE,
+    CONFIG,
+    count,
+    ctx_of,
+    intake,
+    pet,
+    pr_event,
+    repo_payload,
+    set_health,
+)
 
 P1, P2 = "f1" * 20, "f2" * 20
 Q1, Q2 = "a7" * 20, "a8" * 20
@@ -145,3 +159,26 @@ class TestWithoutChecks:
         (run,) = p.fake.checks.runs_on(P2)
         assert run["status"] == "completed"
         assert not [s for s in p.fake.statuses if s["sha"] == P2]
+
+
+class TestSweep:
+    """A run whose job was lost (a worker killed for good, a queue flushed) is completed."""
+
+    @pytest.fixture
+    def installation_permissions(self) -> dict[str, str] | None:
+        return None
+
+    async def test_runs_left_in_progress_are_completed_as_neutral(self, pipeline: Pipeline) -> None:
+        p = pipeline
+        p.add_commit(P1, BASE, {"calc.py": (CALC_BEFORE, CALC_AFTER)})
+        await intake(p, "push", p.push([P1], BASE))  # announced; its job never runs
+        (run,) = p.fake.checks.runs_on(P1)
+        assert await sweep_check_runs(ctx_of(p)) == 0  # not stale yet
+        async with p.client.app[RUNTIME].sessionmaker.begin() as session:
+            await session.execute(
+                update(CheckRun).values(updated_at=datetime.now(UTC) - timedelta(minutes=20))
+            )
+        assert await sweep_check_runs(ctx_of(p)) == 1
+        assert (run["status"], run["conclusion"]) == ("completed", "neutral")
+        assert "did not finish in time" in run["output"]["summary"]
+        assert await sweep_check_runs(ctx_of(p)) == 0
