@@ -1,8 +1,11 @@
 """Pushes to monitored branches: `report: checks | status | both`.
 
-Before a push's analyses are queued, each commit that will be reported gets an `in_progress`
-check run (checks) or a `pending` status (status), so people see at once that it is being
-looked at. The pipeline then reports each applied commit through `deliver`: the check run
+Each commit that will be reported gets an `in_progress` check run (checks) or a `pending`
+status (status) as soon as its analysis job starts (`announce_soon`, concurrently with fetching
+and analysing the commit, and finished before the result can be reported), so people see at
+once that it is being looked at, and the early signal never costs the result any time. A big
+push's head, reported by one summary job, is announced by the intake. The pipeline then
+reports each applied commit through `deliver`: the check run
 carries the same kind of summary and annotations as a pull request's, for the commit's actual
 delta. `report` defaults to `checks` when the installation granted `checks: write`, else
 `status`, and an installation that has not accepted the permission keeps statuses.
@@ -10,6 +13,7 @@ delta. `report` defaults to `checks` when the installation granted `checks: writ
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -77,7 +81,7 @@ async def announce(
     modes = checks.report_modes(config, granted)
     for sha in shas:
         try:
-            if checks.CHECKS in modes:
+            if checks.CHECKS in modes and await _open_run(ctx, target, sha) is None:
                 await _start(ctx, gh, target, sha, config, label)
             if checks.STATUS in modes:
                 await checks.post_status(
@@ -87,6 +91,28 @@ async def announce(
                 )  # fmt: skip
         except GITHUB_ERRORS as exc:
             log.warning("no early signal for %s@%s: %s", target.full_name, sha[:7], exc)
+
+
+def announce_soon(
+    ctx: JobContext,
+    gh: GitHubAPI,
+    target: Target,
+    sha: str,
+    config: RepoConfig,
+    reported: bool,
+) -> asyncio.Task[None] | None:
+    """Start announcing one commit in the background (None when it gets no report of its
+    own); the caller awaits the task before the result can be reported."""
+    if not reported:
+        return None
+    return asyncio.create_task(announce(ctx, gh, target, [sha], config), name=f"announce:{sha}")
+
+
+async def settled(task: asyncio.Task[None] | None) -> None:
+    """Let an announcement in flight finish (it never raises), so nothing it creates is
+    left behind by a job that gives up."""
+    if task is not None:
+        await asyncio.gather(task, return_exceptions=True)
 
 
 async def _start(

@@ -10,6 +10,8 @@ shas of every blob it was built from, so an unchanged config costs no parsing at
 default branch holds (the owner's `.github` file, bases, or their absence) is asked for at
 most once a minute per installation: a repository without a file of its own then costs one
 request per commit, not two, and an edit to an organization's file applies within a minute.
+A file at a commit sha never changes, so it (or its absence) is asked for once: the push's
+intake and the commit's job share the lookup.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ DEFAULT_BRANCH_TTL = 60.0  # seconds a default branch's file (or its absence) is
 
 _documents = LRUCache(maxsize=1024)  # blob sha -> parsed mapping, or the error it gave
 _default_reads = LRUCache(maxsize=1024)  # client, repository and path -> (until, Blob | None)
+_commit_reads = LRUCache(maxsize=4096)  # client, repository, path and commit sha -> Blob | None
+_FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,15 @@ def parse_extends(value: Any, owner: str) -> Extends | None:
 
 async def fetch(gh: GitHubAPI, full_name: str, path: str, ref: str | None) -> Blob | None:
     """One file through the contents API; None when it does not exist (404)."""
+    blob, _ = await _fetch(gh, full_name, path, ref)
+    return blob
+
+
+async def _fetch(
+    gh: GitHubAPI, full_name: str, path: str, ref: str | None
+) -> tuple[Blob | None, bool]:
+    """The file, and whether the answer may be remembered: not when the 404 was for the ref
+    itself ("No commit found for the ref", a commit not visible yet)."""
     url_vars = {"full_name": full_name, "path": path}
     template = "/repos/{+full_name}/contents/{+path}"
     if ref is not None:
@@ -97,17 +110,39 @@ async def fetch(gh: GitHubAPI, full_name: str, path: str, ref: str | None) -> Bl
         data = await gh.getitem(template, url_vars=url_vars)
     except BadRequest as exc:
         if exc.status_code == 404:
-            return None
+            return None, "commit" not in str(exc).lower()
         raise
     place = f"{full_name}:{path}"
     if not isinstance(data, dict) or data.get("type") != "file":
-        return Blob(place, "", b"", error=f"{path} is not a file")
-    return Blob(place, str(data.get("sha")), base64.b64decode(data.get("content") or ""))
+        return Blob(place, "", b"", error=f"{path} is not a file"), True
+    return Blob(place, str(data.get("sha")), base64.b64decode(data.get("content") or "")), True
+
+
+def _client_key(gh: GitHubAPI, *parts: str) -> str:
+    """Cache keys are per GitHub and installation: what one may read, another may not."""
+    client = f"{getattr(gh, 'base_url', '')}|{getattr(gh, 'installation_id', '')}"
+    return f"{client}|{':'.join(parts)}"
+
+
+async def fetch_at_commit(gh: GitHubAPI, full_name: str, path: str, sha: str) -> Blob | None:
+    """A file at a commit, asked for once per sha (a commit not visible yet is asked again)."""
+    if not _FULL_SHA.match(sha):
+        return await fetch(gh, full_name, path, sha)
+    key = _client_key(gh, full_name, path, sha)
+    try:
+        found: Blob | None = _commit_reads[key]
+        return found
+    except KeyError:
+        pass
+    blob, lasting = await _fetch(gh, full_name, path, sha)
+    if lasting:
+        _commit_reads[key] = blob
+    return blob
 
 
 async def fetch_default(gh: GitHubAPI, full_name: str, path: str) -> Blob | None:
     """A file at the repository's default branch, asked for at most once per TTL."""
-    key = f"{getattr(gh, 'base_url', '')}|{getattr(gh, 'installation_id', '')}|{full_name}:{path}"
+    key = _client_key(gh, full_name, path)
     try:
         until, cached = _default_reads[key]
         if until > time.monotonic():
@@ -143,7 +178,7 @@ def load_mapping(blob: Blob) -> dict[str, Any] | str:
 
 async def read_config(gh: GitHubAPI, full_name: str, ref: str) -> Document | None:
     """The repository's config at `ref`, the owner's `.github` one when it has none, or None."""
-    own = await fetch(gh, full_name, CONFIG_PATH, ref)
+    own = await fetch_at_commit(gh, full_name, CONFIG_PATH, ref)
     owner, name = full_name.split("/", 1)
     if own is None and name != ORG_CONFIG_REPO:
         own = await fetch_default(gh, f"{owner}/{ORG_CONFIG_REPO}", CONFIG_PATH)

@@ -134,11 +134,15 @@ async def analyze_commit(
         return "skipped: repository not monitored"
     gh = ctx.github_app.installation_client(target.installation_id)
     row = await stored_analysis(ctx, target.id, sha)
+    early = None
     try:
         config = await load_config(gh, target.full_name, sha)
         if row is None:
+            early = commit_checks.announce_soon(ctx, gh, target, sha, config, post_status)
             commit, result = await fetch_and_analyse(gh, target, sha, config)
+            await commit_checks.settled(early)  # before the result shows: never lands last
     except (GitHubException, aiohttp.ClientError, TimeoutError) as exc:
+        await commit_checks.settled(early)
         return await give_up_or_retry(exc, ctx, gh, target, sha)
     if row is not None:
         if post_status:

@@ -44,8 +44,9 @@ async def test_org_github_repository_applies_when_the_repository_has_no_file(
     put(fake_github, f"{OWNER}/.github", b"context: org-pets\nfail_below: 20\n")
     config = await load_config(gh, REPO, SHA)
     assert (config.context, config.fail_below, config.valid) == ("org-pets", 20, True)
-    put(fake_github, REPO, b"name: Mochi\n", ref=SHA)  # its own file wins, whole
-    own = await load_config(gh, REPO, SHA)
+    later = "8" * 40  # a later commit adds the repository's own file: it wins, whole
+    put(fake_github, REPO, b"name: Mochi\n", ref=later)
+    own = await load_config(gh, REPO, later)
     assert (own.name, own.context, own.fail_below) == ("Mochi", "tamagitto", None)
 
 
@@ -71,13 +72,14 @@ async def test_extends_problems_leave_the_defaults_with_a_reason(
     config = await load_config(gh, REPO, SHA)
     assert not config.valid and config.fail_below is None
     assert "octo-org/missing:.github/tamagitto.yml was not found" in config.errors[0]
-    put(fake_github, REPO, b"_extends: shared\n", ref=SHA)
+    second, third = "7" * 40, "6" * 40  # each state of the file is a commit of its own
+    put(fake_github, REPO, b"_extends: shared\n", ref=second)
     put(fake_github, f"{OWNER}/shared", b"_extends: octo-org/app\n")
     put(fake_github, REPO, b"_extends: shared\n")  # app's default branch extends shared again
-    looped = await load_config(gh, REPO, SHA)
+    looped = await load_config(gh, REPO, second)
     assert any("comes back" in e or "deeper" in e for e in looped.errors), looped.errors
-    put(fake_github, REPO, b"_extends: [not, a, name]\n", ref=SHA)
-    assert (await load_config(gh, REPO, SHA)).errors == (config_files.EXTENDS_ERROR,)
+    put(fake_github, REPO, b"_extends: [not, a, name]\n", ref=third)
+    assert (await load_config(gh, REPO, third)).errors == (config_files.EXTENDS_ERROR,)
 
 
 async def test_each_blob_is_parsed_once(

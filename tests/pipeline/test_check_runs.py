@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.core.models import CheckRun, CommitAnalysis, HealthHistory
 from app.infra.runtime import RUNTIME
-from app.jobs.commit_checks import sweep_check_runs
+from app.jobs.apply import load_target
+from app.jobs.commit_checks import announce, sweep_check_runs
+from app.jobs.repo_config import RepoConfig
 from tests.conftest import example
 from tests.fakes.code import NESTED
 from tests.fakes.github_checks import final_statuses
@@ -67,9 +69,12 @@ class TestWithChecks:
     ) -> None:
         p = pipeline
         shas = push_commits(p)
-        await intake(p, "push", p.push(shas, BASE))  # the intake only
-        assert [r["status"] for r in p.fake.checks.runs.values()] == ["in_progress"] * 2
+        assert await p.deliver("push", p.push(shas, BASE)) == 202
         await p.work()
+        # each commit's job created its run in progress first, then completed it
+        for sha in shas:
+            states = [status for _, status, _, head in p.fake.checks.stamps if head == sha]
+            assert states == ["in_progress", "completed"], (sha, states)
         runs = {r["head_sha"]: r for r in p.fake.checks.runs.values()}
         assert set(runs) == set(shas) and p.fake.statuses == []
         tangled = runs[P2]
@@ -171,7 +176,10 @@ class TestSweep:
     async def test_runs_left_in_progress_are_completed_as_neutral(self, pipeline: Pipeline) -> None:
         p = pipeline
         p.add_commit(P1, BASE, {"calc.py": (CALC_BEFORE, CALC_AFTER)})
-        await intake(p, "push", p.push([P1], BASE))  # announced; its job never runs
+        target = await load_target(ctx_of(p), await repository_id(p))
+        assert target is not None
+        gh = p.client.app[RUNTIME].github.installation_client(INSTALLATION)
+        await announce(ctx_of(p), gh, target, [P1], RepoConfig())  # its job never runs
         (run,) = p.fake.checks.runs_on(P1)
         assert await sweep_check_runs(ctx_of(p)) == 0  # not stale yet
         async with p.client.app[RUNTIME].sessionmaker.begin() as session:
@@ -182,3 +190,12 @@ class TestSweep:
         assert (run["status"], run["conclusion"]) == ("completed", "neutral")
         assert "did not finish in time" in run["output"]["summary"]
         assert await sweep_check_runs(ctx_of(p)) == 0
+
+
+async def repository_id(p: Pipeline) -> int:
+    from app.core.models import Repository
+
+    async with p.client.app[RUNTIME].sessionmaker() as session:
+        found = await session.scalar(select(Repository.id))
+        assert found is not None
+        return int(found)

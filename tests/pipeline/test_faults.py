@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from app.core.models import CommitAnalysis, Entity, HealthHistory, Repository
 from app.infra.job_context import JobContext
 from app.infra.runtime import RUNTIME, open_runtime
+from app.jobs import config_files
 from app.jobs.functions import TABLE
 from app.jobs.pipeline import analyze_commit
 from app.jobs.poller import poll_repositories
@@ -92,10 +93,12 @@ async def test_422_on_status_is_logged_not_retried(
 ) -> None:
     p = pipeline
     one_commit(p)
-    p.fake.fail("POST", r"/statuses/", 422, body={"message": "Validation Failed"})
+    # both the pending status and the final one are refused
+    p.fake.fail("POST", r"/statuses/", 422, body={"message": "Validation Failed"}, times=2)
     assert await run_job(p) == "applied"
     assert await count(p, CommitAnalysis) == 1
-    assert "422" in caplog.text
+    assert "refused (422)" in caplog.text
+    assert p.fake.statuses == []
 
 
 async def test_crash_before_commit_applies_once(
@@ -149,6 +152,9 @@ async def test_fail_below_and_context(pipeline: Pipeline) -> None:
     assert "invalid" in final_statuses(p.fake.statuses)[-1]["description"]
     p.fake.statuses.clear()
     p.fake.contents[(REPO, SHA, ".github/tamagitto.yml")] = b"fail_below: 100\ncontext: pets\n"
+    # A file at a commit never changes in git, so its lookup is remembered; this test rewrites
+    # it at the same sha, so the process forgets what it read.
+    config_files._commit_reads.clear()
     await run_job(p)  # already applied: posted again with the new config, same health
     (status,) = final_statuses(p.fake.statuses)
     assert (status["state"], status["context"]) == ("failure", "pets")

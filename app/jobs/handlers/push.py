@@ -22,13 +22,14 @@ router = routing.Router()
 async def push(
     event: sansio.Event, gh: GitHubAPI | None, *args: Any, ctx: JobContext, **kwargs: Any
 ) -> None:
-    """Plan the push, show at once that its commits are being analysed, queue them."""
+    """Plan the push and queue its analyses (a big push's head is announced here)."""
     plan = await plan_push(ctx, gh, event.data)
     if plan is None:
         return
     inst = installation_id(event.data)
     target = Target(plan.repository_id, event.data["repository"]["full_name"], inst or 0)
-    await announce(ctx, gh, target, plan.reported, plan.config)
+    if plan.summarize:  # one summary for the head; other commits are announced by their job
+        await announce(ctx, gh, target, plan.reported, plan.config)
     queued = await queue_plan(ctx, plan)
     log.info(
         "push to %s: %d commit(s) queued for analysis",
