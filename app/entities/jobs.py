@@ -1,8 +1,9 @@
 """arq jobs for the pet: the hourly decay cron and picture generation.
 
 Jobs are the only place that reads the clock: they pass `now` to the pure rules and the SQL.
-Both follow arq's convention `async def job(ctx, *args)`; ctx holds settings, sessionmaker,
-queue and bus (see `app.infra.runtime.Runtime.job_ctx`).
+Like every job they take the typed `JobContext` (settings, sessionmaker, queue, bus); arq's dict
+`ctx` is wrapped once at the boundary by `app.infra.registry.as_arq`, for the queued jobs in
+`app.jobs.functions` and for the cron job below.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ POLICY_KEY: Final = job_context.IMAGE_POLICY
 BACKFILL_LIMIT: Final = 100  # picture jobs queued per hourly sweep at most
 
 
-def _base_url(ctx: dict[str, Any]) -> str:
+def _base_url(ctx: JobContext) -> str:
     """Absolute URLs in events: the extension runs on another origin."""
-    settings: Settings | None = JobContext(ctx).settings_or_none
+    settings: Settings | None = ctx.settings_or_none
     return settings.public_url if settings is not None else ""
 
 
@@ -65,12 +66,12 @@ def change_events(change: Change, now: datetime, base_url: str) -> list[dict[str
     return events
 
 
-async def decay_pets(ctx: dict[str, Any]) -> dict[str, int]:
+async def decay_pets(ctx: JobContext) -> dict[str, int]:
     """Hourly: decay and death for every eligible pet, then events and picture jobs."""
     now = utcnow()
-    result = await run_cron(JobContext(ctx).sessionmaker, now)
+    result = await run_cron(ctx.sessionmaker, now)
     base_url = _base_url(ctx)
-    bus = JobContext(ctx).bus_or_none
+    bus = ctx.bus_or_none
     wants_pictures = _has_gemini(ctx)
     for change in result.changes:
         if bus is not None:
@@ -89,7 +90,7 @@ async def decay_pets(ctx: dict[str, Any]) -> dict[str, int]:
     return {"decayed": result.decayed, "died": result.died, "changes": len(result.changes)}
 
 
-async def backfill_images(ctx: dict[str, Any], limit: int = BACKFILL_LIMIT) -> int:
+async def backfill_images(ctx: JobContext, limit: int = BACKFILL_LIMIT) -> int:
     """Queue pictures for living pets Gemini was never asked about (newest first, bounded).
 
     Birth and revival should queue them at once (`request_images`); this hourly sweep is the
@@ -102,36 +103,34 @@ async def backfill_images(ctx: dict[str, Any], limit: int = BACKFILL_LIMIT) -> i
         .order_by(Entity.born_at.desc())
         .limit(limit)
     )
-    async with JobContext(ctx).sessionmaker() as session:
+    async with ctx.sessionmaker() as session:
         ids = list((await session.scalars(query)).all())
     for entity_id in ids:
         await request_images(ctx, entity_id)
     return len(ids)
 
 
-def _has_gemini(ctx: dict[str, Any]) -> bool:
+def _has_gemini(ctx: JobContext) -> bool:
     """Picture jobs only make sense with a key."""
-    settings: Settings | None = JobContext(ctx).settings_or_none
+    settings: Settings | None = ctx.settings_or_none
     return settings is not None and settings.gemini_key is not None
 
 
-async def request_images(
-    ctx: dict[str, Any], entity_id: int, states: list[str] | None = None
-) -> bool:
+async def request_images(ctx: JobContext, entity_id: int, states: list[str] | None = None) -> bool:
     """Queue picture generation (after birth/revival, or a state shown for the first time).
 
     Does nothing without a Gemini key, so embedded installs never queue useless jobs.
     """
     if not _has_gemini(ctx):
         return False
-    queue = JobContext(ctx).queue
+    queue = ctx.queue
     return await registry.enqueue_images(queue, entity_id, states)
 
 
-async def after_update(ctx: dict[str, Any], update: lifecycle.PetUpdate) -> None:
+async def after_update(ctx: JobContext, update: lifecycle.PetUpdate) -> None:
     """After the transaction of a `lifecycle.record_commit` (or settle) committed: publish its
     events, and ask for a picture of a state shown for the first time."""
-    bus = JobContext(ctx).bus_or_none
+    bus = ctx.bus_or_none
     for event in update.events:
         if bus is not None:
             await bus.publish(event)
@@ -141,10 +140,10 @@ async def after_update(ctx: dict[str, Any], update: lifecycle.PetUpdate) -> None
 
 
 async def _plan(
-    ctx: dict[str, Any], entity_id: int, states: list[str] | None
+    ctx: JobContext, entity_id: int, states: list[str] | None
 ) -> tuple[PetLook, list[str], Picture | None] | None:
     """What to ask for: wanted states still on sprites, and the reference if it exists."""
-    async with JobContext(ctx).sessionmaker() as session:
+    async with ctx.sessionmaker() as session:
         entity = await session.get(Entity, entity_id)
         if entity is None:
             return None
@@ -159,11 +158,11 @@ async def _plan(
 
 
 async def _store(
-    ctx: dict[str, Any], entity_id: int, results: dict[str, ImageResult]
+    ctx: JobContext, entity_id: int, results: dict[str, ImageResult]
 ) -> list[dict[str, Any]]:
     """Save generated pictures and outcomes; an event if the shown picture changed."""
     now = utcnow()
-    async with JobContext(ctx).sessionmaker() as session, session.begin():
+    async with ctx.sessionmaker() as session, session.begin():
         entity = await lifecycle.lock_pet(session, entity_id)
         shown_before = pictures.image_url(entity)
         for state, result in results.items():
@@ -178,13 +177,13 @@ async def _store(
 
 
 async def generate_images(
-    ctx: dict[str, Any], entity_id: int, states: list[str] | None = None
+    ctx: JobContext, entity_id: int, states: list[str] | None = None
 ) -> dict[str, str]:
     """Gemini pictures for a pet's states (all five by default); sprites stay on any failure.
 
     Returns each state's outcome. No key: returns at once without any network call.
     """
-    client = images.make_client(JobContext(ctx).settings)
+    client = images.make_client(ctx.settings)
     if client is None:
         return {}
     try:
@@ -192,13 +191,13 @@ async def generate_images(
         if plan is None or not plan[1]:
             return {}
         look, wanted, reference = plan
-        policy = JobContext(ctx).image_policy
-        model = JobContext(ctx).settings.gemini_image_model
+        policy = ctx.image_policy
+        model = ctx.settings.gemini_image_model
         results = await images.generate_states(client, model, look, wanted, reference, **policy)
     finally:
         await client.aio.aclose()
     for event in await _store(ctx, entity_id, results):
-        bus = JobContext(ctx).bus_or_none
+        bus = ctx.bus_or_none
         if bus is not None:
             await bus.publish(event)
     return {state: str(result.outcome) for state, result in results.items()}
@@ -206,7 +205,15 @@ async def generate_images(
 
 def cron_jobs() -> list[CronJob]:
     """The pet's cron jobs for `WorkerSettings.cron_jobs`: decay hourly at minute 7."""
-    return [cron(decay_pets, name=registry.DECAY, minute=DECAY_MINUTE, unique=True, timeout=1800)]
+    return [
+        cron(
+            registry.as_arq(decay_pets),
+            name=registry.DECAY,
+            minute=DECAY_MINUTE,
+            unique=True,
+            timeout=1800,
+        )
+    ]
 
 
 FUNCTIONS: Final = (decay_pets, generate_images)

@@ -67,73 +67,74 @@ def resources(
 
 
 class JobContext:
-    """Typed, read-only access to a job's `ctx` dict (`raw`, the dict arq passed in)."""
+    """Typed, read-only access to a job's `ctx` dict (the dict arq passed in, kept private so
+    that every key is read through a property here)."""
 
-    __slots__ = ("raw",)
+    __slots__ = ("_ctx",)
 
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self.raw = raw
+    def __init__(self, ctx: dict[str, Any]) -> None:
+        self._ctx = ctx
 
     @property
     def settings(self) -> Settings:
         """The process's settings (required)."""
-        value: Settings = self.raw[SETTINGS]
+        value: Settings = self._ctx[SETTINGS]
         return value
 
     @property
     def settings_or_none(self) -> Settings | None:
         """The settings, when the caller provided them (some tests do not)."""
-        value: Settings | None = self.raw.get(SETTINGS)
+        value: Settings | None = self._ctx.get(SETTINGS)
         return value
 
     @property
     def sessionmaker(self) -> async_sessionmaker[AsyncSession]:
         """The database sessions."""
-        value: async_sessionmaker[AsyncSession] = self.raw[SESSIONMAKER]
+        value: async_sessionmaker[AsyncSession] = self._ctx[SESSIONMAKER]
         return value
 
     @property
     def queue(self) -> JobQueue:
         """Where follow-up jobs go."""
-        value: JobQueue = self.raw[QUEUE]
+        value: JobQueue = self._ctx[QUEUE]
         return value
 
     @property
     def bus(self) -> EventBus:
         """The event bus to every web process (required)."""
-        value: EventBus = self.raw[BUS]
+        value: EventBus = self._ctx[BUS]
         return value
 
     @property
     def bus_or_none(self) -> EventBus | None:
         """The event bus, when the caller provided one."""
-        value: EventBus | None = self.raw.get(BUS)
+        value: EventBus | None = self._ctx.get(BUS)
         return value
 
     @property
     def github(self) -> GitHubApp | None:
         """The App's GitHub client (None in contexts that have none)."""
-        value: GitHubApp | None = self.raw.get(GITHUB)
+        value: GitHubApp | None = self._ctx.get(GITHUB)
         return value
 
     @property
     def github_app(self) -> GitHubApp:
         """The App's GitHub client, for jobs that cannot run without one."""
-        value: GitHubApp = self.raw[GITHUB]
+        value: GitHubApp = self._ctx[GITHUB]
         return value
 
     @property
     def image_policy(self) -> dict[str, Any]:
         """Keyword overrides for `images.generate_states` (empty unless a test sets them)."""
-        return dict(self.raw.get(IMAGE_POLICY) or {})
+        return dict(self._ctx.get(IMAGE_POLICY) or {})
 
     @property
     def job_id(self) -> str | None:
         """The running job's id, when a queue runs it."""
-        value: str | None = self.raw.get(JOB_ID)
+        value: str | None = self._ctx.get(JOB_ID)
         return value
 
     @property
     def job_try(self) -> int:
         """Which try this is, from 1 (1 outside a queue)."""
-        return int(self.raw.get(JOB_TRY) or 1)
+        return int(self._ctx.get(JOB_TRY) or 1)

@@ -9,13 +9,11 @@ Job names live in the registry: the table below must match `app.infra.registry.J
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from arq.cron import CronJob, cron
 
 from app.entities import jobs as pet_jobs
-from app.infra.job_context import JobContext
 from app.infra.queue.base import JobFunction
 from app.infra.registry import JOBS, LONG_JOBS, SWEEP_CHECKS, TypedJob, as_arq, durable
 from app.infra.runtime import JobTable
@@ -25,17 +23,6 @@ from app.jobs.forecast_job import forecast_pull_request
 from app.jobs.handlers.events import process_event
 from app.jobs.pipeline import analyze_commit, post_push_status
 
-
-def raw_ctx(function: JobFunction) -> TypedJob[..., Any]:
-    """A job that still reads arq's dict itself (`app.entities.jobs`): hand it `ctx.raw`."""
-
-    @functools.wraps(function)
-    async def run(ctx: JobContext, *args: Any) -> Any:
-        return await function(ctx.raw, *args)
-
-    return run
-
-
 TYPED_JOBS: tuple[TypedJob[..., Any], ...] = (
     process_event,
     analyze_commit,
@@ -44,7 +31,7 @@ TYPED_JOBS: tuple[TypedJob[..., Any], ...] = (
     poller.poll_repository,
     forecast_pull_request,
     sweep_check_runs,
-    *(raw_ctx(f) for f in pet_jobs.FUNCTIONS),
+    *pet_jobs.FUNCTIONS,
 )
 FUNCTIONS: list[JobFunction] = [as_arq(durable(f)) for f in TYPED_JOBS]
 CRON_JOBS: list[CronJob] = [

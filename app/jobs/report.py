@@ -163,4 +163,4 @@ async def publish(ctx: JobContext, target: Target, row: CommitAnalysis, update: 
         timestamp=row.processed_at.isoformat() if row.processed_at else None,
     )
     await ctx.bus.publish(event.json_dict())
-    await after_update(ctx.raw, update)  # the pets' jobs still read the raw dict
+    await after_update(ctx, update)

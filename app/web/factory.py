@@ -45,6 +45,23 @@ LATENCY = Histogram(
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Feature = Callable[[web.Application], None]
 
+# `labels()` takes a lock and builds its key on every call; every request passes here, so the
+# children (one per method, route and status seen) are kept once found.
+_COUNTED: dict[tuple[str, str, int], Any] = {}
+_TIMED: dict[str, Any] = {}
+
+
+def observe(method: str, route: str, status: int, elapsed: float) -> None:
+    """Count and time one request."""
+    counter = _COUNTED.get((method, route, status))
+    if counter is None:
+        counter = _COUNTED[method, route, status] = REQUESTS.labels(method, route, str(status))
+    counter.inc()
+    timer = _TIMED.get(route)
+    if timer is None:
+        timer = _TIMED[route] = LATENCY.labels(route)
+    timer.observe(elapsed)
+
 
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -65,8 +82,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         raise
     finally:
         elapsed = time.perf_counter() - started
-        REQUESTS.labels(request.method, route_name, str(status)).inc()
-        LATENCY.labels(route_name).observe(elapsed)
+        observe(request.method, route_name, status, elapsed)
         log.debug("%s %s -> %s in %.1f ms", request.method, request.path, status, elapsed * 1e3)
         request_id.reset(token)
 

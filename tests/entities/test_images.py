@@ -16,6 +16,7 @@ from app.core.config import Settings
 from app.core.models import Entity, EntityImage
 from app.entities import images, jobs, lifecycle, pictures, rules
 from app.entities.images import Outcome, PetLook
+from app.infra.job_context import JobContext
 from tests.entities.conftest import T0, FakeGemini, add_repository, png_bytes
 
 Maker = async_sessionmaker[AsyncSession]
@@ -175,9 +176,14 @@ async def new_pet(maker: Maker) -> Entity:
         return await lifecycle.create_pet(session, repo, T0)
 
 
-def job_ctx(settings: Settings, maker: Maker, bus: RecordingBus) -> dict[str, Any]:
+def job_dict(settings: Settings, maker: Maker, bus: RecordingBus) -> dict[str, Any]:
     """The arq-style ctx the worker gives jobs."""
     return {"settings": settings, "sessionmaker": maker, "bus": bus, jobs.POLICY_KEY: FAST}
+
+
+def job_ctx(settings: Settings, maker: Maker, bus: RecordingBus) -> JobContext:
+    """That ctx as the jobs take it (`registry.as_arq` wraps it so in the worker)."""
+    return JobContext(job_dict(settings, maker, bus))
 
 
 async def stored(maker: Maker, entity_id: int) -> tuple[dict[str, EntityImage], Entity]:
@@ -298,7 +304,7 @@ async def test_job_without_key_makes_no_call(
     """No key: the job returns at once and the server never hears from us."""
     pet = await new_pet(pg_sessionmaker)
     settings = make_settings(GEMINI_BASE_URL=fake_gemini.base_url)
-    ctx = job_ctx(settings, pg_sessionmaker, RecordingBus())
-    assert await jobs.generate_images(ctx, pet.id) == {}
-    assert await jobs.request_images({**ctx, "queue": None}, pet.id) is False
+    ctx = job_dict(settings, pg_sessionmaker, RecordingBus())
+    assert await jobs.generate_images(JobContext(ctx), pet.id) == {}
+    assert await jobs.request_images(JobContext({**ctx, "queue": None}), pet.id) is False
     assert fake_gemini.requests == []

@@ -15,6 +15,7 @@ from app.core.models import Entity, EntityImage, HealthHistory, Repository
 from app.entities import jobs, lifecycle, pictures, rules, shapes
 from app.entities.rules import CooldownActive, PetAlive
 from app.entities.species import pet_name
+from app.infra.job_context import JobContext
 from tests.entities.conftest import T0, add_repository
 
 Maker = async_sessionmaker[AsyncSession]
@@ -223,11 +224,13 @@ async def test_decay_job_publishes_status_changes(
         await lifecycle.record_commit(session, pet.id, -80, T0)
     monkeypatch.setattr(jobs, "utcnow", lambda: T0 + 5 * DAY)
     bus = RecordingBus()
-    ctx = {
-        "settings": make_settings(PUBLIC_URL="https://pets.example"),
-        "sessionmaker": pg_sessionmaker,
-        "bus": bus,
-    }
+    ctx = JobContext(
+        {
+            "settings": make_settings(PUBLIC_URL="https://pets.example"),
+            "sessionmaker": pg_sessionmaker,
+            "bus": bus,
+        }
+    )
     summary = await jobs.decay_pets(ctx)
     assert summary == {"decayed": 1, "died": 0, "changes": 1}
     by_type = {e["type"]: e for e in bus.events}
@@ -252,6 +255,13 @@ def test_cron_schedule_is_hourly() -> None:
     assert job.name == "decay_pets" and job.minute == jobs.DECAY_MINUTE and job.hour is None
 
 
+async def test_cron_job_takes_arqs_dict(pg_sessionmaker: Maker) -> None:
+    """arq calls the cron with its plain dict `ctx`; the typed job gets a `JobContext`."""
+    (job,) = jobs.cron_jobs()
+    ctx: dict[str, Any] = {"sessionmaker": pg_sessionmaker, "bus": RecordingBus()}
+    assert await job.coroutine(ctx) == {"decayed": 0, "died": 0, "changes": 0}
+
+
 class RecordingQueue:
     """Collects enqueued jobs, deduplicating by id like arq."""
 
@@ -274,12 +284,12 @@ async def test_after_update_publishes_and_asks_for_a_new_state_picture(
     ctx = {"settings": make_settings(GEMINI_API_KEY="k"), "bus": bus, "queue": queue}
     async with pg_sessionmaker() as session, session.begin():
         update = await lifecycle.record_commit(session, pet.id, -45, T0 + DAY)
-    await jobs.after_update(ctx, update)
-    await jobs.after_update(ctx, update)
+    await jobs.after_update(JobContext(ctx), update)
+    await jobs.after_update(JobContext(ctx), update)
     assert [e["type"] for e in bus.events] == ["health_update"] * 2
     assert queue.jobs == {f"generate_images:{pet.id}:okay": ("generate_images", (pet.id, ["okay"]))}
     no_key = {**ctx, "settings": make_settings(), "queue": RecordingQueue()}
-    await jobs.after_update(no_key, update)
+    await jobs.after_update(JobContext(no_key), update)
     assert no_key["queue"].jobs == {}
 
 
@@ -300,5 +310,5 @@ async def test_backfill_queues_pets_never_asked_about(
         )
     queue = RecordingQueue()
     ctx = {"settings": make_settings(GEMINI_API_KEY="k"), "sessionmaker": any_sessionmaker}
-    assert await jobs.backfill_images({**ctx, "queue": queue}) == 1
+    assert await jobs.backfill_images(JobContext({**ctx, "queue": queue})) == 1
     assert list(queue.jobs.values()) == [("generate_images", (fresh.id,))]

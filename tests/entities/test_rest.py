@@ -16,6 +16,7 @@ from app.core.models import EntityImage, Repository
 from app.entities import decay_rules, jobs, lifecycle, pictures, rules, shapes
 from app.entities.pet_rows import decay_params
 from app.entities.rules import PetState
+from app.infra.job_context import JobContext
 from tests.entities.conftest import T0, add_repository
 
 Maker = async_sessionmaker[AsyncSession]
@@ -240,7 +241,7 @@ async def test_decay_job_says_hungry_once_and_wakes_sleepers(
     async with any_sessionmaker() as session, session.begin():
         await lifecycle.hibernate_pet(session, sleeper_id, T0, T0 + 4 * DAY + timedelta(hours=2))
     bus = RecordingBus()
-    ctx = {"sessionmaker": any_sessionmaker, "bus": bus}
+    ctx = JobContext({"sessionmaker": any_sessionmaker, "bus": bus})
 
     monkeypatch.setattr(jobs, "utcnow", lambda: T0 + 4 * DAY + timedelta(hours=3))
     assert (await jobs.decay_pets(ctx))["decayed"] == 1

@@ -265,7 +265,9 @@ async def test_deliveries_arriving_during_a_call_go_together_in_the_next() -> No
     first = asyncio.ensure_future(intake.submit(job("a")))
     await asyncio.sleep(0)
     await asyncio.sleep(0)
-    assert redis.batches == [["a"]]  # sent at the next tick, no timer
+    assert redis.batches == []  # one tick to see whether the batch still grows
+    await asyncio.sleep(0)
+    assert redis.batches == [["a"]]  # then sent: a few loop ticks, no timer
     later = [asyncio.ensure_future(intake.submit(job(i))) for i in ("b", "c", "d")]
     await asyncio.sleep(0.01)
     assert redis.batches == [["a"]]  # one call in flight at a time
@@ -325,6 +327,24 @@ async def test_two_calls_in_flight_and_each_delivery_waits_for_its_own() -> None
     assert intake.calls == 3 and not intake._in_flight
 
 
+async def test_a_second_call_waits_until_it_would_carry_as_much_as_the_first() -> None:
+    store = Gated()
+    intake = GroupCommit(store)
+    first = [asyncio.ensure_future(intake.submit(job(i))) for i in ("a", "b", "c")]
+    await _ticks()
+    assert store.batches == [["a", "b", "c"]]
+    later = [asyncio.ensure_future(intake.submit(job(i))) for i in ("d", "e")]
+    await _ticks()
+    assert store.batches == [["a", "b", "c"]]  # two would cost an fsync of their own
+    later.append(asyncio.ensure_future(intake.submit(job("f"))))
+    await _ticks()
+    assert store.batches == [["a", "b", "c"], ["d", "e", "f"]]  # three: worth a second call
+    for gate in store.gates:
+        gate.set()
+    assert await asyncio.gather(*first, *later) == [True] * 6
+    await intake.aclose()
+
+
 async def test_a_failed_call_fails_only_its_own_deliveries() -> None:
     class FailsFirst(Gated):
         async def store(self, jobs: Sequence[UniqueJob]) -> list[Any]:
@@ -345,6 +365,21 @@ async def test_a_failed_call_fails_only_its_own_deliveries() -> None:
         await first
     store.gates[1].set()
     assert await second is True
+
+
+async def test_a_call_takes_deliveries_that_keep_arriving_for_a_tick_or_two() -> None:
+    store = Gated()
+    intake = GroupCommit(store)
+    burst = [asyncio.ensure_future(intake.submit(job("a")))]
+    await asyncio.sleep(0)  # a's call is created; it looks at the batch on the next tick
+    burst.append(asyncio.ensure_future(intake.submit(job("b"))))
+    await asyncio.sleep(0)
+    burst.append(asyncio.ensure_future(intake.submit(job("c"))))
+    await _ticks(5)
+    assert store.batches == [["a", "b", "c"]]  # one call, not one per tick of the burst
+    store.gates[0].set()
+    assert await asyncio.gather(*burst) == [True] * 3
+    await intake.aclose()
 
 
 async def test_batches_stay_within_their_bounds() -> None:

@@ -96,13 +96,15 @@ async def test_as_arq_hands_the_typed_job_one_context_over_arqs_dict() -> None:
     raw: dict[str, Any] = {"job_try": 2}
     assert wrapped.__name__ == "job"  # arq registers a job by its name
     assert await wrapped(raw, 1, b="x") == "1x2"
-    assert len(seen) == 1 and seen[0].raw is raw
+    assert len(seen) == 1
+    raw["job_try"] = 4
+    assert seen[0].job_try == 4  # a view over arq's own dict, not a copy
 
 
 def test_a_runs_ctx_carries_its_id_and_try_over_the_shared_resources() -> None:
     shared: dict[str, Any] = {job_context.SETTINGS: "s"}
     ctx = JobContext(job_context.run_ctx(shared, job_id="analyze:1:a", job_try=3))
-    assert (ctx.job_id, ctx.job_try, ctx.raw[job_context.SETTINGS]) == ("analyze:1:a", 3, "s")
+    assert (ctx.job_id, ctx.job_try, ctx.settings) == ("analyze:1:a", 3, "s")
     assert shared == {job_context.SETTINGS: "s"}  # each run gets its own dict
 
 

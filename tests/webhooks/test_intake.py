@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from arq.jobs import deserialize_job
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
@@ -49,6 +50,18 @@ async def queued(client: Any) -> int:
         return int(await runtime.redis.zcard("arq:queue"))
     async with runtime.sessionmaker() as session:
         return int(await session.scalar(select(func.count()).select_from(Job)) or 0)
+
+
+async def stored_body(client: Any, delivery: str) -> str:
+    """The body the app stored for a delivery (the job's third argument)."""
+    runtime = client.app[RUNTIME]
+    if runtime.redis is not None:
+        job = deserialize_job(await runtime.redis.get(f"arq:job:delivery:{delivery}"))
+        return str(job.args[2])
+    async with runtime.sessionmaker() as session:
+        row = await session.scalar(select(Job).where(Job.id == f"delivery:{delivery}"))
+        assert row is not None
+        return str(row.args[2])
 
 
 async def post(
@@ -124,6 +137,40 @@ async def test_oversized_chunked_body(client: Any) -> None:
     resp = await client.post("/webhook/github", data=chunks(), headers=webhook_headers("push", b""))
     assert resp.status == 413
     assert await queued(client) == 0
+
+
+async def test_a_body_streamed_in_pieces_is_verified_and_stored_whole(client: Any) -> None:
+    """Chunked, 1 KB at a time with pauses: every piece is hashed, the whole body stored."""
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for start in range(0, len(PUSH), 1024):
+            yield PUSH[start : start + 1024]
+            await asyncio.sleep(0.002)
+
+    headers = webhook_headers("push", PUSH, delivery="in-pieces")
+    resp = await client.post("/webhook/github", data=pieces(), headers=headers)
+    assert resp.status == 202
+    assert await queued(client) == 1
+    assert await stored_body(client, "in-pieces") == PUSH.decode()
+    tampered = PUSH[:-1] + b" "
+    resp = await client.post("/webhook/github", data=tampered, headers=headers)
+    assert resp.status == 401  # the signature covers the last byte too
+
+
+async def test_each_delivery_counts_once_in_the_metrics(client: Any) -> None:
+    def sample(text: str, line: str) -> float:
+        found = [row for row in text.splitlines() if row.startswith(line + " ")]
+        return float(found[0].split()[-1]) if found else 0.0
+
+    requests = 'tamagitto_http_requests_total{method="POST",route="/webhook/github",status="202"}'
+    timed = 'tamagitto_http_request_seconds_count{route="/webhook/github"}'
+    outcome = 'tamagitto_webhook_deliveries_total{outcome="queued"}'
+    before = await (await client.get("/metrics")).text()
+    for _ in range(3):
+        assert (await post(client, PUSH, webhook_headers("push", PUSH)))[0] == 202
+    after = await (await client.get("/metrics")).text()
+    for line in (requests, timed, outcome):
+        assert sample(after, line) - sample(before, line) == 3, line
 
 
 async def test_ping(client: Any) -> None:

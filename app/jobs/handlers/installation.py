@@ -31,7 +31,7 @@ async def adopt_repositories(
             repo = await inventory.upsert_repository(session, data, int(inst["id"]), when)
             pets.append(await inventory.start_monitoring(session, repo, when))
     for pet in pets:
-        await request_images(ctx.raw, pet.id)  # the pets' jobs still read the raw dict
+        await request_images(ctx, pet.id)
 
 
 @router.register("installation", action="created")

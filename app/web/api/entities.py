@@ -25,6 +25,7 @@ from app.entities.lifecycle import (
 )
 from app.entities.shapes import status_change_event
 from app.entities.species import generation_name, strip_generation
+from app.infra.job_context import JobContext
 from app.read import history, pets
 from app.web.api.access import Access, access_for, may_view, require_push, visible_repositories
 from app.web.api.context import json_body, runtime, settings, utc_now
@@ -267,7 +268,7 @@ async def wake(request: web.Request) -> web.Response:
 async def _announce(request: web.Request, update: PetUpdate) -> None:
     """Events and the new picture's job after commit; their failure must not undo the change."""
     try:
-        await after_update(runtime(request).job_ctx(), update)
+        await after_update(JobContext(runtime(request).job_ctx()), update)
     except Exception as exc:
         log.warning("could not announce pet %s (%s)", update.entity.id, type(exc).__name__)
 
@@ -275,7 +276,7 @@ async def _announce(request: web.Request, update: PetUpdate) -> None:
 async def queue_pictures(request: web.Request, entity_id: int) -> None:
     """Ask for the new generation's pictures; the sprites stand in until they exist."""
     try:
-        await request_images(runtime(request).job_ctx(), entity_id)
+        await request_images(JobContext(runtime(request).job_ctx()), entity_id)
     except Exception as exc:
         log.warning("could not queue pictures for pet %s (%s)", entity_id, type(exc).__name__)
 
