@@ -27,6 +27,7 @@ from app.core.models import CheckRun, CommitAnalysis, Entity
 from app.entities import rules
 from app.entities.lifecycle import current_pet
 from app.entities.species import emoji_for
+from app.infra.github import LRUCache
 from app.infra.job_context import JobContext
 from app.jobs import check_output, checks
 from app.jobs.annotations import annotations_for, stored_findings
@@ -37,6 +38,9 @@ from app.jobs.statuses import StatusText, status_description
 log = logging.getLogger(__name__)
 
 StatusPoster = Callable[..., Awaitable[bool]]
+# Pending statuses this process posted and no result replaced yet: `repository:sha` -> context.
+# The job that posts one is the job that gives up on it, so a process-local record suffices.
+_pending: LRUCache = LRUCache(maxsize=4096)
 GITHUB_ERRORS = (GitHubException, aiohttp.ClientError, TimeoutError)
 
 
@@ -89,6 +93,7 @@ async def announce(
                     description=f"{label}: analysing this commit…", context=config.context,
                     target_url=pet_url(ctx, target.full_name, sha),
                 )  # fmt: skip
+                _pending[f"{target.id}:{sha}"] = config.context
         except GITHUB_ERRORS as exc:
             log.warning("no early signal for %s@%s: %s", target.full_name, sha[:7], exc)
 
@@ -214,17 +219,26 @@ async def deliver(
         checked = await publish_check(ctx, gh, target, row.sha, output, config.context)
     if checks.STATUS in modes or not checked:
         await post_status(ctx, gh, target, row.sha, pet, text, config, health=health, status=status)
+    _pending.pop(f"{target.id}:{row.sha}", None)
 
 
 async def abandon(ctx: JobContext, gh: GitHubAPI, target: Target, sha: str, why: str) -> None:
-    """The commit will never be reported: complete what was announced for it, saying why."""
+    """The commit will never be reported: complete what was announced for it, saying why (a
+    pending status this process posted becomes an `error` status: statuses have no neutral)."""
     run = await _open_run(ctx, target, sha)
+    context = _pending.pop(f"{target.id}:{sha}", None)
     try:
         if run is not None:
             output = checks.neutral("Analysis unavailable", why)
             await checks.complete(gh, target.full_name, run.github_id, output)
             async with ctx.sessionmaker.begin() as session:
                 await checks.mark_completed(session, run.github_id)
+        if context is not None:
+            await checks.post_status(
+                gh, target.full_name, sha, state="error",
+                description=f"Tamagitto could not analyse this commit: {why}", context=context,
+                target_url=pet_url(ctx, target.full_name, sha),
+            )  # fmt: skip
     except GITHUB_ERRORS as exc:
         log.warning("could not complete the run of %s@%s: %s", target.full_name, sha[:7], exc)
 

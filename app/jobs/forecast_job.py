@@ -169,7 +169,7 @@ async def give_up(
         pull = await current_pull(ctx, target.id, number)
         config = await repo_config(gh, target.full_name, pull.base_sha) if pull else RepoConfig()
         await checks.post_status(
-            gh, target.full_name, head, state="success",
+            gh, target.full_name, head, state="error",
             description=f"{TITLE_FAILED}: {reason}", context=config.context,
             target_url=pet_url(ctx, target.full_name),
         )  # fmt: skip

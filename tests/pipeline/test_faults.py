@@ -85,7 +85,11 @@ async def test_404_drops_the_job(pipeline: Pipeline) -> None:
     one_commit(p)
     p.fake.fail("GET", rf"/commits/{SHA}$", 404)
     assert (await run_job(p)).startswith("stopped")
-    assert final_statuses(p.fake.statuses) == []
+    # no result, no retry; the pending status the job posted first does not stay pending
+    assert [s["state"] for s in p.fake.statuses] == ["pending", "error"]
+    assert (
+        "could not analyse this commit: GitHub answered 404" in p.fake.statuses[-1]["description"]
+    )
 
 
 async def test_422_on_status_is_logged_not_retried(
