@@ -393,7 +393,7 @@ def fresh_redis(redis_url: str) -> None:
     """Empty Redis and rewrite its append-only file, as a freshly started server would be."""
     from redis import Redis
 
-    redis = Redis.from_url(redis_url)
+    redis: Any = Redis.from_url(redis_url)  # redis-py leaves bgrewriteaof unannotated
     try:
         _rewrite_done(redis)
         redis.flushall()

@@ -44,23 +44,34 @@ log = logging.getLogger(__name__)
 
 # Per job, KEYS: done, window, arq job, arq result, queue, staging (6 keys); ARGV: window (s),
 # score (ms), job id, job ttl (ms) (4 args). In order, each job is refused (0) while its id is
-# done or its job pending, else its window is set, a stale result dropped, its staged payload
-# renamed into the job key (with arq's TTL) and queued (1): a second job with an id stored
-# earlier in the same batch, or in a batch that ran before, is refused like any duplicate.
+# done or its job pending, else its window is set and its staged payload renamed into the job
+# key (with arq's TTL) (1): a second job with an id stored earlier in the same batch, or in a
+# batch that ran before, is refused like any duplicate. Then, once for the batch, the stored
+# jobs' stale results are dropped and the jobs queued (one DEL, one ZADD per queue: a command
+# from Lua costs more than a member of a command).
 BATCH_ENQUEUE_LUA = """
-local answers = {}
+local answers, results, queued = {}, {}, {}
 for i = 0, #KEYS / 6 - 1 do
   local k, a = i * 6, i * 4
   if redis.call('EXISTS', KEYS[k + 1], KEYS[k + 3]) > 0 then
     answers[i + 1] = 0
   else
     redis.call('SET', KEYS[k + 2], ARGV[a + 1], 'EX', ARGV[a + 1])
-    redis.call('DEL', KEYS[k + 4])
     redis.call('RENAME', KEYS[k + 6], KEYS[k + 3])
     redis.call('PEXPIRE', KEYS[k + 3], ARGV[a + 4])
-    redis.call('ZADD', KEYS[k + 5], ARGV[a + 2], ARGV[a + 3])
+    results[#results + 1] = KEYS[k + 4]
+    local members = queued[KEYS[k + 5]] or {}
+    queued[KEYS[k + 5]] = members
+    members[#members + 1] = ARGV[a + 2]
+    members[#members + 1] = ARGV[a + 3]
     answers[i + 1] = 1
   end
+end
+if #results > 0 then
+  redis.call('DEL', unpack(results))
+end
+for queue, members in pairs(queued) do
+  redis.call('ZADD', queue, unpack(members))
 end
 return answers
 """

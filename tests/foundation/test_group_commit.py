@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from app.core.config import Settings
-from app.infra.group_commit import STAGING_PREFIX, GroupCommit, UniqueJob
+from app.infra.group_commit import STAGING_PREFIX, GroupCommit, RedisBatches, UniqueJob
 from app.infra.queue.arq import DONE_PREFIX, WINDOW_PREFIX, ArqQueue
 from app.infra.queue.base import QueueUnavailable
 from app.infra.runtime import RUNTIME
@@ -95,7 +96,10 @@ async def test_script_flushed_from_redis_is_loaded_again(redis_url: str) -> None
     try:
         assert await _deliver(queue, "a")
         await redis.script_flush()
-        assert await asyncio.gather(_deliver(queue, "b"), _deliver(queue, "a")) == [True, False]
+        assert list(await asyncio.gather(_deliver(queue, "b"), _deliver(queue, "a"))) == [
+            True,
+            False,
+        ]
     finally:
         await queue.aclose()
         await redis.aclose()
@@ -123,6 +127,26 @@ async def test_staged_payloads_leave_nothing_behind_and_jobs_keep_arqs_ttl(
             assert expires_extra_ms - 60_000 < ttl <= expires_extra_ms
     finally:
         await queue.aclose()
+        await redis.aclose()
+
+
+async def test_a_stale_result_is_dropped_and_each_queue_gets_its_jobs(redis_url: str) -> None:
+    """One batch holding jobs of two queues, one of them with a result left from before."""
+    redis = await _pool(redis_url)
+    intake = GroupCommit(RedisBatches(redis))
+    prefix = "test:stale:"
+    jobs = [replace(job(prefix + n), queue=prefix + q) for n, q in (("a", "q1"), ("b", "q2"))]
+    jobs.append(replace(job(prefix + "c"), queue=prefix + "q1"))
+    try:
+        await redis.set("result:" + prefix + "a", b"an old result")
+        assert await asyncio.gather(*(intake.submit(j) for j in jobs)) == [True] * 3
+        assert intake.calls == 1
+        assert await redis.exists("result:" + prefix + "a") == 0
+        assert await redis.zrange(prefix + "q1", 0, -1) == [b"test:stale:a", b"test:stale:c"]
+        assert await redis.zrange(prefix + "q2", 0, -1) == [b"test:stale:b"]
+        assert await redis.get("job:" + prefix + "b") == b"x" * 10
+    finally:
+        await intake.aclose()
         await redis.aclose()
 
 
@@ -456,7 +480,7 @@ async def test_redis_gone_mid_burst_answers_every_delivery_503_never_202(
     async def post(i: int) -> int:
         headers = webhook_headers("push", BODY, delivery=f"burst-{i}")
         resp = await client.post("/webhook/github", data=BODY, headers=headers)
-        return resp.status
+        return int(resp.status)
 
     statuses = await asyncio.gather(*(post(i) for i in range(12)))
     assert statuses == [503] * 12
