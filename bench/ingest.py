@@ -3,8 +3,9 @@
 
 Both sides get the same signed ~9 KB push deliveries from @octokit/webhooks-examples, each with a
 unique X-GitHub-Delivery, from wrk with 50 connections, the two sides alternating for 3 rounds
-(medians reported). Both get the same number of web processes (`--processes`, default 1:
-`tamagitto serve --workers N`, and N Probot processes under node:cluster when N > 1). Probot runs
+(medians reported). Both get the same number of web processes (`--processes`, default 2, as
+deploy/compose.yaml runs: `tamagitto serve --workers N`, and N Probot processes sharing the
+port under node:cluster, Node's own way to use more than one core). Probot runs
 with NODE_ENV=production; our side stores every delivery in a private redis-server with
 production's persistence (appendonly yes, appendfsync always). Both servers start once and stay
 up; before each of our rounds Redis is emptied and its append-only file rewritten, so each round
@@ -14,7 +15,7 @@ used is reported per delivery, so a load generator or a machine that ran out of 
 
     uv run python bench/ingest.py                  # 10 s per side and round
     uv run python bench/ingest.py --quick          # 4 s per side and round, under a minute
-    uv run python bench/ingest.py --processes 2    # two web processes on each side
+    uv run python bench/ingest.py --processes 1    # one web process on each side
 
 The last line printed is one JSON object with the figures.
 """
@@ -544,7 +545,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="4 s per side (under 60 s in all)")
     parser.add_argument("--seconds", type=int, default=None)
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per side")
-    parser.add_argument("--processes", type=int, default=1, help="web processes on each side")
+    parser.add_argument("--processes", type=int, default=2, help="web processes on each side")
     parser.add_argument("--connections", type=int, default=50)
     args = parser.parse_args()
     seconds = args.seconds or (4 if args.quick else 10)

@@ -304,13 +304,23 @@ def push_payload(
     return payload
 
 
+# What the App asked for before check runs (issue 15). An installation that has not accepted
+# the new permissions keeps commit statuses; the example payloads grant `checks: write`.
+STATUS_ONLY_PERMISSIONS = {"metadata": "read", "contents": "read", "statuses": "write"}
+
+
 def installation_payload(
-    installation_id: int, repositories: list[dict[str, Any]]
+    installation_id: int,
+    repositories: list[dict[str, Any]],
+    permissions: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A real `installation.created` example for this installation and repositories."""
+    """A real `installation.created` example for this installation and repositories (with
+    `permissions` instead of the example's, when given)."""
     payload = example("installation", "created")
     payload["installation"]["id"] = installation_id
     payload["repositories"] = repositories
+    if permissions is not None:
+        payload["installation"]["permissions"] = dict(permissions)
     return payload
 
 

@@ -5,7 +5,7 @@ their analyses in order), and the notifier starts after the history that exists 
 upgrade never sends a message about the past.
 
 Revision ID: 0018
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-02 00:23:27.123773
 """
 
@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 from alembic import op
 
 revision: str = "0018"
-down_revision: str | None = "0006"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from app.analysis.files import FileView
 from app.analysis.functions import FunctionSpan
@@ -29,6 +29,8 @@ class FunctionChange:
     name: str
     before: FunctionMetrics | None
     after: FunctionMetrics | None
+    line: int = 0  # first line of the "after" version (0 when the function was removed)
+    end_line: int = 0
 
     @property
     def cyclomatic_delta(self) -> int:
@@ -118,7 +120,8 @@ def file_changes(view: FileView) -> list[FunctionChange]:
         new = _metrics(view.after, new_span)
         span = new_span or old_span
         if old != new and span is not None:
-            changes.append(FunctionChange(view.path, span.name, old, new))
+            lines = (new_span.start_row + 1, new_span.end_row + 1) if new_span else (0, 0)
+            changes.append(FunctionChange(view.path, span.name, old, new, *lines))
     return changes
 
 
@@ -144,9 +147,7 @@ def pair_moves(changes: list[FunctionChange]) -> list[FunctionChange]:
             )
             if partner is not None:
                 consumed.add(partner)
-                change = FunctionChange(
-                    change.path, change.name, changes[partner].before, change.after
-                )
+                change = replace(change, before=changes[partner].before)
         paired.append((index, change))
     return [change for index, change in paired if index not in consumed]
 

@@ -17,6 +17,7 @@ from app.analysis.commit import Commit
 from app.analysis.complexity import ComplexityMetrics, FunctionChange, measure_complexity
 from app.analysis.docs import DocMetrics, measure_docs
 from app.analysis.files import FileView, view_commit
+from app.analysis.findings import LineFinding, collect
 from app.analysis.lint import PendingLint
 from app.analysis.parsing import BlobCache
 from app.analysis.reasons import score_commit
@@ -28,6 +29,7 @@ from app.analysis.testing import TestMetrics, measure_tests
 
 MAX_LISTED_FUNCTIONS = 10  # functions listed in the metrics document, most burden first
 MAX_LISTED_FINDINGS = 10
+MAX_STORED_LINE_FINDINGS = 500  # what a check run may annotate at most (the config's cap)
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class AnalysisResult:
     signals: Signals
     score: Score
     change: ChangeMetrics = field(default_factory=ChangeMetrics)
+    findings: tuple[LineFinding, ...] = ()  # only with `annotate=True`
 
     @property
     def complexity_score(self) -> float:
@@ -123,8 +126,10 @@ def analyze_commit(
     ignore: Sequence[str] = (),
     cache: BlobCache | None = None,
     run_ruff: bool = True,
+    annotate: bool = False,
 ) -> AnalysisResult:
-    """Measure and score one commit. `ignore` holds the repository's extra exclusion globs."""
+    """Measure and score one commit. `ignore` holds the repository's extra exclusion globs;
+    `annotate` also points at the lines that cost health (check runs show them)."""
     cache = cache if cache is not None else BlobCache()
     views = view_commit(commit, ignore, cache)
     versions = python_versions([view for view in views if view.is_code]) if run_ruff else []
@@ -132,7 +137,8 @@ def analyze_commit(
     tests, docs = measure_tests(views), measure_docs(views)
     complexity = measure_complexity(views)
     security = measure_security(views)
-    style = measure_style(views, lint.result())
+    lint_found = lint.result()
+    style = measure_style(views, lint_found)
     change = measure_change(views)
     signals = compute_signals(tests, docs, complexity, style, change)
     return AnalysisResult(
@@ -147,6 +153,11 @@ def analyze_commit(
         signals=signals,
         score=score_commit(signals, tests, docs, complexity, style, security, change),
         change=change,
+        findings=(
+            collect(views, lint_found, complexity, security, style, tests.source_lines_added)
+            if annotate
+            else ()
+        ),
     )
 
 
@@ -221,4 +232,9 @@ def metrics_document(result: AnalysisResult) -> dict[str, Any]:
         "stats": flat(result.stats),
         "change": flat(result.change),
         "signals": flat(result.signals),
+        **(
+            {"findings": [flat(f) for f in result.findings[:MAX_STORED_LINE_FINDINGS]]}
+            if result.findings
+            else {}
+        ),
     }

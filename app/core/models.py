@@ -264,6 +264,56 @@ class PendingCommit(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class PullRequest(Base):
+    """An open pull request into a monitored branch, as far as its forecast needs it.
+
+    `head_sha` is the newest head we were told about: a forecast job for an older head finds
+    it superseded and skips. `comment_id` and `comment_digest` keep the one optional comment
+    per pull request, edited in place only when the forecast changed.
+    """
+
+    __tablename__ = "pull_requests"
+    __table_args__ = (
+        UniqueConstraint("repository_id", "number", name="uq_pull_requests_repository_number"),
+        Index("ix_pull_requests_repository_head", "repository_id", "head_sha"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    head_sha: Mapped[str] = mapped_column(String(64))
+    head_at: Mapped[datetime | None]  # the event's `pull_request.updated_at`: older ones lose
+    head_repo: Mapped[str] = mapped_column(String(255), default="")
+    base_ref: Mapped[str] = mapped_column(String(255))
+    base_sha: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    comment_id: Mapped[int | None] = mapped_column(BigInteger)
+    comment_digest: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CheckRun(Base):
+    """A check run this App created: which commit, for what (`forecast` or `commit`), and
+    whether it is still in progress (the sweep completes any left behind)."""
+
+    __tablename__ = "check_runs"
+    __table_args__ = (
+        UniqueConstraint("github_id", name="uq_check_runs_github_id"),
+        Index("ix_check_runs_repository_head", "repository_id", "head_sha"),
+        Index("ix_check_runs_status_updated", "status", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
+    github_id: Mapped[int] = mapped_column(BigInteger)
+    head_sha: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    pull_number: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="in_progress")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class HealthHistory(Base):
     """Every change of a pet's health, with why it happened."""
 
@@ -331,6 +381,7 @@ from app.core import care_models as _care_models  # noqa: E402, F401
 
 __all__ = [
     "Base",
+    "CheckRun",
     "CommitAnalysis",
     "Entity",
     "EntityImage",
@@ -338,6 +389,7 @@ __all__ = [
     "Installation",
     "Job",
     "PendingCommit",
+    "PullRequest",
     "Repository",
     "RevokedSession",
     "User",

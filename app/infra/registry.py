@@ -55,6 +55,8 @@ POLL_ALL: Final = "poll_repositories"
 POLL_REPOSITORY: Final = "poll_repository"
 DECAY: Final = "decay_pets"
 IMAGES: Final = "generate_images"
+FORECAST: Final = "forecast_pull_request"
+SWEEP_CHECKS: Final = "sweep_check_runs"
 # Caretakers and notifications (issue 18): app/jobs/caretaking.py, app/jobs/notify_*.py.
 CARETAKER_BACKFILL: Final = "backfill_caretakers"
 NOTIFY_SCAN: Final = "scan_notifications"
@@ -62,12 +64,25 @@ NOTIFY_DIGEST: Final = "send_digests"
 NOTIFY_DELIVER: Final = "deliver_notification"
 
 JOBS: Final = frozenset(
-    {PROCESS_EVENT, ANALYZE, PUSH_STATUS, POLL_ALL, POLL_REPOSITORY, DECAY, IMAGES}
-    | {CARETAKER_BACKFILL, NOTIFY_SCAN, NOTIFY_DIGEST, NOTIFY_DELIVER}
+    {
+        PROCESS_EVENT,
+        ANALYZE,
+        PUSH_STATUS,
+        POLL_ALL,
+        POLL_REPOSITORY,
+        DECAY,
+        IMAGES,
+        FORECAST,
+        SWEEP_CHECKS,
+        CARETAKER_BACKFILL,
+        NOTIFY_SCAN,
+        NOTIFY_DIGEST,
+        NOTIFY_DELIVER,
+    }
 )
 # Jobs (and cron jobs) that may run long get their own arq queue and worker.
 LONG_JOBS: Final = frozenset(
-    {DECAY, POLL_ALL, IMAGES, CARETAKER_BACKFILL, NOTIFY_SCAN, NOTIFY_DIGEST}
+    {DECAY, POLL_ALL, IMAGES, SWEEP_CHECKS, CARETAKER_BACKFILL, NOTIFY_SCAN, NOTIFY_DIGEST}
 )
 
 # A notification's delivery retries on its own schedule (seconds after each failed try: about
@@ -184,6 +199,11 @@ def push_status_job_id(repository_id: int, head: str) -> str:
     return f"push-status:{repository_id}:{head}"
 
 
+def forecast_job_id(repository_id: int, number: int, head: str, check_run_id: int) -> str:
+    """One forecast per pull request head and check run: a re-run has a new check run."""
+    return f"forecast:{repository_id}:{number}:{head}:{check_run_id}"
+
+
 def trigger_job_id(repository_id: int, now: float | None = None) -> str:
     """One on-demand poll per repository per minute."""
     minute = int((time.time() if now is None else now) // 60)
@@ -248,6 +268,21 @@ async def enqueue_push_status(
     """Queue `post_push_status` for a big push's head."""
     return await queue.enqueue(
         PUSH_STATUS, repository_id, head, list(shas), job_id=push_status_job_id(repository_id, head)
+    )
+
+
+async def enqueue_forecast(
+    queue: JobQueue, repository_id: int, number: int, head: str, check_run_id: int
+) -> bool:
+    """Queue `forecast_pull_request` for one head of a pull request (`check_run_id` 0: the
+    forecast goes out as a commit status)."""
+    return await queue.enqueue(
+        FORECAST,
+        repository_id,
+        number,
+        head,
+        check_run_id,
+        job_id=forecast_job_id(repository_id, number, head, check_run_id),
     )
 
 

@@ -9,7 +9,8 @@ applied, in the same kind of transaction, by whoever applies the predecessor.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,11 +54,13 @@ STORED_FIELDS = (
 
 @dataclass(frozen=True)
 class Target:
-    """A repository as the job needs it."""
+    """A repository as the job needs it; `permissions` are its installation's (None: not
+    read yet), which decide check runs or statuses."""
 
     id: int
     full_name: str
     installation_id: int
+    permissions: Mapping[str, Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,7 @@ async def load_target(ctx: JobContext, repository_id: int) -> Target | None:
         inst = await session.get(Installation, repo.installation_id)
         if inst is None or inst.deleted_at is not None or inst.suspended_at is not None:
             return None
-        return Target(repo.id, repo.full_name, repo.installation_id)
+        return Target(repo.id, repo.full_name, repo.installation_id, dict(inst.permissions or {}))
 
 
 def apply_config(pet: Entity, repo: Repository, config: RepoConfig) -> bool:

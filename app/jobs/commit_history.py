@@ -8,6 +8,7 @@ applied before it: the one it reverts, and the fixes that touched its files.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -31,20 +32,29 @@ def _paths(row: CommitAnalysis) -> list[str]:
     return [str(p) for p in _change(row).get("paths", []) if len(str(p)) <= MAX_PATH]
 
 
-async def reverted_row(session: AsyncSession, row: CommitAnalysis) -> CommitAnalysis | None:
-    """The applied commit this one reverts: named by its message, or its exact inverse."""
+async def reverted_row(
+    session: AsyncSession, row: CommitAnalysis, pending: Sequence[CommitAnalysis] = ()
+) -> CommitAnalysis | None:
+    """The applied commit this one reverts: named by its message, or its exact inverse.
+
+    `pending` are commits that would be applied before this one without being in the
+    database yet (a forecast's earlier commits), oldest first: the newest inverse wins, as
+    the database's highest id does.
+    """
     named = reverted_sha(row.message or "")
     where = (CommitAnalysis.repository_id == row.repository_id) & (CommitAnalysis.id != row.id)
     if named is not None:
         found = await session.scalar(
             select(CommitAnalysis).where(where, CommitAnalysis.sha.startswith(named)).limit(1)
         )
+        found = found or next((p for p in pending if p.sha.startswith(named)), None)
         if found is not None:
             return found
     signature = _change(row).get("signature")
     if not signature:
         return None
-    return await session.scalar(
+    newest = next((p for p in reversed(pending) if p.inverse_signature == signature), None)
+    return newest or await session.scalar(
         select(CommitAnalysis)
         .where(where, CommitAnalysis.inverse_signature == signature)
         .order_by(CommitAnalysis.id.desc())
@@ -70,6 +80,42 @@ def _score_of(row: CommitAnalysis) -> Score:
     return score_from(row.quality_score, row.health_delta, list(row.reasons or []), poisoned)
 
 
+async def history_score(
+    session: AsyncSession,
+    row: CommitAnalysis,
+    pending: Sequence[CommitAnalysis] = (),
+    pending_fixes: Mapping[str, int] | None = None,
+) -> Score:
+    """The row's score once its past is counted: a revert gives back its reverted commit's
+    delta, a change to files that needed fixes is charged as a hotspot.
+
+    `pending` and `pending_fixes` are the commits (and their fixes per path) that would be
+    applied before this one but are not in the database: a forecast passes them, so that it
+    scores exactly as the merge will.
+    """
+    score = _score_of(row)
+    earlier = await reverted_row(session, row, pending)
+    if earlier is not None:
+        return revert_score(score, earlier.sha, earlier.health_delta)
+    if _change(row).get("lines_added"):
+        counts = dict(await fix_counts(session, row.repository_id, _paths(row)))
+        for path, fixes in (pending_fixes or {}).items():
+            counts[path] = counts.get(path, 0) + fixes
+        return with_heat(score, heat_of(counts, _paths(row)))
+    return score
+
+
+def settle_row(row: CommitAnalysis, score: Score) -> None:
+    """Write the settled score and the inverse signature onto the row."""
+    row.health_delta, row.reasons = score.delta, reason_dicts(score)
+    row.inverse_signature = _change(row).get("inverse") or None
+
+
+def fixed_paths(row: CommitAnalysis) -> list[str]:
+    """The paths a fix commit adds a fix to; none when the commit is not a fix."""
+    return _paths(row) if is_fix(row.message or "") else []
+
+
 async def apply_history(session: AsyncSession, row: CommitAnalysis) -> None:
     """Give a revert back its reverted commit's delta, or charge a hotspot; then remember.
 
@@ -77,17 +123,9 @@ async def apply_history(session: AsyncSession, row: CommitAnalysis) -> None:
     counts nothing twice) and before its delta reaches the pet. The fix counts move after
     the commit's own score is settled, so a fix is charged for the fixes before it only.
     """
-    score = _score_of(row)
-    earlier = await reverted_row(session, row)
-    if earlier is not None:
-        score = revert_score(score, earlier.sha, earlier.health_delta)
-    elif _change(row).get("lines_added"):
-        counts = await fix_counts(session, row.repository_id, _paths(row))
-        score = with_heat(score, heat_of(counts, _paths(row)))
-    row.health_delta, row.reasons = score.delta, reason_dicts(score)
-    row.inverse_signature = _change(row).get("inverse") or None
-    if is_fix(row.message or ""):
-        await count_fix(session, row.repository_id, _paths(row))
+    settle_row(row, await history_score(session, row))
+    if fixed_paths(row):
+        await count_fix(session, row.repository_id, fixed_paths(row))
 
 
 async def count_fix(session: AsyncSession, repository_id: int, paths: list[str]) -> None:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from arq.cron import CronJob
+from arq.cron import CronJob, cron
 
 from app.entities import jobs as pet_jobs
 from app.infra.queue.base import JobFunction
-from app.infra.registry import JOBS, LONG_JOBS, TypedJob, as_arq, durable
+from app.infra.registry import JOBS, LONG_JOBS, SWEEP_CHECKS, TypedJob, as_arq, durable
 from app.infra.runtime import JobTable
 from app.jobs import caretaking, notify_delivery, notify_outbox, poller
+from app.jobs.commit_checks import sweep_check_runs
+from app.jobs.forecast_job import forecast_pull_request
 from app.jobs.handlers.events import process_event
 from app.jobs.pipeline import analyze_commit, post_push_status
 
@@ -27,6 +29,8 @@ TYPED_JOBS: tuple[TypedJob[..., Any], ...] = (
     post_push_status,
     poller.poll_repositories,
     poller.poll_repository,
+    forecast_pull_request,
+    sweep_check_runs,
     *pet_jobs.FUNCTIONS,
     caretaking.backfill_caretakers,
     notify_outbox.scan_notifications,
@@ -39,6 +43,13 @@ CRON_JOBS: list[CronJob] = [
     *poller.cron_jobs(),
     *caretaking.cron_jobs(),
     *notify_outbox.cron_jobs(),
+    cron(
+        as_arq(sweep_check_runs),
+        name=SWEEP_CHECKS,
+        minute=set(range(4, 60, 5)),
+        unique=True,
+        timeout=600,
+    ),
 ]
 TABLE = JobTable(FUNCTIONS, CRON_JOBS)
 

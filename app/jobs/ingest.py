@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gidgethub import GitHubException
@@ -39,6 +39,12 @@ class PushPlan:
     head: str
     summarize: bool
     after: tuple[str | None, ...] = ()  # per commit, the one that changes the pet before it
+    config: RepoConfig = field(default_factory=RepoConfig)  # at the pushed head
+
+    @property
+    def reported(self) -> tuple[str, ...]:
+        """The commits that get a status or check run: each, or the head of a big push."""
+        return (self.head,) if self.summarize and self.shas else self.shas
 
 
 def branch_of(ref: str) -> str | None:
@@ -160,7 +166,7 @@ async def plan_push(ctx: JobContext, gh: GitHubAPI | None, data: dict[str, Any])
         await _note_push(session, repo_id, data, config)
     after = predecessors(shas, data.get("before"), todo)
     summarize = len(todo) > STATUS_PER_COMMIT_LIMIT
-    return PushPlan(repo_id, tuple(todo), data["after"], summarize, after)
+    return PushPlan(repo_id, tuple(todo), data["after"], summarize, after, config)
 
 
 def predecessors(

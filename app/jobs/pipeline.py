@@ -30,7 +30,7 @@ from app.core.models import CommitAnalysis
 from app.entities.lifecycle import current_pet
 from app.infra import registry
 from app.infra.job_context import JobContext
-from app.jobs import ordering
+from app.jobs import commit_checks, ordering
 from app.jobs.apply import (
     Analysed,
     Applied,
@@ -54,7 +54,7 @@ async def fetch_and_analyse(
     """The commit's files through the GitHub source, then the CPU-bound analysis in a thread."""
     owner, name = target.full_name.split("/", 1)
     commit = await GitHubCommitSource(gh, owner, name).get_commit(sha)
-    return commit, await asyncio.to_thread(analyze, commit, ignore=config.ignore)
+    return commit, await asyncio.to_thread(analyze, commit, ignore=config.ignore, annotate=True)
 
 
 async def stored_analysis(ctx: JobContext, repository_id: int, sha: str) -> CommitAnalysis | None:
@@ -135,11 +135,15 @@ async def analyze_commit(
         return "skipped: repository not monitored"
     gh = ctx.github_app.installation_client(target.installation_id)
     row = await stored_analysis(ctx, target.id, sha)
+    early = None
     try:
         config = await load_config(gh, target.full_name, sha)
         if row is None:
+            early = commit_checks.announce_soon(ctx, gh, target, sha, config, post_status)
             commit, result = await fetch_and_analyse(gh, target, sha, config)
+            await commit_checks.settled(early)  # before the result shows: never lands last
     except (GitHubException, aiohttp.ClientError, TimeoutError) as exc:
+        await commit_checks.settled(early)
         return await give_up_or_retry(exc, ctx, gh, target, sha)
     if row is not None:
         if post_status:
@@ -195,11 +199,14 @@ async def give_up_or_retry(
     except Retry:
         if registry.last_try(ctx.job_try):
             await release(ctx, gh, target, sha, "its analysis failed")
+            await commit_checks.abandon(ctx, gh, target, sha, "its analysis failed")
         raise
     except Exception:
         await release(ctx, gh, target, sha, "its analysis failed")
+        await commit_checks.abandon(ctx, gh, target, sha, "its analysis failed")
         raise
     await release(ctx, gh, target, sha, outcome.removeprefix("stopped: "))
+    await commit_checks.abandon(ctx, gh, target, sha, outcome.removeprefix("stopped: "))
     return outcome
 
 
@@ -263,6 +270,15 @@ async def post_push_status(ctx: JobContext, repository_id: int, head: str, shas:
         return _fail(exc, ctx, target, head)
     text = push_description(rows, len(shas), list(config.errors))
     last = next((row for row in rows if row.sha == head), None)
-    health, status = pet_after(last, pet) if last is not None else (pet.health, pet.status)
-    await post_status_for(ctx, gh, target, head, pet, text, config, health=health, status=status)
+    if last is None:
+        health, status = pet.health, pet.status
+        await post_status_for(
+            ctx, gh, target, head, pet, text, config, health=health, status=status
+        )
+        return f"posted for {len(rows)} of {len(shas)} commits"
+    health, status = pet_after(last, pet)
+    await commit_checks.deliver(
+        ctx, gh, target, last, pet, text, config, health=health, status=status,
+        post_status=post_status_for,
+    )  # fmt: skip
     return f"posted for {len(rows)} of {len(shas)} commits"

@@ -1,30 +1,35 @@
 """Per-repository settings from `.github/tamagitto.yml`: parsed, validated, cached by blob sha.
 
 An invalid file never breaks analysis: the defaults stay in force and the problems are kept so
-the commit status and the pet page can say why.
+the commit status and the pet page can say why. Where the file comes from (the repository, the
+owner's `.github` repository, `_extends` bases) is `app.jobs.config_files`' business.
 """
 
 from __future__ import annotations
 
-import base64
 import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from gidgethub import BadRequest, GitHubException
 from gidgethub.abc import GitHubAPI
 
 from app.core.text import visible
 from app.core.vocabulary import SPECIES
 from app.entities.rules import DECAY_PER_DAY, GRACE_DAYS, MAX_DECAY_PER_DAY, MAX_GRACE_DAYS
 from app.infra.github import LRUCache
+from app.jobs.config_files import CONFIG_PATH, Document, read_config
 from app.jobs.notify_config import check_caretakers, check_notify
 
-CONFIG_PATH = ".github/tamagitto.yml"
+__all__ = ["CONFIG_PATH", "RepoConfig", "load_config", "parse_config"]
+
 DEFAULT_CONTEXT = "tamagitto"
 MAX_NAME = 50
 MAX_GLOBS = 100
+REPORTS = ("checks", "status", "both")  # unset: checks when the installation granted them
+COMMENTS = ("off", "on_change")
+DEFAULT_ANNOTATIONS = 50
+MAX_ANNOTATIONS = 500
 
 _parsed = LRUCache(maxsize=1024)
 
@@ -42,6 +47,9 @@ class RepoConfig:
     llm_review: bool = False
     grace_days: int = GRACE_DAYS
     decay_per_day: int = DECAY_PER_DAY  # 0 is `decay: off`
+    report: str | None = None  # None: checks if the installation granted `checks: write`
+    comment: str = "off"
+    annotations: int = DEFAULT_ANNOTATIONS
     caretakers: bool = True  # `caretakers: off` hides them everywhere
     notify_targets: tuple[str, ...] = ()  # `slack:NAME`, `discord:NAME` (app/jobs/notify_config.py)
     notify_states: bool = True
@@ -71,6 +79,9 @@ class RepoConfig:
             "llm_review": self.llm_review,
             "grace_days": self.grace_days,
             "decay_per_day": self.decay_per_day,
+            "report": self.report,
+            "comment": self.comment,
+            "annotations": self.annotations,
             "caretakers": self.caretakers,
             "notify_targets": list(self.notify_targets),
             "notify_states": self.notify_states,
@@ -173,15 +184,47 @@ def _check_decay(value: Any, errors: list[str]) -> tuple[int, int]:
     return grace, per_day
 
 
+def _check_report(value: Any, errors: list[str]) -> str | None:
+    """Where push results go: check runs, commit statuses, or both."""
+    if value not in REPORTS:
+        errors.append(f"`report` must be one of {', '.join(REPORTS)}")
+        return None
+    return str(value)
+
+
+def _check_comment(value: Any, errors: list[str]) -> str:
+    """`off` (YAML may read it as false) or `on_change`."""
+    if value is False:
+        return "off"
+    if value not in COMMENTS:
+        errors.append(f"`comment` must be one of {', '.join(COMMENTS)}")
+        return "off"
+    return str(value)
+
+
+def _check_annotations(value: Any, errors: list[str]) -> int:
+    """How many annotations a check run may carry in all; `off` (or false) is none."""
+    if value is False or value == "off":
+        return 0
+    if not _whole(value, 0, MAX_ANNOTATIONS):
+        errors.append(f"`annotations` must be `off` or a whole number from 0 to {MAX_ANNOTATIONS}")
+        return DEFAULT_ANNOTATIONS
+    return int(value)
+
+
 CHECKS = {
     "name": _check_name,
     "species": _check_species,
     "fail_below": _check_fail_below,
     "context": _check_context,
     "llm_review": _check_bool,
+    "report": _check_report,
+    "comment": _check_comment,
+    "annotations": _check_annotations,
 }
 
-# Every key the file may hold (the docs page lists exactly these).
+# Every key the file may hold (the docs page lists exactly these). `_extends` is not one:
+# `app.jobs.config_files` resolves it before the keys are checked.
 KEYS = (*CHECKS, "branches", "ignore", "decay", "caretakers", "notify")
 
 
@@ -195,7 +238,16 @@ def parse_config(text: str | bytes) -> RepoConfig:
         doc = {}
     if not isinstance(doc, dict):
         return RepoConfig(errors=("the file must be a mapping of keys to values",))
-    errors: list[str] = []
+    return check_document(doc)
+
+
+def check_document(doc: dict[str, Any], problems: tuple[str, ...] = ()) -> RepoConfig:
+    """Validate a mapping of keys (a file, or a file merged over its `_extends` bases).
+
+    `problems` are errors found on the way (a base that could not be read): they count like
+    the keys' own, so the defaults apply rather than half of what was meant.
+    """
+    errors: list[str] = list(problems)
     values: dict[str, Any] = {}
     for key, value in doc.items():
         if key in CHECKS:
@@ -215,24 +267,24 @@ def parse_config(text: str | bytes) -> RepoConfig:
     return RepoConfig(**values, warnings=unknown)
 
 
-async def load_config(gh: GitHubAPI, full_name: str, ref: str) -> RepoConfig:
-    """The config at `ref`; a missing file is the defaults. Parsed once per blob sha."""
+def _from_document(document: Document) -> RepoConfig:
+    """The config of a resolved document, parsed once per set of blobs."""
+    if document.error is not None:
+        return RepoConfig(errors=(document.error,))
     try:
-        data = await gh.getitem(
-            "/repos/{+full_name}/contents/{+path}{?ref}",
-            url_vars={"full_name": full_name, "path": CONFIG_PATH, "ref": ref},
-        )
-    except BadRequest as exc:
-        if exc.status_code == 404:
-            return RepoConfig()
-        raise
-    except GitHubException:
-        raise
-    if not isinstance(data, dict) or data.get("type") != "file":
-        return RepoConfig(errors=(f"{CONFIG_PATH} is not a file",))
-    sha = str(data.get("sha"))
-    try:
-        cached: RepoConfig = _parsed[sha]  # the ETag cache's mapping holds Any
+        config: RepoConfig = _parsed[document.key]
+        return config
     except KeyError:
-        cached = _parsed[sha] = parse_config(base64.b64decode(data.get("content") or ""))
-    return cached
+        pass
+    config = check_document(document.values, document.problems)
+    _parsed[document.key] = config
+    return config
+
+
+async def load_config(gh: GitHubAPI, full_name: str, ref: str) -> RepoConfig:
+    """The config at `ref`: the repository's file, else the owner's `.github` repository's,
+    with `_extends` bases merged under it; none anywhere is the defaults."""
+    document = await read_config(gh, full_name, ref)
+    if document is None:
+        return RepoConfig()
+    return _from_document(document)

@@ -19,6 +19,7 @@ from app.entities.lifecycle import PetUpdate, current_pet
 from app.entities.species import emoji_for
 from app.infra import registry
 from app.infra.job_context import JobContext
+from app.jobs import commit_checks
 from app.jobs.apply import ORDER_NOTE, PET_AFTER, Applied, Target
 from app.jobs.github_errors import Stop, classify
 from app.jobs.repo_config import RepoConfig
@@ -44,16 +45,17 @@ async def report(
     for item in applied:
         if item.post_status:
             try:
-                await post_status_for(
+                await commit_checks.deliver(
                     ctx,
                     gh,
                     target,
-                    item.row.sha,
+                    item.row,
                     item.update.entity,
                     status_text(item.row, item.config),
                     item.config,
                     health=item.update.after.health,
                     status=item.update.after.status,
+                    post_status=post_status_for,
                 )
             except Exception as exc:  # every commit still gets its events
                 if item.row.sha == own:
@@ -83,7 +85,10 @@ async def post_stored_status(
         return
     health, status = pet_after(row, pet)
     text = status_text(row, config)
-    await post_status_for(ctx, gh, target, row.sha, pet, text, config, health=health, status=status)
+    await commit_checks.deliver(
+        ctx, gh, target, row, pet, text, config, health=health, status=status,
+        post_status=post_status_for,
+    )  # fmt: skip
 
 
 def pet_after(row: CommitAnalysis, pet: Entity) -> tuple[int, str]:

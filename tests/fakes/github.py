@@ -99,6 +99,9 @@ class FakeGitHub:
         self._ids = itertools.count(1000)
         self._routes: list[tuple[str, re.Pattern[str], Route]] = []
         self._register()
+        from tests.fakes.github_checks import ChecksFake  # it imports this module
+
+        self.checks = ChecksFake(self)
 
     # ---- test set-up helpers -------------------------------------------------------------
 
@@ -523,6 +526,8 @@ class FakeGitHub:
         full = f"{p['owner']}/{p['repo']}"
         if (denied := self._check_token(request, self._repo_installation(full))) is not None:
             return denied
+        if full not in self.repos:
+            return _error(404, "Not Found")
         ref = request.query.get("ref") or self.repos[full]["default_branch"]
         data = self.contents.get((full, ref, p["path"]))
         if data is None:

@@ -36,6 +36,7 @@ def test_every_job_function_and_cron_job_is_named_in_the_registry() -> None:
     assert {c.name for c in CRON_JOBS} == {
         registry.DECAY,
         registry.POLL_ALL,
+        registry.SWEEP_CHECKS,
         registry.CARETAKER_BACKFILL,
         registry.NOTIFY_SCAN,
         registry.NOTIFY_DIGEST,
@@ -51,6 +52,7 @@ def test_job_ids_keep_their_formats() -> None:
     assert registry.trigger_job_id(3, now=120.5) == "trigger:3:2"
     assert registry.images_job_id(4, None) == "generate_images:4:all"
     assert registry.images_job_id(4, ["sad", "happy"]) == "generate_images:4:happy+sad"
+    assert registry.forecast_job_id(3, 7, "abc", 9001) == "forecast:3:7:abc:9001"
     assert registry.notify_job_id(7, 2, 1700000000.9) == "notify:7:2:1700000000"
 
 
@@ -62,6 +64,7 @@ async def test_helpers_queue_the_registered_name_args_and_id() -> None:
     await registry.enqueue_push_status(queue, 3, "def", ("abc", "def"))
     await registry.enqueue_images(queue, 4, None)
     await registry.enqueue_images(queue, 4, ["sad"])
+    await registry.enqueue_forecast(queue, 3, 7, "abc", 9001)
     assert queue.calls == [
         ("process_event", ("push", "d-1", "{}"), {"job_id": "delivery:d-1", "unique_for": 60.0}),
         ("analyze_commit", (3, "abc", False, "prev"), {"job_id": "analyze:3:abc"}),
@@ -69,6 +72,7 @@ async def test_helpers_queue_the_registered_name_args_and_id() -> None:
         ("post_push_status", (3, "def", ["abc", "def"]), {"job_id": "push-status:3:def"}),
         ("generate_images", (4,), {"job_id": "generate_images:4:all"}),
         ("generate_images", (4, ["sad"]), {"job_id": "generate_images:4:sad"}),
+        ("forecast_pull_request", (3, 7, "abc", 9001), {"job_id": "forecast:3:7:abc:9001"}),
     ]
     await registry.enqueue_poll(queue, 5)
     name, args, options = queue.calls[-1]

@@ -13,7 +13,13 @@ from redis.asyncio import Redis
 from app.core.config import Settings
 from app.infra.bus import RedisBus, event_channel
 from app.web.factory import init_app
-from tests.conftest import installation_payload, push_payload, truncate_all, webhook_headers
+from tests.conftest import (
+    STATUS_ONLY_PERMISSIONS,
+    installation_payload,
+    push_payload,
+    truncate_all,
+    webhook_headers,
+)
 from tests.fakes.github import FakeGitHub
 from worker.durable import DurableWorker
 from worker.settings import worker_kwargs
@@ -91,6 +97,13 @@ class Pipeline:
 
 
 @pytest.fixture
+def installation_permissions() -> dict[str, str] | None:
+    """What the installation granted: here, statuses only (the App before check runs); test
+    modules about check runs override it with None, the example's permissions (all)."""
+    return STATUS_ONLY_PERMISSIONS
+
+
+@pytest.fixture
 async def pipeline(
     aiohttp_client: Any,
     make_settings: Callable[..., Settings],
@@ -98,11 +111,14 @@ async def pipeline(
     fake_github: FakeGitHub,
     pg_url: str,
     redis_url: str,
+    installation_permissions: dict[str, str] | None,
 ) -> AsyncIterator[Pipeline]:
     """An installed App with one Python repository, in production mode."""
     settings = make_settings(**app_env, DATABASE_URL=pg_url, REDIS_URL=redis_url)
     await truncate_all(pg_url)  # the run's database is shared with other modules
     fake_github.add_installation(INSTALLATION, "Codertocat")
+    if installation_permissions is not None:
+        fake_github.installations[INSTALLATION]["permissions"] = installation_permissions
     fake_github.add_repo(
         REPO,
         repo_id=186853002,
@@ -115,6 +131,7 @@ async def pipeline(
     created = installation_payload(
         INSTALLATION,
         [{"id": 186853002, "full_name": REPO, "name": "Hello-World", "private": False}],
+        installation_permissions,
     )
     assert await pipe.deliver("installation", created) == 202
     listener = Redis.from_url(redis_url)

@@ -12,10 +12,12 @@ from sqlalchemy import func, select
 from app.core.models import CommitAnalysis, Entity, HealthHistory, Repository
 from app.infra.job_context import JobContext
 from app.infra.runtime import RUNTIME, open_runtime
+from app.jobs import config_files
 from app.jobs.functions import TABLE
 from app.jobs.pipeline import analyze_commit
 from app.jobs.poller import poll_repositories
 from app.jobs.statuses import StatusText, status_description, units
+from tests.fakes.github_checks import final_statuses
 from tests.pipeline.conftest import CALC_AFTER, CALC_BEFORE, REPO, TEST_AFTER, Pipeline
 
 BASE = "b" * 40
@@ -54,7 +56,7 @@ async def test_502_502_200_gives_one_status(pipeline: Pipeline) -> None:
     with pytest.raises(Retry):
         await run_job(p, job_try=2)
     assert await run_job(p, job_try=3) == "applied"
-    assert [s["sha"] for s in p.fake.statuses] == [SHA]
+    assert [s["sha"] for s in final_statuses(p.fake.statuses)] == [SHA]
     assert await count(p, CommitAnalysis) == 1
 
 
@@ -83,7 +85,11 @@ async def test_404_drops_the_job(pipeline: Pipeline) -> None:
     one_commit(p)
     p.fake.fail("GET", rf"/commits/{SHA}$", 404)
     assert (await run_job(p)).startswith("stopped")
-    assert p.fake.statuses == []
+    # no result, no retry; the pending status the job posted first does not stay pending
+    assert [s["state"] for s in p.fake.statuses] == ["pending", "error"]
+    assert (
+        "could not analyse this commit: GitHub answered 404" in p.fake.statuses[-1]["description"]
+    )
 
 
 async def test_422_on_status_is_logged_not_retried(
@@ -91,10 +97,12 @@ async def test_422_on_status_is_logged_not_retried(
 ) -> None:
     p = pipeline
     one_commit(p)
-    p.fake.fail("POST", r"/statuses/", 422, body={"message": "Validation Failed"})
+    # both the pending status and the final one are refused
+    p.fake.fail("POST", r"/statuses/", 422, body={"message": "Validation Failed"}, times=2)
     assert await run_job(p) == "applied"
     assert await count(p, CommitAnalysis) == 1
-    assert "422" in caplog.text
+    assert "refused (422)" in caplog.text
+    assert p.fake.statuses == []
 
 
 async def test_crash_before_commit_applies_once(
@@ -131,7 +139,7 @@ async def test_invalid_config_uses_defaults_and_says_so(pipeline: Pipeline) -> N
     one_commit(p)
     p.fake.contents[(REPO, SHA, ".github/tamagitto.yml")] = b"fail_below: lots\ncontext: x\n"
     assert await run_job(p) == "applied"
-    (status,) = p.fake.statuses
+    (status,) = final_statuses(p.fake.statuses)
     assert status["context"] == "tamagitto"  # the invalid file's context is not used
     assert "tamagitto.yml is invalid" in status["description"]
 
@@ -145,11 +153,14 @@ async def test_fail_below_and_context(pipeline: Pipeline) -> None:
         assert pet is not None
         pet.health = 50
     await run_job(p)
-    assert "invalid" in p.fake.statuses[-1]["description"]
+    assert "invalid" in final_statuses(p.fake.statuses)[-1]["description"]
     p.fake.statuses.clear()
     p.fake.contents[(REPO, SHA, ".github/tamagitto.yml")] = b"fail_below: 100\ncontext: pets\n"
+    # A file at a commit never changes in git, so its lookup is remembered; this test rewrites
+    # it at the same sha, so the process forgets what it read.
+    config_files._commit_reads.clear()
     await run_job(p)  # already applied: posted again with the new config, same health
-    (status,) = p.fake.statuses
+    (status,) = final_statuses(p.fake.statuses)
     assert (status["state"], status["context"]) == ("failure", "pets")
 
 
@@ -164,7 +175,7 @@ async def test_25_commit_push_posts_one_summary_status(pipeline: Pipeline) -> No
     assert await p.deliver("push", p.push(shas, BASE)) == 202
     await p.work()
     assert await count(p, CommitAnalysis) == 25
-    (status,) = p.fake.statuses
+    (status,) = final_statuses(p.fake.statuses)
     assert status["sha"] == shas[-1]
     assert "over 25 commits" in status["description"]
 
@@ -183,7 +194,7 @@ async def test_poller_catches_a_missed_webhook(pipeline: Pipeline) -> None:
         assert again["queued"] == 0
     await p.work()
     assert await count(p, CommitAnalysis) == 2
-    assert {s["sha"] for s in p.fake.statuses} == {SHA, missed}
+    assert {s["sha"] for s in final_statuses(p.fake.statuses)} == {SHA, missed}
     listing = p.fake.calls("repos/list-commits")
     assert any("If-None-Match" in r.headers for r in listing)
 
@@ -242,8 +253,8 @@ async def test_config_names_the_pet_and_picks_its_species(pipeline: Pipeline) ->
         pet = await session.scalar(select(Entity))
     assert pet is not None
     assert (pet.name, pet.species) == ("Biscuit", "robot")
-    assert "Biscuit" in p.fake.statuses[-1]["description"]
-    assert p.fake.statuses[-1]["description"].startswith("🤖")
+    assert "Biscuit" in final_statuses(p.fake.statuses)[-1]["description"]
+    assert final_statuses(p.fake.statuses)[-1]["description"].startswith("🤖")
 
 
 async def test_trigger_job_polls_one_repository(pipeline: Pipeline) -> None:

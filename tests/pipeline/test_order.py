@@ -27,9 +27,10 @@ from app.jobs.functions import TABLE
 from app.jobs.ordering import STALL_AFTER
 from app.jobs.pipeline import analyze_commit, apply_stalled
 from app.web.factory import init_app
-from tests.conftest import installation_payload, truncate_all
+from tests.conftest import STATUS_ONLY_PERMISSIONS, installation_payload, truncate_all
 from tests.fakes.code import NESTED
 from tests.fakes.github import FakeGitHub
+from tests.fakes.github_checks import final_statuses
 from tests.pipeline.conftest import (
     CALC_AFTER,
     CALC_BEFORE,
@@ -104,7 +105,12 @@ async def modes(
     client = await aiohttp_client(init_app(settings))
     pipe = Modes(client, fake_github, settings, redis_url, mode=request.param)
     repo = {"id": 186853002, "full_name": REPO, "name": "Hello-World", "private": False}
-    assert await pipe.deliver("installation", installation_payload(INSTALLATION, [repo])) == 202
+    assert (
+        await pipe.deliver(
+            "installation", installation_payload(INSTALLATION, [repo], STATUS_ONLY_PERMISSIONS)
+        )
+        == 202
+    )
     await pipe.work()
     async with pipe.runtime.sessionmaker.begin() as session:
         pet = await session.scalar(select(Entity))
@@ -161,7 +167,7 @@ async def health(p: Modes) -> int:
 
 
 def status_of(p: Modes, sha: str) -> str:
-    (status,) = [s["description"] for s in p.fake.statuses if s["sha"] == sha]
+    (status,) = [s["description"] for s in final_statuses(p.fake.statuses) if s["sha"] == sha]
     return str(status)
 
 
@@ -300,7 +306,7 @@ async def test_a_stopped_parent_lets_its_children_go_with_a_note(modes: Modes) -
     await plan(p, shas)
     assert await run_job(p, SHA2, SHA1) == f"waiting for {SHA1[:7]}"
     assert await run_job(p, SHA3, SHA2) == f"waiting for {SHA2[:7]}"
-    assert await health(p) == START and p.fake.statuses == []
+    assert await health(p) == START and final_statuses(p.fake.statuses) == []
     assert (await run_job(p, SHA1, BASE)).startswith("stopped")
     await assert_applied_in_order(p, shas[1:])
     assert f"applied without {SHA1[:7]}" in status_of(p, SHA2)

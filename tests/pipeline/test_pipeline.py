@@ -7,9 +7,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.core.models import CommitAnalysis, Entity, HealthHistory
+from app.core.models import CommitAnalysis, Entity, HealthHistory, Repository
 from app.infra.runtime import RUNTIME
+from app.jobs import config_files
 from tests.fakes.code import NESTED
+from tests.fakes.github_checks import final_statuses
 from tests.pipeline.conftest import CALC_AFTER, CALC_BEFORE, REPO, TEST_AFTER, Pipeline
 
 BASE = "b" * 40
@@ -41,8 +43,13 @@ async def test_push_to_status(pipeline: Pipeline) -> None:
     assert await p.deliver("push", p.push(shas, BASE)) == 202
     await p.work()
     assert await count(p, CommitAnalysis) == 3
-    statuses = [s for s in p.fake.statuses if s["repo"] == REPO]
+    statuses = [s for s in final_statuses(p.fake.statuses) if s["repo"] == REPO]
     assert sorted(s["sha"] for s in statuses) == shas  # one status per commit
+    # status mode (the installation never granted check runs): pending first, then the final
+    for sha in shas:
+        states = [s["state"] for s in p.fake.statuses if s["sha"] == sha]
+        assert states == ["pending", "success"], (sha, states)
+    assert p.fake.checks.runs == {}
     for status in statuses:
         assert status["context"] == "tamagitto" and status["state"] == "success"
         assert len(status["description"].encode("utf-16-le")) // 2 <= 140
@@ -81,9 +88,14 @@ async def test_redelivery_and_second_branch_change_health_once(pipeline: Pipelin
     other = {**payload, "ref": "refs/heads/release"}
     other_config = b"branches: [master, release]\n"
     p.fake.contents[(REPO, shas[-1], ".github/tamagitto.yml")] = other_config
+    # git never changes a file at a commit, so its lookup is remembered: forget it here
+    config_files._commit_reads.clear()
     assert await p.deliver("push", other, delivery="other-branch") == 202
     assert await p.deliver("push", payload, delivery="manual-redelivery-new-id") == 202
     await p.work()
     assert await count(p, CommitAnalysis) == 3
     assert (await pet(p)).health == health
     assert await count(p, HealthHistory) == history
+    async with p.client.app[RUNTIME].sessionmaker() as session:  # the release push was read
+        repo = await session.scalar(select(Repository))
+    assert repo is not None and repo.config["branches"] == ["master", "release"]

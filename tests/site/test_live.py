@@ -16,7 +16,12 @@ from typing import Any
 
 import aiohttp
 
-from tests.conftest import installation_payload, push_payload, webhook_headers
+from tests.conftest import (
+    STATUS_ONLY_PERMISSIONS,
+    installation_payload,
+    push_payload,
+    webhook_headers,
+)
 from tests.fakes.code import NESTED
 from tests.fakes.github import FakeGitHub
 from tests.site.serve import (
@@ -58,7 +63,7 @@ async def public_pet(http: aiohttp.ClientSession, base: str, timeout: float = 30
 def installation_created() -> Any:
     """installation.created for one public Python repository."""
     repo = {"id": REPO_ID, "full_name": REPO, "name": "Hello-World", "private": False}
-    return installation_payload(INSTALLATION, [repo])
+    return installation_payload(INSTALLATION, [repo], STATUS_ONLY_PERMISSIONS)
 
 
 def push() -> Any:

@@ -344,6 +344,9 @@ CONFIG_KEYS = {
     "context",
     "llm_review",
     "decay",
+    "report",
+    "comment",
+    "annotations",
     "caretakers",
     "notify",
 }

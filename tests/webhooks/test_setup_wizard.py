@@ -31,11 +31,16 @@ def test_app_yml_declares_what_the_app_needs() -> None:
         "repository",
         "meta",
         "github_app_authorization",
+        "pull_request",
+        "check_run",
+        "check_suite",
     }
     assert doc["default_permissions"] == {
         "metadata": "read",
         "contents": "read",
         "statuses": "write",
+        "checks": "write",
+        "pull_requests": "read",
     }
     for key in (
         "name",

@@ -14,9 +14,11 @@ from app.infra.github import GitHubApp
 from app.infra.job_context import JobContext
 from app.jobs.handlers import (
     authorization,
+    check_run,
     installation,
     installation_repositories,
     meta,
+    pull_request,
     push,
     repository,
 )
@@ -31,6 +33,8 @@ router = routing.Router(
     authorization.router,
     meta.router,
     push.router,
+    pull_request.router,
+    check_run.router,
 )
 
 

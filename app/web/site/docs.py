@@ -83,6 +83,10 @@ def config_doc_values() -> dict[str, object]:
         "CONFIG_MAX_NAME": repo_config.MAX_NAME,
         "CONFIG_MAX_GLOBS": repo_config.MAX_GLOBS,
         "CONFIG_DEFAULT_CONTEXT": repo_config.DEFAULT_CONTEXT,
+        "CONFIG_REPORTS": list(repo_config.REPORTS),
+        "CONFIG_COMMENTS": list(repo_config.COMMENTS),
+        "CONFIG_DEFAULT_ANNOTATIONS": repo_config.DEFAULT_ANNOTATIONS,
+        "CONFIG_MAX_ANNOTATIONS": repo_config.MAX_ANNOTATIONS,
         "REVIEW_LIMIT": scoring.REVIEW_LIMIT,
     }
 
