@@ -328,8 +328,12 @@ class Driver:
         return next((e for e in listing["entities"] if e["repository"]["full_name"] == REPO), None)
 
     async def status_posted(self, sha: str) -> bool:
-        """The pipeline's last step: a commit status on the fake GitHub."""
-        return any(s["sha"] == sha for s in self.github.app_side.statuses)
+        """The pipeline's last step: a final commit status, or a completed check run (what the
+        App posts when the installation granted `checks: write`, as this one did)."""
+        app_side = self.github.app_side
+        if any(s["sha"] == sha and s.get("state") != "pending" for s in app_side.statuses):
+            return True
+        return any(run["status"] == "completed" for run in app_side.checks.runs_on(sha))
 
     async def pushed(
         self, sha: str, before: str, message: str, old: float | None
