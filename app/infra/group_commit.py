@@ -48,9 +48,21 @@ log = logging.getLogger(__name__)
 # key (with arq's TTL) (1): a second job with an id stored earlier in the same batch, or in a
 # batch that ran before, is refused like any duplicate. Then, once for the batch, the stored
 # jobs' stale results are dropped and the jobs queued (one DEL, one ZADD per queue: a command
-# from Lua costs more than a member of a command).
+# from Lua costs more than a member of a command). A queue key of another type fails the
+# script before it writes anything: a script is not rolled back, and a job stored but never
+# queued would refuse its redeliveries as duplicates.
 BATCH_ENQUEUE_LUA = """
 local answers, results, queued = {}, {}, {}
+for i = 0, #KEYS / 6 - 1 do
+  local queue = KEYS[i * 6 + 5]
+  if queued[queue] == nil then
+    local kind = redis.call('TYPE', queue).ok
+    if kind ~= 'zset' and kind ~= 'none' then
+      return redis.error_reply('WRONGTYPE the queue ' .. queue .. ' is a ' .. kind)
+    end
+    queued[queue] = {}
+  end
+end
 for i = 0, #KEYS / 6 - 1 do
   local k, a = i * 6, i * 4
   if redis.call('EXISTS', KEYS[k + 1], KEYS[k + 3]) > 0 then
@@ -60,8 +72,7 @@ for i = 0, #KEYS / 6 - 1 do
     redis.call('RENAME', KEYS[k + 6], KEYS[k + 3])
     redis.call('PEXPIRE', KEYS[k + 3], ARGV[a + 4])
     results[#results + 1] = KEYS[k + 4]
-    local members = queued[KEYS[k + 5]] or {}
-    queued[KEYS[k + 5]] = members
+    local members = queued[KEYS[k + 5]]
     members[#members + 1] = ARGV[a + 2]
     members[#members + 1] = ARGV[a + 3]
     answers[i + 1] = 1
@@ -71,7 +82,9 @@ if #results > 0 then
   redis.call('DEL', unpack(results))
 end
 for queue, members in pairs(queued) do
-  redis.call('ZADD', queue, unpack(members))
+  if #members > 0 then
+    redis.call('ZADD', queue, unpack(members))
+  end
 end
 return answers
 """

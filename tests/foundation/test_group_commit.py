@@ -173,14 +173,16 @@ async def test_a_failing_script_stores_nothing_acknowledged_and_leaves_no_staged
     redis = await _pool(redis_url)
     queue = ArqQueue(redis)
     try:
-        await redis.set(default_queue_name, "not a sorted set")  # ZADD fails in the script
+        await redis.set(default_queue_name, "not a sorted set")  # ZADD would fail
         results = await asyncio.gather(
             *(_deliver(queue, d) for d in ("a", "b")), return_exceptions=True
         )
         assert all(isinstance(r, QueueUnavailable) for r in results), results
         assert await redis.keys(STAGING_PREFIX + "*") == []
+        assert await redis.keys(job_key_prefix + "*") == []  # nothing half-stored
         await redis.delete(default_queue_name)
         assert await _deliver(queue, "c")  # the connection is still good for the next batch
+        assert await _deliver(queue, "a")  # a redelivery is stored, not refused
     finally:
         await queue.aclose()
         await redis.aclose()
