@@ -182,14 +182,33 @@ def _decorator_cases(decorator: ast.expr) -> int:
     return 1
 
 
+def _parse_python(source: str) -> ast.Module | None:
+    """`ast.parse`, or `None` for a file Python itself cannot turn into a tree.
+
+    Deep nesting raises `RecursionError` or `MemoryError` rather than `SyntaxError`. CPython
+    3.11 can also raise a spurious `SystemError` ("AST constructor recursion depth mismatch",
+    python/cpython#106905) when trees are built on several threads; it is tried once more so
+    the count does not depend on what another thread did, and then given up on. None of
+    these may fail the commit's analysis.
+    """
+    for attempt in range(2):
+        try:
+            return ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        except SystemError:
+            if attempt:
+                return None
+    return None
+
+
 def python_cases(source: str) -> int | None:
     """Test cases in a Python test file: each `test*` function times its parametrized rows.
 
     `None` when the file does not parse (the caller falls back to counting definitions).
     """
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = _parse_python(source)
+    if tree is None:
         return None
     total = 0
     for node in ast.walk(tree):
