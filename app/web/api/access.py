@@ -188,21 +188,32 @@ def may_view(access: Access | None, repository: Repository) -> bool:
     return access is not None and repository.github_id in access.repos
 
 
-async def require_push(request: web.Request, access: Access, full_name: str) -> None:
-    """Fresh check of push or admin rights before a change (the cache may be 5 minutes old)."""
+async def fresh_permissions(
+    request: web.Request, access: Access, full_name: str
+) -> dict[str, bool]:
+    """The signed-in person's rights on a repository, asked of GitHub now.
+
+    Changes check rights afresh because the access cache may be 5 minutes old. A revoked
+    authorization is a 401; a repository GitHub refuses to show is no rights at all.
+    """
     rt = runtime(request)
     token = await github_token(request, access.user_id, utc_now())
     gh = github_user.client(rt.http, rt.settings, token)
     try:
-        perms = await github_user.repository_permissions(gh, full_name)
+        return await github_user.repository_permissions(gh, full_name)
     except github_user.GitHubRefused as exc:
         if exc.status == 401:
             raise unauthorized(
                 "GitHub no longer accepts your authorization; sign in again."
             ) from None
-        perms = {}
+        return {}
     except github_user.GitHubUnavailable:
         raise ApiError(502, GITHUB_UNAVAILABLE, "GitHub is not answering; try again.") from None
+
+
+async def require_push(request: web.Request, access: Access, full_name: str) -> None:
+    """Push or admin rights, checked afresh, before a change to the pet."""
+    perms = await fresh_permissions(request, access, full_name)
     if not (perms.get("push") or perms.get("admin")):
         raise ApiError(
             403,

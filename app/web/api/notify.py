@@ -14,23 +14,20 @@ from aiohttp import web
 from pydantic import Field
 
 from app.core.models import Repository
-from app.infra import github_user
 from app.jobs import notify_secrets
-from app.web.api.access import Access
-from app.web.api.context import json_body, runtime, settings, utc_now
+from app.web.api.access import Access, fresh_permissions
+from app.web.api.context import json_body, runtime, settings
 from app.web.api.entities import viewer
 from app.web.api.errors import (
-    GITHUB_UNAVAILABLE,
     INSUFFICIENT_PERMISSIONS,
     NOT_FOUND,
     REPOSITORY_NOT_FOUND,
     ApiError,
     invalid,
-    unauthorized,
 )
 from app.web.api.params import Params, parse, path_id
 from app.web.api.repositories import ensure_repository
-from app.web.api.users import github_token, require_keyring
+from app.web.api.users import require_keyring
 
 # A secret's name in a path, as `notify_secrets.check_name` takes it (case is folded).
 SecretName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
@@ -44,19 +41,8 @@ class SecretBody(Params):
 
 
 async def require_admin(request: web.Request, access: Access, full_name: str) -> None:
-    """Fresh check of admin rights: secrets are the repository admins' to manage."""
-    rt = runtime(request)
-    token = await github_token(request, access.user_id, utc_now())
-    gh = github_user.client(rt.http, rt.settings, token)
-    try:
-        perms = await github_user.repository_permissions(gh, full_name)
-    except github_user.GitHubRefused as exc:
-        if exc.status == 401:
-            message = "GitHub no longer accepts your authorization; sign in again."
-            raise unauthorized(message) from None
-        perms = {}
-    except github_user.GitHubUnavailable:
-        raise ApiError(502, GITHUB_UNAVAILABLE, "GitHub is not answering; try again.") from None
+    """Admin rights, checked afresh: secrets are the repository admins' to manage."""
+    perms = await fresh_permissions(request, access, full_name)
     if not perms.get("admin"):
         raise ApiError(
             403,
