@@ -105,7 +105,7 @@ def _count(outcome: Outcome, ring: Keyring, user: User, dry_run: bool) -> None:
 async def run(settings: Settings, dry_run: bool) -> Outcome:
     """Open the database and rotate."""
     from app.core import db
-    from app.web.api.keys import keyring
+    from app.core.keyring import keyring
 
     ring = keyring(settings)
     if ring is None:

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.cli.keys import rotate
+from app.core.keyring import keyring
 from app.core.models import User
 from app.infra.runtime import RUNTIME
 from app.web.api import sessions
-from app.web.api.keys import keyring
 from app.web.api.users import read_token
 from tests.api.conftest import (
     SESSION_SECRET,

@@ -121,7 +121,7 @@ def test_consistent_settings_start(make_settings: Callable[..., Settings]) -> No
         SESSION_SECRET="s",
     )
     assert s.app_id == 1 and s.github_client_id == "c"
-    # The session key can also come from the App's private key (app/api/keys.py).
+    # The session key can also come from the App's private key (app/core/keyring.py).
     pem = _pem()
     derived = make_settings(GITHUB_CLIENT_ID="c", GITHUB_CLIENT_SECRET="x", PRIVATE_KEY=pem)
     assert derived.session_secret is None

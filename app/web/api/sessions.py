@@ -13,11 +13,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.keyring import session_secret
 from app.core.models import RevokedSession
 from app.infra.bus import session_ended
 from app.web.api.context import runtime, settings, utc_now
 from app.web.api.errors import NOT_CONFIGURED, ApiError, unauthorized
-from app.web.api.keys import session_secret
 
 log = logging.getLogger(__name__)
 

@@ -12,12 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.crypto import Keyring
+from app.core.keyring import keyring
 from app.core.models import User
 from app.infra import github_user
 from app.web.api import bodies
 from app.web.api.context import runtime, settings
 from app.web.api.errors import GITHUB_UNAVAILABLE, NOT_CONFIGURED, ApiError, unauthorized
-from app.web.api.keys import keyring
 
 # Refresh a user token this long before GitHub says it expires.
 REFRESH_MARGIN = timedelta(minutes=5)
