@@ -289,6 +289,8 @@ class PullRequest(Base):
     state: Mapped[str] = mapped_column(String(16), default="open")
     comment_id: Mapped[int | None] = mapped_column(BigInteger)
     comment_digest: Mapped[str | None] = mapped_column(String(64))
+    author_login: Mapped[str | None] = mapped_column(String(255))  # `pull_request.user.login`
+    forecast_delta: Mapped[int | None] = mapped_column(Integer)  # the head's, once forecast
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -208,6 +208,13 @@ def _locksmith(step: Step, past: Past, pet: PetPast) -> bool:
     )
 
 
+def _never(step: Step, past: Past, pet: PetPast) -> bool:
+    """A commit never earns it: the pull-request path grants it (`forecast_earns`)."""
+    return False
+
+
+FORECASTER: Final = "forecaster"
+
 KINDS: Final[tuple[Kind, ...]] = (
     Kind("first_commit", "🐣", "First meal", "Their first analysed commit to this pet.",
          lambda s, p, pet: p.commits == 0),
@@ -238,6 +245,9 @@ KINDS: Final[tuple[Kind, ...]] = (
          _locksmith),
     Kind("centurion", "💯", "Centurion", f"{CENTURION} commits to this pet.",
          lambda s, p, pet: p.commits + 1 >= CENTURION),
+    Kind(FORECASTER, "🔮", "Good forecast",
+         "Their first pull request whose forecast raised health (replay has no pull requests, "
+         "so it never earns this).", _never),
 )  # fmt: skip
 BY_CODE: Final = {kind.code: kind for kind in KINDS}
 
@@ -248,9 +258,18 @@ def earned(step: Step, past: Past, pet: PetPast, have: Iterable[str] = ()) -> li
     return [kind for kind in KINDS if kind.code not in owned and kind.rule(step, past, pet)]
 
 
+def forecast_earns(delta: int, have: Iterable[str] = ()) -> Kind | None:
+    """What a completed pull-request forecast earns its author: `forecaster` the first time one
+    raises health. The pet is not touched: a forecast only says what a merge would do."""
+    if delta > 0 and FORECASTER not in set(have):
+        return BY_CODE[FORECASTER]
+    return None
+
+
 __all__ = [
     "BY_CODE",
     "COUNT_CAP",
+    "FORECASTER",
     "KINDS",
     "RECENT_COMMITS",
     "WINDOW",
@@ -260,4 +279,5 @@ __all__ = [
     "PetPast",
     "Step",
     "earned",
+    "forecast_earns",
 ]

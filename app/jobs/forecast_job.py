@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from app.core.models import PullRequest
 from app.infra.job_context import JobContext
-from app.jobs import check_output, checks, pr_comment
+from app.jobs import check_output, checks, forecast_credit, pr_comment
 from app.jobs.annotations import annotations_for
 from app.jobs.apply import Target, load_target
 from app.jobs.forecast import Forecast, PullRef, forecast
@@ -87,6 +87,7 @@ async def run(
     if check_run_id == 0 or config.report == "both":
         await forecast_status(ctx, gh, target, head, output, config)
     await pr_comment.update(ctx, gh, target, pull, fc, output, config)
+    await forecast_credit.record(ctx, target, pull, head, fc.delta, config)
     return f"forecast {fc.before} -> {fc.after} over {len(fc.commits)} commit(s)"
 
 

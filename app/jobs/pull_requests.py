@@ -48,6 +48,7 @@ class PullTarget:
     head_sha: str
     base_ref: str
     base_sha: str
+    author: str | None = None  # the pull request's `user.login`
 
 
 def pet_url(ctx: JobContext, full_name: str) -> str:
@@ -99,6 +100,9 @@ async def remember(
             session.add(row)
         elif at is not None and row.head_at is not None and at < row.head_at:
             return False
+        if row.head_sha != target.head_sha:
+            row.forecast_delta = None  # a new head has no forecast yet
+        row.author_login = target.author or row.author_login
         row.head_sha, row.head_repo, row.head_at = target.head_sha, head_repo, at
         row.base_ref, row.base_sha, row.state = target.base_ref, target.base_sha, OPEN
         row.updated_at = now()
@@ -122,7 +126,7 @@ async def track(
         return None
     target = PullTarget(
         known.repository_id, full_name, inst, int(pr["number"]), pr["head"]["sha"],
-        pr["base"]["ref"], pr["base"]["sha"],
+        pr["base"]["ref"], pr["base"]["sha"], (pr.get("user") or {}).get("login"),
     )  # fmt: skip
     head_repo = ((pr["head"].get("repo") or {}).get("full_name")) or ""
     if not await remember(target, head_repo, event_time(pr), ctx):

@@ -222,3 +222,11 @@ def test_ledger_tracks_thriving_deaths_and_generations(gap_days: int) -> None:
     assert (pet.generation, pet.generation_commits, pet.last_death) == (2, 0, T0 + 20 * DAY)
     grants = ledger.record(step(born), [credit.Credit(BOB, "author", 1)])
     assert {"revived", "caught_up"} <= {g.kind.code for g in grants}
+
+
+def test_a_forecast_that_raises_health_earns_forecaster_once_and_commits_never() -> None:
+    assert achievements.forecast_earns(3) is achievements.BY_CODE["forecaster"]
+    assert achievements.forecast_earns(0) is None and achievements.forecast_earns(-2) is None
+    assert achievements.forecast_earns(5, {"forecaster"}) is None  # granted once
+    assert "forecaster" not in codes(step(T0, 30, ("tests_added", 30)))  # only a PR earns it
+    assert "replay" in achievements.BY_CODE["forecaster"].description  # it never shows there
