@@ -21,6 +21,8 @@ from arq import Retry
 from gidgethub import BadRequest, GitHubException
 from gidgethub.abc import GitHubAPI
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import PullRequest
 from app.infra import registry
@@ -83,22 +85,41 @@ def event_time(pr: dict[str, Any]) -> datetime | None:
     return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")) if stamp else None
 
 
+async def _locked_row(session: AsyncSession, target: PullTarget) -> PullRequest:
+    """The pull request's row, created when missing, held for this transaction.
+
+    Two events of one pull request are often handled at once (`opened` and `synchronize`
+    arrive together): the insert that loses the race is skipped instead of failing on the
+    unique key, and the row lock (PostgreSQL; SQLite holds its write lock from the insert on)
+    makes their read-modify-write take turns, so the newer head always wins.
+    """
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    values = {
+        "repository_id": target.repository_id, "number": target.number,
+        "head_sha": target.head_sha, "base_ref": target.base_ref, "base_sha": target.base_sha,
+        "updated_at": now(),
+    }  # fmt: skip
+    await session.execute(dialect.insert(PullRequest).values(values).on_conflict_do_nothing())
+    row = await session.scalar(
+        select(PullRequest)
+        .where(
+            PullRequest.repository_id == target.repository_id,
+            PullRequest.number == target.number,
+        )
+        .with_for_update()
+    )
+    assert row is not None  # inserted above or already there; pull requests are not deleted
+    return row
+
+
 async def remember(
     target: PullTarget, head_repo: str, at: datetime | None, ctx: JobContext
 ) -> bool:
     """Upsert the pull request row with its newest head (older heads' jobs then skip); False
     when this event is older than one already seen (events may be handled out of order)."""
     async with ctx.sessionmaker.begin() as session:
-        row = await session.scalar(
-            select(PullRequest).where(
-                PullRequest.repository_id == target.repository_id,
-                PullRequest.number == target.number,
-            )
-        )
-        if row is None:
-            row = PullRequest(repository_id=target.repository_id, number=target.number)
-            session.add(row)
-        elif at is not None and row.head_at is not None and at < row.head_at:
+        row = await _locked_row(session, target)
+        if at is not None and row.head_at is not None and at < row.head_at:
             return False
         if row.head_sha != target.head_sha:
             row.forecast_delta = None  # a new head has no forecast yet
