@@ -21,12 +21,11 @@ from app.web.api.entities import viewer
 from app.web.api.errors import (
     INSUFFICIENT_PERMISSIONS,
     NOT_FOUND,
-    REPOSITORY_NOT_FOUND,
     ApiError,
     invalid,
 )
 from app.web.api.params import Params, parse, path_id
-from app.web.api.repositories import ensure_repository
+from app.web.api.repositories import ensure_repository, reachable_repository
 from app.web.api.users import require_keyring
 
 # A secret's name in a path, as `notify_secrets.check_name` takes it (case is folded).
@@ -56,15 +55,7 @@ async def _admin_repository(request: web.Request) -> tuple[Access, dict[str, Any
     """The repository in the path, when the signed-in person reaches it through the App and
     administers it (404 when they do not reach it, as for monitoring)."""
     access = await viewer(request)
-    github_id = path_id(request.match_info, "github_repo_id")
-    info = access.repos.get(github_id)
-    if info is None:
-        raise ApiError(
-            404,
-            REPOSITORY_NOT_FOUND,
-            "No such repository among yours where the App is installed.",
-            details={"github_repo_id": github_id},
-        )
+    info = reachable_repository(request, access)
     await require_admin(request, access, str(info["full_name"]))
     return access, info
 

@@ -139,7 +139,7 @@ def _preferences(body: dict[str, Any]) -> tuple[str | None, str | None]:
     return prefs.type, name
 
 
-def _target(request: web.Request, access: Access) -> dict[str, Any]:
+def reachable_repository(request: web.Request, access: Access) -> dict[str, Any]:
     """The repository in the path, if the person reaches it through the App."""
     github_id = path_id(request.match_info, "github_repo_id")
     info = access.repos.get(github_id)
@@ -203,7 +203,7 @@ def monitor_json(row: Repository) -> dict[str, Any]:
 async def monitor(request: web.Request) -> web.Response:
     """POST /repositories/{github_repo_id}/monitor: monitoring on, and a pet if none yet."""
     access = await viewer(request)
-    info = _target(request, access)
+    info = reachable_repository(request, access)
     kind, name = _preferences(await json_body(request))
     await require_push(request, access, info["full_name"])
     now = utc_now()
@@ -226,7 +226,7 @@ async def monitor(request: web.Request) -> web.Response:
 async def unmonitor(request: web.Request) -> web.Response:
     """DELETE /repositories/{github_repo_id}/monitor: monitoring off; the pet is frozen."""
     access = await viewer(request)
-    info = _target(request, access)
+    info = reachable_repository(request, access)
     await require_push(request, access, info["full_name"])
     now = utc_now()
     async with runtime(request).sessionmaker.begin() as session:
